@@ -1,0 +1,76 @@
+//! Errors that say what is wrong with a request or a secret, and never
+//! which secret was tried or what it is.
+use thiserror::Error;
+
+/// Why an inbound request failed verification.
+///
+/// The messages are for logs and operators. A receiver answering a provider
+/// should map [`VerifyError::kind`] to a status code and keep the detail to
+/// itself.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    #[error("missing header {0}")]
+    MissingHeader(String),
+    #[error("malformed header {header}: {reason}")]
+    MalformedHeader {
+        header: String,
+        reason: &'static str,
+    },
+    #[error("malformed body: {0}")]
+    MalformedBody(&'static str),
+    #[error("timestamp is {age_secs} s old, beyond the tolerance")]
+    TimestampTooOld { age_secs: u64 },
+    #[error("timestamp is {ahead_secs} s in the future, beyond the tolerance")]
+    TimestampInFuture { ahead_secs: u64 },
+    #[error("no signature matches any active secret")]
+    NoMatchingSignature,
+    #[error("the scheme needs the request's public URL, and none was given")]
+    MissingUrl,
+}
+
+/// How a caller should treat a [`VerifyError`]: the receiver contract maps
+/// `Unauthenticated` to 401 and `Malformed` to 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyErrorKind {
+    /// The request could not be shown genuine: no or wrong signature,
+    /// timestamp outside tolerance.
+    Unauthenticated,
+    /// A header or body is not of the shape the scheme requires.
+    Malformed,
+    /// Our own configuration is incomplete (e.g. no public URL for Twilio).
+    Misconfigured,
+}
+
+impl VerifyError {
+    pub fn kind(&self) -> VerifyErrorKind {
+        match self {
+            VerifyError::MissingHeader(_)
+            | VerifyError::TimestampTooOld { .. }
+            | VerifyError::TimestampInFuture { .. }
+            | VerifyError::NoMatchingSignature => VerifyErrorKind::Unauthenticated,
+            VerifyError::MalformedHeader { .. } | VerifyError::MalformedBody(_) => {
+                VerifyErrorKind::Malformed
+            }
+            VerifyError::MissingUrl => VerifyErrorKind::Misconfigured,
+        }
+    }
+}
+
+/// Why a secret or scheme configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SecretError {
+    #[error("no secrets configured")]
+    NoSecrets,
+    #[error("secret #{index} is empty")]
+    Empty { index: usize },
+    #[error("secret #{index} must start with whsec_ followed by base64")]
+    NotWhsec { index: usize },
+    #[error("secret #{index}: the part after whsec_ is not valid base64")]
+    BadBase64 { index: usize },
+    #[error("scheme hmac needs an [hmac] section with at least a header name")]
+    MissingHmacOptions,
+    #[error("hmac options are only allowed with scheme hmac")]
+    UnexpectedHmacOptions,
+    #[error("invalid hmac template: {0}")]
+    BadTemplate(String),
+}

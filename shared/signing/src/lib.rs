@@ -1,0 +1,38 @@
+//! Webhook signatures, both ways.
+//!
+//! Inbound: [`Verifier`] proves that a request came from the provider a
+//! source is configured for (GitHub, Stripe, Shopify, Slack, Standard
+//! Webhooks/Svix, Zoom, Twitch, Paddle, Linear, Twilio, or a generic HMAC
+//! sender). Verification is a pure function of the secrets, the headers, the
+//! exact body bytes and the current time; several secrets may be active at
+//! once (rotation) and any one that matches passes. Tags are compared in
+//! constant time.
+//!
+//! Outbound: [`WebhookSecret`] signs the requests hookrelay delivers with the
+//! Standard Webhooks scheme, so any receiver can check them with the official
+//! libraries.
+//!
+//! Nothing in this crate prints a secret: [`Secret`] and [`WebhookSecret`]
+//! redact themselves in `Debug`, and errors never name a secret.
+#![forbid(unsafe_code)]
+
+mod error;
+mod headers;
+mod mac;
+pub mod parse;
+mod provider;
+mod scheme;
+mod secret;
+mod standard;
+mod verify;
+
+pub use error::{SecretError, VerifyError, VerifyErrorKind};
+pub use headers::{HeaderLookup, HeaderPairs};
+pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
+pub use provider::{sign_as_provider, ProviderMessage};
+pub use secret::Secret;
+pub use standard::{signature_header, WebhookSecret};
+pub use verify::{InboundRequest, Verified, Verifier};
+
+/// Default tolerance between a signed timestamp and our clock, both ways.
+pub const DEFAULT_TOLERANCE_SECS: u64 = 300;

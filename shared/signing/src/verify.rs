@@ -1,0 +1,487 @@
+//! Inbound verification: one [`Verifier`] per source, built once from its
+//! scheme and secrets, used for every request the source receives.
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::time::UNIX_EPOCH;
+
+use crate::error::{SecretError, VerifyError};
+use crate::headers::HeaderLookup;
+use crate::mac::MacKey;
+use crate::parse;
+use crate::scheme::{parse_template, Encoding, HmacAlgorithm, Scheme, TemplatePart};
+use crate::secret::Secret;
+use crate::standard::decode_whsec;
+
+/// What a provider sent, as the receiver got it.
+#[derive(Clone, Copy)]
+pub struct InboundRequest<'a> {
+    pub headers: &'a dyn HeaderLookup,
+    /// The exact bytes the provider sent (after undoing any base64 that API
+    /// Gateway added), which is what every scheme signs.
+    pub body: &'a [u8],
+    /// The full public URL the provider posted to, query included. Only
+    /// Twilio signs it.
+    pub url: Option<&'a str>,
+}
+
+impl<'a> InboundRequest<'a> {
+    pub fn new(headers: &'a dyn HeaderLookup, body: &'a [u8]) -> Self {
+        InboundRequest {
+            headers,
+            body,
+            url: None,
+        }
+    }
+
+    pub fn with_url(mut self, url: &'a str) -> Self {
+        self.url = Some(url);
+        self
+    }
+}
+
+/// A request shown genuine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// Which configured secret matched (0 = first), so rotation can tell
+    /// when an old secret is no longer in use.
+    pub secret_index: usize,
+    /// The signed timestamp, for schemes that carry one (Unix seconds).
+    pub timestamp: Option<i64>,
+}
+
+/// Verifies requests for one source.
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    keys: Vec<MacKey>,
+    tolerance_secs: u64,
+    template: Option<Vec<TemplatePart>>,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme)
+            .field("secrets", &self.keys.len())
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Prepares a key per secret. Standard Webhooks secrets must be
+    /// `whsec_<base64>`; every other scheme uses the secret's bytes as given
+    /// (Stripe's `whsec_…` included, as Stripe does).
+    pub fn new(scheme: Scheme, secrets: &[Secret]) -> Result<Self, SecretError> {
+        if secrets.is_empty() {
+            return Err(SecretError::NoSecrets);
+        }
+        let algorithm = match &scheme {
+            Scheme::Twilio => HmacAlgorithm::Sha1,
+            Scheme::Hmac(options) => options.algorithm,
+            _ => HmacAlgorithm::Sha256,
+        };
+        let mut keys = Vec::with_capacity(secrets.len());
+        for (index, secret) in secrets.iter().enumerate() {
+            let raw = secret.expose();
+            if raw.is_empty() {
+                return Err(SecretError::Empty { index });
+            }
+            let key = match scheme {
+                Scheme::Standard => decode_whsec(raw, index)?,
+                _ => raw.as_bytes().to_vec(),
+            };
+            keys.push(MacKey::new(algorithm, &key));
+        }
+        let template = match &scheme {
+            Scheme::Hmac(options) => match &options.template {
+                Some(template) => {
+                    let parts = parse_template(template)?;
+                    if parts.contains(&TemplatePart::Timestamp)
+                        && options.timestamp_header.is_none()
+                    {
+                        return Err(SecretError::BadTemplate(
+                            "{timestamp} needs timestamp_header".into(),
+                        ));
+                    }
+                    if parts.contains(&TemplatePart::Id) && options.id_header.is_none() {
+                        return Err(SecretError::BadTemplate("{id} needs id_header".into()));
+                    }
+                    Some(parts)
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        Ok(Verifier {
+            tolerance_secs: scheme.kind().default_tolerance_secs(),
+            scheme,
+            keys,
+            template,
+        })
+    }
+
+    /// Overrides the scheme's default timestamp tolerance.
+    pub fn with_tolerance_secs(mut self, tolerance_secs: u64) -> Self {
+        self.tolerance_secs = tolerance_secs;
+        self
+    }
+
+    pub fn scheme(&self) -> &Scheme {
+        &self.scheme
+    }
+
+    pub fn tolerance_secs(&self) -> u64 {
+        self.tolerance_secs
+    }
+
+    /// Hex HMAC-SHA256 of `message` with the first secret: the
+    /// `encryptedToken` of Zoom's `endpoint.url_validation` handshake.
+    pub fn challenge_response_hex(&self, message: &[u8]) -> String {
+        hex::encode(self.keys[0].tag(&[message]).as_bytes())
+    }
+
+    /// Checks `request` against every active secret at time `now` (Unix
+    /// seconds).
+    pub fn verify(&self, request: &InboundRequest<'_>, now: i64) -> Result<Verified, VerifyError> {
+        let headers = request.headers;
+        let body = request.body;
+        match &self.scheme {
+            Scheme::Github => {
+                let value = required(headers, "X-Hub-Signature-256")?;
+                let signature = parse::parse_prefixed_hex(value, "sha256=")
+                    .map_err(|reason| malformed("X-Hub-Signature-256", reason))?;
+                self.untimed(&[body], &[signature])
+            }
+            Scheme::Shopify => {
+                let value = required(headers, "X-Shopify-Hmac-Sha256")?;
+                let signature = parse::decode_base64(value.trim())
+                    .map_err(|reason| malformed("X-Shopify-Hmac-Sha256", reason))?;
+                self.untimed(&[body], &[signature])
+            }
+            Scheme::Linear => self.verify_linear(headers, body, now),
+            Scheme::Stripe => {
+                let value = required(headers, "Stripe-Signature")?;
+                let parsed = parse::parse_stripe_signature(value)
+                    .map_err(|reason| malformed("Stripe-Signature", reason))?;
+                self.check_timestamp(parsed.timestamp, now)?;
+                let parts: [&[u8]; 3] = [parsed.timestamp_raw.as_bytes(), b".", body];
+                self.timed(&parts, &parsed.signatures, parsed.timestamp)
+            }
+            Scheme::Paddle => {
+                let value = required(headers, "Paddle-Signature")?;
+                let parsed = parse::parse_paddle_signature(value)
+                    .map_err(|reason| malformed("Paddle-Signature", reason))?;
+                self.check_timestamp(parsed.timestamp, now)?;
+                let parts: [&[u8]; 3] = [parsed.timestamp_raw.as_bytes(), b":", body];
+                self.timed(&parts, &parsed.signatures, parsed.timestamp)
+            }
+            Scheme::Slack => self.verify_v0(
+                headers,
+                body,
+                now,
+                "X-Slack-Signature",
+                "X-Slack-Request-Timestamp",
+            ),
+            Scheme::Zoom => self.verify_v0(
+                headers,
+                body,
+                now,
+                "x-zm-signature",
+                "x-zm-request-timestamp",
+            ),
+            Scheme::Standard => self.verify_standard(headers, body, now),
+            Scheme::Twitch => self.verify_twitch(headers, body, now),
+            Scheme::Twilio => self.verify_twilio(headers, body, request.url),
+            Scheme::Hmac(options) => self.verify_hmac(options, headers, body, now),
+        }
+    }
+
+    /// Slack and Zoom: `v0=<hex>` over `v0:{timestamp}:{body}`.
+    fn verify_v0(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        now: i64,
+        signature_header: &'static str,
+        timestamp_header: &'static str,
+    ) -> Result<Verified, VerifyError> {
+        let value = required(headers, signature_header)?;
+        let timestamp_raw = required(headers, timestamp_header)?.trim();
+        let timestamp = parse::parse_unix_seconds(timestamp_raw)
+            .map_err(|reason| malformed(timestamp_header, reason))?;
+        let signature = parse::parse_prefixed_hex(value, "v0=")
+            .map_err(|reason| malformed(signature_header, reason))?;
+        self.check_timestamp(timestamp, now)?;
+        let parts: [&[u8]; 4] = [b"v0:", timestamp_raw.as_bytes(), b":", body];
+        self.timed(&parts, &[signature], timestamp)
+    }
+
+    /// Standard Webhooks, under its `webhook-*` names or Svix's `svix-*`.
+    fn verify_standard(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        let (id_name, ts_name, sig_name) = if headers.header("webhook-signature").is_some() {
+            ("webhook-id", "webhook-timestamp", "webhook-signature")
+        } else if headers.header("svix-signature").is_some() {
+            ("svix-id", "svix-timestamp", "svix-signature")
+        } else {
+            return Err(VerifyError::MissingHeader("webhook-signature".into()));
+        };
+        let id = required(headers, id_name)?;
+        let timestamp_raw = required(headers, ts_name)?.trim();
+        let timestamp = parse::parse_unix_seconds(timestamp_raw)
+            .map_err(|reason| malformed(ts_name, reason))?;
+        let signatures = parse::parse_standard_signatures(required(headers, sig_name)?)
+            .map_err(|reason| malformed(sig_name, reason))?;
+        self.check_timestamp(timestamp, now)?;
+        let parts: [&[u8]; 5] = [id.as_bytes(), b".", timestamp_raw.as_bytes(), b".", body];
+        self.timed(&parts, &signatures, timestamp)
+    }
+
+    /// Twitch EventSub: `sha256=<hex>` over `{id}{timestamp}{body}`, with an
+    /// RFC 3339 timestamp.
+    fn verify_twitch(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        const SIG: &str = "Twitch-Eventsub-Message-Signature";
+        const ID: &str = "Twitch-Eventsub-Message-Id";
+        const TS: &str = "Twitch-Eventsub-Message-Timestamp";
+        let value = required(headers, SIG)?;
+        let id = required(headers, ID)?;
+        let timestamp_raw = required(headers, TS)?;
+        let timestamp = humantime::parse_rfc3339_weak(timestamp_raw.trim())
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .and_then(|since| i64::try_from(since.as_secs()).ok())
+            .ok_or_else(|| malformed(TS, "timestamp is not RFC 3339"))?;
+        let signature =
+            parse::parse_prefixed_hex(value, "sha256=").map_err(|reason| malformed(SIG, reason))?;
+        self.check_timestamp(timestamp, now)?;
+        let parts: [&[u8]; 3] = [id.as_bytes(), timestamp_raw.as_bytes(), body];
+        self.timed(&parts, &[signature], timestamp)
+    }
+
+    /// Linear: hex over the body; the body's `webhookTimestamp` (ms) must be
+    /// recent. The body is parsed only once the signature holds.
+    fn verify_linear(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        #[derive(Deserialize)]
+        struct LinearBody {
+            #[serde(rename = "webhookTimestamp")]
+            webhook_timestamp: Option<i64>,
+        }
+        let value = required(headers, "Linear-Signature")?;
+        let signature = parse::decode_hex(value.trim())
+            .map_err(|reason| malformed("Linear-Signature", reason))?;
+        let verified = self.untimed(&[body], &[signature])?;
+        let parsed: LinearBody = serde_json::from_slice(body)
+            .map_err(|_| VerifyError::MalformedBody("body is not a JSON object"))?;
+        let timestamp_ms = parsed
+            .webhook_timestamp
+            .ok_or(VerifyError::MalformedBody("body has no webhookTimestamp"))?;
+        let timestamp = timestamp_ms.div_euclid(1000);
+        self.check_timestamp(timestamp, now)?;
+        Ok(Verified {
+            timestamp: Some(timestamp),
+            ..verified
+        })
+    }
+
+    /// Twilio: base64 HMAC-SHA1 over the public URL followed by the sorted
+    /// form parameters; JSON bodies are instead bound by the `bodySHA256`
+    /// query parameter, which the URL signature covers.
+    fn verify_twilio(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        url: Option<&str>,
+    ) -> Result<Verified, VerifyError> {
+        const SIG: &str = "X-Twilio-Signature";
+        let url = url.ok_or(VerifyError::MissingUrl)?;
+        let signature =
+            parse::decode_base64(required(headers, SIG)?.trim()).map_err(|r| malformed(SIG, r))?;
+        let (with_params, params) = twilio_signed_params(url, body);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + params.len() * 2);
+        parts.push(url.as_bytes());
+        if !with_params {
+            let verified = self.untimed(&parts, &[signature])?;
+            let expected = body_sha256_param(url).unwrap_or_default();
+            let actual = hex::encode(Sha256::digest(body));
+            return if actual.eq_ignore_ascii_case(&expected) {
+                Ok(verified)
+            } else {
+                Err(VerifyError::NoMatchingSignature)
+            };
+        }
+        for (key, value) in &params {
+            parts.push(key.as_bytes());
+            parts.push(value.as_bytes());
+        }
+        self.untimed(&parts, &[signature])
+    }
+
+    fn verify_hmac(
+        &self,
+        options: &crate::scheme::HmacOptions,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        let value = headers
+            .header(&options.header)
+            .ok_or_else(|| VerifyError::MissingHeader(options.header.clone()))?;
+        let signature = match options.encoding {
+            Encoding::Hex => parse::parse_prefixed_hex(value, &options.prefix),
+            Encoding::Base64 => parse::parse_prefixed_base64(value, &options.prefix),
+        }
+        .map_err(|reason| VerifyError::MalformedHeader {
+            header: options.header.clone(),
+            reason,
+        })?;
+        let Some(template) = &self.template else {
+            return self.untimed(&[body], &[signature]);
+        };
+        let mut timestamp = None;
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(template.len());
+        for part in template {
+            parts.push(match part {
+                TemplatePart::Literal(text) => text.as_bytes(),
+                TemplatePart::Body => body,
+                TemplatePart::Timestamp => {
+                    let name = options.timestamp_header.as_deref().unwrap_or_default();
+                    let raw = headers
+                        .header(name)
+                        .ok_or_else(|| VerifyError::MissingHeader(name.to_string()))?
+                        .trim();
+                    let parsed =
+                        parse::parse_unix_seconds(raw).map_err(|reason| {
+                            VerifyError::MalformedHeader {
+                                header: name.to_string(),
+                                reason,
+                            }
+                        })?;
+                    self.check_timestamp(parsed, now)?;
+                    timestamp = Some(parsed);
+                    raw.as_bytes()
+                }
+                TemplatePart::Id => {
+                    let name = options.id_header.as_deref().unwrap_or_default();
+                    headers
+                        .header(name)
+                        .ok_or_else(|| VerifyError::MissingHeader(name.to_string()))?
+                        .as_bytes()
+                }
+            });
+        }
+        let secret_index = self.find_secret(&parts, &[signature])?;
+        Ok(Verified {
+            secret_index,
+            timestamp,
+        })
+    }
+
+    pub(crate) fn first_key_tag(&self, parts: &[&[u8]]) -> Vec<u8> {
+        self.keys[0].tag(parts).as_bytes().to_vec()
+    }
+
+    pub(crate) fn template(&self) -> Option<&[TemplatePart]> {
+        self.template.as_deref()
+    }
+
+    fn check_timestamp(&self, timestamp: i64, now: i64) -> Result<(), VerifyError> {
+        // i128 so that timestamps at the i64 limits cannot overflow.
+        let delta = i128::from(now) - i128::from(timestamp);
+        let tolerance = i128::from(self.tolerance_secs);
+        if delta > tolerance {
+            Err(VerifyError::TimestampTooOld {
+                age_secs: u64::try_from(delta).unwrap_or(u64::MAX),
+            })
+        } else if -delta > tolerance {
+            Err(VerifyError::TimestampInFuture {
+                ahead_secs: u64::try_from(-delta).unwrap_or(u64::MAX),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn untimed(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<Verified, VerifyError> {
+        Ok(Verified {
+            secret_index: self.find_secret(parts, candidates)?,
+            timestamp: None,
+        })
+    }
+
+    fn timed(
+        &self,
+        parts: &[&[u8]],
+        candidates: &[Vec<u8>],
+        timestamp: i64,
+    ) -> Result<Verified, VerifyError> {
+        Ok(Verified {
+            secret_index: self.find_secret(parts, candidates)?,
+            timestamp: Some(timestamp),
+        })
+    }
+
+    /// The index of the first secret whose tag equals any candidate. Every
+    /// candidate is compared in constant time against each tag.
+    fn find_secret(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<usize, VerifyError> {
+        for (index, key) in self.keys.iter().enumerate() {
+            let tag = key.tag(parts);
+            let matched = candidates
+                .iter()
+                .fold(false, |found, candidate| found | tag.matches(candidate));
+            if matched {
+                return Ok(index);
+            }
+        }
+        Err(VerifyError::NoMatchingSignature)
+    }
+}
+
+fn required<'h>(headers: &'h dyn HeaderLookup, name: &'static str) -> Result<&'h str, VerifyError> {
+    headers
+        .header(name)
+        .ok_or_else(|| VerifyError::MissingHeader(name.to_string()))
+}
+
+fn malformed(header: &'static str, reason: &'static str) -> VerifyError {
+    VerifyError::MalformedHeader {
+        header: header.to_string(),
+        reason,
+    }
+}
+
+fn body_sha256_param(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "bodySHA256")
+        .map(|(_, value)| value.into_owned())
+}
+
+/// What Twilio signs after the URL: nothing when the URL carries
+/// `bodySHA256` (JSON bodies), else the form parameters sorted by name.
+/// Returns whether parameters are signed, and the sorted parameters.
+pub(crate) fn twilio_signed_params(url: &str, body: &[u8]) -> (bool, Vec<(String, String)>) {
+    if body_sha256_param(url).is_some() {
+        return (false, Vec::new());
+    }
+    let mut params: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    params.sort();
+    (true, params)
+}

@@ -1,0 +1,557 @@
+//! Every inbound scheme against signatures computed by an independent
+//! implementation (Python's `hmac`/`hashlib`, see the values below), and
+//! against the failure cases a receiver must tell apart.
+use hookrelay_signing::{
+    sign_as_provider, Encoding, HeaderPairs, HmacOptions, InboundRequest, ProviderMessage, Scheme,
+    Secret, Verifier, VerifyError, VerifyErrorKind,
+};
+
+const TS: i64 = 1_700_000_000;
+const ID: &str = "msg_2Lp1";
+const BODY: &[u8] = br#"{"id":"evt_1","type":"invoice.paid"}"#;
+const LINEAR_BODY: &[u8] = br#"{"action":"create","type":"Issue","webhookTimestamp":1700000000000}"#;
+const TWILIO_FORM_URL: &str = "https://example.com/hooks/twilio?x=1";
+const TWILIO_FORM_BODY: &[u8] = b"To=%2B1555&From=%2B1666&Body=hi+there";
+const TWILIO_JSON_URL: &str = "https://example.com/hooks/twilio?bodySHA256=d0d68fc7e872c5939afbebc3266f9bf866148a28a9b90b787c8caacc700c6bc6";
+const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// One scheme with a request signed by an independent implementation.
+struct Case {
+    name: &'static str,
+    scheme: Scheme,
+    secret: &'static str,
+    wrong_secret: &'static str,
+    body: &'static [u8],
+    url: Option<&'static str>,
+    /// Headers as the provider sends them; the first is the signature.
+    headers: Vec<(&'static str, &'static str)>,
+    /// Whether the scheme signs a timestamp that must be fresh.
+    timed: bool,
+}
+
+fn hmac_template_options() -> HmacOptions {
+    HmacOptions {
+        prefix: "sig=".into(),
+        encoding: Encoding::Base64,
+        template: Some("{timestamp}.{body}".into()),
+        timestamp_header: Some("X-Timestamp".into()),
+        ..HmacOptions::new("X-Signature")
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let plain = |name, scheme, headers| Case {
+        name,
+        scheme,
+        secret: "s3cr3t",
+        wrong_secret: "s3cr3T",
+        body: BODY,
+        url: None,
+        headers,
+        timed: false,
+    };
+    let timed = |name, scheme, headers| Case {
+        timed: true,
+        ..plain(name, scheme, headers)
+    };
+    vec![
+        plain(
+            "github",
+            Scheme::Github,
+            vec![(
+                "X-Hub-Signature-256",
+                "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42",
+            )],
+        ),
+        Case {
+            secret: "whsec_stripe_test",
+            wrong_secret: "whsec_stripe_tesT",
+            ..timed(
+                "stripe",
+                Scheme::Stripe,
+                vec![(
+                    "Stripe-Signature",
+                    "t=1700000000,v1=3951c1891e7d7f3735a4bdf78a8a9ae399991085b146a6d01cf2cb08cb948e71",
+                )],
+            )
+        },
+        plain(
+            "shopify",
+            Scheme::Shopify,
+            vec![(
+                "X-Shopify-Hmac-Sha256",
+                "MeU+D5j7y2ydr6sJF7nVaoLooDYRDzSFSeLTM7IRi0I=",
+            )],
+        ),
+        timed(
+            "slack",
+            Scheme::Slack,
+            vec![
+                (
+                    "X-Slack-Signature",
+                    "v0=2e72b056d60862a7f014767ee8b2bda3268777df078aef616c7d72333c7264da",
+                ),
+                ("X-Slack-Request-Timestamp", "1700000000"),
+            ],
+        ),
+        timed(
+            "zoom",
+            Scheme::Zoom,
+            vec![
+                (
+                    "x-zm-signature",
+                    "v0=2e72b056d60862a7f014767ee8b2bda3268777df078aef616c7d72333c7264da",
+                ),
+                ("x-zm-request-timestamp", "1700000000"),
+            ],
+        ),
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "standard",
+                Scheme::Standard,
+                vec![
+                    (
+                        "webhook-signature",
+                        "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A=",
+                    ),
+                    ("webhook-id", ID),
+                    ("webhook-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "standard-svix-headers",
+                Scheme::Standard,
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        timed(
+            "twitch",
+            Scheme::Twitch,
+            vec![
+                (
+                    "Twitch-Eventsub-Message-Signature",
+                    "sha256=90b8a0a87420d768ea84ff262ee5a7fd2b9405e8cbe2a0dbe4fe06b777db3bd6",
+                ),
+                ("Twitch-Eventsub-Message-Id", ID),
+                ("Twitch-Eventsub-Message-Timestamp", "2023-11-14T22:13:20Z"),
+            ],
+        ),
+        timed(
+            "paddle",
+            Scheme::Paddle,
+            vec![(
+                "Paddle-Signature",
+                "ts=1700000000;h1=fbb265fbc8b3ce09937546adec987ba1fa11996447aa8feedda2b4ed11f78955",
+            )],
+        ),
+        Case {
+            body: LINEAR_BODY,
+            ..timed(
+                "linear",
+                Scheme::Linear,
+                vec![(
+                    "Linear-Signature",
+                    "33432b2b40903aea26ec93364f48dc399c72c75a48e454c8b1a801c5d03aa2b4",
+                )],
+            )
+        },
+        Case {
+            body: TWILIO_FORM_BODY,
+            url: Some(TWILIO_FORM_URL),
+            ..plain(
+                "twilio-form",
+                Scheme::Twilio,
+                vec![("X-Twilio-Signature", "PKe4EYw2CoVl8OqJCAILjcuVRTM=")],
+            )
+        },
+        Case {
+            url: Some(TWILIO_JSON_URL),
+            ..plain(
+                "twilio-json",
+                Scheme::Twilio,
+                vec![("X-Twilio-Signature", "aGOjxlKPl2aUdwXuj813R+mog+E=")],
+            )
+        },
+        plain(
+            "hmac-hex",
+            Scheme::Hmac(HmacOptions {
+                prefix: "sha256=".into(),
+                ..HmacOptions::new("X-Signature")
+            }),
+            vec![(
+                "X-Signature",
+                "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42",
+            )],
+        ),
+        timed(
+            "hmac-base64-template",
+            Scheme::Hmac(hmac_template_options()),
+            vec![
+                (
+                    "X-Signature",
+                    "sig=8gCBjcVW5KTTlGpc6PYUg2UPqNLsCOgOGWH+zL13HDk=",
+                ),
+                ("X-Timestamp", "1700000000"),
+            ],
+        ),
+    ]
+}
+
+fn verify_with(
+    case: &Case,
+    secrets: &[&str],
+    headers: &[(&str, &str)],
+    body: &[u8],
+    now: i64,
+) -> Result<hookrelay_signing::Verified, VerifyError> {
+    let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
+    let verifier = Verifier::new(case.scheme.clone(), &secrets).expect(case.name);
+    let pairs = HeaderPairs(headers);
+    let mut request = InboundRequest::new(&pairs, body);
+    if let Some(url) = case.url {
+        request = request.with_url(url);
+    }
+    verifier.verify(&request, now)
+}
+
+fn with_signature(case: &Case, value: &'static str) -> Vec<(&'static str, &'static str)> {
+    let mut headers = case.headers.clone();
+    headers[0].1 = value;
+    headers
+}
+
+#[test]
+fn independently_signed_requests_verify_for_every_scheme() {
+    for case in cases() {
+        let verified = verify_with(&case, &[case.secret], &case.headers, case.body, TS)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(verified.secret_index, 0, "{}", case.name);
+        assert_eq!(
+            verified.timestamp,
+            case.timed.then_some(TS),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn header_names_are_case_insensitive() {
+    for case in cases() {
+        let upper: Vec<(String, &str)> = case
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_uppercase(), *v))
+            .collect();
+        let verifier = Verifier::new(case.scheme.clone(), &[Secret::new(case.secret)]).unwrap();
+        let pairs = HeaderPairs(&upper);
+        let mut request = InboundRequest::new(&pairs, case.body);
+        request.url = case.url;
+        assert!(verifier.verify(&request, TS).is_ok(), "{}", case.name);
+    }
+}
+
+#[test]
+fn sign_as_provider_produces_the_independent_signatures() {
+    for case in cases() {
+        let message = ProviderMessage {
+            body: case.body,
+            timestamp: TS,
+            id: ID,
+            url: case.url,
+        };
+        let ours = sign_as_provider(&case.scheme, &Secret::new(case.secret), &message).unwrap();
+        let (name, expected) = case.headers[0];
+        // We sign as Standard Webhooks; Svix sends the same value as svix-*.
+        let name = name.replace("svix-", "webhook-");
+        let (_, value) = ours
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&name))
+            .unwrap_or_else(|| panic!("{}: no {name} header", case.name));
+        assert_eq!(value, expected, "{}", case.name);
+    }
+}
+
+#[test]
+fn a_tampered_body_is_rejected_for_every_scheme() {
+    for case in cases() {
+        let mut body = case.body.to_vec();
+        // Change a digit inside the payload (every body has one) so JSON and
+        // form bodies stay well-formed and only the signature can object.
+        let at = body.iter().position(|b| *b == b'1').unwrap();
+        body[at] = b'2';
+        let err = verify_with(&case, &[case.secret], &case.headers, &body, TS).unwrap_err();
+        assert_eq!(err, VerifyError::NoMatchingSignature, "{}", case.name);
+        assert_eq!(err.kind(), VerifyErrorKind::Unauthenticated);
+    }
+}
+
+#[test]
+fn a_wrong_secret_is_rejected_for_every_scheme() {
+    for case in cases() {
+        let err = verify_with(&case, &[case.wrong_secret], &case.headers, case.body, TS);
+        assert_eq!(err, Err(VerifyError::NoMatchingSignature), "{}", case.name);
+    }
+}
+
+#[test]
+fn a_rotated_second_secret_still_verifies() {
+    for case in cases() {
+        let verified = verify_with(
+            &case,
+            &[case.wrong_secret, case.secret],
+            &case.headers,
+            case.body,
+            TS,
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(verified.secret_index, 1, "{}", case.name);
+    }
+}
+
+#[test]
+fn stale_and_future_timestamps_are_rejected_where_the_scheme_signs_one() {
+    for case in cases() {
+        let tolerance = case.scheme.kind().default_tolerance_secs() as i64;
+        let at_edge = verify_with(&case, &[case.secret], &case.headers, case.body, TS + tolerance);
+        assert!(at_edge.is_ok(), "{}: {at_edge:?}", case.name);
+        let stale = verify_with(
+            &case,
+            &[case.secret],
+            &case.headers,
+            case.body,
+            TS + tolerance + 1,
+        );
+        let future = verify_with(
+            &case,
+            &[case.secret],
+            &case.headers,
+            case.body,
+            TS - tolerance - 1,
+        );
+        if case.timed {
+            assert_eq!(
+                stale,
+                Err(VerifyError::TimestampTooOld {
+                    age_secs: tolerance as u64 + 1
+                }),
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                future,
+                Err(VerifyError::TimestampInFuture {
+                    ahead_secs: tolerance as u64 + 1
+                }),
+                "{}",
+                case.name
+            );
+        } else {
+            // Untimed schemes carry no timestamp to judge; document that.
+            assert!(stale.is_ok() && future.is_ok(), "{}", case.name);
+        }
+    }
+}
+
+#[test]
+fn configured_tolerance_overrides_the_default() {
+    let case = &cases()[1];
+    assert_eq!(case.name, "stripe");
+    let verifier = Verifier::new(case.scheme.clone(), &[Secret::new(case.secret)])
+        .unwrap()
+        .with_tolerance_secs(10);
+    let pairs = HeaderPairs(&case.headers);
+    let request = InboundRequest::new(&pairs, case.body);
+    assert!(verifier.verify(&request, TS + 10).is_ok());
+    assert_eq!(
+        verifier.verify(&request, TS + 11),
+        Err(VerifyError::TimestampTooOld { age_secs: 11 })
+    );
+}
+
+#[test]
+fn malformed_signature_headers_are_malformed_not_unauthenticated() {
+    for case in cases() {
+        for garbage in ["%%%", "", "sha256=zz", "t=x,v1=00", "v1,***"] {
+            let headers = with_signature(&case, garbage);
+            let err = verify_with(&case, &[case.secret], &headers, case.body, TS).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                VerifyErrorKind::Malformed,
+                "{} with {garbage:?}: {err}",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn signatures_of_the_wrong_length_never_match() {
+    // Decodes fine but is one byte short: must be refused, not panic.
+    let case = &cases()[0];
+    let headers = with_signature(
+        case,
+        "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b",
+    );
+    assert_eq!(
+        verify_with(case, &[case.secret], &headers, case.body, TS),
+        Err(VerifyError::NoMatchingSignature)
+    );
+}
+
+#[test]
+fn a_missing_signature_header_is_named() {
+    for case in cases() {
+        let headers: Vec<_> = case.headers[1..].to_vec();
+        let err = verify_with(&case, &[case.secret], &headers, case.body, TS).unwrap_err();
+        assert!(
+            matches!(err, VerifyError::MissingHeader(_)),
+            "{}: {err}",
+            case.name
+        );
+        assert_eq!(err.kind(), VerifyErrorKind::Unauthenticated);
+    }
+}
+
+#[test]
+fn timestamps_at_the_i64_limits_are_refused_without_overflow() {
+    let case = &cases()[3];
+    assert_eq!(case.name, "slack");
+    for now in [i64::MIN, i64::MAX, 0] {
+        let result = verify_with(case, &[case.secret], &case.headers, case.body, now);
+        assert!(
+            matches!(
+                result,
+                Err(VerifyError::TimestampTooOld { .. } | VerifyError::TimestampInFuture { .. })
+            ),
+            "{now}: {result:?}"
+        );
+    }
+}
+
+#[test]
+fn github_reference_vector_from_design() {
+    let headers = [(
+        "X-Hub-Signature-256",
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+    )];
+    let verifier = Verifier::new(Scheme::Github, &[Secret::new("It's a Secret to Everybody")]).unwrap();
+    let pairs = HeaderPairs(&headers);
+    let verified = verifier
+        .verify(&InboundRequest::new(&pairs, b"Hello, World!"), 0)
+        .unwrap();
+    assert_eq!(verified.secret_index, 0);
+}
+
+#[test]
+fn standard_webhooks_reference_vector_verifies_inbound() {
+    let headers = [
+        ("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", "1614265330"),
+        (
+            "webhook-signature",
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+        ),
+    ];
+    let verifier = Verifier::new(Scheme::Standard, &[Secret::new(STANDARD_SECRET)]).unwrap();
+    let pairs = HeaderPairs(&headers);
+    let request = InboundRequest::new(&pairs, br#"{"test": 2432232314}"#);
+    assert!(verifier.verify(&request, 1614265330).is_ok());
+}
+
+#[test]
+fn zoom_url_validation_answer_matches_hmac_of_the_plain_token() {
+    let verifier = Verifier::new(Scheme::Zoom, &[Secret::new("s3cr3t")]).unwrap();
+    assert_eq!(
+        verifier.challenge_response_hex(b"qgg8vlvZRS6UYooatFL8Aw"),
+        "86b565e97036973cc44c3b3f24af76cabe70c2cbf5554c32419d44ecf6c0f2ca"
+    );
+}
+
+#[test]
+fn twilio_without_a_public_url_is_a_configuration_error() {
+    let case = cases().into_iter().find(|c| c.name == "twilio-form").unwrap();
+    let verifier = Verifier::new(case.scheme.clone(), &[Secret::new(case.secret)]).unwrap();
+    let pairs = HeaderPairs(&case.headers);
+    let err = verifier
+        .verify(&InboundRequest::new(&pairs, case.body), TS)
+        .unwrap_err();
+    assert_eq!(err, VerifyError::MissingUrl);
+    assert_eq!(err.kind(), VerifyErrorKind::Misconfigured);
+}
+
+#[test]
+fn linear_body_without_timestamp_is_malformed() {
+    // Signed correctly, but the body has no webhookTimestamp.
+    let body = br#"{"action":"create"}"#;
+    let secret = Secret::new("s3cr3t");
+    let headers = sign_as_provider(
+        &Scheme::Linear,
+        &secret,
+        &ProviderMessage {
+            body,
+            timestamp: TS,
+            id: ID,
+            url: None,
+        },
+    )
+    .unwrap();
+    let verifier = Verifier::new(Scheme::Linear, &[secret]).unwrap();
+    let pairs = HeaderPairs(&headers);
+    assert_eq!(
+        verifier.verify(&InboundRequest::new(&pairs, body), TS),
+        Err(VerifyError::MalformedBody("body has no webhookTimestamp"))
+    );
+}
+
+#[test]
+fn errors_never_contain_the_secret() {
+    for case in cases() {
+        let mut messages = Vec::new();
+        for headers in [with_signature(&case, "%%%"), case.headers[1..].to_vec()] {
+            if let Err(e) = verify_with(&case, &[case.secret], &headers, case.body, TS) {
+                messages.push(format!("{e} {e:?}"));
+            }
+        }
+        messages.push(format!(
+            "{:?}",
+            Verifier::new(case.scheme.clone(), &[Secret::new(case.secret)]).unwrap()
+        ));
+        for message in messages {
+            assert!(!message.contains(case.secret), "{}: {message}", case.name);
+        }
+    }
+}
+
+#[test]
+fn bad_secrets_are_refused_when_the_verifier_is_built() {
+    use hookrelay_signing::SecretError;
+    assert_eq!(
+        Verifier::new(Scheme::Github, &[]).unwrap_err(),
+        SecretError::NoSecrets
+    );
+    assert_eq!(
+        Verifier::new(Scheme::Github, &[Secret::new("ok"), Secret::new("")]).unwrap_err(),
+        SecretError::Empty { index: 1 }
+    );
+    assert_eq!(
+        Verifier::new(Scheme::Standard, &[Secret::new("whsec_%%%")]).unwrap_err(),
+        SecretError::BadBase64 { index: 0 }
+    );
+    let mut options = hmac_template_options();
+    options.timestamp_header = None;
+    assert!(matches!(
+        Verifier::new(Scheme::Hmac(options), &[Secret::new("x")]).unwrap_err(),
+        SecretError::BadTemplate(_)
+    ));
+}
