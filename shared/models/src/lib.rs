@@ -1,1 +1,29 @@
+//! hookrelay's data: what users configure (sources, destinations, routes)
+//! and what the relay records (events, deliveries, attempts).
+//!
+//! Values are validated on the way in (`parse`, [`Config::validate`]), so
+//! the use cases never see an id with a path in it, a destination URL that
+//! is not http(s), or a route to nowhere. Everything is serde, in the shape
+//! the TOML file, the DynamoDB tables and `--output json` share.
 #![forbid(unsafe_code)]
+
+mod config;
+mod delivery;
+mod error;
+mod event;
+mod filter;
+mod ids;
+mod retry;
+mod time;
+
+pub use config::{
+    Config, Destination, FieldSelector, RetiringSecret, Route, Source, BODY_LIMIT_CEILING,
+    DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, RESERVED_HEADERS,
+};
+pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
+pub use error::{ConfigError, IdError};
+pub use event::Event;
+pub use filter::EventFilter;
+pub use ids::{DestinationId, EventId, MessageId, SourceId};
+pub use retry::RetrySchedule;
+pub use time::Timestamp;

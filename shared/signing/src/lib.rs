@@ -28,8 +28,8 @@ mod verify;
 
 pub use error::{SecretError, VerifyError, VerifyErrorKind};
 pub use headers::{HeaderLookup, HeaderPairs};
-pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
 pub use provider::{sign_as_provider, ProviderMessage};
+pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
 pub use secret::Secret;
 pub use standard::{signature_header, WebhookSecret};
 pub use verify::{InboundRequest, Verified, Verifier};

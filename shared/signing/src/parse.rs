@@ -143,7 +143,10 @@ mod tests {
     fn stripe_header_without_timestamp_or_signature_is_refused() {
         assert_eq!(parse_stripe_signature("v1=00"), Err("no timestamp"));
         assert_eq!(parse_stripe_signature("t=1"), Err("no signature"));
-        assert_eq!(parse_stripe_signature("t=1,v1=zz"), Err("signature is not hex"));
+        assert_eq!(
+            parse_stripe_signature("t=1,v1=zz"),
+            Err("signature is not hex")
+        );
         assert_eq!(
             parse_stripe_signature("t=1,t=2,v1=00"),
             Err("timestamp given twice")
@@ -170,9 +173,18 @@ mod tests {
     fn standard_header_skips_other_versions() {
         let parsed = parse_standard_signatures("v1a,AAAA v1,AQI= v2,xx").unwrap();
         assert_eq!(parsed, vec![vec![1, 2]]);
-        assert_eq!(parse_standard_signatures("v1a,AAAA"), Err("no v1 signature"));
-        assert_eq!(parse_standard_signatures("garbage"), Err("entry without ','"));
-        assert_eq!(parse_standard_signatures("v1,%%%"), Err("signature is not base64"));
+        assert_eq!(
+            parse_standard_signatures("v1a,AAAA"),
+            Err("no v1 signature")
+        );
+        assert_eq!(
+            parse_standard_signatures("garbage"),
+            Err("entry without ','")
+        );
+        assert_eq!(
+            parse_standard_signatures("v1,%%%"),
+            Err("signature is not base64")
+        );
     }
 
     #[test]

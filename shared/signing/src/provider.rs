@@ -86,9 +86,8 @@ pub fn sign_as_provider(
         ],
         Scheme::Twitch => {
             let secs = u64::try_from(message.timestamp).unwrap_or(0);
-            let rfc3339 =
-                humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
-                    .to_string();
+            let rfc3339 = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
+                .to_string();
             vec![
                 header("Twitch-Eventsub-Message-Id", message.id.to_string()),
                 header("Twitch-Eventsub-Message-Timestamp", rfc3339.clone()),
@@ -148,7 +147,10 @@ pub fn sign_as_provider(
             if let Some(name) = &options.id_header {
                 headers.push(header(name, message.id.to_string()));
             }
-            headers.push(header(&options.header, format!("{}{encoded}", options.prefix)));
+            headers.push(header(
+                &options.header,
+                format!("{}{encoded}", options.prefix),
+            ));
             headers
         }
     })

@@ -237,7 +237,9 @@ pub(crate) fn parse_template(template: &str) -> Result<Vec<TemplatePart>, Secret
         parts.push(TemplatePart::Literal(rest.to_string()));
     }
     if !parts.contains(&TemplatePart::Body) {
-        return Err(SecretError::BadTemplate("template must contain {body}".into()));
+        return Err(SecretError::BadTemplate(
+            "template must contain {body}".into(),
+        ));
     }
     Ok(parts)
 }

@@ -72,13 +72,9 @@ impl WebhookSecret {
     /// `v1,<base64>` for one message.
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
         let timestamp = timestamp.to_string();
-        let tag = self.key.tag(&[
-            msg_id.as_bytes(),
-            b".",
-            timestamp.as_bytes(),
-            b".",
-            body,
-        ]);
+        let tag = self
+            .key
+            .tag(&[msg_id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
         format!("v1,{}", BASE64.encode(tag.as_bytes()))
     }
 
@@ -150,7 +146,10 @@ mod tests {
         let new = WebhookSecret::from_key_bytes(b"new key bytes");
         let header = signature_header(&[new.clone(), old.clone()], "msg_1", 10, b"{}");
         let parts: Vec<_> = header.split(' ').collect();
-        assert_eq!(parts, vec![new.sign("msg_1", 10, b"{}"), old.sign("msg_1", 10, b"{}")]);
+        assert_eq!(
+            parts,
+            vec![new.sign("msg_1", 10, b"{}"), old.sign("msg_1", 10, b"{}")]
+        );
         assert_ne!(parts[0], parts[1]);
     }
 

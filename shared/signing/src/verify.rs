@@ -365,13 +365,12 @@ impl Verifier {
                         .header(name)
                         .ok_or_else(|| VerifyError::MissingHeader(name.to_string()))?
                         .trim();
-                    let parsed =
-                        parse::parse_unix_seconds(raw).map_err(|reason| {
-                            VerifyError::MalformedHeader {
-                                header: name.to_string(),
-                                reason,
-                            }
-                        })?;
+                    let parsed = parse::parse_unix_seconds(raw).map_err(|reason| {
+                        VerifyError::MalformedHeader {
+                            header: name.to_string(),
+                            reason,
+                        }
+                    })?;
                     self.check_timestamp(parsed, now)?;
                     timestamp = Some(parsed);
                     raw.as_bytes()

@@ -9,7 +9,8 @@ use hookrelay_signing::{
 const TS: i64 = 1_700_000_000;
 const ID: &str = "msg_2Lp1";
 const BODY: &[u8] = br#"{"id":"evt_1","type":"invoice.paid"}"#;
-const LINEAR_BODY: &[u8] = br#"{"action":"create","type":"Issue","webhookTimestamp":1700000000000}"#;
+const LINEAR_BODY: &[u8] =
+    br#"{"action":"create","type":"Issue","webhookTimestamp":1700000000000}"#;
 const TWILIO_FORM_URL: &str = "https://example.com/hooks/twilio?x=1";
 const TWILIO_FORM_BODY: &[u8] = b"To=%2B1555&From=%2B1666&Body=hi+there";
 const TWILIO_JSON_URL: &str = "https://example.com/hooks/twilio?bodySHA256=d0d68fc7e872c5939afbebc3266f9bf866148a28a9b90b787c8caacc700c6bc6";
@@ -323,7 +324,13 @@ fn a_rotated_second_secret_still_verifies() {
 fn stale_and_future_timestamps_are_rejected_where_the_scheme_signs_one() {
     for case in cases() {
         let tolerance = case.scheme.kind().default_tolerance_secs() as i64;
-        let at_edge = verify_with(&case, &[case.secret], &case.headers, case.body, TS + tolerance);
+        let at_edge = verify_with(
+            &case,
+            &[case.secret],
+            &case.headers,
+            case.body,
+            TS + tolerance,
+        );
         assert!(at_edge.is_ok(), "{}: {at_edge:?}", case.name);
         let stale = verify_with(
             &case,
@@ -445,7 +452,8 @@ fn github_reference_vector_from_design() {
         "X-Hub-Signature-256",
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
     )];
-    let verifier = Verifier::new(Scheme::Github, &[Secret::new("It's a Secret to Everybody")]).unwrap();
+    let verifier =
+        Verifier::new(Scheme::Github, &[Secret::new("It's a Secret to Everybody")]).unwrap();
     let pairs = HeaderPairs(&headers);
     let verified = verifier
         .verify(&InboundRequest::new(&pairs, b"Hello, World!"), 0)
@@ -480,7 +488,10 @@ fn zoom_url_validation_answer_matches_hmac_of_the_plain_token() {
 
 #[test]
 fn twilio_without_a_public_url_is_a_configuration_error() {
-    let case = cases().into_iter().find(|c| c.name == "twilio-form").unwrap();
+    let case = cases()
+        .into_iter()
+        .find(|c| c.name == "twilio-form")
+        .unwrap();
     let verifier = Verifier::new(case.scheme.clone(), &[Secret::new(case.secret)]).unwrap();
     let pairs = HeaderPairs(&case.headers);
     let err = verifier

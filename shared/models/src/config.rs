@@ -1,0 +1,463 @@
+//! What users configure: sources, destinations, routes. The same model is
+//! read from `hookrelay.toml`, stored in the DynamoDB config table and
+//! printed by the admin CLI.
+use hookrelay_signing::{HmacOptions, Scheme, SchemeKind, Secret, Verifier, WebhookSecret};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::filter::EventFilter;
+use crate::ids::{DestinationId, SourceId};
+use crate::retry::{optional_duration, RetrySchedule};
+use crate::time::Timestamp;
+
+/// Body limit when a source sets none.
+pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
+/// No source may accept more: the event item in DynamoDB (400 KB at most)
+/// must hold the body plus its headers and metadata. Larger bodies are
+/// answered 413 before anything is stored.
+pub const BODY_LIMIT_CEILING: usize = 320 * 1024;
+/// Outbound request timeout when a destination sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest outbound timeout allowed, well inside the dispatcher Lambda's.
+const MAX_TIMEOUT: Duration = Duration::from_secs(120);
+/// Headers hookrelay sets itself on deliveries; destinations cannot
+/// override them.
+pub const RESERVED_HEADERS: [&str; 9] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+];
+
+/// Where a value is read from in an inbound request: `header:X-GitHub-Event`
+/// or `json:/type` (a JSON pointer into the body).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum FieldSelector {
+    Header(String),
+    JsonPointer(String),
+}
+
+impl FromStr for FieldSelector {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        if let Some(name) = value.strip_prefix("header:") {
+            if !name.is_empty() && name.bytes().all(is_token_byte) {
+                return Ok(FieldSelector::Header(name.to_string()));
+            }
+        } else if let Some(pointer) = value.strip_prefix("json:") {
+            if pointer.is_empty() || pointer.starts_with('/') {
+                return Ok(FieldSelector::JsonPointer(pointer.to_string()));
+            }
+        }
+        Err(format!("{value:?} is not header:<Name> or json:/<pointer>"))
+    }
+}
+
+impl TryFrom<String> for FieldSelector {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl From<FieldSelector> for String {
+    fn from(selector: FieldSelector) -> String {
+        selector.to_string()
+    }
+}
+
+impl fmt::Display for FieldSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldSelector::Header(name) => write!(f, "header:{name}"),
+            FieldSelector::JsonPointer(pointer) => write!(f, "json:{pointer}"),
+        }
+    }
+}
+
+/// RFC 9110 token characters: what a header name may be made of.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A provider endpoint: `POST /hooks/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub id: SourceId,
+    pub scheme: SchemeKind,
+    /// Active secrets; any one that matches passes (rotation).
+    pub secrets: Vec<Secret>,
+    /// Options of the generic `hmac` scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac: Option<HmacOptions>,
+    /// Allowed clock difference for signed timestamps, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance_secs: Option<u64>,
+    /// Largest body accepted, in bytes (default 256 KiB, at most 320 KiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+    /// Where the event type is read, if not the scheme's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<FieldSelector>,
+    /// Where the provider's delivery id (for dedupe) is read, if not the
+    /// scheme's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<FieldSelector>,
+    /// The public URL providers post to, for schemes that sign it (Twilio),
+    /// when it cannot be rebuilt from the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+impl Source {
+    pub fn new(id: SourceId, scheme: SchemeKind, secrets: Vec<Secret>) -> Self {
+        Source {
+            id,
+            scheme,
+            secrets,
+            hmac: None,
+            tolerance_secs: None,
+            max_body_bytes: None,
+            event_type: None,
+            delivery_id: None,
+            public_url: None,
+        }
+    }
+
+    pub fn body_limit(&self) -> usize {
+        self.max_body_bytes.unwrap_or(DEFAULT_BODY_LIMIT)
+    }
+
+    /// The verifier for this source's scheme and secrets.
+    pub fn verifier(&self) -> Result<Verifier, ConfigError> {
+        let refuse = |reason: String| ConfigError::Source {
+            source_id: self.id.to_string(),
+            reason,
+        };
+        let scheme = Scheme::from_parts(self.scheme, self.hmac.clone())
+            .map_err(|e| refuse(e.to_string()))?;
+        let verifier = Verifier::new(scheme, &self.secrets).map_err(|e| refuse(e.to_string()))?;
+        Ok(match self.tolerance_secs {
+            Some(secs) => verifier.with_tolerance_secs(secs),
+            None => verifier,
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let refuse = |reason: String| ConfigError::Source {
+            source_id: self.id.to_string(),
+            reason,
+        };
+        self.verifier()?;
+        match self.max_body_bytes {
+            Some(0) => return Err(refuse("max_body_bytes must be positive".into())),
+            Some(limit) if limit > BODY_LIMIT_CEILING => {
+                return Err(refuse(format!(
+                    "max_body_bytes {limit} is above the ceiling of {BODY_LIMIT_CEILING} bytes (a stored event must fit one DynamoDB item)"
+                )))
+            }
+            _ => {}
+        }
+        if self.tolerance_secs.is_some_and(|t| t > 86_400) {
+            return Err(refuse(
+                "tolerance_secs above one day defeats replay protection".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            parse_http_url(url).map_err(refuse)?;
+        }
+        Ok(())
+    }
+}
+
+/// A destination secret still signing alongside the current one until
+/// `expires_at`, so receivers can switch at their own pace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiringSecret {
+    pub secret: Secret,
+    pub expires_at: Timestamp,
+}
+
+/// A team's service that receives deliveries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub id: DestinationId,
+    pub url: String,
+    /// `whsec_…`: signs every delivery (Standard Webhooks).
+    pub secret: Secret,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring_secrets: Vec<RetiringSecret>,
+    /// Extra headers on every delivery (e.g. an API key of the receiver).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(
+        default,
+        with = "optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_schedule: Option<RetrySchedule>,
+    /// Most deliveries to this destination in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Why the destination was disabled (by hand, by a 410, by failing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+impl Destination {
+    pub fn new(id: DestinationId, url: impl Into<String>, secret: Secret) -> Self {
+        Destination {
+            id,
+            url: url.into(),
+            secret,
+            retiring_secrets: Vec::new(),
+            headers: BTreeMap::new(),
+            timeout: None,
+            retry_schedule: None,
+            max_in_flight: None,
+            enabled: true,
+            disabled_reason: None,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    pub fn retry_schedule(&self) -> RetrySchedule {
+        self.retry_schedule.clone().unwrap_or_default()
+    }
+
+    /// The secrets that sign a delivery made at `now`: the current one
+    /// first, then every retiring one still in its grace period.
+    pub fn signing_secrets(&self, now: Timestamp) -> Result<Vec<WebhookSecret>, ConfigError> {
+        let refuse = |reason: String| ConfigError::Destination {
+            destination_id: self.id.to_string(),
+            reason,
+        };
+        let mut secrets = vec![WebhookSecret::parse(self.secret.expose())
+            .map_err(|e| refuse(format!("secret: {e}")))?];
+        for retiring in self.retiring_secrets.iter().filter(|r| r.expires_at > now) {
+            secrets.push(
+                WebhookSecret::parse(retiring.secret.expose())
+                    .map_err(|e| refuse(format!("retiring secret: {e}")))?,
+            );
+        }
+        Ok(secrets)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let refuse = |reason: String| ConfigError::Destination {
+            destination_id: self.id.to_string(),
+            reason,
+        };
+        parse_http_url(&self.url).map_err(refuse)?;
+        self.signing_secrets(Timestamp::from_unix_millis(i64::MIN))?;
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(is_token_byte) {
+                return Err(refuse(format!("header name {name:?} is not a valid token")));
+            }
+            if RESERVED_HEADERS
+                .iter()
+                .any(|reserved| reserved.eq_ignore_ascii_case(name))
+            {
+                return Err(refuse(format!("header {name} is set by hookrelay itself")));
+            }
+            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(refuse(format!("header {name} has a control character")));
+            }
+        }
+        if let Some(timeout) = self.timeout {
+            if timeout.is_zero() || timeout > MAX_TIMEOUT {
+                return Err(refuse(format!(
+                    "timeout must be between 1ms and {}s",
+                    MAX_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        if self.max_in_flight == Some(0) {
+            return Err(refuse("max_in_flight must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host and no
+/// credentials in it.
+pub(crate) fn parse_http_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("url {value:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "url {value:?}: only http and https are delivered to"
+        ));
+    }
+    if url.host().is_none() {
+        return Err(format!("url {value:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "url {value:?}: credentials belong in headers, not the URL"
+        ));
+    }
+    Ok(url)
+}
+
+/// Sends a source's events, filtered by type, to a destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub source: SourceId,
+    pub destination: DestinationId,
+    #[serde(default = "all_events")]
+    pub events: Vec<EventFilter>,
+}
+
+fn all_events() -> Vec<EventFilter> {
+    vec![EventFilter::any()]
+}
+
+impl Route {
+    pub fn new(source: SourceId, destination: DestinationId) -> Self {
+        Route {
+            source,
+            destination,
+            events: all_events(),
+        }
+    }
+
+    /// Whether an event of this type from this route's source goes to its
+    /// destination.
+    pub fn matches(&self, source: &SourceId, event_type: Option<&str>) -> bool {
+        &self.source == source && self.events.iter().any(|f| f.matches(event_type))
+    }
+}
+
+/// A whole configuration, as in `hookrelay.toml`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Lets destinations resolve to loopback and private addresses. For
+    /// local development and tests only.
+    #[serde(default)]
+    pub allow_private_destinations: bool,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+impl Config {
+    /// Reads and validates TOML; errors name `file`, the line and column.
+    pub fn from_toml(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map(|span| span.start).unwrap_or(0);
+            let (line, column) = line_and_column(text, offset);
+            ConfigError::Syntax {
+                file: file.to_string(),
+                line,
+                column,
+                reason: e.message().to_string(),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the config model always serializes to TOML")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut source_ids = HashSet::new();
+        for source in &self.sources {
+            if !source_ids.insert(&source.id) {
+                return Err(ConfigError::Duplicate {
+                    kind: "source",
+                    id: source.id.to_string(),
+                });
+            }
+            source.validate()?;
+        }
+        let mut destination_ids = HashSet::new();
+        for destination in &self.destinations {
+            if !destination_ids.insert(&destination.id) {
+                return Err(ConfigError::Duplicate {
+                    kind: "destination",
+                    id: destination.id.to_string(),
+                });
+            }
+            destination.validate()?;
+        }
+        let mut pairs = HashSet::new();
+        for route in &self.routes {
+            let refuse = |reason: &str| ConfigError::Route {
+                source_id: route.source.to_string(),
+                destination_id: route.destination.to_string(),
+                reason: reason.to_string(),
+            };
+            if !source_ids.contains(&route.source) {
+                return Err(refuse("no such source"));
+            }
+            if !destination_ids.contains(&route.destination) {
+                return Err(refuse("no such destination"));
+            }
+            if route.events.is_empty() {
+                return Err(refuse("events is empty; use [\"*\"] for every event"));
+            }
+            if !pairs.insert((&route.source, &route.destination)) {
+                return Err(refuse("defined twice; list all its events in one route"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn source(&self, id: &SourceId) -> Option<&Source> {
+        self.sources.iter().find(|s| &s.id == id)
+    }
+
+    pub fn destination(&self, id: &DestinationId) -> Option<&Destination> {
+        self.destinations.iter().find(|d| &d.id == id)
+    }
+
+    /// The destinations an event of `event_type` from `source` goes to.
+    pub fn routes_for<'a>(
+        &'a self,
+        source: &'a SourceId,
+        event_type: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Route> + 'a {
+        self.routes
+            .iter()
+            .filter(move |route| route.matches(source, event_type))
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
