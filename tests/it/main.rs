@@ -1,2 +1,3 @@
 //! Cross-crate integration tests, compiled into one binary.
+mod shipped_files;
 mod signing_with_config;
