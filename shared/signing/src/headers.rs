@@ -5,7 +5,7 @@
 
 /// Looks a header up by name, ignoring ASCII case. A header whose value is
 /// not visible ASCII/UTF-8 is treated as absent by the `http` adapter.
-pub trait HeaderLookup {
+pub trait HeaderLookup: Sync {
     fn header(&self, name: &str) -> Option<&str>;
 }
 
@@ -19,7 +19,7 @@ impl HeaderLookup for http::HeaderMap {
 #[derive(Debug, Clone, Copy)]
 pub struct HeaderPairs<'a, N, V>(pub &'a [(N, V)]);
 
-impl<N: AsRef<str>, V: AsRef<str>> HeaderLookup for HeaderPairs<'_, N, V> {
+impl<N: AsRef<str> + Sync, V: AsRef<str> + Sync> HeaderLookup for HeaderPairs<'_, N, V> {
     fn header(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -1,0 +1,35 @@
+//! Errors of the AWS adapters, and their mapping onto the core's.
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use hookrelay_core::CoreError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AwsError {
+    #[error("missing environment variable {0}")]
+    MissingEnv(&'static str),
+    #[error("{service}: {detail}")]
+    Call {
+        service: &'static str,
+        detail: String,
+    },
+    #[error("stored item is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl From<AwsError> for CoreError {
+    fn from(err: AwsError) -> Self {
+        match err {
+            AwsError::MissingEnv(_) => CoreError::Misconfigured(err.to_string()),
+            AwsError::Call { service, detail } => CoreError::unavailable(service, detail),
+            AwsError::Corrupt(detail) => CoreError::Corrupt(detail),
+        }
+    }
+}
+
+/// An SDK error as text with its causes (the SDK's own Display is terse).
+pub(crate) fn call_error<E: std::error::Error>(service: &'static str, err: E) -> AwsError {
+    AwsError::Call {
+        service,
+        detail: DisplayErrorContext(err).to_string(),
+    }
+}

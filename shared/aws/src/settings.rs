@@ -1,0 +1,73 @@
+//! Settings read once per cold start from the environment.
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use std::time::Duration;
+
+use crate::error::AwsError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub events_table: String,
+    pub config_table: String,
+    pub queue_url: String,
+}
+
+impl AwsSettings {
+    /// `HOOKRELAY_EVENTS_TABLE`, `HOOKRELAY_CONFIG_TABLE`,
+    /// `HOOKRELAY_QUEUE_URL`.
+    pub fn from_env() -> Result<Self, AwsError> {
+        let var = |name: &'static str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or(AwsError::MissingEnv(name))
+        };
+        Ok(AwsSettings {
+            events_table: var("HOOKRELAY_EVENTS_TABLE")?,
+            config_table: var("HOOKRELAY_CONFIG_TABLE")?,
+            queue_url: var("HOOKRELAY_QUEUE_URL")?,
+        })
+    }
+}
+
+/// The SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL` for moto or LocalStack), with timeouts short enough
+/// that an unreachable store turns into a 503 well inside API Gateway's
+/// 30 s limit.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(12))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The adapters a Lambda needs, built once per cold start.
+pub struct Adapters {
+    pub config: crate::DynamoConfigStore,
+    pub events: crate::DynamoEventStore,
+    pub queue: crate::SqsQueue,
+}
+
+impl Adapters {
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
+        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        Adapters {
+            config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
+            events: crate::DynamoEventStore::new(dynamo, &settings.events_table),
+            queue: crate::SqsQueue::new(sqs, &settings.queue_url),
+        }
+    }
+
+    /// Reads [`AwsSettings`] and the SDK configuration from the environment.
+    pub async fn from_env() -> Result<Self, AwsError> {
+        let settings = AwsSettings::from_env()?;
+        Ok(Self::new(&sdk_config().await, &settings))
+    }
+}

@@ -1,0 +1,63 @@
+//! A short-lived cache in front of a config store, so a warm receiver does
+//! not read its source from DynamoDB on every request. Changes (a rotated
+//! secret, a new source) take effect within the cache's lifetime.
+use async_trait::async_trait;
+use hookrelay_models::{Config, Source, SourceId, Timestamp};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::CoreError;
+use crate::ports::{Clock, ConfigStore};
+
+type Entry = (Timestamp, Option<Source>);
+
+pub struct CachedConfigStore {
+    inner: Arc<dyn ConfigStore>,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    sources: Mutex<HashMap<SourceId, Entry>>,
+}
+
+/// Unknown source ids are cached too (as absent), but only this many
+/// entries are kept, so a flood of made-up ids cannot grow memory.
+const MAX_ENTRIES: usize = 1024;
+
+impl CachedConfigStore {
+    pub fn new(inner: Arc<dyn ConfigStore>, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+        CachedConfigStore {
+            inner,
+            clock,
+            ttl,
+            sources: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl ConfigStore for CachedConfigStore {
+    async fn source(&self, id: &SourceId) -> Result<Option<Source>, CoreError> {
+        let now = self.clock.now();
+        if let Some((fetched_at, source)) = self
+            .sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            if now.since(*fetched_at) < self.ttl {
+                return Ok(source.clone());
+            }
+        }
+        let source = self.inner.source(id).await?;
+        let mut cache = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(id.clone(), (now, source.clone()));
+        Ok(source)
+    }
+
+    async fn config(&self) -> Result<Config, CoreError> {
+        self.inner.config().await
+    }
+}

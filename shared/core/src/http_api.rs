@@ -1,0 +1,202 @@
+//! The receiver's HTTP contract (DESIGN.md), shared by the Lambda and the
+//! local stack: route a request, run ingest, answer with the right status.
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `POST /hooks/{source}`, valid | `202 {"id":"evt_…"}` |
+//! | same provider delivery again | `200 {"id":"<first>","duplicate":true}` |
+//! | unknown source | `404` |
+//! | bad or missing signature, stale timestamp | `401` (no detail) |
+//! | body over the source's limit | `413` |
+//! | malformed for the scheme | `400` |
+//! | store or queue unavailable | `503` |
+//! | `GET /health` | `200` |
+use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use serde_json::json;
+
+use crate::error::CoreError;
+use crate::ingest::{InboundHook, Ingest, IngestOutcome};
+
+/// What the receiver matched a path to.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Health,
+    Hook(&'a str),
+    NotFound,
+}
+
+/// `/hooks/{source}` and `/health`, also under a stage prefix
+/// (`/prod/hooks/{source}`) as API Gateway REST APIs may pass them.
+fn route(path: &str) -> Route<'_> {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    match segments.as_slice() {
+        [.., "health"] if segments.len() <= 3 => Route::Health,
+        [.., "hooks", source] if segments.len() <= 4 && !source.is_empty() => Route::Hook(source),
+        _ => Route::NotFound,
+    }
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Vec<u8>> {
+    respond(status, "application/json", value.to_string().into_bytes())
+}
+
+fn error_response(status: StatusCode, message: &str) -> Response<Vec<u8>> {
+    json_response(status, json!({ "error": message }))
+}
+
+/// Handles one request end to end. `public_url` is the URL the provider
+/// used, when the caller can rebuild it (Twilio signs it).
+pub async fn handle(
+    ingest: &Ingest,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    public_url: Option<&str>,
+) -> Response<Vec<u8>> {
+    let source_id = match (route(path), method) {
+        (Route::Health, &Method::GET | &Method::HEAD) => {
+            return json_response(StatusCode::OK, json!({ "status": "ok" }))
+        }
+        (Route::Hook(source_id), &Method::POST) => source_id,
+        (Route::Health | Route::Hook(_), _) => {
+            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            let allow = if matches!(route(path), Route::Health) {
+                "GET"
+            } else {
+                "POST"
+            };
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            return response;
+        }
+        (Route::NotFound, _) => return error_response(StatusCode::NOT_FOUND, "not found"),
+    };
+    let header_pairs = headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let hook = InboundHook {
+        source_id,
+        headers,
+        header_pairs,
+        body,
+        public_url,
+    };
+    let result = ingest.ingest(hook).await;
+    log_outcome(source_id, &result);
+    match result {
+        Ok(IngestOutcome::Accepted { id }) => {
+            json_response(StatusCode::ACCEPTED, json!({ "id": id.as_str() }))
+        }
+        Ok(IngestOutcome::Duplicate { id }) => json_response(
+            StatusCode::OK,
+            json!({ "id": id.as_str(), "duplicate": true }),
+        ),
+        Ok(IngestOutcome::Handshake(reply)) => {
+            respond(StatusCode::OK, reply.content_type, reply.body)
+        }
+        Err(err) => error_to_response(&err),
+    }
+}
+
+/// The contract's answer for each error. 401 never says why, and 5xx never
+/// echoes internal detail.
+pub fn error_to_response(err: &CoreError) -> Response<Vec<u8>> {
+    match err {
+        CoreError::UnknownSource => error_response(StatusCode::NOT_FOUND, "unknown source"),
+        CoreError::Unauthenticated(_) => {
+            error_response(StatusCode::UNAUTHORIZED, "signature verification failed")
+        }
+        CoreError::Malformed(reason) => error_response(StatusCode::BAD_REQUEST, reason),
+        CoreError::TooLarge { limit, .. } => error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("body over the limit of {limit} bytes"),
+        ),
+        CoreError::Unavailable { .. } => {
+            let mut response =
+                error_response(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        CoreError::Misconfigured(_) | CoreError::Corrupt(_) => {
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// One structured line per request: source, outcome, event id. Never the
+/// body or a secret; verification detail only at debug level.
+fn log_outcome(source: &str, result: &Result<IngestOutcome, CoreError>) {
+    // The path segment is attacker-controlled: log it only once it is a
+    // valid id.
+    let source = if hookrelay_models::SourceId::parse(source).is_ok() {
+        source
+    } else {
+        "<invalid>"
+    };
+    match result {
+        Ok(IngestOutcome::Accepted { id }) => {
+            tracing::info!(source, event_id = %id, outcome = "accepted", "webhook received")
+        }
+        Ok(IngestOutcome::Duplicate { id }) => {
+            tracing::info!(source, event_id = %id, outcome = "duplicate", "webhook received")
+        }
+        Ok(IngestOutcome::Handshake(_)) => {
+            tracing::info!(source, outcome = "handshake", "provider handshake answered")
+        }
+        Err(err @ CoreError::Unavailable { .. }) => {
+            tracing::error!(source, outcome = "unavailable", error = %err, "webhook not stored")
+        }
+        Err(err @ (CoreError::Misconfigured(_) | CoreError::Corrupt(_))) => {
+            tracing::error!(source, outcome = "misconfigured", error = %err, "webhook refused")
+        }
+        Err(err) => {
+            let outcome = match err {
+                CoreError::UnknownSource => "unknown_source",
+                CoreError::Unauthenticated(_) => "unauthenticated",
+                CoreError::TooLarge { .. } => "too_large",
+                _ => "malformed",
+            };
+            tracing::info!(source, outcome, "webhook refused");
+            tracing::debug!(source, error = %err, "refusal detail");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_accept_stage_prefixes_and_refuse_path_tricks() {
+        assert_eq!(route("/hooks/github"), Route::Hook("github"));
+        assert_eq!(route("/hooks/github/"), Route::Hook("github"));
+        assert_eq!(route("/prod/hooks/github"), Route::Hook("github"));
+        assert_eq!(route("/hooks/github?x=1"), Route::Hook("github"));
+        assert_eq!(route("/health"), Route::Health);
+        assert_eq!(route("/prod/health"), Route::Health);
+        assert_eq!(route("/"), Route::NotFound);
+        assert_eq!(route("/hooks/"), Route::NotFound);
+        assert_eq!(route("/a/b/hooks/github"), Route::NotFound);
+        assert_eq!(route("/hooks/../../etc/passwd"), Route::NotFound);
+    }
+}

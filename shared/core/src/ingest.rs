@@ -1,0 +1,225 @@
+//! Ingest: the receiver's use case. Verify a provider's request, drop
+//! duplicates, store the event, queue it — and only then say yes.
+use hookrelay_models::{Event, EventId, Source, SourceId, Timestamp};
+use hookrelay_signing::{HeaderLookup, InboundRequest, VerifyErrorKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::CoreError;
+use crate::extract::{self, LazyJson};
+use crate::handshake::{self, HandshakeReply};
+use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage};
+
+/// Stored headers may not add up to more than this; a request with more is
+/// malformed (API Gateway itself allows about 10 KB).
+const MAX_STORED_HEADER_BYTES: usize = 16 * 1024;
+/// Headers that are not kept with an event: hop-by-hop ones, and
+/// credentials no provider signature needs.
+const UNSTORED_HEADERS: [&str; 9] = [
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "content-length",
+];
+
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// How long a provider delivery id is remembered for dedupe.
+    pub dedupe_window: Duration,
+    /// How long events are kept.
+    pub retention: Duration,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            dedupe_window: Duration::from_secs(24 * 3600),
+            retention: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// A request as it reached the receiver.
+pub struct InboundHook<'a> {
+    /// The `{source}` path segment, not yet validated.
+    pub source_id: &'a str,
+    pub headers: &'a dyn HeaderLookup,
+    /// Every header, for storing with the event.
+    pub header_pairs: Vec<(String, String)>,
+    /// The exact bytes the provider sent.
+    pub body: &'a [u8],
+    /// The public URL the provider posted to, when known (Twilio signs it).
+    pub public_url: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Stored and queued for the first time.
+    Accepted { id: EventId },
+    /// Seen before within the dedupe window; `id` is the first event.
+    Duplicate { id: EventId },
+    /// A provider handshake, answered and not queued.
+    Handshake(HandshakeReply),
+}
+
+pub struct Ingest {
+    config: Arc<dyn ConfigStore>,
+    events: Arc<dyn EventStore>,
+    queue: Arc<dyn Queue>,
+    clock: Arc<dyn Clock>,
+    settings: IngestSettings,
+}
+
+impl Ingest {
+    pub fn new(
+        config: Arc<dyn ConfigStore>,
+        events: Arc<dyn EventStore>,
+        queue: Arc<dyn Queue>,
+        clock: Arc<dyn Clock>,
+        settings: IngestSettings,
+    ) -> Self {
+        Ingest {
+            config,
+            events,
+            queue,
+            clock,
+            settings,
+        }
+    }
+
+    pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
+        let source_id = SourceId::parse(hook.source_id).map_err(|_| CoreError::UnknownSource)?;
+        let source = self
+            .config
+            .source(&source_id)
+            .await?
+            .ok_or(CoreError::UnknownSource)?;
+        if hook.body.len() > source.body_limit() {
+            return Err(CoreError::TooLarge {
+                size: hook.body.len(),
+                limit: source.body_limit(),
+            });
+        }
+        let now = self.clock.now();
+        let verifier = source
+            .verifier()
+            .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
+        let public_url = source.public_url.as_deref().or(hook.public_url);
+        let request = InboundRequest {
+            headers: hook.headers,
+            body: hook.body,
+            url: public_url,
+        };
+        verifier
+            .verify(&request, now.unix_secs())
+            .map_err(|e| match e.kind() {
+                VerifyErrorKind::Unauthenticated => CoreError::Unauthenticated(e),
+                VerifyErrorKind::Malformed => CoreError::Malformed(e.to_string()),
+                VerifyErrorKind::Misconfigured => CoreError::Misconfigured(e.to_string()),
+            })?;
+
+        let mut json = LazyJson::new(hook.body);
+        if let Some(reply) = handshake::reply(source.scheme, &verifier, hook.headers, &mut json) {
+            return Ok(IngestOutcome::Handshake(reply));
+        }
+        let event = Event {
+            id: EventId::new(now),
+            source: source_id,
+            event_type: extract::event_type(&source, hook.headers, &mut json),
+            provider_delivery_id: extract::delivery_id(&source, hook.headers, &mut json),
+            received_at: now,
+            headers: stored_headers(hook.header_pairs)?,
+            body: hook.body.to_vec(),
+        };
+        self.store_and_queue(&source, event, now).await
+    }
+
+    async fn store_and_queue(
+        &self,
+        source: &Source,
+        event: Event,
+        now: Timestamp,
+    ) -> Result<IngestOutcome, CoreError> {
+        let dedupe = event
+            .provider_delivery_id
+            .as_ref()
+            .map(|provider_delivery_id| DedupeKey {
+                source: source.id.clone(),
+                provider_delivery_id: provider_delivery_id.clone(),
+                expires_at: now.saturating_add(self.settings.dedupe_window),
+            });
+        let expires_at = now.saturating_add(self.settings.retention);
+        match self
+            .events
+            .insert_event(&event, dedupe.as_ref(), expires_at)
+            .await?
+        {
+            InsertOutcome::Inserted => {}
+            InsertOutcome::Duplicate {
+                existing,
+                enqueued: true,
+            } => return Ok(IngestOutcome::Duplicate { id: existing }),
+            InsertOutcome::Duplicate {
+                existing,
+                enqueued: false,
+            } => {
+                // The first receipt stored the event but did not (or not
+                // yet) queue it. Queue it now: the dispatcher drops a second
+                // copy, while skipping it could lose the event.
+                self.queue
+                    .enqueue(&QueueMessage::fan_out(existing.clone()), Duration::ZERO)
+                    .await?;
+                if let Some(dedupe) = &dedupe {
+                    self.mark_enqueued(dedupe).await;
+                }
+                return Ok(IngestOutcome::Accepted { id: existing });
+            }
+        }
+        let message = QueueMessage::fan_out(event.id.clone());
+        if let Err(err) = self.queue.enqueue(&message, Duration::ZERO).await {
+            // Take the insert back so the provider's retry is new. If that
+            // fails too, the dedupe record stays un-enqueued and the retry
+            // queues the stored event (above).
+            if let Err(undo) = self.events.remove_event(&event.id, dedupe.as_ref()).await {
+                tracing::warn!(event_id = %event.id, error = %undo, "could not take back an event whose enqueue failed");
+            }
+            return Err(err);
+        }
+        if let Some(dedupe) = &dedupe {
+            self.mark_enqueued(dedupe).await;
+        }
+        Ok(IngestOutcome::Accepted { id: event.id })
+    }
+
+    /// Best effort: if it fails, a later duplicate re-queues the event,
+    /// which the dispatcher tolerates.
+    async fn mark_enqueued(&self, dedupe: &DedupeKey) {
+        if let Err(err) = self.events.mark_enqueued(dedupe).await {
+            tracing::warn!(source = %dedupe.source, error = %err, "could not mark an event as queued");
+        }
+    }
+}
+
+fn stored_headers(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, CoreError> {
+    let mut total = 0;
+    let mut kept = Vec::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        let name = name.to_ascii_lowercase();
+        if UNSTORED_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        total += name.len() + value.len();
+        if total > MAX_STORED_HEADER_BYTES {
+            return Err(CoreError::Malformed(format!(
+                "headers exceed {MAX_STORED_HEADER_BYTES} bytes"
+            )));
+        }
+        kept.push((name, value));
+    }
+    Ok(kept)
+}

@@ -1,0 +1,375 @@
+//! The receiver contract (DESIGN.md) through the real Lambda handler, on
+//! the embedded adapters and on DynamoDB + SQS (moto). Each scenario is
+//! written once and run on both backends.
+use hookrelay_core::IngestSettings;
+use hookrelay_receiver::handle;
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_tests::backend::{AwsBackend, Backend, EmbeddedBackend};
+use hookrelay_tests::{config_from, ManualClock};
+use lambda_http::{Body, Request};
+use serde_json::Value;
+use std::sync::Arc;
+
+const NOW: i64 = 1_790_000_000;
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const STRIPE_SECRET: &str = "whsec_test_stripe";
+
+const CONFIG: &str = r#"
+[[sources]]
+id = "github"
+scheme = "github"
+secrets = ["It's a Secret to Everybody"]
+
+[[sources]]
+id = "stripe"
+scheme = "stripe"
+secrets = ["whsec_test_stripe"]
+max_body_bytes = 2048
+
+[[sources]]
+id = "slack"
+scheme = "slack"
+secrets = ["slack-secret"]
+
+[[sources]]
+id = "zoom"
+scheme = "zoom"
+secrets = ["zoom-secret"]
+
+[[sources]]
+id = "twitch"
+scheme = "twitch"
+secrets = ["twitch-secret"]
+"#;
+
+pub struct Fixture {
+    pub backend: Box<dyn Backend>,
+    pub clock: Arc<ManualClock>,
+}
+
+async fn embedded() -> Fixture {
+    let clock = Arc::new(ManualClock::at_unix_secs(NOW));
+    let backend = EmbeddedBackend::new(
+        config_from(CONFIG),
+        clock.clone(),
+        IngestSettings::default(),
+    );
+    Fixture {
+        backend: Box::new(backend),
+        clock,
+    }
+}
+
+async fn aws() -> Fixture {
+    let clock = Arc::new(ManualClock::at_unix_secs(NOW));
+    let backend = AwsBackend::new(
+        config_from(CONFIG),
+        clock.clone(),
+        IngestSettings::default(),
+    )
+    .await;
+    Fixture {
+        backend: Box::new(backend),
+        clock,
+    }
+}
+
+/// A POST as API Gateway would hand it over, signed for `scheme`.
+fn signed_post(
+    source: &str,
+    scheme: Scheme,
+    secret: &str,
+    body: &[u8],
+    extra_headers: &[(&str, &str)],
+) -> Request {
+    let message = ProviderMessage {
+        body,
+        timestamp: NOW,
+        id: "msg_contract",
+        url: None,
+    };
+    let signature = sign_as_provider(&scheme, &Secret::new(secret), &message).unwrap();
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "https://abc123.execute-api.us-east-1.amazonaws.com/hooks/{source}"
+        ))
+        .header("content-type", "application/json");
+    for (name, value) in signature
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .chain(extra_headers.iter().copied())
+    {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::from(body.to_vec())).unwrap()
+}
+
+fn github_push(delivery: &str) -> Request {
+    signed_post(
+        "github",
+        Scheme::Github,
+        GITHUB_SECRET,
+        br#"{"ref":"refs/heads/main","after":"abc"}"#,
+        &[("X-GitHub-Event", "push"), ("X-GitHub-Delivery", delivery)],
+    )
+}
+
+async fn send(fixture: &Fixture, request: Request) -> (u16, Value) {
+    let response = handle(fixture.backend.ingest(), request).await;
+    let status = response.status().as_u16();
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn assert_nothing_written(fixture: &Fixture) {
+    assert_eq!(fixture.backend.event_count().await, 0, "events stored");
+    assert_eq!(
+        fixture.backend.dedupe_count().await,
+        0,
+        "dedupe records left"
+    );
+    assert!(
+        fixture.backend.messages().await.is_empty(),
+        "messages queued"
+    );
+}
+
+async fn valid_webhook_is_accepted_stored_and_queued_once(f: Fixture) {
+    let (status, body) = send(&f, github_push("d-1")).await;
+    assert_eq!(status, 202, "{body}");
+    let id = hookrelay_models::EventId::parse(body["id"].as_str().unwrap()).unwrap();
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].event_id, id);
+    assert_eq!(f.backend.event_count().await, 1);
+    let stored = f.backend.event(&id).await.expect("stored event");
+    assert_eq!(stored.body, br#"{"ref":"refs/heads/main","after":"abc"}"#);
+    assert_eq!(stored.event_type.as_deref(), Some("push"));
+    assert_eq!(stored.provider_delivery_id.as_deref(), Some("d-1"));
+    assert_eq!(stored.header("x-github-event"), Some("push"));
+}
+
+async fn duplicate_is_answered_with_the_first_id_and_not_queued_again(f: Fixture) {
+    let (first_status, first) = send(&f, github_push("d-dup")).await;
+    assert_eq!(first_status, 202);
+    f.clock.advance_millis(60_000);
+    let (status, body) = send(&f, github_push("d-dup")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], first["id"]);
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(f.backend.messages().await.len(), 1);
+    assert_eq!(f.backend.event_count().await, 1);
+}
+
+async fn a_delivery_id_is_forgotten_after_the_dedupe_window(f: Fixture) {
+    let (_, first) = send(&f, github_push("d-old")).await;
+    f.clock.advance_millis(24 * 3600 * 1000 + 1);
+    // GitHub signs no timestamp, so the same request is still genuine.
+    let (status, second) = send(&f, github_push("d-old")).await;
+    assert_eq!(status, 202, "{second}");
+    assert_ne!(second["id"], first["id"]);
+    assert_eq!(f.backend.event_count().await, 2);
+}
+
+async fn concurrent_identical_deliveries_store_one_event(f: Fixture) {
+    let f = Arc::new(f);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let f = f.clone();
+        tasks.spawn(async move { send(&f, github_push("d-race")).await });
+    }
+    let mut ids = std::collections::HashSet::new();
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.unwrap();
+        assert!(status == 200 || status == 202, "{status} {body}");
+        ids.insert(body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "all answers name the same event: {ids:?}");
+    assert_eq!(f.backend.event_count().await, 1);
+    let messages = f.backend.messages().await;
+    assert!(!messages.is_empty());
+    assert!(messages
+        .iter()
+        .all(|m| m.event_id.as_str() == ids.iter().next().unwrap()));
+}
+
+async fn a_bad_signature_is_401_without_detail_and_nothing_is_written(f: Fixture) {
+    let request = signed_post(
+        "github",
+        Scheme::Github,
+        "not the secret",
+        b"{}",
+        &[("X-GitHub-Event", "push")],
+    );
+    let (status, body) = send(&f, request).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "signature verification failed");
+    assert_nothing_written(&f).await;
+}
+
+async fn a_stale_timestamp_is_401(f: Fixture) {
+    f.clock.set_unix_secs(NOW + 301);
+    let request = signed_post(
+        "stripe",
+        Scheme::Stripe,
+        STRIPE_SECRET,
+        br#"{"id":"evt_s","type":"invoice.paid"}"#,
+        &[],
+    );
+    let (status, _) = send(&f, request).await;
+    assert_eq!(status, 401);
+    assert_nothing_written(&f).await;
+}
+
+async fn unknown_sources_and_path_tricks_are_404(f: Fixture) {
+    for source in ["nope", "..%2F..%2Fetc", "%2e%2e", &"x".repeat(300)] {
+        let request = signed_post(source, Scheme::Github, GITHUB_SECRET, b"{}", &[]);
+        let (status, _) = send(&f, request).await;
+        assert_eq!(status, 404, "{source}");
+    }
+    assert_nothing_written(&f).await;
+}
+
+async fn a_body_over_the_limit_is_413_and_nothing_is_written(f: Fixture) {
+    let body = format!(
+        r#"{{"id":"evt_big","type":"x","pad":"{}"}}"#,
+        "x".repeat(3000)
+    );
+    let request = signed_post(
+        "stripe",
+        Scheme::Stripe,
+        STRIPE_SECRET,
+        body.as_bytes(),
+        &[],
+    );
+    let (status, _) = send(&f, request).await;
+    assert_eq!(status, 413);
+    assert_nothing_written(&f).await;
+}
+
+async fn a_malformed_signature_header_is_400(f: Fixture) {
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/hooks/stripe")
+        .header("Stripe-Signature", "garbage-without-equals")
+        .body(Body::from("{}"))
+        .unwrap();
+    let (status, body) = send(&f, request).await;
+    assert_eq!(status, 400, "{body}");
+    assert_nothing_written(&f).await;
+}
+
+async fn an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry(f: Fixture) {
+    f.backend.set_queue_reachable(false);
+    let (status, _) = send(&f, github_push("d-outage")).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        f.backend.dedupe_count().await,
+        0,
+        "a dedupe record would swallow the retry"
+    );
+    assert_eq!(f.backend.event_count().await, 0);
+
+    f.backend.set_queue_reachable(true);
+    let (status, body) = send(&f, github_push("d-outage")).await;
+    assert_eq!(status, 202, "{body}");
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].event_id.as_str(), body["id"].as_str().unwrap());
+}
+
+async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
+    let slack = signed_post(
+        "slack",
+        Scheme::Slack,
+        "slack-secret",
+        br#"{"type":"url_verification","challenge":"3eZbrw1a"}"#,
+        &[],
+    );
+    let (status, body) = send(&f, slack).await;
+    assert_eq!(
+        (status, body["challenge"].as_str()),
+        (200, Some("3eZbrw1a"))
+    );
+
+    let zoom = signed_post(
+        "zoom",
+        Scheme::Zoom,
+        "zoom-secret",
+        br#"{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}"#,
+        &[],
+    );
+    let (status, body) = send(&f, zoom).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
+    let verifier =
+        hookrelay_signing::Verifier::new(Scheme::Zoom, &[Secret::new("zoom-secret")]).unwrap();
+    assert_eq!(
+        body["encryptedToken"],
+        verifier.challenge_response_hex(b"qgg8vlvZRS6UYooatFL8Aw")
+    );
+
+    let twitch = signed_post(
+        "twitch",
+        Scheme::Twitch,
+        "twitch-secret",
+        br#"{"challenge":"pogchamp-kappa","subscription":{"type":"channel.follow"}}"#,
+        &[(
+            "Twitch-Eventsub-Message-Type",
+            "webhook_callback_verification",
+        )],
+    );
+    let response = handle(f.backend.ingest(), twitch).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(response.body().as_ref(), b"pogchamp-kappa");
+
+    assert_nothing_written(&f).await;
+}
+
+async fn health_answers_200(f: Fixture) {
+    let request = http::Request::builder()
+        .method("GET")
+        .uri("/health")
+        .body(Body::Empty)
+        .unwrap();
+    let (status, body) = send(&f, request).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+}
+
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::embedded().await).await
+                }
+            )*
+        }
+        mod dynamodb_and_sqs {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::aws().await).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    valid_webhook_is_accepted_stored_and_queued_once,
+    duplicate_is_answered_with_the_first_id_and_not_queued_again,
+    a_delivery_id_is_forgotten_after_the_dedupe_window,
+    concurrent_identical_deliveries_store_one_event,
+    a_bad_signature_is_401_without_detail_and_nothing_is_written,
+    a_stale_timestamp_is_401,
+    unknown_sources_and_path_tricks_are_404,
+    a_body_over_the_limit_is_413_and_nothing_is_written,
+    a_malformed_signature_header_is_400,
+    an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry,
+    provider_handshakes_are_answered_and_not_queued,
+    health_answers_200,
+);

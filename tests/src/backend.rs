@@ -1,0 +1,236 @@
+//! The receiver's adapters, embedded or on moto, behind one interface so
+//! the same contract tests run on both.
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use hookrelay_aws::{provision, DynamoConfigStore, DynamoEventStore, SqsQueue};
+use hookrelay_core::{
+    Clock, ConfigStore, CoreError, EventStore, Ingest, IngestSettings, Queue, QueueMessage,
+};
+use hookrelay_embedded::{MemoryQueue, MemoryStore};
+use hookrelay_models::{Config, Event, EventId};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::moto::{self, sdk_config_for};
+
+/// What a contract test needs from a backend besides the use case: a look
+/// inside, and a way to make the queue unreachable.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn ingest(&self) -> &Ingest;
+    async fn event_count(&self) -> usize;
+    async fn dedupe_count(&self) -> usize;
+    async fn event(&self, id: &EventId) -> Option<Event>;
+    /// Every message queued so far (each call returns all, not only new).
+    async fn messages(&self) -> Vec<QueueMessage>;
+    fn set_queue_reachable(&self, reachable: bool);
+}
+
+pub struct EmbeddedBackend {
+    pub store: Arc<MemoryStore>,
+    pub queue: Arc<MemoryQueue>,
+    seen: std::sync::Mutex<Vec<QueueMessage>>,
+    ingest: Ingest,
+}
+
+impl EmbeddedBackend {
+    pub fn new(config: Config, clock: Arc<dyn Clock>, settings: IngestSettings) -> Self {
+        let store = Arc::new(MemoryStore::new(config));
+        let queue = Arc::new(MemoryQueue::new(clock.clone()));
+        let ingest = Ingest::new(store.clone(), store.clone(), queue.clone(), clock, settings);
+        EmbeddedBackend {
+            store,
+            queue,
+            seen: std::sync::Mutex::new(Vec::new()),
+            ingest,
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for EmbeddedBackend {
+    fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+    async fn event_count(&self) -> usize {
+        self.store.event_count()
+    }
+    async fn dedupe_count(&self) -> usize {
+        self.store.dedupe_count()
+    }
+    async fn event(&self, id: &EventId) -> Option<Event> {
+        self.store.event(id).await.unwrap()
+    }
+    async fn messages(&self) -> Vec<QueueMessage> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(self.queue.take_ready(usize::MAX));
+        seen.clone()
+    }
+    fn set_queue_reachable(&self, reachable: bool) {
+        self.queue.set_unavailable(!reachable);
+    }
+}
+
+/// An SQS queue that can be switched to an endpoint where nothing listens:
+/// both sides are real SDK clients, so "unreachable" is a real connection
+/// failure, not a stubbed error.
+pub struct SwitchableQueue {
+    live: SqsQueue,
+    dead: SqsQueue,
+    broken: AtomicBool,
+}
+
+#[async_trait]
+impl Queue for SwitchableQueue {
+    async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), CoreError> {
+        if self.broken.load(Ordering::SeqCst) {
+            self.dead.enqueue(message, delay).await
+        } else {
+            self.live.enqueue(message, delay).await
+        }
+    }
+}
+
+pub struct AwsBackend {
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub events_table: String,
+    pub config_table: String,
+    pub queue_url: String,
+    pub config: DynamoConfigStore,
+    pub events: DynamoEventStore,
+    queue: Arc<SwitchableQueue>,
+    ingest: Ingest,
+}
+
+/// An address where nothing listens: port 9 (discard) on loopback.
+const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+impl AwsBackend {
+    /// Fresh tables and queue on the shared moto server, seeded with
+    /// `config`.
+    pub async fn new(config: Config, clock: Arc<dyn Clock>, settings: IngestSettings) -> Self {
+        let sdk = moto::shared().sdk_config();
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let events_table = moto::unique_name("events");
+        let config_table = moto::unique_name("config");
+        provision::create_events_table(&dynamo, &events_table)
+            .await
+            .expect("create events table");
+        provision::create_config_table(&dynamo, &config_table)
+            .await
+            .expect("create config table");
+        let queue_url = provision::create_queue(&sqs, &moto::unique_name("queue"))
+            .await
+            .expect("create queue");
+        let config_store = DynamoConfigStore::new(dynamo.clone(), &config_table);
+        config_store
+            .replace_config(&config)
+            .await
+            .expect("seed config");
+        let events = DynamoEventStore::new(dynamo.clone(), &events_table);
+        let dead_sqs = aws_sdk_sqs::Client::new(&sdk_config_for(DEAD_ENDPOINT));
+        let queue = Arc::new(SwitchableQueue {
+            live: SqsQueue::new(sqs.clone(), &queue_url),
+            dead: SqsQueue::new(dead_sqs, &queue_url),
+            broken: AtomicBool::new(false),
+        });
+        let config_port: Arc<dyn ConfigStore> = Arc::new(config_store.clone());
+        let ingest = Ingest::new(
+            config_port,
+            Arc::new(events.clone()),
+            queue.clone(),
+            clock,
+            settings,
+        );
+        AwsBackend {
+            dynamo,
+            sqs,
+            events_table,
+            config_table,
+            queue_url,
+            config: config_store,
+            events,
+            queue,
+            ingest,
+        }
+    }
+
+    async fn count_with_sk(&self, sk: &str) -> usize {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamo
+                .scan()
+                .table_name(&self.events_table)
+                .filter_expression("sk = :sk")
+                .expression_attribute_values(":sk", AttributeValue::S(sk.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan events table");
+            total += page.items().len();
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return total,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Backend for AwsBackend {
+    fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+    async fn event_count(&self) -> usize {
+        self.count_with_sk("EVENT").await
+    }
+    async fn dedupe_count(&self) -> usize {
+        self.count_with_sk("DEDUPE").await
+    }
+    async fn event(&self, id: &EventId) -> Option<Event> {
+        self.events.event(id).await.unwrap()
+    }
+    /// Receives everything with a long visibility timeout (so repeated
+    /// calls see nothing twice from SQS) and remembers it.
+    async fn messages(&self) -> Vec<QueueMessage> {
+        static SEEN: std::sync::Mutex<Vec<(String, QueueMessage)>> =
+            std::sync::Mutex::new(Vec::new());
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(600)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive from queue");
+            let batch = received.messages();
+            if batch.is_empty() {
+                break;
+            }
+            let mut seen = SEEN.lock().unwrap();
+            for message in batch {
+                let parsed: QueueMessage = serde_json::from_str(message.body().unwrap_or_default())
+                    .expect("queue message JSON");
+                seen.push((self.queue_url.clone(), parsed));
+            }
+        }
+        SEEN.lock()
+            .unwrap()
+            .iter()
+            .filter(|(url, _)| url == &self.queue_url)
+            .map(|(_, m)| m.clone())
+            .collect()
+    }
+    fn set_queue_reachable(&self, reachable: bool) {
+        self.queue.broken.store(!reachable, Ordering::SeqCst);
+    }
+}

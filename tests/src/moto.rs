@@ -1,0 +1,121 @@
+//! A real SQS/DynamoDB wire-protocol server for tests: `moto_server` on a
+//! free loopback port, started by the test process itself.
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+const INSTALL_HINT: &str =
+    "moto_server not found on PATH. Install it with: pip install 'moto[server]'";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+impl Moto {
+    /// Starts a fresh server and waits until it accepts connections. A
+    /// watchdog shell ends it when this test process exits, even if the
+    /// handle is never dropped (as with [`shared`]).
+    pub fn start() -> Moto {
+        let found = Command::new("sh")
+            .args(["-c", "command -v moto_server"])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(found, "{INSTALL_HINT}");
+        let port = free_port();
+        let child = Command::new("sh")
+            .args([
+                "-c",
+                r#"moto_server -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
+                   trap 'kill $m 2>/dev/null; exit 0' TERM INT
+                   while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done
+                   kill $m 2>/dev/null; wait $m 2>/dev/null"#,
+                "moto-watchdog",
+                &port.to_string(),
+                &std::process::id().to_string(),
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn sh for moto_server");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start on port {port} within 30 s ({INSTALL_HINT} if missing)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto { child, endpoint }
+    }
+
+    /// SDK configuration pointing at this server, with dummy credentials.
+    pub fn sdk_config(&self) -> SdkConfig {
+        sdk_config_for(&self.endpoint)
+    }
+
+    /// Stops the server (for tests of an unreachable store).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SDK configuration for any endpoint — a live server, or a closed port to
+/// play an unreachable service.
+pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"),
+        ))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .build()
+}
+
+/// One server shared by every test in this process; tests keep apart by
+/// using [`unique_name`]s.
+pub fn shared() -> &'static Moto {
+    static SHARED: OnceLock<Moto> = OnceLock::new();
+    SHARED.get_or_init(Moto::start)
+}
+
+/// A table or queue name no other test (or earlier run) uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
