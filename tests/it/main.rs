@@ -1,4 +1,6 @@
 //! Cross-crate integration tests, compiled into one binary.
 mod receiver_contract;
+mod receiver_logs;
+mod sample_events;
 mod shipped_files;
 mod signing_with_config;

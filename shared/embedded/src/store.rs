@@ -154,3 +154,13 @@ impl EventStore for MemoryStore {
         Ok(self.lock().events.get(id).map(|(event, _)| event.clone()))
     }
 }
+
+impl MemoryStore {
+    /// Forgets every event and dedupe record (keeps the configuration), so
+    /// long benchmarks do not measure a growing map.
+    pub fn clear_events(&self) {
+        let mut state = self.lock();
+        state.events.clear();
+        state.dedupe.clear();
+    }
+}

@@ -1,0 +1,126 @@
+//! Every sample event in `events/` goes through the real receiver handler,
+//! parsed by lambda_http's own parser, exactly as `cargo lambda invoke
+//! --data-file` would deliver it. A sample whose signature no longer
+//! verifies fails here.
+use hookrelay_core::IngestSettings;
+use hookrelay_receiver::{handle, public_url};
+use hookrelay_tests::backend::{Backend, EmbeddedBackend};
+use hookrelay_tests::{config_from, ManualClock};
+use std::sync::Arc;
+
+/// `events/generate.py` signs timed schemes at this instant.
+const SIGNED_AT: i64 = 1_795_000_000;
+
+fn config() -> hookrelay_models::Config {
+    let shipped = include_str!("../../hookrelay.toml");
+    config_from(&format!(
+        "{shipped}\n[[sources]]\nid = \"twilio\"\nscheme = \"twilio\"\nsecrets = [\"twilio-sample-auth-token\"]\n"
+    ))
+}
+
+async fn replay(sample: &str) -> (u16, serde_json::Value, EmbeddedBackend) {
+    let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));
+    let backend = EmbeddedBackend::new(config(), clock, IngestSettings::default());
+    let request = lambda_http::request::from_str(sample).expect("lambda_http parses the sample");
+    let response = handle(backend.ingest(), request).await;
+    let status = response.status().as_u16();
+    let body = serde_json::from_slice(response.body().as_ref()).unwrap_or_default();
+    (status, body, backend)
+}
+
+async fn accepted(sample: &str) -> hookrelay_models::Event {
+    let (status, body, backend) = replay(sample).await;
+    assert_eq!(status, 202, "{body}");
+    let id = hookrelay_models::EventId::parse(body["id"].as_str().unwrap()).unwrap();
+    assert_eq!(backend.messages().await.len(), 1);
+    backend.event(&id).await.expect("stored")
+}
+
+#[tokio::test]
+async fn github_http_api_sample_with_a_base64_body_is_accepted_byte_for_byte() {
+    let event = accepted(include_str!("../../events/apigw-v2-github-push.json")).await;
+    assert_eq!(
+        event.body,
+        include_bytes!("../../events/payloads/github-push.json")
+    );
+    assert_eq!(event.event_type.as_deref(), Some("push"));
+    assert_eq!(
+        event.provider_delivery_id.as_deref(),
+        Some("72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    );
+}
+
+#[tokio::test]
+async fn github_rest_api_v1_sample_is_accepted() {
+    let event = accepted(include_str!("../../events/apigw-v1-github-push.json")).await;
+    assert_eq!(event.source.as_str(), "github");
+}
+
+#[tokio::test]
+async fn stripe_samples_from_the_http_api_and_a_function_url_are_accepted() {
+    for sample in [
+        include_str!("../../events/apigw-v2-stripe-invoice-paid.json"),
+        include_str!("../../events/function-url-stripe-invoice-paid.json"),
+    ] {
+        let event = accepted(sample).await;
+        assert_eq!(event.event_type.as_deref(), Some("invoice.paid"));
+        assert_eq!(
+            event.provider_delivery_id.as_deref(),
+            Some("evt_1QhM2aLkdIwHu7ix0sample")
+        );
+    }
+}
+
+#[tokio::test]
+async fn standard_webhooks_sample_is_accepted() {
+    let event = accepted(include_str!(
+        "../../events/apigw-v2-standard-user-created.json"
+    ))
+    .await;
+    assert_eq!(event.event_type.as_deref(), Some("user.created"));
+}
+
+#[tokio::test]
+async fn twilio_sample_verifies_against_the_rebuilt_public_url() {
+    let sample = include_str!("../../events/apigw-v2-twilio-sms.json");
+    let request = lambda_http::request::from_str(sample).unwrap();
+    assert_eq!(
+        public_url(&request).as_deref(),
+        Some("https://abc123xyz.execute-api.us-east-1.amazonaws.com/hooks/twilio?tenant=acme")
+    );
+    let event = accepted(sample).await;
+    assert_eq!(event.provider_delivery_id.as_deref(), Some("idem-sample-1"));
+}
+
+#[tokio::test]
+async fn rest_api_public_url_keeps_the_stage() {
+    let request =
+        lambda_http::request::from_str(include_str!("../../events/apigw-v1-github-push.json"))
+            .unwrap();
+    assert_eq!(
+        public_url(&request).as_deref(),
+        Some("https://abc123xyz.execute-api.us-east-1.amazonaws.com/prod/hooks/github")
+    );
+}
+
+#[tokio::test]
+async fn the_bad_signature_sample_is_refused_and_nothing_is_stored() {
+    let (status, _, backend) = replay(include_str!(
+        "../../events/apigw-v2-github-bad-signature.json"
+    ))
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(backend.event_count().await, 0);
+    assert!(backend.messages().await.is_empty());
+}
+
+#[tokio::test]
+async fn timed_samples_go_stale_after_the_tolerance() {
+    let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 301));
+    let backend = EmbeddedBackend::new(config(), clock, IngestSettings::default());
+    let request = lambda_http::request::from_str(include_str!(
+        "../../events/apigw-v2-stripe-invoice-paid.json"
+    ))
+    .unwrap();
+    assert_eq!(handle(backend.ingest(), request).await.status(), 401);
+}
