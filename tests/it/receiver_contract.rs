@@ -279,6 +279,50 @@ async fn an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry(f: 
     assert_eq!(messages[0].event_id.as_str(), body["id"].as_str().unwrap());
 }
 
+async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fixture) {
+    // As if an earlier receipt stored the event and died before queueing it
+    // (or before it could take the insert back).
+    let now = hookrelay_models::Timestamp::from_unix_secs(NOW);
+    let orphan = hookrelay_models::Event {
+        id: hookrelay_models::EventId::new(now),
+        source: hookrelay_models::SourceId::parse("github").unwrap(),
+        event_type: Some("push".into()),
+        provider_delivery_id: Some("d-crash".into()),
+        received_at: now,
+        headers: vec![],
+        body: b"{}".to_vec(),
+    };
+    let key = hookrelay_core::DedupeKey {
+        source: orphan.source.clone(),
+        provider_delivery_id: "d-crash".into(),
+        expires_at: now.saturating_add(std::time::Duration::from_secs(86_400)),
+    };
+    let stored = f
+        .backend
+        .event_store()
+        .insert_event(
+            &orphan,
+            Some(&key),
+            now.saturating_add(std::time::Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, hookrelay_core::InsertOutcome::Inserted);
+
+    f.clock.advance_millis(5_000);
+    let (status, body) = send(&f, github_push("d-crash")).await;
+    assert_eq!(status, 202, "the retry is the first acceptance: {body}");
+    assert_eq!(body["id"], orphan.id.as_str());
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].event_id, orphan.id);
+
+    let (status, body) = send(&f, github_push("d-crash")).await;
+    assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
+    assert_eq!(f.backend.messages().await.len(), 1);
+    assert_eq!(f.backend.event_count().await, 1);
+}
+
 async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     let slack = signed_post(
         "slack",
@@ -370,6 +414,7 @@ on_both_backends!(
     a_body_over_the_limit_is_413_and_nothing_is_written,
     a_malformed_signature_header_is_400,
     an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry,
+    a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry,
     provider_handshakes_are_answered_and_not_queued,
     health_answers_200,
 );

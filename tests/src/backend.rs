@@ -19,6 +19,7 @@ use crate::moto::{self, sdk_config_for};
 #[async_trait]
 pub trait Backend: Send + Sync {
     fn ingest(&self) -> &Ingest;
+    fn event_store(&self) -> &dyn EventStore;
     async fn event_count(&self) -> usize;
     async fn dedupe_count(&self) -> usize;
     async fn event(&self, id: &EventId) -> Option<Event>;
@@ -52,6 +53,9 @@ impl EmbeddedBackend {
 impl Backend for EmbeddedBackend {
     fn ingest(&self) -> &Ingest {
         &self.ingest
+    }
+    fn event_store(&self) -> &dyn EventStore {
+        self.store.as_ref()
     }
     async fn event_count(&self) -> usize {
         self.store.event_count()
@@ -186,6 +190,9 @@ impl AwsBackend {
 impl Backend for AwsBackend {
     fn ingest(&self) -> &Ingest {
         &self.ingest
+    }
+    fn event_store(&self) -> &dyn EventStore {
+        &self.events
     }
     async fn event_count(&self) -> usize {
         self.count_with_sk("EVENT").await
