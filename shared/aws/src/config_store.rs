@@ -180,6 +180,32 @@ impl ConfigStore for DynamoConfigStore {
         }
     }
 
+    async fn set_destination_enabled(
+        &self,
+        id: &hookrelay_models::DestinationId,
+        enabled: bool,
+        reason: Option<String>,
+    ) -> Result<(), CoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(DESTINATION.to_string()))
+            .key("sk", AttributeValue::S(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        let Some(item) = found.item() else {
+            return Ok(());
+        };
+        let mut destination: Destination = doc_of(item)?;
+        destination.enabled = enabled;
+        destination.disabled_reason = if enabled { None } else { reason };
+        self.put_destination(&destination).await?;
+        Ok(())
+    }
+
     /// `allow_private_destinations` is not stored: it is a deployment
     /// setting, read from the environment by the dispatcher.
     async fn config(&self) -> Result<Config, CoreError> {

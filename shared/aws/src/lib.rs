@@ -10,8 +10,17 @@
 //! | event | `EVT#{event_id}` | `EVENT` | `event` (S, JSON without body), `body` (B), `source`, `received_at` (N, ms), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
 //!
-//! Index `gsi1` (`gsi1pk`, `gsi1sk`) lists a source's events in arrival
-//! order (event ids sort by time).
+//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at` |
+//! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
+//!
+//! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in
+//! arrival order (event ids sort by time). Index `gsi2` (`gsi2pk`,
+//! `gsi2sk`, all attributes) lists a destination's attempts by time.
+//!
+//! A delivery is claimed by one conditional update: it must be pending,
+//! due (`next_attempt_at <= now`) and not leased (`lease_until <= now`).
+//! The attempt and the delivery's new state are written in one transaction
+//! conditional on the lease still being the claimer's.
 //!
 //! An event and its dedupe record are written in one transaction whose
 //! condition is that no dedupe record exists or its window has ended
@@ -38,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod config_store;
+mod delivery_store;
 mod error;
 mod event_store;
 pub mod provision;
@@ -45,6 +55,7 @@ mod queue;
 mod settings;
 
 pub use config_store::DynamoConfigStore;
+pub use delivery_store::DynamoDeliveryStore;
 pub use error::AwsError;
 pub use event_store::DynamoEventStore;
 pub use queue::SqsQueue;

@@ -24,7 +24,8 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, AwsError> {
         .map_err(|e| call_error("dynamodb", e))
 }
 
-/// The events table: `pk`/`sk`, index `gsi1`, on-demand billing.
+/// The events table: `pk`/`sk`, indexes `gsi1` and `gsi2`, on-demand
+/// billing.
 pub async fn create_events_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
@@ -40,6 +41,17 @@ pub async fn create_events_table(
         )
         .build()
         .map_err(|e| call_error("dynamodb", e))?;
+    let gsi2 = GlobalSecondaryIndex::builder()
+        .index_name("gsi2")
+        .key_schema(key("gsi2pk", KeyType::Hash)?)
+        .key_schema(key("gsi2sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| call_error("dynamodb", e))?;
     client
         .create_table()
         .table_name(name)
@@ -50,7 +62,10 @@ pub async fn create_events_table(
         .attribute_definitions(string_attribute("sk")?)
         .attribute_definitions(string_attribute("gsi1pk")?)
         .attribute_definitions(string_attribute("gsi1sk")?)
+        .attribute_definitions(string_attribute("gsi2pk")?)
+        .attribute_definitions(string_attribute("gsi2sk")?)
         .global_secondary_indexes(gsi1)
+        .global_secondary_indexes(gsi2)
         .send()
         .await
         .map_err(|e| call_error("dynamodb", e))?;

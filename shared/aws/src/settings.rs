@@ -51,6 +51,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub struct Adapters {
     pub config: crate::DynamoConfigStore,
     pub events: crate::DynamoEventStore,
+    pub deliveries: crate::DynamoDeliveryStore,
     pub queue: crate::SqsQueue,
 }
 
@@ -60,7 +61,8 @@ impl Adapters {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
-            events: crate::DynamoEventStore::new(dynamo, &settings.events_table),
+            events: crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table),
+            deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table),
             queue: crate::SqsQueue::new(sqs, &settings.queue_url),
         }
     }

@@ -1,5 +1,5 @@
-//! A short-lived cache in front of a config store, so a warm receiver does
-//! not read its source from DynamoDB on every request. Changes (a rotated
+//! A short-lived cache in front of a config store, so a warm Lambda does
+//! not read its configuration from DynamoDB on every request. Changes (a rotated
 //! secret, a new source) take effect within the cache's lifetime.
 use async_trait::async_trait;
 use hookrelay_models::{Config, Source, SourceId, Timestamp};
@@ -17,6 +17,7 @@ pub struct CachedConfigStore {
     clock: Arc<dyn Clock>,
     ttl: Duration,
     sources: Mutex<HashMap<SourceId, Entry>>,
+    config: Mutex<Option<(Timestamp, Config)>>,
 }
 
 /// Unknown source ids are cached too (as absent), but only this many
@@ -30,6 +31,7 @@ impl CachedConfigStore {
             clock,
             ttl,
             sources: Mutex::new(HashMap::new()),
+            config: Mutex::new(None),
         }
     }
 }
@@ -58,6 +60,31 @@ impl ConfigStore for CachedConfigStore {
     }
 
     async fn config(&self) -> Result<Config, CoreError> {
-        self.inner.config().await
+        let now = self.clock.now();
+        if let Some((fetched_at, config)) = self
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if now.since(*fetched_at) < self.ttl {
+                return Ok(config.clone());
+            }
+        }
+        let config = self.inner.config().await?;
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, config.clone()));
+        Ok(config)
+    }
+
+    async fn set_destination_enabled(
+        &self,
+        id: &hookrelay_models::DestinationId,
+        enabled: bool,
+        reason: Option<String>,
+    ) -> Result<(), CoreError> {
+        self.inner.set_destination_enabled(id, enabled, reason).await?;
+        // The next read must see the change.
+        *self.config.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
     }
 }

@@ -7,16 +7,21 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+pub mod dispatch;
 mod error;
 mod extract;
 mod handshake;
 pub mod http_api;
 pub mod ingest;
 pub mod ports;
+pub mod retry;
 
 pub use cache::CachedConfigStore;
 pub use error::CoreError;
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
+pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use ports::{
-    Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage, SystemClock,
+    Claim, Clock, ConfigStore, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
+    OutboundRequest, Queue, QueueMessage, SendResult, Sender, SystemClock,
 };
+pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -2,7 +2,10 @@
 //! small trait. `hookrelay-embedded` implements them in process and
 //! `hookrelay-aws` on DynamoDB and SQS; both pass the same tests.
 use async_trait::async_trait;
-use hookrelay_models::{Config, DestinationId, Event, EventId, Source, SourceId, Timestamp};
+use hookrelay_models::{
+    Attempt, AttemptOutcome, Config, Delivery, DeliveryState, DestinationId, Event, EventId,
+    Source, SourceId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -14,6 +17,13 @@ pub trait ConfigStore: Send + Sync {
     async fn source(&self, id: &SourceId) -> Result<Option<Source>, CoreError>;
     /// The whole configuration, for routing and administration.
     async fn config(&self) -> Result<Config, CoreError>;
+    /// Enables or disables a destination, recording why (e.g. a 410).
+    async fn set_destination_enabled(
+        &self,
+        id: &DestinationId,
+        enabled: bool,
+        reason: Option<String>,
+    ) -> Result<(), CoreError>;
 }
 
 /// Identifies one provider delivery for dedupe: the provider's own id,
@@ -98,4 +108,97 @@ impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
     }
+}
+
+/// The answer to a claim on a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours until the lease runs out: attempt it.
+    Claimed(Delivery),
+    /// Pending, but its next attempt is not due until then.
+    NotDue(Timestamp),
+    /// Another dispatcher holds the lease.
+    Busy,
+    /// Nothing to do: succeeded, failed or parked.
+    Settled(DeliveryState),
+}
+
+/// Delivery state per (event, destination), and the attempt log.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Takes the delivery for an attempt, creating it on first sight, if it
+    /// is pending, due and not held by another lease. Conditional, so two
+    /// dispatchers with the same message never attempt it at once.
+    async fn claim(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, CoreError>;
+
+    /// Writes `attempt` and the delivery's new state together, if the lease
+    /// `lease` is still the one held. Returns false if it was lost (the
+    /// attempt ran past its lease and someone else took over).
+    async fn record_attempt(
+        &self,
+        attempt: &Attempt,
+        delivery: &Delivery,
+        lease: Timestamp,
+    ) -> Result<bool, CoreError>;
+
+    /// Marks a delivery parked (its destination is disabled), creating it
+    /// if needed; settled deliveries are left alone.
+    async fn park(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+    ) -> Result<(), CoreError>;
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+    ) -> Result<Option<Delivery>, CoreError>;
+
+    async fn deliveries_for_event(&self, event: &EventId) -> Result<Vec<Delivery>, CoreError>;
+
+    /// Attempts of an event, oldest first.
+    async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError>;
+
+    /// The newest `limit` attempts to a destination, newest first.
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError>;
+}
+
+/// One outbound HTTP request.
+#[derive(Debug, Clone)]
+pub struct OutboundRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout: Duration,
+}
+
+/// What came of sending it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendResult {
+    pub outcome: AttemptOutcome,
+    /// The start of the response body, lossily decoded.
+    pub response_body: String,
+    pub response_truncated: bool,
+    /// A `Retry-After` the destination asked for.
+    pub retry_after: Option<Duration>,
+    pub duration: Duration,
+}
+
+/// Sends deliveries over HTTP. The real one refuses private addresses
+/// unless allowed; see `hookrelay-http`.
+#[async_trait]
+pub trait Sender: Send + Sync {
+    async fn send(&self, request: &OutboundRequest) -> SendResult;
 }

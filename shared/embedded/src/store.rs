@@ -1,7 +1,12 @@
 //! Config and event stores in memory.
 use async_trait::async_trait;
-use hookrelay_core::{ConfigStore, CoreError, DedupeKey, EventStore, InsertOutcome};
-use hookrelay_models::{Config, Event, EventId, Source, SourceId, Timestamp};
+use hookrelay_core::{
+    Claim, ConfigStore, CoreError, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
+};
+use hookrelay_models::{
+    Attempt, Config, Delivery, DeliveryState, DestinationId, Event, EventId, Source, SourceId,
+    Timestamp,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -18,6 +23,8 @@ struct State {
     config: Config,
     events: HashMap<EventId, (Event, Timestamp)>,
     dedupe: HashMap<(SourceId, String), DedupeRecord>,
+    deliveries: HashMap<(EventId, DestinationId), Delivery>,
+    attempts: Vec<Attempt>,
 }
 
 /// Configuration and events behind one lock, so every multi-record write
@@ -85,6 +92,143 @@ impl ConfigStore for MemoryStore {
     async fn config(&self) -> Result<Config, CoreError> {
         self.check()?;
         Ok(self.lock().config.clone())
+    }
+
+    async fn set_destination_enabled(
+        &self,
+        id: &DestinationId,
+        enabled: bool,
+        reason: Option<String>,
+    ) -> Result<(), CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        if let Some(destination) = state.config.destinations.iter_mut().find(|d| &d.id == id) {
+            destination.enabled = enabled;
+            destination.disabled_reason = if enabled { None } else { reason };
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for MemoryStore {
+    async fn claim(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        let delivery = state
+            .deliveries
+            .entry((event.clone(), destination.clone()))
+            .or_insert_with(|| Delivery::new(event.clone(), destination.clone(), now));
+        if delivery.state != DeliveryState::Pending {
+            return Ok(Claim::Settled(delivery.state));
+        }
+        if delivery.lease_until.is_some_and(|lease| lease > now) {
+            return Ok(Claim::Busy);
+        }
+        if let Some(due) = delivery.next_attempt_at.filter(|due| *due > now) {
+            return Ok(Claim::NotDue(due));
+        }
+        delivery.lease_until = Some(lease_until);
+        delivery.updated_at = now;
+        Ok(Claim::Claimed(delivery.clone()))
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: &Attempt,
+        delivery: &Delivery,
+        lease: Timestamp,
+    ) -> Result<bool, CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        let key = (delivery.event_id.clone(), delivery.destination.clone());
+        match state.deliveries.get_mut(&key) {
+            Some(current) if current.lease_until == Some(lease) => {
+                *current = delivery.clone();
+            }
+            _ => return Ok(false),
+        }
+        state.attempts.push(attempt.clone());
+        Ok(true)
+    }
+
+    async fn park(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+    ) -> Result<(), CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        let delivery = state
+            .deliveries
+            .entry((event.clone(), destination.clone()))
+            .or_insert_with(|| Delivery::new(event.clone(), destination.clone(), now));
+        if delivery.state == DeliveryState::Pending {
+            delivery.state = DeliveryState::Parked;
+            delivery.updated_at = now;
+        }
+        Ok(())
+    }
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+    ) -> Result<Option<Delivery>, CoreError> {
+        self.check()?;
+        Ok(self
+            .lock()
+            .deliveries
+            .get(&(event.clone(), destination.clone()))
+            .cloned())
+    }
+
+    async fn deliveries_for_event(&self, event: &EventId) -> Result<Vec<Delivery>, CoreError> {
+        self.check()?;
+        let mut found: Vec<Delivery> = self
+            .lock()
+            .deliveries
+            .values()
+            .filter(|d| &d.event_id == event)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.destination.cmp(&b.destination));
+        Ok(found)
+    }
+
+    async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError> {
+        self.check()?;
+        Ok(self
+            .lock()
+            .attempts
+            .iter()
+            .filter(|a| &a.event_id == event)
+            .cloned()
+            .collect())
+    }
+
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError> {
+        self.check()?;
+        Ok(self
+            .lock()
+            .attempts
+            .iter()
+            .rev()
+            .filter(|a| &a.destination == destination)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }
 
@@ -162,5 +306,7 @@ impl MemoryStore {
         let mut state = self.lock();
         state.events.clear();
         state.dedupe.clear();
+        state.deliveries.clear();
+        state.attempts.clear();
     }
 }

@@ -57,6 +57,15 @@ pub struct Delivery {
     pub next_attempt_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_outcome: Option<AttemptOutcome>,
+    /// Waits on a destination's `Retry-After` that did not use up an
+    /// attempt in this series (bounded, so no destination stalls a
+    /// delivery forever).
+    #[serde(default)]
+    pub deferrals: u32,
+    /// While set and in the future, one dispatcher holds this delivery; no
+    /// other may attempt it. A crashed holder's lease simply runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<Timestamp>,
     pub updated_at: Timestamp,
 }
 
@@ -70,6 +79,8 @@ impl Delivery {
             series: 0,
             next_attempt_at: Some(now),
             last_outcome: None,
+            deferrals: 0,
+            lease_until: None,
             updated_at: now,
         }
     }

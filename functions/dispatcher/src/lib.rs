@@ -1,0 +1,92 @@
+//! The dispatcher Lambda's handler: an SQS batch in, a partial batch
+//! response out. Only the messages that must be retried are reported as
+//! failed (the event source enables `ReportBatchItemFailures`), so one bad
+//! destination never makes SQS redeliver the whole batch.
+#![forbid(unsafe_code)]
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::future::join_all;
+use hookrelay_core::{Dispatch, DispatchSettings, QueueMessage};
+use std::time::Duration;
+
+/// Settings of the dispatcher, read from the environment once.
+#[derive(Debug, Clone)]
+pub struct DispatcherSettings {
+    pub dispatch: DispatchSettings,
+    /// Let deliveries reach private and loopback addresses (local
+    /// development and tests only).
+    pub allow_private_destinations: bool,
+    pub config_cache: Duration,
+}
+
+impl DispatcherSettings {
+    /// `HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS` (`true`/`false`, default
+    /// false), `HOOKRELAY_DISPATCH_CONCURRENCY` (default 16),
+    /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30).
+    pub fn from_env() -> Result<Self, String> {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let allow_private_destinations = match get("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(format!(
+                    "HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS must be true or false, got {other:?}"
+                ))
+            }
+        };
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            match get(name) {
+                Some(value) => value
+                    .parse()
+                    .map_err(|_| format!("{name} must be a whole number, got {value:?}")),
+                None => Ok(default),
+            }
+        };
+        Ok(DispatcherSettings {
+            dispatch: DispatchSettings {
+                concurrency: number("HOOKRELAY_DISPATCH_CONCURRENCY", 16)? as usize,
+                ..DispatchSettings::default()
+            },
+            allow_private_destinations,
+            config_cache: Duration::from_secs(number("HOOKRELAY_CONFIG_CACHE_SECS", 30)?),
+        })
+    }
+}
+
+async fn handle_record(dispatch: &Dispatch, record: &SqsMessage) -> bool {
+    let body = record.body.as_deref().unwrap_or_default();
+    let message: QueueMessage = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(err) => {
+            // Reported as failed so it ends in the dead-letter queue for a
+            // person to look at, rather than vanishing.
+            tracing::error!(message_id = ?record.message_id, error = %err, "unreadable queue message");
+            return false;
+        }
+    };
+    match dispatch.handle_message(&message).await {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::warn!(event_id = %message.event_id, error = %err, retryable = err.is_retryable(), "message will be retried by the queue");
+            false
+        }
+    }
+}
+
+/// Handles every record of the batch concurrently and lists the ones SQS
+/// should deliver again.
+pub async fn handle_batch(dispatch: &Dispatch, event: SqsEvent) -> SqsBatchResponse {
+    let outcomes = join_all(event.records.iter().map(|record| async move {
+        (record.message_id.clone(), handle_record(dispatch, record).await)
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (message_id, ok) in outcomes {
+        if !ok {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id.unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

@@ -1,0 +1,45 @@
+//! Dispatcher Lambda entry point: wire adapters once, then serve batches.
+use aws_lambda_events::event::sqs::SqsEvent;
+use hookrelay_aws::Adapters;
+use hookrelay_core::{CachedConfigStore, Clock, Dispatch, SystemClock};
+use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
+use hookrelay_http::HttpSender;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HOOKRELAY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .without_time()
+        .with_current_span(false)
+        .init();
+
+    let settings = DispatcherSettings::from_env()?;
+    let adapters = Adapters::from_env().await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let config = Arc::new(CachedConfigStore::new(
+        Arc::new(adapters.config),
+        clock.clone(),
+        settings.config_cache,
+    ));
+    let dispatch = Arc::new(Dispatch::new(
+        config,
+        Arc::new(adapters.events),
+        Arc::new(adapters.deliveries),
+        Arc::new(adapters.queue),
+        Arc::new(HttpSender::new(settings.allow_private_destinations)?),
+        clock,
+        settings.dispatch,
+    ));
+    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let dispatch = dispatch.clone();
+        async move { Ok::<_, Error>(handle_batch(&dispatch, event.payload).await) }
+    }))
+    .await
+}

@@ -1,0 +1,407 @@
+//! Delivery state and attempts in the events table (layout in the crate
+//! docs). A delivery's fields are top-level attributes so the claim can be
+//! one conditional update.
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValue, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use hookrelay_core::{Claim, CoreError, DeliveryStore};
+use hookrelay_models::{
+    Attempt, AttemptOutcome, Delivery, DeliveryState, DestinationId, EventId, Timestamp,
+};
+use std::collections::HashMap;
+
+use crate::error::{call_error, AwsError};
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoDeliveryStore {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn pk(event: &EventId) -> String {
+    format!("EVT#{event}")
+}
+
+fn delivery_sk(destination: &DestinationId) -> String {
+    format!("DLV#{destination}")
+}
+
+fn attempt_sk(attempt: &Attempt) -> String {
+    format!(
+        "ATT#{}#{:05}#{:05}",
+        attempt.destination, attempt.series, attempt.number
+    )
+}
+
+fn state_name(state: DeliveryState) -> &'static str {
+    state.as_str()
+}
+
+fn parse_state(value: &str) -> Result<DeliveryState, AwsError> {
+    Ok(match value {
+        "pending" => DeliveryState::Pending,
+        "succeeded" => DeliveryState::Succeeded,
+        "failed" => DeliveryState::Failed,
+        "parked" => DeliveryState::Parked,
+        other => return Err(AwsError::Corrupt(format!("delivery state {other:?}"))),
+    })
+}
+
+fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, AwsError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| AwsError::Corrupt(format!("delivery item without {name}")))
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn delivery_from(item: &Item) -> Result<Delivery, AwsError> {
+    let corrupt = |what: &str| AwsError::Corrupt(format!("delivery item: bad {what}"));
+    Ok(Delivery {
+        event_id: EventId::parse(get_s(item, "event_id")?).map_err(|_| corrupt("event_id"))?,
+        destination: DestinationId::parse(get_s(item, "destination")?)
+            .map_err(|_| corrupt("destination"))?,
+        state: parse_state(get_s(item, "state")?)?,
+        attempts: get_n(item, "attempts").unwrap_or(0) as u32,
+        series: get_n(item, "series").unwrap_or(0) as u32,
+        next_attempt_at: get_n(item, "next_attempt_at").map(Timestamp::from_unix_millis),
+        last_outcome: match item.get("last_outcome").and_then(|v| v.as_s().ok()) {
+            Some(json) => Some(
+                serde_json::from_str::<AttemptOutcome>(json).map_err(|_| corrupt("last_outcome"))?,
+            ),
+            None => None,
+        },
+        deferrals: get_n(item, "deferrals").unwrap_or(0) as u32,
+        lease_until: get_n(item, "lease_until").map(Timestamp::from_unix_millis),
+        updated_at: Timestamp::from_unix_millis(get_n(item, "updated_at").unwrap_or(0)),
+    })
+}
+
+fn attempt_from(item: &Item) -> Result<Attempt, AwsError> {
+    let doc = get_s(item, "doc")?;
+    serde_json::from_str(doc).map_err(|e| AwsError::Corrupt(format!("attempt item: {e}")))
+}
+
+impl DynamoDeliveryStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoDeliveryStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get(&self, event: &EventId, destination: &DestinationId) -> Result<Option<Item>, AwsError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(event)))
+            .key("sk", s(delivery_sk(destination)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        Ok(found.item)
+    }
+
+    async fn query_prefix(&self, event: &EventId, prefix: &str) -> Result<Vec<Item>, AwsError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk(event)))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_error("dynamodb", e))?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for DynamoDeliveryStore {
+    async fn claim(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, CoreError> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(event)))
+            .key("sk", s(delivery_sk(destination)))
+            .update_expression(
+                "SET event_id = if_not_exists(event_id, :event), \
+                 destination = if_not_exists(destination, :destination), \
+                 #state = if_not_exists(#state, :pending), \
+                 attempts = if_not_exists(attempts, :zero), \
+                 series = if_not_exists(series, :zero), \
+                 deferrals = if_not_exists(deferrals, :zero), \
+                 lease_until = :lease, updated_at = :now",
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :pending \
+                 AND (attribute_not_exists(lease_until) OR lease_until <= :now) \
+                 AND (attribute_not_exists(next_attempt_at) OR next_attempt_at <= :now))",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":event", s(event.as_str()))
+            .expression_attribute_values(":destination", s(destination.as_str()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":lease", n(lease_until.unix_millis()))
+            .expression_attribute_values(":now", n(now.unix_millis()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match updated {
+            Ok(output) => {
+                let item = output
+                    .attributes
+                    .ok_or_else(|| AwsError::Corrupt("claim returned no item".into()))?;
+                Ok(Claim::Claimed(delivery_from(&item)?))
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                let Some(item) = self.get(event, destination).await? else {
+                    return Ok(Claim::Busy);
+                };
+                let current = delivery_from(&item)?;
+                if current.state != DeliveryState::Pending {
+                    Ok(Claim::Settled(current.state))
+                } else if current.lease_until.is_some_and(|l| l > now) {
+                    Ok(Claim::Busy)
+                } else {
+                    Ok(Claim::NotDue(current.next_attempt_at.unwrap_or(now)))
+                }
+            }
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: &Attempt,
+        delivery: &Delivery,
+        lease: Timestamp,
+    ) -> Result<bool, CoreError> {
+        let doc = serde_json::to_string(attempt).expect("attempts serialize");
+        let attempt_item: Item = HashMap::from([
+            ("pk".into(), s(pk(&attempt.event_id))),
+            ("sk".into(), s(attempt_sk(attempt))),
+            ("doc".into(), s(doc)),
+            ("gsi2pk".into(), s(format!("DST#{}", attempt.destination))),
+            (
+                "gsi2sk".into(),
+                s(format!(
+                    "{:015}#{}#{:05}#{:05}",
+                    attempt.started_at.unix_millis(),
+                    attempt.event_id,
+                    attempt.series,
+                    attempt.number
+                )),
+            ),
+        ]);
+        let mut set = vec![
+            "#state = :state",
+            "attempts = :attempts",
+            "series = :series",
+            "deferrals = :deferrals",
+            "updated_at = :updated",
+        ];
+        let mut remove = vec!["lease_until"];
+        let mut values: HashMap<String, AttributeValue> = HashMap::from([
+            (":state".into(), s(state_name(delivery.state))),
+            (":attempts".into(), n(delivery.attempts)),
+            (":series".into(), n(delivery.series)),
+            (":deferrals".into(), n(delivery.deferrals)),
+            (":updated".into(), n(delivery.updated_at.unix_millis())),
+            (":lease".into(), n(lease.unix_millis())),
+        ]);
+        match delivery.next_attempt_at {
+            Some(at) => {
+                set.push("next_attempt_at = :next");
+                values.insert(":next".into(), n(at.unix_millis()));
+            }
+            None => remove.push("next_attempt_at"),
+        }
+        if let Some(outcome) = delivery.last_outcome {
+            set.push("last_outcome = :outcome");
+            values.insert(
+                ":outcome".into(),
+                s(serde_json::to_string(&outcome).expect("outcomes serialize")),
+            );
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk(&delivery.event_id)))
+            .key("sk", s(delivery_sk(&delivery.destination)))
+            .update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")))
+            .condition_expression("lease_until = :lease")
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| call_error("dynamodb", e))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(attempt_item))
+            .build()
+            .map_err(|e| call_error("dynamodb", e))?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
+    }
+
+    async fn park(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+    ) -> Result<(), CoreError> {
+        let parked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(event)))
+            .key("sk", s(delivery_sk(destination)))
+            .update_expression(
+                "SET event_id = :event, destination = :destination, #state = :parked, \
+                 attempts = if_not_exists(attempts, :zero), series = if_not_exists(series, :zero), \
+                 deferrals = if_not_exists(deferrals, :zero), updated_at = :now",
+            )
+            .condition_expression("attribute_not_exists(pk) OR #state = :pending")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":event", s(event.as_str()))
+            .expression_attribute_values(":destination", s(destination.as_str()))
+            .expression_attribute_values(":parked", s("parked"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":now", n(now.unix_millis()))
+            .send()
+            .await;
+        match parked {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
+    }
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+    ) -> Result<Option<Delivery>, CoreError> {
+        match self.get(event, destination).await? {
+            Some(item) => Ok(Some(delivery_from(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn deliveries_for_event(&self, event: &EventId) -> Result<Vec<Delivery>, CoreError> {
+        let items = self.query_prefix(event, "DLV#").await?;
+        Ok(items
+            .iter()
+            .map(delivery_from)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError> {
+        let items = self.query_prefix(event, "ATT#").await?;
+        let mut attempts = items
+            .iter()
+            .map(attempt_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        attempts.sort_by_key(|a| (a.started_at, a.series, a.number));
+        Ok(attempts)
+    }
+
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError> {
+        let mut attempts = Vec::new();
+        let mut start = None;
+        while attempts.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :pk")
+                .expression_attribute_values(":pk", s(format!("DST#{destination}")))
+                .scan_index_forward(false)
+                .limit(limit.min(1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_error("dynamodb", e))?;
+            for item in page.items() {
+                attempts.push(attempt_from(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        attempts.truncate(limit);
+        Ok(attempts)
+    }
+}

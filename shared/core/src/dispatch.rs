@@ -1,0 +1,395 @@
+//! Dispatch: the dispatcher's use case. Fan an event out to the
+//! destinations whose routes match it, deliver to each independently and
+//! concurrently, sign every request, record every attempt, schedule
+//! retries.
+//!
+//! Each (event, destination) delivery is claimed with a lease before it is
+//! attempted, so duplicate queue messages never cause two concurrent
+//! attempts, and a settled delivery is never re-sent. A dispatcher that
+//! dies after sending but before recording leaves its lease to run out;
+//! the queue redelivers the message and the delivery is attempted again —
+//! at least once, never lost.
+//!
+//! Retries ride the queue: each scheduled retry is a message for that one
+//! delivery, delayed by up to SQS's 15 minutes. A message that arrives
+//! before its delivery is due (longer delays) is re-enqueued for the
+//! remaining time.
+use futures::stream::{self, StreamExt};
+use hookrelay_models::{
+    Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event,
+    Timestamp, RESERVED_HEADERS,
+};
+use hookrelay_signing::signature_header;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+use crate::error::CoreError;
+use crate::ports::{
+    Claim, Clock, ConfigStore, DeliveryStore, EventStore, OutboundRequest, Queue, QueueMessage,
+    Sender,
+};
+use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
+
+/// The longest a queue message can be delayed (SQS `DelaySeconds`).
+pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
+/// Stored response bodies are cut to this many bytes.
+pub const MAX_STORED_RESPONSE: usize = 4 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    pub policy: RetryPolicy,
+    /// Apply random jitter to retry delays (tests turn it off).
+    pub jitter: bool,
+    /// Deliveries of one message attempted at once.
+    pub concurrency: usize,
+    /// Added to a destination's timeout to make the lease.
+    pub lease_margin: Duration,
+    pub user_agent: String,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        DispatchSettings {
+            policy: RetryPolicy::default(),
+            jitter: true,
+            concurrency: 16,
+            lease_margin: Duration::from_secs(30),
+            user_agent: format!("hookrelay/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+/// What one delivery came to in this call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryReport {
+    Succeeded { attempt: u32 },
+    RetryScheduled { attempt: u32, after: Duration },
+    Failed { attempt: u32, outcome: AttemptOutcome },
+    /// 410 Gone: failed and the destination disabled.
+    DestinationGone { attempt: u32 },
+    Parked,
+    /// Not due yet; re-enqueued for later.
+    NotDue,
+    /// Held by another dispatcher, or already settled.
+    Skipped,
+    /// The attempt was made but its lease had run out; the other holder's
+    /// record stands.
+    LeaseLost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryResult {
+    pub destination: DestinationId,
+    pub report: DeliveryReport,
+}
+
+pub struct Dispatch {
+    config: Arc<dyn ConfigStore>,
+    events: Arc<dyn EventStore>,
+    deliveries: Arc<dyn DeliveryStore>,
+    queue: Arc<dyn Queue>,
+    sender: Arc<dyn Sender>,
+    clock: Arc<dyn Clock>,
+    settings: DispatchSettings,
+    in_flight: Mutex<HashMap<DestinationId, Arc<Semaphore>>>,
+}
+
+impl Dispatch {
+    pub fn new(
+        config: Arc<dyn ConfigStore>,
+        events: Arc<dyn EventStore>,
+        deliveries: Arc<dyn DeliveryStore>,
+        queue: Arc<dyn Queue>,
+        sender: Arc<dyn Sender>,
+        clock: Arc<dyn Clock>,
+        settings: DispatchSettings,
+    ) -> Self {
+        Dispatch {
+            config,
+            events,
+            deliveries,
+            queue,
+            sender,
+            clock,
+            settings,
+            in_flight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Handles one queue message. `Err` means the message should be
+    /// retried by the queue (some delivery could not be claimed, recorded
+    /// or scheduled); deliveries that were settled stay settled.
+    pub async fn handle_message(
+        &self,
+        message: &QueueMessage,
+    ) -> Result<Vec<DeliveryResult>, CoreError> {
+        let Some(event) = self.events.event(&message.event_id).await? else {
+            // Expired (retention) or never stored: nothing can be sent.
+            tracing::warn!(event_id = %message.event_id, "queued event not found; dropping message");
+            return Ok(Vec::new());
+        };
+        let config = self.config.config().await?;
+        let destinations: Vec<Destination> = match &message.destination {
+            Some(id) => config.destination(id).cloned().into_iter().collect(),
+            None => {
+                let mut seen = Vec::new();
+                for route in config.routes_for(&event.source, event.event_type.as_deref()) {
+                    if !seen.contains(&route.destination) {
+                        seen.push(route.destination.clone());
+                    }
+                }
+                seen.iter()
+                    .filter_map(|id| config.destination(id).cloned())
+                    .collect()
+            }
+        };
+        let results: Vec<Result<DeliveryResult, CoreError>> = stream::iter(destinations)
+            .map(|destination| {
+                let event = &event;
+                async move {
+                    let permit = self.destination_slot(&destination).acquire_owned().await;
+                    let report = self.deliver(event, &destination).await;
+                    drop(permit);
+                    report.map(|report| DeliveryResult {
+                        destination: destination.id.clone(),
+                        report,
+                    })
+                }
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut delivered = Vec::with_capacity(results.len());
+        let mut first_error = None;
+        for result in results {
+            match result {
+                Ok(result) => delivered.push(result),
+                Err(err) => {
+                    tracing::error!(event_id = %event.id, error = %err, "delivery could not be processed");
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(delivered),
+        }
+    }
+
+    fn destination_slot(&self, destination: &Destination) -> Arc<Semaphore> {
+        let limit = destination
+            .max_in_flight
+            .map(|n| n as usize)
+            .unwrap_or(self.settings.concurrency)
+            .max(1);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(destination.id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit)))
+            .clone()
+    }
+
+    async fn deliver(
+        &self,
+        event: &Event,
+        destination: &Destination,
+    ) -> Result<DeliveryReport, CoreError> {
+        let now = self.clock.now();
+        if !destination.enabled {
+            self.deliveries.park(&event.id, &destination.id, now).await?;
+            tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
+            return Ok(DeliveryReport::Parked);
+        }
+        let lease = now.saturating_add(destination.timeout() + self.settings.lease_margin);
+        let delivery = match self
+            .deliveries
+            .claim(&event.id, &destination.id, now, lease)
+            .await?
+        {
+            Claim::Claimed(delivery) => delivery,
+            Claim::NotDue(at) => {
+                let wait = at.since(now).min(MAX_QUEUE_DELAY);
+                let message = QueueMessage {
+                    event_id: event.id.clone(),
+                    destination: Some(destination.id.clone()),
+                };
+                self.queue.enqueue(&message, wait).await?;
+                return Ok(DeliveryReport::NotDue);
+            }
+            Claim::Busy | Claim::Settled(_) => return Ok(DeliveryReport::Skipped),
+        };
+        self.attempt(event, destination, delivery, lease).await
+    }
+
+    async fn attempt(
+        &self,
+        event: &Event,
+        destination: &Destination,
+        mut delivery: Delivery,
+        lease: Timestamp,
+    ) -> Result<DeliveryReport, CoreError> {
+        let started_at = self.clock.now();
+        let number = delivery.attempts + 1;
+        let request = self.outbound_request(event, destination, started_at)?;
+        let sent = self.sender.send(&request).await;
+
+        let schedule = destination.retry_schedule();
+        let jitter = if self.settings.jitter {
+            random_jitter_sample()
+        } else {
+            0.0
+        };
+        let step = next_step(
+            &schedule,
+            number,
+            delivery.deferrals,
+            sent.outcome,
+            sent.retry_after,
+            jitter,
+            &self.settings.policy,
+        );
+        let finished_at = self.clock.now();
+        let attempt = Attempt {
+            event_id: event.id.clone(),
+            destination: destination.id.clone(),
+            number,
+            series: delivery.series,
+            started_at,
+            duration_ms: sent.duration.as_millis() as u64,
+            outcome: sent.outcome,
+            response_body: sent.response_body.clone(),
+            response_truncated: sent.response_truncated,
+        };
+        delivery.last_outcome = Some(sent.outcome);
+        delivery.lease_until = None;
+        delivery.updated_at = finished_at;
+        let report = match step {
+            NextStep::Succeeded => {
+                delivery.attempts = number;
+                delivery.state = DeliveryState::Succeeded;
+                delivery.next_attempt_at = None;
+                DeliveryReport::Succeeded { attempt: number }
+            }
+            NextStep::Failed => {
+                delivery.attempts = number;
+                delivery.state = DeliveryState::Failed;
+                delivery.next_attempt_at = None;
+                DeliveryReport::Failed {
+                    attempt: number,
+                    outcome: sent.outcome,
+                }
+            }
+            NextStep::Gone => {
+                delivery.attempts = number;
+                delivery.state = DeliveryState::Failed;
+                delivery.next_attempt_at = None;
+                DeliveryReport::DestinationGone { attempt: number }
+            }
+            NextStep::Retry {
+                after,
+                attempt_spent,
+            } => {
+                if attempt_spent {
+                    delivery.attempts = number;
+                } else {
+                    delivery.deferrals += 1;
+                }
+                delivery.state = DeliveryState::Pending;
+                let due = finished_at.saturating_add(after);
+                delivery.next_attempt_at = Some(due);
+                // Queue the retry before recording it: if recording fails,
+                // the retry message finds the lease or the old state and
+                // the original message is redelivered; nothing is lost.
+                let message = QueueMessage {
+                    event_id: event.id.clone(),
+                    destination: Some(destination.id.clone()),
+                };
+                self.queue
+                    .enqueue(&message, after.min(MAX_QUEUE_DELAY))
+                    .await?;
+                DeliveryReport::RetryScheduled {
+                    attempt: number,
+                    after,
+                }
+            }
+        };
+        if !self
+            .deliveries
+            .record_attempt(&attempt, &delivery, lease)
+            .await?
+        {
+            tracing::warn!(event_id = %event.id, destination = %destination.id, "attempt outlived its lease; not recorded as the delivery's state");
+            return Ok(DeliveryReport::LeaseLost);
+        }
+        if let DeliveryReport::DestinationGone { .. } = report {
+            let reason = format!("410 Gone at {finished_at}");
+            self.config
+                .set_destination_enabled(&destination.id, false, Some(reason))
+                .await?;
+        }
+        log_attempt(event, destination, &attempt, &report);
+        Ok(report)
+    }
+
+    fn outbound_request(
+        &self,
+        event: &Event,
+        destination: &Destination,
+        now: Timestamp,
+    ) -> Result<OutboundRequest, CoreError> {
+        let secrets = destination
+            .signing_secrets(now)
+            .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
+        let msg_id = event.message_id();
+        let timestamp = now.unix_secs();
+        let mut headers = vec![
+            ("webhook-id".to_string(), msg_id.to_string()),
+            ("webhook-timestamp".to_string(), timestamp.to_string()),
+            (
+                "webhook-signature".to_string(),
+                signature_header(&secrets, msg_id.as_str(), timestamp, &event.body),
+            ),
+            ("content-type".to_string(), event.content_type().to_string()),
+            ("user-agent".to_string(), self.settings.user_agent.clone()),
+        ];
+        if let Some(event_type) = &event.event_type {
+            headers.push(("hookrelay-event-type".to_string(), event_type.clone()));
+        }
+        headers.push(("hookrelay-source".to_string(), event.source.to_string()));
+        for (name, value) in &destination.headers {
+            // Validated at write time; checked again so a hand-edited table
+            // cannot override the signature.
+            if !RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                headers.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(OutboundRequest {
+            url: destination.url.clone(),
+            headers,
+            body: event.body.clone(),
+            timeout: destination.timeout(),
+        })
+    }
+}
+
+fn log_attempt(event: &Event, destination: &Destination, attempt: &Attempt, report: &DeliveryReport) {
+    let outcome = attempt.outcome.to_string();
+    match report {
+        DeliveryReport::Succeeded { .. } => tracing::info!(
+            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
+            outcome, duration_ms = attempt.duration_ms, result = "delivered", "delivery attempt"
+        ),
+        DeliveryReport::RetryScheduled { after, .. } => tracing::info!(
+            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
+            outcome, duration_ms = attempt.duration_ms, result = "retry_scheduled",
+            retry_in_ms = after.as_millis() as u64, "delivery attempt"
+        ),
+        _ => tracing::warn!(
+            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
+            outcome, duration_ms = attempt.duration_ms, result = "failed", "delivery attempt"
+        ),
+    }
+}

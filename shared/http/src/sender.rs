@@ -1,0 +1,158 @@
+//! Sending one delivery and classifying what came back.
+use async_trait::async_trait;
+use hookrelay_core::dispatch::MAX_STORED_RESPONSE;
+use hookrelay_core::{OutboundRequest, SendResult, Sender};
+use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
+use reqwest::redirect::Policy;
+use std::error::Error as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use thiserror::Error;
+
+use crate::guard::{is_forbidden, AddressRefused, DnsFailure, GuardedResolver};
+
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error("could not build the HTTP client: {0}")]
+    Build(String),
+}
+
+pub struct HttpSender {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+impl HttpSender {
+    /// `allow_private` lets deliveries reach loopback and private
+    /// addresses: local development and tests only.
+    pub fn new(allow_private: bool) -> Result<Self, HttpError> {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .map_err(|e| HttpError::Build(e.to_string()))?;
+        Ok(HttpSender {
+            client,
+            allow_private,
+        })
+    }
+
+    fn literal_refused(&self, url: &reqwest::Url) -> bool {
+        if self.allow_private {
+            return false;
+        }
+        let host = url.host_str().unwrap_or_default();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.parse::<IpAddr>().is_ok_and(is_forbidden)
+    }
+}
+
+fn error_result(error: AttemptErrorKind, started: Instant, detail: String) -> SendResult {
+    SendResult {
+        outcome: AttemptOutcome::Error { error },
+        response_body: detail,
+        response_truncated: false,
+        retry_after: None,
+        duration: started.elapsed(),
+    }
+}
+
+fn classify(err: &reqwest::Error) -> AttemptErrorKind {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
+    while let Some(cause) = source {
+        if cause.is::<AddressRefused>() {
+            return AttemptErrorKind::RefusedAddress;
+        }
+        if cause.is::<DnsFailure>() {
+            return AttemptErrorKind::Dns;
+        }
+        source = cause.source();
+    }
+    if err.is_timeout() {
+        AttemptErrorKind::Timeout
+    } else if err.is_connect() {
+        AttemptErrorKind::Connect
+    } else {
+        AttemptErrorKind::Io
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+#[async_trait]
+impl Sender for HttpSender {
+    async fn send(&self, request: &OutboundRequest) -> SendResult {
+        let started = Instant::now();
+        let url = match reqwest::Url::parse(&request.url) {
+            Ok(url) => url,
+            Err(e) => return error_result(AttemptErrorKind::Io, started, format!("bad url: {e}")),
+        };
+        if self.literal_refused(&url) {
+            return error_result(
+                AttemptErrorKind::RefusedAddress,
+                started,
+                "destination address is not allowed".into(),
+            );
+        }
+        let mut builder = self
+            .client
+            .post(url)
+            .timeout(request.timeout)
+            .body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let mut response = match builder.send().await {
+            Ok(response) => response,
+            Err(err) => {
+                let kind = classify(&err);
+                let detail = match kind {
+                    AttemptErrorKind::RefusedAddress => "destination address is not allowed".into(),
+                    _ => String::new(),
+                };
+                return error_result(kind, started, detail);
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let mut body = Vec::new();
+        let mut truncated = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_STORED_RESPONSE.saturating_sub(body.len());
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if chunk.len() > room {
+                        truncated = true;
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                // The status is in; a body cut short does not change it.
+                Err(_) => {
+                    truncated = true;
+                    break;
+                }
+            }
+        }
+        SendResult {
+            outcome: AttemptOutcome::Response { status },
+            response_body: String::from_utf8_lossy(&body).into_owned(),
+            response_truncated: truncated,
+            retry_after,
+            duration: started.elapsed(),
+        }
+    }
+}
