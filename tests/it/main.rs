@@ -1,6 +1,8 @@
 //! Cross-crate integration tests, compiled into one binary.
+mod dispatch;
 mod receiver_contract;
 mod receiver_logs;
 mod sample_events;
 mod shipped_files;
 mod signing_with_config;
+mod ssrf;

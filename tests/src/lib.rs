@@ -5,6 +5,8 @@
 
 pub mod backend;
 pub mod moto;
+pub mod relay;
+pub mod sink;
 
 use hookrelay_core::Clock;
 use hookrelay_models::{Config, Timestamp};
@@ -26,6 +28,11 @@ impl ManualClock {
 
     pub fn set_unix_secs(&self, secs: i64) {
         self.0.store(secs * 1000, Ordering::SeqCst);
+    }
+
+    /// The current reading, without naming the `Clock` trait.
+    pub fn now_for_tests(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
     }
 
     pub fn advance_millis(&self, millis: i64) {

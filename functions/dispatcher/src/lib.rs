@@ -25,15 +25,16 @@ impl DispatcherSettings {
     /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30).
     pub fn from_env() -> Result<Self, String> {
         let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let allow_private_destinations = match get("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(other) => {
-                return Err(format!(
-                    "HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS must be true or false, got {other:?}"
-                ))
-            }
-        };
+        let allow_private_destinations =
+            match get("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS must be true or false, got {other:?}"
+                    ))
+                }
+            };
         let number = |name: &str, default: u64| -> Result<u64, String> {
             match get(name) {
                 Some(value) => value
@@ -77,7 +78,10 @@ async fn handle_record(dispatch: &Dispatch, record: &SqsMessage) -> bool {
 /// should deliver again.
 pub async fn handle_batch(dispatch: &Dispatch, event: SqsEvent) -> SqsBatchResponse {
     let outcomes = join_all(event.records.iter().map(|record| async move {
-        (record.message_id.clone(), handle_record(dispatch, record).await)
+        (
+            record.message_id.clone(),
+            handle_record(dispatch, record).await,
+        )
     }))
     .await;
     let mut response = SqsBatchResponse::default();

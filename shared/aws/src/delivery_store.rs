@@ -3,9 +3,7 @@
 //! one conditional update.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnValue, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use hookrelay_core::{Claim, CoreError, DeliveryStore};
 use hookrelay_models::{
@@ -85,7 +83,8 @@ fn delivery_from(item: &Item) -> Result<Delivery, AwsError> {
         next_attempt_at: get_n(item, "next_attempt_at").map(Timestamp::from_unix_millis),
         last_outcome: match item.get("last_outcome").and_then(|v| v.as_s().ok()) {
             Some(json) => Some(
-                serde_json::from_str::<AttemptOutcome>(json).map_err(|_| corrupt("last_outcome"))?,
+                serde_json::from_str::<AttemptOutcome>(json)
+                    .map_err(|_| corrupt("last_outcome"))?,
             ),
             None => None,
         },
@@ -108,7 +107,11 @@ impl DynamoDeliveryStore {
         }
     }
 
-    async fn get(&self, event: &EventId, destination: &DestinationId) -> Result<Option<Item>, AwsError> {
+    async fn get(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+    ) -> Result<Option<Item>, AwsError> {
         let found = self
             .client
             .get_item()
@@ -271,7 +274,11 @@ impl DeliveryStore for DynamoDeliveryStore {
             .table_name(&self.table)
             .key("pk", s(pk(&delivery.event_id)))
             .key("sk", s(delivery_sk(&delivery.destination)))
-            .update_expression(format!("SET {} REMOVE {}", set.join(", "), remove.join(", ")))
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
             .condition_expression("lease_until = :lease")
             .expression_attribute_names("#state", "state")
             .set_expression_attribute_values(Some(values))

@@ -82,7 +82,9 @@ impl ConfigStore for CachedConfigStore {
         enabled: bool,
         reason: Option<String>,
     ) -> Result<(), CoreError> {
-        self.inner.set_destination_enabled(id, enabled, reason).await?;
+        self.inner
+            .set_destination_enabled(id, enabled, reason)
+            .await?;
         // The next read must see the change.
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())

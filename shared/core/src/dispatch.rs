@@ -16,8 +16,8 @@
 //! remaining time.
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event,
-    Timestamp, RESERVED_HEADERS,
+    Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event, Timestamp,
+    RESERVED_HEADERS,
 };
 use hookrelay_signing::signature_header;
 use std::collections::HashMap;
@@ -64,11 +64,21 @@ impl Default for DispatchSettings {
 /// What one delivery came to in this call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryReport {
-    Succeeded { attempt: u32 },
-    RetryScheduled { attempt: u32, after: Duration },
-    Failed { attempt: u32, outcome: AttemptOutcome },
+    Succeeded {
+        attempt: u32,
+    },
+    RetryScheduled {
+        attempt: u32,
+        after: Duration,
+    },
+    Failed {
+        attempt: u32,
+        outcome: AttemptOutcome,
+    },
     /// 410 Gone: failed and the destination disabled.
-    DestinationGone { attempt: u32 },
+    DestinationGone {
+        attempt: u32,
+    },
     Parked,
     /// Not due yet; re-enqueued for later.
     NotDue,
@@ -199,7 +209,9 @@ impl Dispatch {
     ) -> Result<DeliveryReport, CoreError> {
         let now = self.clock.now();
         if !destination.enabled {
-            self.deliveries.park(&event.id, &destination.id, now).await?;
+            self.deliveries
+                .park(&event.id, &destination.id, now)
+                .await?;
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
@@ -362,7 +374,10 @@ impl Dispatch {
         for (name, value) in &destination.headers {
             // Validated at write time; checked again so a hand-edited table
             // cannot override the signature.
-            if !RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            if !RESERVED_HEADERS
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
                 headers.push((name.clone(), value.clone()));
             }
         }
@@ -375,7 +390,12 @@ impl Dispatch {
     }
 }
 
-fn log_attempt(event: &Event, destination: &Destination, attempt: &Attempt, report: &DeliveryReport) {
+fn log_attempt(
+    event: &Event,
+    destination: &Destination,
+    attempt: &Attempt,
+    report: &DeliveryReport,
+) {
     let outcome = attempt.outcome.to_string();
     match report {
         DeliveryReport::Succeeded { .. } => tracing::info!(

@@ -17,9 +17,9 @@ pub mod ports;
 pub mod retry;
 
 pub use cache::CachedConfigStore;
+pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use error::CoreError;
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
-pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use ports::{
     Claim, Clock, ConfigStore, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
     OutboundRequest, Queue, QueueMessage, SendResult, Sender, SystemClock,

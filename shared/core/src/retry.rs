@@ -70,9 +70,7 @@ pub fn next_step(
         AttemptOutcome::Error {
             error: AttemptErrorKind::RefusedAddress,
         } => return NextStep::Failed,
-        AttemptOutcome::Response {
-            status: 429 | 503,
-        } => {
+        AttemptOutcome::Response { status: 429 | 503 } => {
             if let Some(wait) = retry_after {
                 if deferrals < policy.max_deferrals {
                     return NextStep::Retry {
@@ -122,7 +120,10 @@ mod tests {
         assert_eq!(next_retry_delay(&schedule, 2, 1.0, &policy), Some(secs(6)));
         assert_eq!(next_retry_delay(&schedule, 2, -1.0, &policy), Some(secs(4)));
         assert_eq!(next_retry_delay(&schedule, 2, 7.0, &policy), Some(secs(6)));
-        assert_eq!(next_retry_delay(&schedule, 3, 0.0, &policy), Some(secs(300)));
+        assert_eq!(
+            next_retry_delay(&schedule, 3, 0.0, &policy),
+            Some(secs(300))
+        );
         assert_eq!(next_retry_delay(&schedule, 9, 0.0, &policy), None);
     }
 
@@ -133,23 +134,122 @@ mod tests {
         let table: Vec<(u32, u32, AttemptOutcome, Option<Duration>, NextStep)> = vec![
             (1, 0, response(200), None, NextStep::Succeeded),
             (1, 0, response(204), None, NextStep::Succeeded),
-            (1, 0, response(500), None, NextStep::Retry { after: secs(10), attempt_spent: true }),
-            (2, 0, response(500), None, NextStep::Retry { after: secs(20), attempt_spent: true }),
+            (
+                1,
+                0,
+                response(500),
+                None,
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
+            (
+                2,
+                0,
+                response(500),
+                None,
+                NextStep::Retry {
+                    after: secs(20),
+                    attempt_spent: true,
+                },
+            ),
             (3, 0, response(500), None, NextStep::Failed),
-            (1, 0, response(301), None, NextStep::Retry { after: secs(10), attempt_spent: true }),
+            (
+                1,
+                0,
+                response(301),
+                None,
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
             (1, 0, response(410), None, NextStep::Gone),
-            (1, 0, AttemptOutcome::Error { error: AttemptErrorKind::RefusedAddress }, None, NextStep::Failed),
-            (1, 0, AttemptOutcome::Error { error: AttemptErrorKind::Timeout }, None, NextStep::Retry { after: secs(10), attempt_spent: true }),
-            (3, 0, response(429), Some(secs(60)), NextStep::Retry { after: secs(60), attempt_spent: false }),
-            (1, 0, response(503), Some(secs(7 * 86400)), NextStep::Retry { after: secs(86400), attempt_spent: false }),
+            (
+                1,
+                0,
+                AttemptOutcome::Error {
+                    error: AttemptErrorKind::RefusedAddress,
+                },
+                None,
+                NextStep::Failed,
+            ),
+            (
+                1,
+                0,
+                AttemptOutcome::Error {
+                    error: AttemptErrorKind::Timeout,
+                },
+                None,
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
+            (
+                3,
+                0,
+                response(429),
+                Some(secs(60)),
+                NextStep::Retry {
+                    after: secs(60),
+                    attempt_spent: false,
+                },
+            ),
+            (
+                1,
+                0,
+                response(503),
+                Some(secs(7 * 86400)),
+                NextStep::Retry {
+                    after: secs(86400),
+                    attempt_spent: false,
+                },
+            ),
             (3, 5, response(429), Some(secs(60)), NextStep::Failed),
-            (1, 5, response(429), Some(secs(60)), NextStep::Retry { after: secs(10), attempt_spent: true }),
-            (1, 0, response(429), None, NextStep::Retry { after: secs(10), attempt_spent: true }),
-            (1, 0, response(500), Some(secs(60)), NextStep::Retry { after: secs(10), attempt_spent: true }),
+            (
+                1,
+                5,
+                response(429),
+                Some(secs(60)),
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
+            (
+                1,
+                0,
+                response(429),
+                None,
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
+            (
+                1,
+                0,
+                response(500),
+                Some(secs(60)),
+                NextStep::Retry {
+                    after: secs(10),
+                    attempt_spent: true,
+                },
+            ),
         ];
         for (made, deferrals, outcome, retry_after, expected) in table {
             assert_eq!(
-                next_step(&schedule, made, deferrals, outcome, retry_after, 0.0, &policy),
+                next_step(
+                    &schedule,
+                    made,
+                    deferrals,
+                    outcome,
+                    retry_after,
+                    0.0,
+                    &policy
+                ),
                 expected,
                 "attempt {made}, deferrals {deferrals}, {outcome}, {retry_after:?}"
             );

@@ -101,7 +101,8 @@ impl Resolve for GuardedResolver {
                 .filter(|addr| allow_private || !is_forbidden(addr.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err(Box::new(AddressRefused(resolved[0].ip())) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(Box::new(AddressRefused(resolved[0].ip()))
+                    as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -115,21 +116,52 @@ mod tests {
     #[test]
     fn forbidden_addresses() {
         for ip in [
-            "127.0.0.1", "127.8.9.1", "10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "0.0.0.0", "0.1.2.3", "100.64.0.1", "224.0.0.1", "255.255.255.255",
-            "192.0.0.8", "198.18.0.1", "240.0.0.1", "192.0.2.1",
-            "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1",
-            "::ffff:169.254.169.254", "64:ff9b::a00:1", "::127.0.0.1", "2001:db8::1",
+            "127.0.0.1",
+            "127.8.9.1",
+            "10.0.0.1",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.0.8",
+            "198.18.0.1",
+            "240.0.0.1",
+            "192.0.2.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "::127.0.0.1",
+            "2001:db8::1",
         ] {
-            assert!(is_forbidden(ip.parse().unwrap()), "{ip} should be forbidden");
+            assert!(
+                is_forbidden(ip.parse().unwrap()),
+                "{ip} should be forbidden"
+            );
         }
     }
 
     #[test]
     fn public_addresses_are_allowed() {
         for ip in [
-            "1.1.1.1", "8.8.8.8", "172.32.0.1", "100.128.0.1", "193.0.0.1", "2606:4700::1111",
-            "::ffff:8.8.8.8", "64:ff9b::808:808",
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "193.0.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
         ] {
             assert!(!is_forbidden(ip.parse().unwrap()), "{ip} should be allowed");
         }

@@ -15,4 +15,4 @@ mod guard;
 mod sender;
 
 pub use guard::{is_forbidden, AddressRefused};
-pub use sender::{HttpError, HttpSender};
+pub use sender::{host_is_forbidden_literal, HttpError, HttpSender};

@@ -42,13 +42,16 @@ impl HttpSender {
     }
 
     fn literal_refused(&self, url: &reqwest::Url) -> bool {
-        if self.allow_private {
-            return false;
-        }
-        let host = url.host_str().unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        host.parse::<IpAddr>().is_ok_and(is_forbidden)
+        !self.allow_private && host_is_forbidden_literal(url)
     }
+}
+
+/// Whether `url`'s host is an IP literal in a forbidden range. Names are
+/// checked when they resolve, by the guarded resolver.
+pub fn host_is_forbidden_literal(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<IpAddr>().is_ok_and(is_forbidden)
 }
 
 fn error_result(error: AttemptErrorKind, started: Instant, detail: String) -> SendResult {
@@ -83,12 +86,19 @@ fn classify(err: &reqwest::Error) -> AttemptErrorKind {
 
 /// `Retry-After` as seconds or an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[async_trait]

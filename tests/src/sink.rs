@@ -1,0 +1,216 @@
+//! A destination for tests: a real HTTP/1.1 server on 127.0.0.1 that
+//! answers each path from a script (status codes, stalls, dropped
+//! connections) and records everything it receives.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// How the sink answers one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16),
+    /// A status with extra response headers (e.g. `Retry-After`).
+    StatusWith(u16, Vec<(String, String)>),
+    /// Wait, then answer with the status.
+    Delayed(Duration, u16),
+    /// Never answer (until the client gives up).
+    Stall,
+    /// Close the connection without answering.
+    Close,
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    scripts: Mutex<HashMap<String, Vec<Reply>>>,
+    received: Mutex<Vec<Received>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    arrived: Notify,
+}
+
+pub struct Sink {
+    addr: std::net::SocketAddr,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Sink {
+    /// Listens on a free port of 127.0.0.1 (or `[::1]` with `bind`).
+    pub async fn start() -> Sink {
+        Self::bind("127.0.0.1:0").await
+    }
+
+    pub async fn bind(addr: &str) -> Sink {
+        let listener = TcpListener::bind(addr).await.expect("bind sink");
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(State::default());
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve(stream, serving.clone()));
+            }
+        });
+        Sink { addr, state, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        match self.addr {
+            std::net::SocketAddr::V4(a) => format!("http://127.0.0.1:{}{path}", a.port()),
+            std::net::SocketAddr::V6(a) => format!("http://[::1]:{}{path}", a.port()),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Replies for `path`, used in order; the last one repeats. Paths with
+    /// no script answer 200.
+    pub fn script(&self, path: &str, replies: Vec<Reply>) {
+        self.state
+            .scripts
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), replies);
+    }
+
+    pub fn received(&self, path: &str) -> Vec<Received> {
+        self.state
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    pub fn received_count(&self) -> usize {
+        self.state.received.lock().unwrap().len()
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when the next request has been fully received.
+    pub async fn next_arrival(&self) {
+        self.state.arrived.notified().await
+    }
+}
+
+fn next_reply(state: &State, path: &str) -> Reply {
+    let mut scripts = state.scripts.lock().unwrap();
+    match scripts.get_mut(path) {
+        Some(replies) if replies.len() > 1 => replies.remove(0),
+        Some(replies) if replies.len() == 1 => replies[0].clone(),
+        _ => Reply::Status(200),
+    }
+}
+
+async fn serve(mut stream: TcpStream, state: Arc<State>) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+        if buffer.len() > 1 << 20 {
+            return;
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let path = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("/")
+        .to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buffer[head_end..].to_vec();
+    while body.len() < length {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+        }
+    }
+    body.truncate(length);
+
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    state.received.lock().unwrap().push(Received {
+        path: path.clone(),
+        headers,
+        body,
+    });
+    state.arrived.notify_waiters();
+
+    let reply = next_reply(&state, &path);
+    let (status, extra) = match reply {
+        Reply::Status(status) => (status, Vec::new()),
+        Reply::StatusWith(status, headers) => (status, headers),
+        Reply::Delayed(wait, status) => {
+            tokio::time::sleep(wait).await;
+            (status, Vec::new())
+        }
+        Reply::Stall => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            (200, Vec::new())
+        }
+        Reply::Close => {
+            state.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+    };
+    let mut response =
+        format!("HTTP/1.1 {status} Sink\r\ncontent-length: 2\r\nconnection: close\r\n");
+    for (name, value) in extra {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("\r\nok");
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+}
