@@ -1,5 +1,6 @@
 //! Cross-crate integration tests, compiled into one binary.
 mod dispatch;
+mod dispatch_queue;
 mod receiver_contract;
 mod receiver_logs;
 mod sample_events;

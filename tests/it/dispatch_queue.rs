@@ -1,0 +1,114 @@
+//! Queue-level behaviour of the dispatcher: delays longer than SQS allows,
+//! and partial batch responses.
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use hookrelay_core::{InboundHook, IngestOutcome};
+use hookrelay_models::{DeliveryState, DestinationId};
+use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
+use hookrelay_tests::relay::Relay;
+use hookrelay_tests::sink::{Reply, Sink};
+use hookrelay_tests::{config_from, ManualClock};
+use std::sync::Arc;
+
+fn relay_to(sink: &Sink, schedule: &str) -> Relay {
+    let config = config_from(&format!(
+        "allow_private_destinations = true\n[[sources]]\nid = \"gh\"\nscheme = \"github\"\nsecrets = [\"s\"]\n\
+         [[destinations]]\nid = \"d\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nretry_schedule = {schedule}\n\
+         [[routes]]\nsource = \"gh\"\ndestination = \"d\"\n",
+        sink.url("/hook")
+    ));
+    Relay::embedded(config, Arc::new(ManualClock::at_unix_secs(1_790_000_000)))
+}
+
+async fn receive(relay: &Relay) -> hookrelay_models::EventId {
+    let message = ProviderMessage {
+        body: b"{}",
+        timestamp: 0,
+        id: "",
+        url: None,
+    };
+    let headers = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
+    let pairs = HeaderPairs(&headers);
+    match relay
+        .ingest
+        .ingest(InboundHook {
+            source_id: "gh",
+            headers: &pairs,
+            header_pairs: headers.clone(),
+            body: b"{}",
+            public_url: None,
+        })
+        .await
+        .unwrap()
+    {
+        IngestOutcome::Accepted { id } => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_retry_delay_beyond_sqs_limit_is_held_by_re_enqueueing() {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(500), Reply::Status(200)]);
+    let relay = relay_to(&sink, "[\"0s\", \"40m\"]");
+    let event = receive(&relay).await;
+    relay.drain().await;
+    assert_eq!(sink.received("/hook").len(), 1);
+
+    // SQS delays at most 15 minutes: the retry message surfaces early, finds
+    // the delivery not yet due and goes back for the rest of the wait.
+    for _ in 0..2 {
+        relay.clock.advance_millis(15 * 60 * 1000);
+        relay.drain().await;
+        assert_eq!(sink.received("/hook").len(), 1, "not before 40 minutes");
+    }
+    relay.clock.advance_millis(10 * 60 * 1000);
+    relay.drain().await;
+    assert_eq!(sink.received("/hook").len(), 2);
+    let delivery = relay
+        .deliveries
+        .delivery(&event, &DestinationId::parse("d").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (delivery.state, delivery.attempts),
+        (DeliveryState::Succeeded, 2)
+    );
+}
+
+#[tokio::test]
+async fn a_batch_reports_only_the_messages_that_must_come_back() {
+    let sink = Sink::start().await;
+    let relay = relay_to(&sink, "[\"0s\"]");
+    let event = receive(&relay).await;
+    let mut good = SqsMessage::default();
+    good.message_id = Some("good".into());
+    good.body = Some(format!(r#"{{"event_id":"{event}"}}"#));
+    let mut unreadable = SqsMessage::default();
+    unreadable.message_id = Some("unreadable".into());
+    unreadable.body = Some("not json".into());
+    let mut gone = SqsMessage::default();
+    gone.message_id = Some("expired-event".into());
+    gone.body = Some(r#"{"event_id":"evt_01jd0000000000000000000000"}"#.into());
+    let mut batch = SqsEvent::default();
+    batch.records = vec![good, unreadable, gone];
+
+    let response = hookrelay_dispatcher::handle_batch(&relay.dispatch, batch).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec!["unreadable"]);
+    assert_eq!(sink.received("/hook").len(), 1);
+}
+
+#[tokio::test]
+async fn the_sample_sqs_event_parses_with_the_runtime_types() {
+    let event: SqsEvent =
+        serde_json::from_str(include_str!("../../events/sqs-batch.json")).unwrap();
+    assert_eq!(event.records.len(), 1);
+    let message: hookrelay_core::QueueMessage =
+        serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+    assert_eq!(message.event_id.as_str(), "evt_01jd0000000000000000000000");
+}
