@@ -23,6 +23,12 @@ pub enum CliError {
     Secret(#[from] SecretError),
     #[error("{0}")]
     Usage(String),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("refused: {0}")]
+    Rejected(String),
 }
 
 impl CliError {
@@ -30,7 +36,10 @@ impl CliError {
     /// tell "fix your config" from "try again".
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            CliError::Read { .. } => ExitCode::from(1),
+            CliError::Read { .. }
+            | CliError::Bind(..)
+            | CliError::Unavailable(_)
+            | CliError::Rejected(_) => ExitCode::from(1),
             CliError::Config(_) | CliError::Secret(_) | CliError::Usage(_) => ExitCode::from(2),
         }
     }
@@ -45,7 +54,7 @@ pub enum ConfigCommand {
     },
 }
 
-fn read(path: &PathBuf) -> Result<String, CliError> {
+pub fn read(path: &PathBuf) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|source| CliError::Read {
         path: path.display().to_string(),
         source,

@@ -1,10 +1,14 @@
-//! `hookrelay`: the command users run. For now it checks configuration
-//! files and signs sample payloads as a provider would; the local stack
-//! (`dev`, `send`, `sink`) and the admin commands build on these.
+//! `hookrelay`: the command users run — the local stack (`dev`, `send`,
+//! `sink`), configuration checks and provider-style signing.
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod commands;
+mod dev;
+mod logging;
+mod send;
+mod server;
+mod sink;
 
 #[derive(Debug, Parser)]
 #[command(name = "hookrelay", version, about = "A serverless webhook relay")]
@@ -20,6 +24,12 @@ enum Command {
     Config(commands::ConfigCommand),
     /// Print the signature headers a provider would send with a payload.
     Sign(commands::SignArgs),
+    /// Run the receiver and the dispatcher locally (in memory by default).
+    Dev(dev::DevArgs),
+    /// POST a payload to the receiver, signed as the source's provider would.
+    Send(send::SendArgs),
+    /// A destination that prints what it receives, for trying things out.
+    Sink(sink::SinkArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +37,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(command) => commands::config(command),
         Command::Sign(args) => commands::sign(args),
+        Command::Dev(args) => runtime().block_on(dev::dev(args)),
+        Command::Send(args) => runtime().block_on(send::send(args)),
+        Command::Sink(args) => runtime().block_on(sink::sink(args)),
     };
     match result {
         Ok(output) => {
@@ -38,4 +51,11 @@ fn main() -> ExitCode {
             err.exit_code()
         }
     }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("start the async runtime")
 }

@@ -1,0 +1,350 @@
+//! `hookrelay dev`: the receiver and the dispatcher in one process, on the
+//! embedded adapters (no AWS, no Docker) or, with `--aws`, on DynamoDB and
+//! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
+use clap::Args;
+use hookrelay_aws::{
+    provision, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
+};
+use hookrelay_core::{
+    http_api, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings, EventStore, Ingest,
+    IngestSettings, Queue, QueueMessage, SystemClock,
+};
+use hookrelay_embedded::{MemoryQueue, MemoryStore};
+use hookrelay_http::HttpSender;
+use hookrelay_models::{Config, BODY_LIMIT_CEILING};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::commands::{read, CliError};
+use crate::logging::{self, LogFormat};
+use crate::server::{self, FullRequest};
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Configuration file (sources, destinations, routes).
+    #[arg(long, default_value = "hookrelay.toml")]
+    pub config: PathBuf,
+    /// Where the receiver listens.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// Use DynamoDB and SQS (honours AWS_ENDPOINT_URL) instead of memory.
+    #[arg(long)]
+    pub aws: bool,
+    /// With --aws: create the tables and the queue first (for moto).
+    #[arg(long, requires = "aws")]
+    pub create: bool,
+    #[arg(
+        long,
+        env = "HOOKRELAY_EVENTS_TABLE",
+        default_value = "hookrelay-events"
+    )]
+    pub events_table: String,
+    #[arg(
+        long,
+        env = "HOOKRELAY_CONFIG_TABLE",
+        default_value = "hookrelay-config"
+    )]
+    pub config_table: String,
+    /// With --aws: the queue's URL (or name it with --create).
+    #[arg(long, env = "HOOKRELAY_QUEUE_URL")]
+    pub queue_url: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Where the dispatcher loop takes its messages from.
+enum Transport {
+    Memory(Arc<MemoryQueue>),
+    Sqs {
+        client: aws_sdk_sqs::Client,
+        url: String,
+    },
+}
+
+struct Stack {
+    ingest: Arc<Ingest>,
+    dispatch: Arc<Dispatch>,
+    transport: Transport,
+}
+
+fn build_memory(config: Config) -> Result<Stack, CliError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sender = Arc::new(
+        HttpSender::new(config.allow_private_destinations)
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    let store = Arc::new(MemoryStore::new(config));
+    let queue = Arc::new(MemoryQueue::new(clock.clone()));
+    let ingest = Ingest::new(
+        store.clone(),
+        store.clone(),
+        queue.clone(),
+        clock.clone(),
+        IngestSettings::default(),
+    );
+    let dispatch = Dispatch::new(
+        store.clone(),
+        store.clone(),
+        store,
+        queue.clone(),
+        sender,
+        clock,
+        DispatchSettings::default(),
+    );
+    Ok(Stack {
+        ingest: Arc::new(ingest),
+        dispatch: Arc::new(dispatch),
+        transport: Transport::Memory(queue),
+    })
+}
+
+async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
+    let unavailable = |e: hookrelay_aws::AwsError| CliError::Unavailable(e.to_string());
+    let sdk = hookrelay_aws::sdk_config().await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = if args.create {
+        provision::create_events_table(&dynamo, &args.events_table)
+            .await
+            .map_err(unavailable)?;
+        provision::create_config_table(&dynamo, &args.config_table)
+            .await
+            .map_err(unavailable)?;
+        let name = args
+            .queue_url
+            .clone()
+            .unwrap_or_else(|| "hookrelay-deliveries".into());
+        provision::create_queue(&sqs, &name)
+            .await
+            .map_err(unavailable)?
+    } else {
+        args.queue_url.clone().ok_or_else(|| {
+            CliError::Usage("--aws needs --queue-url (or HOOKRELAY_QUEUE_URL), or --create".into())
+        })?
+    };
+    let config_store = Arc::new(DynamoConfigStore::new(dynamo.clone(), &args.config_table));
+    config_store
+        .replace_config(&config)
+        .await
+        .map_err(unavailable)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let events: Arc<dyn EventStore> =
+        Arc::new(DynamoEventStore::new(dynamo.clone(), &args.events_table));
+    let deliveries: Arc<dyn DeliveryStore> =
+        Arc::new(DynamoDeliveryStore::new(dynamo, &args.events_table));
+    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+    let sender = Arc::new(
+        HttpSender::new(config.allow_private_destinations)
+            .map_err(|e| CliError::Usage(e.to_string()))?,
+    );
+    let config_port: Arc<dyn ConfigStore> = config_store;
+    let ingest = Ingest::new(
+        config_port.clone(),
+        events.clone(),
+        queue.clone(),
+        clock.clone(),
+        IngestSettings::default(),
+    );
+    let dispatch = Dispatch::new(
+        config_port,
+        events,
+        deliveries,
+        queue,
+        sender,
+        clock,
+        DispatchSettings::default(),
+    );
+    Ok(Stack {
+        ingest: Arc::new(ingest),
+        dispatch: Arc::new(dispatch),
+        transport: Transport::Sqs {
+            client: sqs,
+            url: queue_url,
+        },
+    })
+}
+
+pub async fn dev(args: DevArgs) -> Result<String, CliError> {
+    logging::init(args.log_format);
+    let text = read(&args.config)?;
+    let config = Config::from_toml(&text, &args.config.display().to_string())?;
+    let sources: Vec<String> = config.sources.iter().map(|s| s.id.to_string()).collect();
+    let stack = if args.aws {
+        build_aws(config, &args).await?
+    } else {
+        build_memory(config)?
+    };
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
+    tracing::info!(
+        "hookrelay dev: POST http://{address}/hooks/{{source}} (sources: {}; {}); Ctrl-C to stop",
+        sources.join(", "),
+        if args.aws {
+            "DynamoDB + SQS"
+        } else {
+            "in memory"
+        }
+    );
+
+    let shutdown = server::shutdown_on_signal();
+    let dispatcher = tokio::spawn(dispatch_loop(
+        stack.dispatch.clone(),
+        stack.transport,
+        shutdown.clone(),
+    ));
+    let ingest = stack.ingest.clone();
+    server::serve(
+        listener,
+        BODY_LIMIT_CEILING + 1,
+        move |request: FullRequest| {
+            let ingest = ingest.clone();
+            async move {
+                let public_url = request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(|host| {
+                        let path = request
+                            .uri()
+                            .path_and_query()
+                            .map(|p| p.as_str())
+                            .unwrap_or("/");
+                        format!("http://{host}{path}")
+                    });
+                let (parts, body) = request.into_parts();
+                http_api::handle(
+                    &ingest,
+                    &parts.method,
+                    parts.uri.path(),
+                    &parts.headers,
+                    &body,
+                    public_url.as_deref(),
+                )
+                .await
+            }
+        },
+        shutdown,
+    )
+    .await;
+    tracing::info!("stopping: finishing deliveries in flight");
+    let _ = dispatcher.await;
+    tracing::info!("stopped");
+    Ok(String::new())
+}
+
+/// Feeds queued messages to the dispatcher until shutdown, then waits for
+/// the deliveries in flight. A message whose handling fails comes back
+/// after a short pause, as SQS would redeliver it.
+async fn dispatch_loop(
+    dispatch: Arc<Dispatch>,
+    transport: Transport,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(64));
+    let mut tasks = JoinSet::new();
+    while !*shutdown.borrow() {
+        let batch: Vec<(QueueMessage, Option<String>)> = match &transport {
+            Transport::Memory(queue) => queue
+                .take_ready(10)
+                .into_iter()
+                .map(|m| (m, None))
+                .collect(),
+            Transport::Sqs { client, url } => receive_sqs(client, url).await,
+        };
+        if batch.is_empty() {
+            match &transport {
+                Transport::Memory(queue) => {
+                    tokio::select! {
+                        _ = queue.wait_for_arrival(Duration::from_millis(200)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Transport::Sqs { .. } => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            }
+            continue;
+        }
+        for (message, receipt) in batch {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let dispatch = dispatch.clone();
+            let requeue: Option<Arc<MemoryQueue>> = match &transport {
+                Transport::Memory(queue) => Some(queue.clone()),
+                Transport::Sqs { .. } => None,
+            };
+            let sqs = match &transport {
+                Transport::Sqs { client, url } => Some((client.clone(), url.clone())),
+                Transport::Memory(_) => None,
+            };
+            tasks.spawn(async move {
+                let handled = dispatch.handle_message(&message).await;
+                match (handled, requeue, sqs) {
+                    (Ok(_), _, Some((client, url))) => {
+                        let _ = client.delete_message().queue_url(url).set_receipt_handle(receipt).send().await;
+                    }
+                    (Err(err), Some(queue), _) => {
+                        tracing::warn!(event_id = %message.event_id, error = %err, "will try this message again in 5 s");
+                        let _ = queue.enqueue(&message, Duration::from_secs(5)).await;
+                    }
+                    (Err(err), None, _) => {
+                        tracing::warn!(event_id = %message.event_id, error = %err, "SQS will redeliver this message");
+                    }
+                    (Ok(_), _, None) => {}
+                }
+                drop(permit);
+            });
+        }
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+async fn receive_sqs(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Vec<(QueueMessage, Option<String>)> {
+    let received = match client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(60)
+        .wait_time_seconds(1)
+        .send()
+        .await
+    {
+        Ok(received) => received,
+        Err(err) => {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "could not receive from SQS");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Vec::new();
+        }
+    };
+    received
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            let parsed = serde_json::from_str::<QueueMessage>(m.body().unwrap_or_default());
+            match parsed {
+                Ok(message) => Some((message, m.receipt_handle().map(str::to_string))),
+                Err(err) => {
+                    tracing::error!(error = %err, "unreadable queue message left for the dead-letter queue");
+                    None
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,97 @@
+//! A small HTTP/1.1 server for `hookrelay dev` and `hookrelay sink`:
+//! accept on a listener, hand each request (body read up to a limit) to a
+//! handler, stop accepting on shutdown and let open requests finish.
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// A request with its whole body.
+pub type FullRequest = Request<Bytes>;
+
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    body_limit: usize,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    H: Fn(FullRequest) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Vec<u8>>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let handler = handler.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let handler = handler.clone();
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let response = match Limited::new(body, body_limit).collect().await {
+                        Ok(collected) => {
+                            handler(Request::from_parts(parts, collected.to_bytes())).await
+                        }
+                        Err(_) => too_large(body_limit),
+                    };
+                    Ok::<_, std::convert::Infallible>(response.map(|b| Full::new(Bytes::from(b))))
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    // Let requests already being answered finish, briefly.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+fn too_large(limit: usize) -> Response<Vec<u8>> {
+    let mut response = Response::new(
+        serde_json::json!({ "error": format!("body over the limit of {limit} bytes") })
+            .to_string()
+            .into_bytes(),
+    );
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A watch channel flipped by Ctrl-C (SIGINT) or SIGTERM.
+pub fn shutdown_on_signal() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("install SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        let _ = sender.send(true);
+    });
+    receiver
+}
