@@ -1,6 +1,7 @@
 //! Cross-crate integration tests, compiled into one binary.
 mod dispatch;
 mod dispatch_queue;
+mod metrics;
 mod receiver_contract;
 mod receiver_logs;
 mod sample_events;

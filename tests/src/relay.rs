@@ -53,6 +53,14 @@ fn sender(config: &Config) -> Arc<dyn Sender> {
 
 impl Relay {
     pub fn embedded(config: Config, clock: Arc<ManualClock>) -> Relay {
+        Self::embedded_with_metrics(config, clock, Arc::new(hookrelay_core::NoMetrics))
+    }
+
+    pub fn embedded_with_metrics(
+        config: Config,
+        clock: Arc<ManualClock>,
+        metrics: Arc<dyn hookrelay_core::Metrics>,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
         let store = Arc::new(MemoryStore::new(config));
@@ -63,16 +71,20 @@ impl Relay {
             queue.clone(),
             clock_port.clone(),
             IngestSettings::default(),
+        )
+        .with_metrics(metrics.clone());
+        let dispatch = Arc::new(
+            Dispatch::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                queue.clone(),
+                sender,
+                clock_port,
+                test_dispatch_settings(),
+            )
+            .with_metrics(metrics),
         );
-        let dispatch = Arc::new(Dispatch::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            queue.clone(),
-            sender,
-            clock_port,
-            test_dispatch_settings(),
-        ));
         Relay {
             ingest,
             dispatch,

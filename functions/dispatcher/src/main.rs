@@ -1,6 +1,6 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookrelay_aws::Adapters;
+use hookrelay_aws::{Adapters, EmfMetrics};
 use hookrelay_core::{CachedConfigStore, Clock, Dispatch, SystemClock};
 use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
 use hookrelay_http::HttpSender;
@@ -28,15 +28,18 @@ async fn main() -> Result<(), Error> {
         clock.clone(),
         settings.config_cache,
     ));
-    let dispatch = Arc::new(Dispatch::new(
-        config,
-        Arc::new(adapters.events),
-        Arc::new(adapters.deliveries),
-        Arc::new(adapters.queue),
-        Arc::new(HttpSender::new(settings.allow_private_destinations)?),
-        clock,
-        settings.dispatch,
-    ));
+    let dispatch = Arc::new(
+        Dispatch::new(
+            config,
+            Arc::new(adapters.events),
+            Arc::new(adapters.deliveries),
+            Arc::new(adapters.queue),
+            Arc::new(HttpSender::new(settings.allow_private_destinations)?),
+            clock,
+            settings.dispatch,
+        )
+        .with_metrics(Arc::new(EmfMetrics::new("dispatcher"))),
+    );
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let dispatch = dispatch.clone();
         async move { Ok::<_, Error>(handle_batch(&dispatch, event.payload).await) }

@@ -1,5 +1,5 @@
 //! Receiver Lambda entry point: wire adapters once, then serve.
-use hookrelay_aws::Adapters;
+use hookrelay_aws::{Adapters, EmfMetrics};
 use hookrelay_core::{CachedConfigStore, Clock, Ingest, SystemClock};
 use hookrelay_receiver::{handle, ReceiverSettings};
 use lambda_http::{run, service_fn, Error, Request};
@@ -26,13 +26,16 @@ async fn main() -> Result<(), Error> {
         clock.clone(),
         settings.config_cache,
     ));
-    let ingest = Arc::new(Ingest::new(
-        config,
-        Arc::new(adapters.events),
-        Arc::new(adapters.queue),
-        clock,
-        settings.ingest,
-    ));
+    let ingest = Arc::new(
+        Ingest::new(
+            config,
+            Arc::new(adapters.events),
+            Arc::new(adapters.queue),
+            clock,
+            settings.ingest,
+        )
+        .with_metrics(Arc::new(EmfMetrics::new("receiver"))),
+    );
     run(service_fn(move |request: Request| {
         let ingest = ingest.clone();
         async move { Ok::<_, Error>(handle(&ingest, request).await) }

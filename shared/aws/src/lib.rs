@@ -48,6 +48,7 @@
 
 mod config_store;
 mod delivery_store;
+pub mod emf;
 mod error;
 mod event_store;
 pub mod provision;
@@ -56,6 +57,7 @@ mod settings;
 
 pub use config_store::DynamoConfigStore;
 pub use delivery_store::DynamoDeliveryStore;
+pub use emf::EmfMetrics;
 pub use error::AwsError;
 pub use event_store::DynamoEventStore;
 pub use queue::SqsQueue;

@@ -26,6 +26,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::error::CoreError;
+use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
     Claim, Clock, ConfigStore, DeliveryStore, EventStore, OutboundRequest, Queue, QueueMessage,
     Sender,
@@ -104,6 +105,7 @@ pub struct Dispatch {
     clock: Arc<dyn Clock>,
     settings: DispatchSettings,
     in_flight: Mutex<HashMap<DestinationId, Arc<Semaphore>>>,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl Dispatch {
@@ -125,7 +127,13 @@ impl Dispatch {
             clock,
             settings,
             in_flight: Mutex::new(HashMap::new()),
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Handles one queue message. `Err` means the message should be
@@ -336,6 +344,13 @@ impl Dispatch {
             tracing::warn!(event_id = %event.id, destination = %destination.id, "attempt outlived its lease; not recorded as the delivery's state");
             return Ok(DeliveryReport::LeaseLost);
         }
+        self.metrics.record(match &report {
+            DeliveryReport::Succeeded { .. } => Metric::Delivered {
+                latency_ms: finished_at.since(event.received_at).as_millis() as u64,
+            },
+            DeliveryReport::RetryScheduled { .. } => Metric::RetryScheduled,
+            _ => Metric::DeliveryFailed,
+        });
         if let DeliveryReport::DestinationGone { .. } = report {
             let reason = format!("410 Gone at {finished_at}");
             self.config

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::error::CoreError;
 use crate::ingest::{InboundHook, Ingest, IngestOutcome};
+use crate::metrics::Metric;
 
 /// What the receiver matched a path to.
 #[derive(Debug, PartialEq, Eq)]
@@ -101,6 +102,13 @@ pub async fn handle(
     };
     let result = ingest.ingest(hook).await;
     log_outcome(source_id, &result);
+    ingest.metrics().record(match &result {
+        Ok(IngestOutcome::Accepted { .. }) => Metric::Received,
+        Ok(IngestOutcome::Duplicate { .. }) => Metric::Duplicate,
+        Ok(IngestOutcome::Handshake(_)) => Metric::Received,
+        Err(CoreError::Unavailable { .. }) => Metric::Unavailable,
+        Err(err) => Metric::Rejected(rejection_reason(err)),
+    });
     match result {
         Ok(IngestOutcome::Accepted { id }) => {
             json_response(StatusCode::ACCEPTED, json!({ "id": id.as_str() }))
@@ -143,6 +151,16 @@ pub fn error_to_response(err: &CoreError) -> Response<Vec<u8>> {
     }
 }
 
+fn rejection_reason(err: &CoreError) -> &'static str {
+    match err {
+        CoreError::UnknownSource => "unknown_source",
+        CoreError::Unauthenticated(_) => "unauthenticated",
+        CoreError::TooLarge { .. } => "too_large",
+        CoreError::Misconfigured(_) | CoreError::Corrupt(_) => "misconfigured",
+        CoreError::Malformed(_) | CoreError::Unavailable { .. } => "malformed",
+    }
+}
+
 /// One structured line per request: source, outcome, event id. Never the
 /// body or a secret; verification detail only at debug level.
 fn log_outcome(source: &str, result: &Result<IngestOutcome, CoreError>) {
@@ -170,12 +188,7 @@ fn log_outcome(source: &str, result: &Result<IngestOutcome, CoreError>) {
             tracing::error!(source, outcome = "misconfigured", error = %err, "webhook refused")
         }
         Err(err) => {
-            let outcome = match err {
-                CoreError::UnknownSource => "unknown_source",
-                CoreError::Unauthenticated(_) => "unauthenticated",
-                CoreError::TooLarge { .. } => "too_large",
-                _ => "malformed",
-            };
+            let outcome = rejection_reason(err);
             tracing::info!(source, outcome, "webhook refused");
             tracing::debug!(source, error = %err, "refusal detail");
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::error::CoreError;
 use crate::extract::{self, LazyJson};
 use crate::handshake::{self, HandshakeReply};
+use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage};
 
 /// Stored headers may not add up to more than this; a request with more is
@@ -73,6 +74,7 @@ pub struct Ingest {
     queue: Arc<dyn Queue>,
     clock: Arc<dyn Clock>,
     settings: IngestSettings,
+    metrics: Arc<dyn Metrics>,
 }
 
 impl Ingest {
@@ -89,7 +91,17 @@ impl Ingest {
             queue,
             clock,
             settings,
+            metrics: Arc::new(NoMetrics),
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &dyn Metrics {
+        self.metrics.as_ref()
     }
 
     pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
@@ -174,6 +186,7 @@ impl Ingest {
                 self.queue
                     .enqueue(&QueueMessage::fan_out(existing.clone()), Duration::ZERO)
                     .await?;
+                self.metrics.record(Metric::Enqueued);
                 if let Some(dedupe) = &dedupe {
                     self.mark_enqueued(dedupe).await;
                 }
@@ -190,6 +203,7 @@ impl Ingest {
             }
             return Err(err);
         }
+        self.metrics.record(Metric::Enqueued);
         if let Some(dedupe) = &dedupe {
             self.mark_enqueued(dedupe).await;
         }

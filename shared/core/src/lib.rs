@@ -13,6 +13,7 @@ mod extract;
 mod handshake;
 pub mod http_api;
 pub mod ingest;
+pub mod metrics;
 pub mod ports;
 pub mod retry;
 
@@ -20,6 +21,7 @@ pub use cache::CachedConfigStore;
 pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use error::CoreError;
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
+pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     Claim, Clock, ConfigStore, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
     OutboundRequest, Queue, QueueMessage, SendResult, Sender, SystemClock,

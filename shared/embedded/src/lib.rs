@@ -7,8 +7,10 @@
 //! unavailable paths). Nothing here is persistent.
 #![forbid(unsafe_code)]
 
+mod metrics;
 mod queue;
 mod store;
 
+pub use metrics::MemoryMetrics;
 pub use queue::MemoryQueue;
 pub use store::MemoryStore;
