@@ -6,8 +6,7 @@ use hookrelay_models::{AttemptErrorKind, AttemptOutcome, DeliveryState, Destinat
 use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
-use hookrelay_tests::{config_from, ManualClock};
-use std::process::Command;
+use hookrelay_tests::{config_from, python_verifies, ManualClock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,25 +78,6 @@ async fn state(relay: &Relay, event: &EventId, destination: &str) -> hookrelay_m
         .await
         .unwrap()
         .expect("delivery exists")
-}
-
-/// Checks a delivery's signature with Python's hmac module: an
-/// implementation of Standard Webhooks independent of ours.
-fn python_verifies(secret: &str, id: &str, timestamp: &str, body: &[u8], signature: &str) -> bool {
-    let script = r#"
-import base64, hashlib, hmac, sys
-secret, msg_id, ts, body_hex, header = sys.argv[1:6]
-key = base64.b64decode(secret.split("_", 1)[1])
-expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + bytes.fromhex(body_hex), hashlib.sha256).digest()).decode()
-ok = any(p.split(",", 1)[1] == expected for p in header.split(" ") if p.startswith("v1,"))
-sys.exit(0 if ok else 1)
-"#;
-    let body_hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
-    Command::new("python3")
-        .args(["-c", script, secret, id, timestamp, &body_hex, signature])
-        .status()
-        .expect("python3 is needed for the independent signature check")
-        .success()
 }
 
 async fn fan_out_reaches_every_destination_and_a_flaky_one_after_three_attempts(kind: Kind) {

@@ -1,0 +1,201 @@
+//! The real Lambda binaries, end to end: the receiver and the dispatcher
+//! run as processes under a Lambda Runtime API emulator, on DynamoDB and
+//! SQS (moto). A signed webhook goes in as a function URL event; the queued
+//! message goes to the dispatcher as an SQS event; a sink on 127.0.0.1 gets
+//! a correctly signed request.
+use aws_sdk_dynamodb::types::AttributeValue;
+use hookrelay_aws::{provision, DynamoConfigStore};
+use hookrelay_models::Timestamp;
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi};
+use hookrelay_tests::sink::Sink;
+use hookrelay_tests::{config_from, moto, python_verifies};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn function_url_event(body: &[u8], headers: &[(String, String)]) -> Value {
+    let mut header_map: HashMap<String, String> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
+    header_map.insert("content-type".into(), "application/json".into());
+    header_map.insert("host".into(), "abcdefg.lambda-url.us-east-1.on.aws".into());
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/hooks/github",
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefg",
+            "domainName": "abcdefg.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abcdefg",
+            "http": { "method": "POST", "path": "/hooks/github", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "GitHub-Hookshot/1" },
+            "requestId": "id-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "26/Nov/2026:12:00:00 +0000",
+            "timeEpoch": Timestamp::now().unix_millis()
+        },
+        "body": String::from_utf8_lossy(body),
+        "isBase64Encoded": false
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runtime_api() {
+    let receiver_bin = lambda_binary("hookrelay-receiver", "receiver");
+    let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
+
+    let moto = moto::shared();
+    let sdk = moto.sdk_config();
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let events_table = moto::unique_name("events");
+    let config_table = moto::unique_name("config");
+    provision::create_events_table(&dynamo, &events_table)
+        .await
+        .unwrap();
+    provision::create_config_table(&dynamo, &config_table)
+        .await
+        .unwrap();
+    let queue_url = provision::create_queue(&sqs, &moto::unique_name("queue"))
+        .await
+        .unwrap();
+
+    let sink = Sink::start().await;
+    let config = config_from(&format!(
+        "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
+         [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"orders\"\nevents = [\"push\"]\n",
+        sink.url("/hook")
+    ));
+    DynamoConfigStore::new(dynamo.clone(), &config_table)
+        .replace_config(&config)
+        .await
+        .unwrap();
+
+    let env = vec![
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("HOOKRELAY_EVENTS_TABLE", events_table.clone()),
+        ("HOOKRELAY_CONFIG_TABLE", config_table),
+        ("HOOKRELAY_QUEUE_URL", queue_url.clone()),
+        ("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".to_string()),
+    ];
+    let receiver_api = RuntimeApi::start().await;
+    let _receiver = start_function(&receiver_bin, "hookrelay-receiver", &receiver_api, &env);
+    let dispatcher_api = RuntimeApi::start().await;
+    let _dispatcher = start_function(
+        &dispatcher_bin,
+        "hookrelay-dispatcher",
+        &dispatcher_api,
+        &env,
+    );
+
+    // A GitHub push, signed as GitHub signs it.
+    let body = br#"{"ref":"refs/heads/main","after":"0d1a26e6"}"#;
+    let message = ProviderMessage {
+        body,
+        timestamp: 0,
+        id: "",
+        url: None,
+    };
+    let mut headers = sign_as_provider(
+        &Scheme::Github,
+        &Secret::new("It's a Secret to Everybody"),
+        &message,
+    )
+    .unwrap();
+    headers.push(("X-GitHub-Event".into(), "push".into()));
+    headers.push(("X-GitHub-Delivery".into(), "e2e-1".into()));
+    let response = receiver_api
+        .invoke(&function_url_event(body, &headers), Duration::from_secs(60))
+        .await
+        .expect("receiver answered");
+    assert_eq!(response["statusCode"], 202, "{response}");
+    let answer: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let event_id = answer["id"].as_str().unwrap().to_string();
+
+    // A tampered copy is refused by the same binary.
+    let mut tampered = function_url_event(br#"{"ref":"refs/heads/evil"}"#, &headers);
+    tampered["headers"]["x-github-delivery"] = json!("e2e-2");
+    let refused = receiver_api
+        .invoke(&tampered, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(refused["statusCode"], 401);
+
+    // The event source mapping's part: receive, and hand the batch over.
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let records: Vec<Value> = received
+        .messages()
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1" },
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookrelay",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    assert_eq!(
+        records.len(),
+        1,
+        "exactly one message for the accepted event"
+    );
+    let batch_response = dispatcher_api
+        .invoke(&json!({ "Records": records }), Duration::from_secs(60))
+        .await
+        .expect("dispatcher answered");
+    assert_eq!(
+        batch_response["batchItemFailures"],
+        json!([]),
+        "{batch_response}"
+    );
+
+    let delivered = sink.received("/hook");
+    assert_eq!(delivered.len(), 1);
+    let delivery = &delivered[0];
+    let message_id = event_id.replace("evt_", "msg_");
+    assert_eq!(delivery.header("webhook-id"), Some(message_id.as_str()));
+    assert_eq!(delivery.body, body);
+    assert!(python_verifies(
+        DEST_SECRET,
+        &message_id,
+        delivery.header("webhook-timestamp").unwrap(),
+        &delivery.body,
+        delivery.header("webhook-signature").unwrap()
+    ));
+
+    // The attempt is on record in DynamoDB.
+    let attempts = dynamo
+        .query()
+        .table_name(&events_table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :att)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("EVT#{event_id}")))
+        .expression_attribute_values(":att", AttributeValue::S("ATT#".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attempts.items().len(), 1);
+}

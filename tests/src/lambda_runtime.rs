@@ -1,0 +1,298 @@
+//! A Lambda Runtime API emulator, so the real Lambda binaries can run here
+//! as they do in AWS: the binary long-polls `/invocation/next`, handles the
+//! event, and posts its response — no Docker, no AWS.
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Notify};
+
+type Outcome = Result<Vec<u8>, String>;
+
+#[derive(Default)]
+struct State {
+    pending: Mutex<VecDeque<(String, Vec<u8>)>>,
+    arrived: Notify,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    init_error: Mutex<Option<String>>,
+    next_id: AtomicU64,
+}
+
+pub struct RuntimeApi {
+    port: u16,
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Request> {
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(pos) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    buffer.drain(..head_end);
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(pos) = buffer.windows(2).position(|w| w == b"\r\n") {
+                    break pos;
+                }
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            };
+            let size_text = String::from_utf8_lossy(&buffer[..line_end]).to_string();
+            let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+            while buffer.len() < line_end + 2 + size + 2 {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            body.extend_from_slice(&buffer[line_end + 2..line_end + 2 + size]);
+            buffer.drain(..line_end + 2 + size + 2);
+            if size == 0 {
+                break body;
+            }
+        }
+    } else {
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        while buffer.len() < length {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+        }
+        buffer.drain(..length).collect()
+    };
+    Some(Request { method, path, body })
+}
+
+async fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> bool {
+    let mut head = format!("HTTP/1.1 {status} OK\r\ncontent-length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(body).await.is_ok()
+}
+
+async fn serve(mut stream: TcpStream, state: Arc<State>) {
+    let mut buffer = Vec::new();
+    while let Some(request) = read_request(&mut stream, &mut buffer).await {
+        let path = request.path.trim_start_matches("/2018-06-01/runtime");
+        if request.method == "GET" && path == "/invocation/next" {
+            let (id, event) = loop {
+                let notified = state.arrived.notified();
+                if let Some(next) = state.pending.lock().unwrap().pop_front() {
+                    break next;
+                }
+                notified.await;
+            };
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 300_000;
+            let headers = [
+                ("lambda-runtime-aws-request-id", id.clone()),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:hookrelay".to_string(),
+                ),
+                (
+                    "lambda-runtime-trace-id",
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                        .to_string(),
+                ),
+                ("content-type", "application/json".to_string()),
+            ];
+            if !respond(&mut stream, 200, &headers, &event).await {
+                return;
+            }
+        } else if let Some(rest) = path.strip_prefix("/invocation/") {
+            let (id, kind) = rest.split_once('/').unwrap_or((rest, ""));
+            let outcome = if kind == "response" {
+                Ok(request.body)
+            } else {
+                Err(String::from_utf8_lossy(&request.body).to_string())
+            };
+            if let Some(waiter) = state.waiting.lock().unwrap().remove(id) {
+                let _ = waiter.send(outcome);
+            }
+            if !respond(&mut stream, 202, &[], b"{\"status\":\"OK\"}").await {
+                return;
+            }
+        } else if path == "/init/error" {
+            *state.init_error.lock().unwrap() =
+                Some(String::from_utf8_lossy(&request.body).to_string());
+            if !respond(&mut stream, 202, &[], b"{\"status\":\"OK\"}").await {
+                return;
+            }
+        } else if !respond(&mut stream, 404, &[], b"{}").await {
+            return;
+        }
+    }
+}
+
+impl RuntimeApi {
+    pub async fn start() -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(State::default());
+        let serving = state.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve(stream, serving.clone()));
+            }
+        });
+        RuntimeApi { port, state, task }
+    }
+
+    /// `AWS_LAMBDA_RUNTIME_API` for the function process.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Invokes the function with `event` and waits for its response.
+    pub async fn invoke(&self, event: &Value, timeout: Duration) -> Result<Value, String> {
+        let id = format!("req-{}", self.state.next_id.fetch_add(1, Ordering::SeqCst));
+        let (sender, receiver) = oneshot::channel();
+        self.state
+            .waiting
+            .lock()
+            .unwrap()
+            .insert(id.clone(), sender);
+        self.state
+            .pending
+            .lock()
+            .unwrap()
+            .push_back((id, serde_json::to_vec(event).unwrap()));
+        self.state.arrived.notify_one();
+        match tokio::time::timeout(timeout, receiver).await {
+            Ok(Ok(Ok(body))) => {
+                serde_json::from_slice(&body).map_err(|e| format!("response is not JSON: {e}"))
+            }
+            Ok(Ok(Err(error))) => Err(error),
+            Ok(Err(_)) => Err("runtime API dropped the invocation".into()),
+            Err(_) => Err(format!(
+                "no response within {timeout:?}; init error: {:?}",
+                self.state.init_error.lock().unwrap()
+            )),
+        }
+    }
+}
+
+/// A Lambda binary of this workspace, built (debug, like the tests) if
+/// needed, and its path.
+pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {
+    // This test binary lives in <target>/<profile>/deps.
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target profile dir")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", package, "--bin", binary])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(status.success(), "building {binary} failed");
+    profile_dir.join(binary)
+}
+
+/// A function process attached to a runtime API; killed on drop.
+pub struct FunctionProcess(pub Child);
+
+impl Drop for FunctionProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `binary` as Lambda would, pointed at `api`, with `env` added.
+pub fn start_function(
+    binary: &PathBuf,
+    name: &str,
+    api: &RuntimeApi,
+    env: &[(&str, String)],
+) -> FunctionProcess {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/26/[$LATEST]test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    FunctionProcess(command.spawn().expect("start the function binary"))
+}
