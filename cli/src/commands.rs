@@ -52,6 +52,31 @@ pub enum ConfigCommand {
         #[arg(long, default_value = "hookrelay.toml")]
         config: PathBuf,
     },
+    /// Make the DynamoDB config table hold exactly this file's sources,
+    /// destinations and routes (idempotent).
+    Push {
+        #[arg(long, default_value = "hookrelay.toml")]
+        config: PathBuf,
+        #[command(flatten)]
+        table: ConfigTableArgs,
+    },
+    /// Print the DynamoDB config table as a configuration file.
+    Pull {
+        #[command(flatten)]
+        table: ConfigTableArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ConfigTableArgs {
+    /// The config table (the stack's ConfigTableName output).
+    #[arg(long, env = "HOOKRELAY_CONFIG_TABLE")]
+    pub config_table: String,
+}
+
+async fn config_store(table: &ConfigTableArgs) -> hookrelay_aws::DynamoConfigStore {
+    let sdk = hookrelay_aws::sdk_config().await;
+    hookrelay_aws::DynamoConfigStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table.config_table)
 }
 
 pub fn read(path: &PathBuf) -> Result<String, CliError> {
@@ -61,8 +86,32 @@ pub fn read(path: &PathBuf) -> Result<String, CliError> {
     })
 }
 
-pub fn config(command: ConfigCommand) -> Result<String, CliError> {
+pub async fn config(command: ConfigCommand) -> Result<String, CliError> {
     match command {
+        ConfigCommand::Push { config, table } => {
+            let text = read(&config)?;
+            let parsed = Config::from_toml(&text, &config.display().to_string())?;
+            config_store(&table)
+                .await
+                .replace_config(&parsed)
+                .await
+                .map_err(|e| CliError::Unavailable(e.to_string()))?;
+            Ok(format!(
+                "pushed {} sources, {} destinations, {} routes to {}\n",
+                parsed.sources.len(),
+                parsed.destinations.len(),
+                parsed.routes.len(),
+                table.config_table
+            ))
+        }
+        ConfigCommand::Pull { table } => {
+            let config = config_store(&table)
+                .await
+                .load()
+                .await
+                .map_err(|e| CliError::Unavailable(e.to_string()))?;
+            Ok(config.to_toml())
+        }
         ConfigCommand::Check { config } => {
             let text = read(&config)?;
             let parsed = Config::from_toml(&text, &config.display().to_string())?;

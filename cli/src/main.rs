@@ -35,7 +35,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Config(command) => commands::config(command),
+        Command::Config(command) => runtime().block_on(commands::config(command)),
         Command::Sign(args) => commands::sign(args),
         Command::Dev(args) => runtime().block_on(dev::dev(args)),
         Command::Send(args) => runtime().block_on(send::send(args)),

@@ -152,7 +152,8 @@ impl DynamoConfigStore {
         Ok(())
     }
 
-    async fn load(&self) -> Result<Config, AwsError> {
+    /// Everything in the table, as a configuration.
+    pub async fn load(&self) -> Result<Config, AwsError> {
         Ok(Config {
             allow_private_destinations: false,
             sources: self.query_all(SOURCE).await?,
