@@ -83,10 +83,15 @@ fn config_push_is_idempotent_and_pull_gives_the_same_configuration_back() {
     use hookrelay_tests::moto::{unique_name, Moto};
     let moto = Moto::start();
     let table = unique_name("config");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config());
-        hookrelay_aws::provision::create_config_table(&client, &table).await.unwrap();
+        hookrelay_aws::provision::create_config_table(&client, &table)
+            .await
+            .unwrap();
     });
     let env = [
         ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
@@ -104,18 +109,28 @@ fn config_push_is_idempotent_and_pull_gives_the_same_configuration_back() {
             .output()
             .unwrap();
         assert!(pushed.status.success(), "{pushed:?}");
-        assert!(String::from_utf8_lossy(&pushed.stdout).contains("pushed 3 sources, 1 destinations, 3 routes"));
+        assert!(String::from_utf8_lossy(&pushed.stdout)
+            .contains("pushed 3 sources, 1 destinations, 3 routes"));
     }
-    let pulled = hookrelay().args(["config", "pull"]).envs(env).output().unwrap();
+    let pulled = hookrelay()
+        .args(["config", "pull"])
+        .envs(env)
+        .output()
+        .unwrap();
     assert!(pulled.status.success(), "{pulled:?}");
-    let pulled = hookrelay_models::Config::from_toml(&String::from_utf8(pulled.stdout).unwrap(), "pulled").unwrap();
-    let mut original = hookrelay_models::Config::from_toml(&std::fs::read_to_string(&shipped).unwrap(), "shipped").unwrap();
+    let pulled =
+        hookrelay_models::Config::from_toml(&String::from_utf8(pulled.stdout).unwrap(), "pulled")
+            .unwrap();
+    let mut original =
+        hookrelay_models::Config::from_toml(&std::fs::read_to_string(&shipped).unwrap(), "shipped")
+            .unwrap();
     // The private-destination switch is a deployment setting, not stored.
     original.allow_private_destinations = false;
     let sorted = |mut c: hookrelay_models::Config| {
         c.sources.sort_by(|a, b| a.id.cmp(&b.id));
         c.destinations.sort_by(|a, b| a.id.cmp(&b.id));
-        c.routes.sort_by(|a, b| (&a.source, &a.destination).cmp(&(&b.source, &b.destination)));
+        c.routes
+            .sort_by(|a, b| (&a.source, &a.destination).cmp(&(&b.source, &b.destination)));
         c
     };
     assert_eq!(sorted(pulled), sorted(original));

@@ -1,9 +1,8 @@
 //! The dispatcher through its real Lambda handler, fed by the same bridge
 //! the SQS event source provides, delivering over real HTTP to sinks on
 //! 127.0.0.1 — on the embedded adapters and on DynamoDB + SQS (moto).
-use hookrelay_core::{Claim, DeliveryReport, InboundHook, IngestOutcome, QueueMessage};
+use hookrelay_core::{Claim, DeliveryReport, QueueMessage};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome, DeliveryState, DestinationId, EventId};
-use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, python_verifies, ManualClock};
@@ -42,29 +41,18 @@ async fn relay(kind: Kind, sink: &Sink, destinations: &[(&str, &str, &str)]) -> 
 const BODY: &[u8] = br#"{"ref":"refs/heads/main","after":"0d1a26e6"}"#;
 
 async fn receive_push(relay: &Relay, delivery: &str) -> EventId {
-    let message = ProviderMessage {
-        body: BODY,
-        timestamp: NOW,
-        id: "",
-        url: None,
-    };
-    let mut headers =
-        sign_as_provider(&Scheme::Github, &Secret::new(GITHUB_SECRET), &message).unwrap();
-    headers.push(("X-GitHub-Event".into(), "push".into()));
-    headers.push(("X-GitHub-Delivery".into(), delivery.into()));
-    headers.push(("Content-Type".into(), "application/json".into()));
-    let pairs = HeaderPairs(&headers);
-    let hook = InboundHook {
-        source_id: "github",
-        headers: &pairs,
-        header_pairs: headers.clone(),
-        body: BODY,
-        public_url: None,
-    };
-    match relay.ingest.ingest(hook).await.expect("ingest") {
-        IngestOutcome::Accepted { id } => id,
-        other => panic!("{other:?}"),
-    }
+    relay
+        .accept_github(
+            "github",
+            GITHUB_SECRET,
+            BODY,
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", delivery),
+                ("Content-Type", "application/json"),
+            ],
+        )
+        .await
 }
 
 fn dest(id: &str) -> DestinationId {
@@ -229,7 +217,7 @@ async fn a_dispatcher_dying_after_sending_delivers_again_not_never(kind: Kind) {
     // HTTP call went out, before any state was written.
     tokio::select! {
         _ = relay.run_batch(batch.clone()) => panic!("the invocation should have been cut short"),
-        _ = sink.next_arrival() => {}
+        _ = sink.wait_for_requests(1) => {}
     }
     assert_eq!(sink.received("/hook").len(), 1);
     let held = state(&relay, &event, "d").await;

@@ -1,9 +1,7 @@
 //! Queue-level behaviour of the dispatcher: delays longer than SQS allows,
 //! and partial batch responses.
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use hookrelay_core::{InboundHook, IngestOutcome};
 use hookrelay_models::{DeliveryState, DestinationId};
-use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
@@ -20,29 +18,7 @@ fn relay_to(sink: &Sink, schedule: &str) -> Relay {
 }
 
 async fn receive(relay: &Relay) -> hookrelay_models::EventId {
-    let message = ProviderMessage {
-        body: b"{}",
-        timestamp: 0,
-        id: "",
-        url: None,
-    };
-    let headers = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
-    let pairs = HeaderPairs(&headers);
-    match relay
-        .ingest
-        .ingest(InboundHook {
-            source_id: "gh",
-            headers: &pairs,
-            header_pairs: headers.clone(),
-            body: b"{}",
-            public_url: None,
-        })
-        .await
-        .unwrap()
-    {
-        IngestOutcome::Accepted { id } => id,
-        other => panic!("{other:?}"),
-    }
+    relay.accept_github("gh", "s", b"{}", &[]).await
 }
 
 #[tokio::test]

@@ -83,8 +83,6 @@ fn private_and_metadata_addresses_are_refused_before_any_connection() {
 
 #[tokio::test]
 async fn a_refused_destination_fails_at_once_and_is_not_retried() {
-    use hookrelay_core::{InboundHook, IngestOutcome};
-    use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
     let sink = Sink::start().await;
     let config = hookrelay_tests::config_from(&format!(
         "[[sources]]\nid = \"gh\"\nscheme = \"github\"\nsecrets = [\"s\"]\n\
@@ -96,28 +94,7 @@ async fn a_refused_destination_fails_at_once_and_is_not_retried() {
         config,
         std::sync::Arc::new(hookrelay_tests::ManualClock::at_unix_secs(1_790_000_000)),
     );
-    let message = ProviderMessage {
-        body: b"{}",
-        timestamp: 0,
-        id: "",
-        url: None,
-    };
-    let headers = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
-    let pairs = HeaderPairs(&headers);
-    let IngestOutcome::Accepted { id } = relay
-        .ingest
-        .ingest(InboundHook {
-            source_id: "gh",
-            headers: &pairs,
-            header_pairs: headers.clone(),
-            body: b"{}",
-            public_url: None,
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("not accepted")
-    };
+    let id = relay.accept_github("gh", "s", b"{}", &[]).await;
     relay.drain().await;
     let delivery = relay
         .deliveries

@@ -147,6 +147,40 @@ impl Relay {
         }
     }
 
+    /// Ingests `body` as a GitHub delivery to `source` signed with
+    /// `secret` (plus `extra` headers) and returns the accepted event's id.
+    pub async fn accept_github(
+        &self,
+        source: &str,
+        secret: &str,
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> hookrelay_models::EventId {
+        use hookrelay_core::{InboundHook, IngestOutcome};
+        use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
+        let message = ProviderMessage {
+            body,
+            timestamp: 0,
+            id: "",
+            url: None,
+        };
+        let mut headers = sign_as_provider(&Scheme::Github, &Secret::new(secret), &message)
+            .expect("sign as GitHub");
+        headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        let pairs = HeaderPairs(&headers);
+        let hook = InboundHook {
+            source_id: source,
+            headers: &pairs,
+            header_pairs: headers.clone(),
+            body,
+            public_url: None,
+        };
+        match self.ingest.ingest(hook).await.expect("ingest") {
+            IngestOutcome::Accepted { id } => id,
+            other => panic!("not accepted: {other:?}"),
+        }
+    }
+
     /// Takes up to 10 ready messages off the queue, as the event source
     /// would hand them to one invocation. They stay owed until [`Self::ack`]
     /// or [`Self::put_back`].

@@ -123,9 +123,18 @@ impl Sink {
         self.state.max_in_flight.load(Ordering::SeqCst)
     }
 
-    /// Resolves when the next request has been fully received.
-    pub async fn next_arrival(&self) {
-        self.state.arrived.notified().await
+    /// Resolves once `count` requests in all have been fully received.
+    pub async fn wait_for_requests(&self, count: usize) {
+        loop {
+            // Register before checking, so an arrival in between is seen.
+            let notified = self.state.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.received_count() >= count {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookrelay_aws::{Adapters, EmfMetrics};
+use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
 use hookrelay_core::{CachedConfigStore, Clock, Dispatch, SystemClock};
 use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
 use hookrelay_http::HttpSender;
@@ -9,16 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOOKRELAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .without_time()
-        .with_current_span(false)
-        .init();
+    init_lambda_logging();
 
     let settings = DispatcherSettings::from_env()?;
     let adapters = Adapters::from_env().await?;

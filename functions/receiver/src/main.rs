@@ -1,5 +1,5 @@
 //! Receiver Lambda entry point: wire adapters once, then serve.
-use hookrelay_aws::{Adapters, EmfMetrics};
+use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
 use hookrelay_core::{CachedConfigStore, Clock, Ingest, SystemClock};
 use hookrelay_receiver::{handle, ReceiverSettings};
 use lambda_http::{run, service_fn, Error, Request};
@@ -7,16 +7,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HOOKRELAY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .without_time()
-        .with_current_span(false)
-        .init();
+    init_lambda_logging();
 
     let settings = ReceiverSettings::from_env()?;
     let adapters = Adapters::from_env().await?;

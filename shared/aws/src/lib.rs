@@ -61,4 +61,4 @@ pub use emf::EmfMetrics;
 pub use error::AwsError;
 pub use event_store::DynamoEventStore;
 pub use queue::SqsQueue;
-pub use settings::{sdk_config, Adapters, AwsSettings};
+pub use settings::{init_lambda_logging, sdk_config, Adapters, AwsSettings};

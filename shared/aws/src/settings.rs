@@ -73,3 +73,17 @@ impl Adapters {
         Ok(Self::new(&sdk_config().await, &settings))
     }
 }
+
+/// JSON logs for a Lambda: one line per event, no timestamps (CloudWatch
+/// adds them), filtered by `HOOKRELAY_LOG` (default `info`).
+pub fn init_lambda_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKRELAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .without_time()
+        .with_current_span(false)
+        .try_init();
+}
