@@ -366,7 +366,7 @@ async fn a_batch_of_ten_is_delivered_concurrently(kind: Kind) {
     let sink = Sink::start().await;
     sink.script(
         "/slow",
-        vec![Reply::Delayed(Duration::from_millis(200), 200)],
+        vec![Reply::Delayed(Duration::from_millis(800), 200)],
     );
     let relay = relay(kind, &sink, &[("slow", "/slow", "")]).await;
     for i in 0..10 {
