@@ -135,12 +135,10 @@ async fn header_values_with_cr_lf_from_a_lambda_event_are_refused_not_fatal() {
     });
     // lambda_http drops header values it cannot represent; the request is
     // then simply unsigned.
-    match lambda_http::request::from_str(&event.to_string()) {
-        Ok(request) => {
-            let answer = status(&backend, request).await;
-            assert!(answer == 401 || answer == 400, "{answer}");
-        }
-        Err(_) => {} // refused by the runtime's parser: never reaches us
+    // (Or refuses the event outright, and it never reaches us.)
+    if let Ok(request) = lambda_http::request::from_str(&event.to_string()) {
+        let answer = status(&backend, request).await;
+        assert!(answer == 401 || answer == 400, "{answer}");
     }
     assert_eq!(backend.event_count().await, 0);
 }
