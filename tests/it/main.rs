@@ -9,4 +9,5 @@ mod receiver_logs;
 mod sample_events;
 mod shipped_files;
 mod signing_with_config;
+mod soak;
 mod ssrf;

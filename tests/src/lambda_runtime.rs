@@ -236,8 +236,8 @@ impl RuntimeApi {
     }
 }
 
-/// A Lambda binary of this workspace, built (debug, like the tests) if
-/// needed, and its path.
+/// A binary of this workspace (a Lambda, or the CLI), built with the
+/// tests' profile if needed, and its path.
 pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {
     // This test binary lives in <target>/<profile>/deps.
     let exe = std::env::current_exe().expect("test binary path");

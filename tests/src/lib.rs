@@ -27,6 +27,15 @@ impl ManualClock {
         ManualClock(AtomicI64::new(secs * 1000))
     }
 
+    /// Starts at the system clock's reading.
+    pub fn at_system_time() -> Self {
+        ManualClock(AtomicI64::new(Timestamp::now().unix_millis()))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.unix_millis(), Ordering::SeqCst);
+    }
+
     pub fn set_unix_secs(&self, secs: i64) {
         self.0.store(secs * 1000, Ordering::SeqCst);
     }

@@ -92,8 +92,8 @@ pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
         ))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(10))
+                .connect_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(30))
                 .build(),
         )
         .build()

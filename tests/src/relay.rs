@@ -114,8 +114,14 @@ impl Relay {
         let url = provision::create_queue(&sqs, &moto::unique_name("queue"))
             .await
             .unwrap();
-        let config_store = Arc::new(DynamoConfigStore::new(dynamo.clone(), &config_table));
-        config_store.replace_config(&config).await.unwrap();
+        let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
+        dynamo_config.replace_config(&config).await.unwrap();
+        // As in the Lambdas: a warm function caches its configuration.
+        let config_store = Arc::new(hookrelay_core::CachedConfigStore::new(
+            Arc::new(dynamo_config),
+            clock_port.clone(),
+            Duration::from_secs(30),
+        ));
         let events = Arc::new(DynamoEventStore::new(dynamo.clone(), &events_table));
         let deliveries = Arc::new(DynamoDeliveryStore::new(dynamo, &events_table));
         let queue = Arc::new(SqsQueue::new(sqs.clone(), &url));

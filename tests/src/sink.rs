@@ -21,6 +21,13 @@ pub enum Reply {
     Stall,
     /// Close the connection without answering.
     Close,
+    /// At random: `fail` of requests get a 500, `stall` are answered only
+    /// after `stall_for` (past the client's timeout), the rest get 200.
+    Chaos {
+        fail: f64,
+        stall: f64,
+        stall_for: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +35,8 @@ pub struct Received {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The status the sink chose to answer with (None: closed without one).
+    pub status: Option<u16>,
 }
 
 impl Received {
@@ -114,6 +123,19 @@ impl Sink {
             .collect()
     }
 
+    /// How many 2xx answers each `webhook-id` got.
+    pub fn successes_by_webhook_id(&self) -> std::collections::HashMap<String, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for received in self.state.received.lock().unwrap().iter() {
+            if received.status.is_some_and(|s| (200..300).contains(&s)) {
+                if let Some(id) = received.header("webhook-id") {
+                    *counts.entry(id.to_string()).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+
     pub fn received_count(&self) -> usize {
         self.state.received.lock().unwrap().len()
     }
@@ -136,6 +158,14 @@ impl Sink {
             notified.await;
         }
     }
+}
+
+fn random_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded randomly per instance: enough for chaos.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn next_reply(state: &State, path: &str) -> Reply {
@@ -189,14 +219,37 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
 
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    // A chaos stall outlasts the client's timeout by design, so its late
+    // answer is never seen: it is recorded as no answer.
+    let (reply, answered) = match next_reply(&state, &path) {
+        Reply::Chaos {
+            fail,
+            stall,
+            stall_for,
+        } => {
+            let roll = random_fraction();
+            if roll < stall {
+                (Reply::Delayed(stall_for, 200), false)
+            } else if roll < stall + fail {
+                (Reply::Status(500), true)
+            } else {
+                (Reply::Status(200), true)
+            }
+        }
+        other => (other, true),
+    };
+    let status = match &reply {
+        Reply::Status(s) | Reply::StatusWith(s, _) | Reply::Delayed(_, s) if answered => Some(*s),
+        _ => None,
+    };
     state.received.lock().unwrap().push(Received {
         path: path.clone(),
         headers,
         body,
+        status,
     });
     state.arrived.notify_waiters();
 
-    let reply = next_reply(&state, &path);
     let (status, extra) = match reply {
         Reply::Status(status) => (status, Vec::new()),
         Reply::StatusWith(status, headers) => (status, headers),
@@ -208,7 +261,7 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             (200, Vec::new())
         }
-        Reply::Close => {
+        Reply::Close | Reply::Chaos { .. } => {
             state.in_flight.fetch_sub(1, Ordering::SeqCst);
             return;
         }

@@ -202,13 +202,15 @@ impl DeliveryStore for DynamoDeliveryStore {
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 let Some(item) = self.get(event, destination).await? else {
-                    return Ok(Claim::Busy);
+                    // Vanished between the write and the read: look again
+                    // once a lease could have run out.
+                    return Ok(Claim::Busy(lease_until));
                 };
                 let current = delivery_from(&item)?;
                 if current.state != DeliveryState::Pending {
                     Ok(Claim::Settled(current.state))
-                } else if current.lease_until.is_some_and(|l| l > now) {
-                    Ok(Claim::Busy)
+                } else if let Some(lease) = current.lease_until.filter(|l| *l > now) {
+                    Ok(Claim::Busy(lease))
                 } else {
                     Ok(Claim::NotDue(current.next_attempt_at.unwrap_or(now)))
                 }

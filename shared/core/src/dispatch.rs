@@ -83,7 +83,9 @@ pub enum DeliveryReport {
     Parked,
     /// Not due yet; re-enqueued for later.
     NotDue,
-    /// Held by another dispatcher, or already settled.
+    /// Held by another dispatcher; looked at again after its lease.
+    Busy,
+    /// Already settled.
     Skipped,
     /// The attempt was made but its lease had run out; the other holder's
     /// record stands.
@@ -239,7 +241,21 @@ impl Dispatch {
                 self.queue.enqueue(&message, wait).await?;
                 return Ok(DeliveryReport::NotDue);
             }
-            Claim::Busy | Claim::Settled(_) => return Ok(DeliveryReport::Skipped),
+            Claim::Busy(lease) => {
+                // The holder may finish — or may have died. Look again just
+                // after its lease runs out; by then the delivery is settled
+                // (and this message is dropped) or free to attempt. Without
+                // this, a message redelivered early after a failure could be
+                // dropped while the delivery stays pending for ever.
+                let wait = (lease.since(now) + Duration::from_secs(1)).min(MAX_QUEUE_DELAY);
+                let message = QueueMessage {
+                    event_id: event.id.clone(),
+                    destination: Some(destination.id.clone()),
+                };
+                self.queue.enqueue(&message, wait).await?;
+                return Ok(DeliveryReport::Busy);
+            }
+            Claim::Settled(_) => return Ok(DeliveryReport::Skipped),
         };
         self.attempt(event, destination, delivery, lease).await
     }
@@ -320,16 +336,6 @@ impl Dispatch {
                 delivery.state = DeliveryState::Pending;
                 let due = finished_at.saturating_add(after);
                 delivery.next_attempt_at = Some(due);
-                // Queue the retry before recording it: if recording fails,
-                // the retry message finds the lease or the old state and
-                // the original message is redelivered; nothing is lost.
-                let message = QueueMessage {
-                    event_id: event.id.clone(),
-                    destination: Some(destination.id.clone()),
-                };
-                self.queue
-                    .enqueue(&message, after.min(MAX_QUEUE_DELAY))
-                    .await?;
                 DeliveryReport::RetryScheduled {
                     attempt: number,
                     after,
@@ -343,6 +349,19 @@ impl Dispatch {
         {
             tracing::warn!(event_id = %event.id, destination = %destination.id, "attempt outlived its lease; not recorded as the delivery's state");
             return Ok(DeliveryReport::LeaseLost);
+        }
+        if let DeliveryReport::RetryScheduled { after, .. } = report {
+            // Queued only once the pending state is recorded, so the retry
+            // never finds its own attempt's lease. If queueing fails, the
+            // error makes the queue redeliver the message in hand, which
+            // finds the delivery pending and picks it up: nothing is lost.
+            let message = QueueMessage {
+                event_id: event.id.clone(),
+                destination: Some(destination.id.clone()),
+            };
+            self.queue
+                .enqueue(&message, after.min(MAX_QUEUE_DELAY))
+                .await?;
         }
         self.metrics.record(match &report {
             DeliveryReport::Succeeded { .. } => Metric::Delivered {

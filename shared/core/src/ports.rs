@@ -117,8 +117,8 @@ pub enum Claim {
     Claimed(Delivery),
     /// Pending, but its next attempt is not due until then.
     NotDue(Timestamp),
-    /// Another dispatcher holds the lease.
-    Busy,
+    /// Another dispatcher holds the lease until then.
+    Busy(Timestamp),
     /// Nothing to do: succeeded, failed or parked.
     Settled(DeliveryState),
 }

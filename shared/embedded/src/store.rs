@@ -128,8 +128,8 @@ impl DeliveryStore for MemoryStore {
         if delivery.state != DeliveryState::Pending {
             return Ok(Claim::Settled(delivery.state));
         }
-        if delivery.lease_until.is_some_and(|lease| lease > now) {
-            return Ok(Claim::Busy);
+        if let Some(lease) = delivery.lease_until.filter(|lease| *lease > now) {
+            return Ok(Claim::Busy(lease));
         }
         if let Some(due) = delivery.next_attempt_at.filter(|due| *due > now) {
             return Ok(Claim::NotDue(due));

@@ -1,0 +1,321 @@
+//! Soak: thousands of signed webhooks from concurrent senders while the
+//! destination fails 30 % of requests at random and stalls 5 % past the
+//! timeout. Afterwards every accepted event has been delivered successfully
+//! exactly once (by `webhook-id`), and every 2xx a sender got names an event
+//! that was stored and delivered. Runs on the real `hookrelay dev` binary
+//! (embedded adapters) and on the Lambda handlers with DynamoDB + SQS
+//! (moto). `HOOKRELAY_SOAK_EVENTS` sets the count for `hookrelay dev`
+//! (default 20 000). moto copies every table for each transaction (for its
+//! rollback), so its cost grows with the square of the events stored: its
+//! run defaults to 300 (`HOOKRELAY_SOAK_MOTO_EVENTS`); at 1 000 it already
+//! takes minutes and gigabytes. DynamoDB itself has no such limit.
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_tests::lambda_runtime::lambda_binary;
+use hookrelay_tests::relay::Relay;
+use hookrelay_tests::sink::{Reply, Sink};
+use hookrelay_tests::{config_from, ManualClock};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "soak-secret";
+const SENDERS: usize = 32;
+
+fn events_from_env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn chaos() -> Vec<Reply> {
+    vec![Reply::Chaos {
+        fail: 0.30,
+        stall: 0.05,
+        stall_for: Duration::from_millis(1500),
+    }]
+}
+
+/// 15 immediate attempts: the chance that 35 % failures exhaust them is
+/// 0.35^15 ≈ 1.5e-7 per event.
+fn config_text(sink: &Sink) -> String {
+    format!(
+        "allow_private_destinations = true\n[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
+         [[destinations]]\nid = \"soak\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ntimeout = \"1s\"\n\
+         retry_schedule = [{}]\n[[routes]]\nsource = \"github\"\ndestination = \"soak\"\n",
+        sink.url("/hook"),
+        vec!["\"0s\""; 15].join(", ")
+    )
+}
+
+fn signed_headers(body: &[u8], delivery: &str) -> Vec<(String, String)> {
+    let message = ProviderMessage {
+        body,
+        timestamp: 0,
+        id: "",
+        url: None,
+    };
+    let mut headers = sign_as_provider(&Scheme::Github, &Secret::new(SECRET), &message).unwrap();
+    headers.push(("X-GitHub-Event".into(), "push".into()));
+    headers.push(("X-GitHub-Delivery".into(), delivery.into()));
+    headers.push(("Content-Type".into(), "application/json".into()));
+    headers
+}
+
+/// Waits until every accepted event was delivered, then checks "exactly
+/// once".
+async fn assert_each_accepted_event_delivered_once(
+    sink: &Sink,
+    accepted: &HashSet<String>,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    loop {
+        let successes = sink.successes_by_webhook_id();
+        let missing = accepted
+            .iter()
+            .filter(|id| !successes.contains_key(*id))
+            .count();
+        if missing == 0 {
+            let twice: Vec<_> = successes.iter().filter(|(_, n)| **n > 1).collect();
+            assert!(
+                twice.is_empty(),
+                "delivered successfully more than once: {:?}",
+                &twice[..twice.len().min(5)]
+            );
+            let unknown: Vec<_> = successes
+                .keys()
+                .filter(|id| !accepted.contains(*id))
+                .collect();
+            assert!(
+                unknown.is_empty(),
+                "deliveries of events no sender was told about: {unknown:?}"
+            );
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{missing} of {} accepted events not delivered after {limit:?}",
+            accepted.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_chaos() {
+    let total = events_from_env("HOOKRELAY_SOAK_EVENTS", 20_000);
+    let sink = Sink::start().await;
+    sink.script("/hook", chaos());
+    let dir = std::env::temp_dir().join(format!("hookrelay-soak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config_path = dir.join("hookrelay.toml");
+    std::fs::write(&config_path, config_text(&sink)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let binary = lambda_binary("hookrelay-cli", "hookrelay");
+    let mut dev = std::process::Command::new(binary)
+        .args(["dev", "--config"])
+        .arg(&config_path)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("HOOKRELAY_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _dev = Kill(&mut dev);
+
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/hooks/github");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "dev did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..SENDERS {
+        let (client, url, next, accepted, refused) = (
+            client.clone(),
+            url.clone(),
+            next.clone(),
+            accepted.clone(),
+            refused.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    return;
+                }
+                let body = format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes();
+                let mut request = client.post(&url).body(body.clone());
+                for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
+                    request = request.header(name, value);
+                }
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => {
+                        let answer: serde_json::Value =
+                            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+                        let id = answer["id"].as_str().unwrap().replace("evt_", "msg_");
+                        accepted.lock().unwrap().insert(id);
+                    }
+                    _ => {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len() + refused.load(Ordering::SeqCst), total);
+    assert_eq!(
+        accepted.len(),
+        total,
+        "every webhook accepted, possibly after a provider-style retry"
+    );
+    eprintln!(
+        "dev soak: {} accepted in {:?}",
+        accepted.len(),
+        started.elapsed()
+    );
+    assert_each_accepted_event_delivered_once(&sink, &accepted, Duration::from_secs(600)).await;
+    eprintln!("dev soak: all delivered after {:?}", started.elapsed());
+    assert!(
+        sink.received_count() > accepted.len(),
+        "chaos caused retries"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_through_chaos() {
+    let total = events_from_env("HOOKRELAY_SOAK_MOTO_EVENTS", 300);
+    let sink = Sink::start().await;
+    sink.script("/hook", chaos());
+    let started = Instant::now();
+    // Leases run out in real time here, as they do in AWS.
+    let clock = Arc::new(ManualClock::at_system_time());
+    let ticking = clock.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            ticking.set(hookrelay_models::Timestamp::now());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let relay = Arc::new(Relay::aws(config_from(&config_text(&sink)), clock).await);
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let sending_done = Arc::new(std::sync::atomic::AtomicBool::new(false)); // set once checked
+    let mut senders = Vec::new();
+    // moto is one Python process: fewer, steadier clients get more through.
+    for _ in 0..8 {
+        let (relay, next, accepted, refused) = (
+            relay.clone(),
+            next.clone(),
+            accepted.clone(),
+            refused.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    return;
+                }
+                let body = format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes();
+                let mut builder = http::Request::builder().method("POST").uri("/hooks/github");
+                for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
+                    builder = builder.header(name, value);
+                }
+                let request = builder.body(lambda_http::Body::from(body.clone())).unwrap();
+                // Like a provider: a 503 is tried again, a few times.
+                let mut response = hookrelay_receiver::handle(&relay.ingest, request).await;
+                for _ in 0..5 {
+                    if response.status() != 503 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let mut builder = http::Request::builder().method("POST").uri("/hooks/github");
+                    for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
+                        builder = builder.header(name, value);
+                    }
+                    let again = builder.body(lambda_http::Body::from(body.clone())).unwrap();
+                    response = hookrelay_receiver::handle(&relay.ingest, again).await;
+                }
+                if response.status().is_success() {
+                    let answer: serde_json::Value =
+                        serde_json::from_slice(response.body().as_ref()).unwrap();
+                    accepted
+                        .lock()
+                        .unwrap()
+                        .insert(answer["id"].as_str().unwrap().replace("evt_", "msg_"));
+                } else {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    // The event source mapping: several pollers feeding the dispatcher's
+    // handler while the senders run.
+    let mut pollers = Vec::new();
+    for _ in 0..2 {
+        let (relay, stop) = (relay.clone(), sending_done.clone());
+        pollers.push(tokio::spawn(async move {
+            // Until the checks below are done: retries keep arriving.
+            while !stop.load(Ordering::SeqCst) {
+                let batch = relay.receive_batch().await;
+                if batch.is_empty() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                } else {
+                    relay.run_batch(batch).await;
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(accepted.len() + refused.load(Ordering::SeqCst), total);
+    assert_eq!(
+        accepted.len(),
+        total,
+        "every webhook accepted, possibly after a provider-style retry"
+    );
+    eprintln!(
+        "moto soak: {} accepted in {:?}",
+        accepted.len(),
+        started.elapsed()
+    );
+    assert_each_accepted_event_delivered_once(&sink, &accepted, Duration::from_secs(900)).await;
+    eprintln!("moto soak: all delivered after {:?}", started.elapsed());
+    sending_done.store(true, Ordering::SeqCst);
+    for poller in pollers {
+        poller.await.unwrap();
+    }
+    ticker.abort();
+}
