@@ -63,6 +63,56 @@ fn signed_headers(body: &[u8], delivery: &str) -> Vec<(String, String)> {
     headers
 }
 
+fn push_body(i: usize) -> Vec<u8> {
+    format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes()
+}
+
+/// Sends webhooks 0..`total` from `senders` concurrent tasks; `send(i)`
+/// answers the accepted event's `msg_` id, or `None` if refused. Every
+/// webhook must end up accepted (providers retry until they are).
+async fn send_all<F, Fut>(total: usize, senders: usize, send: F) -> HashSet<String>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<String>> + Send,
+{
+    let send = Arc::new(send);
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(Mutex::new(HashSet::new()));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let (send, next, accepted, refused) = (
+            send.clone(),
+            next.clone(),
+            accepted.clone(),
+            refused.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    return;
+                }
+                match send(i).await {
+                    Some(id) => {
+                        accepted.lock().unwrap().insert(id);
+                    }
+                    None => {
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let accepted = accepted.lock().unwrap().clone();
+    assert_eq!(refused.load(Ordering::SeqCst), 0, "webhooks refused");
+    assert_eq!(accepted.len(), total, "every webhook accepted once");
+    accepted
+}
+
 /// Waits until every accepted event was delivered, then checks "exactly
 /// once".
 async fn assert_each_accepted_event_delivered_once(
@@ -150,53 +200,24 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
     }
 
     let started = Instant::now();
-    let next = Arc::new(AtomicUsize::new(0));
-    let accepted = Arc::new(Mutex::new(HashSet::new()));
-    let refused = Arc::new(AtomicUsize::new(0));
-    let mut senders = Vec::new();
-    for _ in 0..SENDERS {
-        let (client, url, next, accepted, refused) = (
-            client.clone(),
-            url.clone(),
-            next.clone(),
-            accepted.clone(),
-            refused.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
-                    return;
-                }
-                let body = format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes();
-                let mut request = client.post(&url).body(body.clone());
-                for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
-                    request = request.header(name, value);
-                }
-                match request.send().await {
-                    Ok(response) if response.status().is_success() => {
-                        let answer: serde_json::Value =
-                            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-                        let id = answer["id"].as_str().unwrap().replace("evt_", "msg_");
-                        accepted.lock().unwrap().insert(id);
-                    }
-                    _ => {
-                        refused.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
+    let accepted = send_all(total, SENDERS, move |i| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let body = push_body(i);
+            let mut request = client.post(&url).body(body.clone());
+            for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
+                request = request.header(name, value);
             }
-        }));
-    }
-    for sender in senders {
-        sender.await.unwrap();
-    }
-    let accepted = accepted.lock().unwrap().clone();
-    assert_eq!(accepted.len() + refused.load(Ordering::SeqCst), total);
-    assert_eq!(
-        accepted.len(),
-        total,
-        "every webhook accepted, possibly after a provider-style retry"
-    );
+            let response = request.send().await.ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            let answer: serde_json::Value =
+                serde_json::from_slice(&response.bytes().await.ok()?).ok()?;
+            Some(answer["id"].as_str()?.replace("evt_", "msg_"))
+        }
+    })
+    .await;
     eprintln!(
         "dev soak: {} accepted in {:?}",
         accepted.len(),
@@ -227,63 +248,12 @@ async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_
     });
     let relay = Arc::new(Relay::aws(config_from(&config_text(&sink)), clock).await);
 
-    let next = Arc::new(AtomicUsize::new(0));
-    let accepted = Arc::new(Mutex::new(HashSet::new()));
-    let refused = Arc::new(AtomicUsize::new(0));
-    let sending_done = Arc::new(std::sync::atomic::AtomicBool::new(false)); // set once checked
-    let mut senders = Vec::new();
-    // moto is one Python process: fewer, steadier clients get more through.
-    for _ in 0..8 {
-        let (relay, next, accepted, refused) = (
-            relay.clone(),
-            next.clone(),
-            accepted.clone(),
-            refused.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= total {
-                    return;
-                }
-                let body = format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes();
-                let mut builder = http::Request::builder().method("POST").uri("/hooks/github");
-                for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
-                    builder = builder.header(name, value);
-                }
-                let request = builder.body(lambda_http::Body::from(body.clone())).unwrap();
-                // Like a provider: a 503 is tried again, a few times.
-                let mut response = hookrelay_receiver::handle(&relay.ingest, request).await;
-                for _ in 0..5 {
-                    if response.status() != 503 {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    let mut builder = http::Request::builder().method("POST").uri("/hooks/github");
-                    for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
-                        builder = builder.header(name, value);
-                    }
-                    let again = builder.body(lambda_http::Body::from(body.clone())).unwrap();
-                    response = hookrelay_receiver::handle(&relay.ingest, again).await;
-                }
-                if response.status().is_success() {
-                    let answer: serde_json::Value =
-                        serde_json::from_slice(response.body().as_ref()).unwrap();
-                    accepted
-                        .lock()
-                        .unwrap()
-                        .insert(answer["id"].as_str().unwrap().replace("evt_", "msg_"));
-                } else {
-                    refused.fetch_add(1, Ordering::SeqCst);
-                }
-            }
-        }));
-    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The event source mapping: several pollers feeding the dispatcher's
     // handler while the senders run.
     let mut pollers = Vec::new();
     for _ in 0..2 {
-        let (relay, stop) = (relay.clone(), sending_done.clone());
+        let (relay, stop) = (relay.clone(), stop.clone());
         pollers.push(tokio::spawn(async move {
             // Until the checks below are done: retries keep arriving.
             while !stop.load(Ordering::SeqCst) {
@@ -296,16 +266,34 @@ async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_
             }
         }));
     }
-    for sender in senders {
-        sender.await.unwrap();
-    }
-    let accepted = accepted.lock().unwrap().clone();
-    assert_eq!(accepted.len() + refused.load(Ordering::SeqCst), total);
-    assert_eq!(
-        accepted.len(),
-        total,
-        "every webhook accepted, possibly after a provider-style retry"
-    );
+    // moto is one Python process: fewer, steadier clients get more through.
+    let sending = relay.clone();
+    let accepted = send_all(total, 8, move |i| {
+        let relay = sending.clone();
+        async move {
+            let body = push_body(i);
+            // Like a provider: a 503 is tried again, a few times.
+            for _ in 0..6 {
+                let mut builder = http::Request::builder().method("POST").uri("/hooks/github");
+                for (name, value) in signed_headers(&body, &format!("soak-{i}")) {
+                    builder = builder.header(name, value);
+                }
+                let request = builder.body(lambda_http::Body::from(body.clone())).unwrap();
+                let response = hookrelay_receiver::handle(&relay.ingest, request).await;
+                if response.status().is_success() {
+                    let answer: serde_json::Value =
+                        serde_json::from_slice(response.body().as_ref()).ok()?;
+                    return Some(answer["id"].as_str()?.replace("evt_", "msg_"));
+                }
+                if response.status() != 503 {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            None
+        }
+    })
+    .await;
     eprintln!(
         "moto soak: {} accepted in {:?}",
         accepted.len(),
@@ -313,7 +301,7 @@ async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_
     );
     assert_each_accepted_event_delivered_once(&sink, &accepted, Duration::from_secs(900)).await;
     eprintln!("moto soak: all delivered after {:?}", started.elapsed());
-    sending_done.store(true, Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
     for poller in pollers {
         poller.await.unwrap();
     }
