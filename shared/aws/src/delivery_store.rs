@@ -11,7 +11,7 @@ use hookrelay_models::{
 };
 use std::collections::HashMap;
 
-use crate::error::{call_error, AwsError};
+use crate::error::{call_error, is_condition_failed, AwsError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -196,24 +196,15 @@ impl DeliveryStore for DynamoDeliveryStore {
                     .ok_or_else(|| AwsError::Corrupt("claim returned no item".into()))?;
                 Ok(Claim::Claimed(delivery_from(&item)?))
             }
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(err) if is_condition_failed(&err) => {
                 let Some(item) = self.get(event, destination).await? else {
                     // Vanished between the write and the read: look again
                     // once a lease could have run out.
                     return Ok(Claim::Busy(lease_until));
                 };
+                // Claimable again by now (a lease just ran out): due at once.
                 let current = delivery_from(&item)?;
-                if current.state != DeliveryState::Pending {
-                    Ok(Claim::Settled(current.state))
-                } else if let Some(lease) = current.lease_until.filter(|l| *l > now) {
-                    Ok(Claim::Busy(lease))
-                } else {
-                    Ok(Claim::NotDue(current.next_attempt_at.unwrap_or(now)))
-                }
+                Ok(Claim::blocking(&current, now).unwrap_or(Claim::NotDue(now)))
             }
             Err(err) => Err(call_error("dynamodb", err).into()),
         }
@@ -341,13 +332,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             .await;
         match parked {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if is_condition_failed(&err) => Ok(()),
             Err(err) => Err(call_error("dynamodb", err).into()),
         }
     }

@@ -1,5 +1,5 @@
 //! Errors of the AWS adapters, and their mapping onto the core's.
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use hookrelay_core::CoreError;
 use thiserror::Error;
 
@@ -32,4 +32,11 @@ pub(crate) fn call_error<E: std::error::Error>(service: &'static str, err: E) ->
         service,
         detail: DisplayErrorContext(err).to_string(),
     }
+}
+
+/// A conditional write or update refused because its condition was false.
+pub(crate) fn is_condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }

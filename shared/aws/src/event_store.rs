@@ -155,13 +155,7 @@ impl DynamoEventStore {
         }
         match call.send().await {
             Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(err) if crate::error::is_condition_failed(&err) => Ok(()),
             Err(err) => Err(call_error("dynamodb", err)),
         }
     }

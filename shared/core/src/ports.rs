@@ -123,6 +123,23 @@ pub enum Claim {
     Settled(DeliveryState),
 }
 
+impl Claim {
+    /// Why `delivery` cannot be claimed at `now`, or `None` if it can: the
+    /// one rule every store applies.
+    pub fn blocking(delivery: &Delivery, now: Timestamp) -> Option<Claim> {
+        if delivery.state != DeliveryState::Pending {
+            return Some(Claim::Settled(delivery.state));
+        }
+        if let Some(lease) = delivery.lease_until.filter(|lease| *lease > now) {
+            return Some(Claim::Busy(lease));
+        }
+        delivery
+            .next_attempt_at
+            .filter(|due| *due > now)
+            .map(Claim::NotDue)
+    }
+}
+
 /// Delivery state per (event, destination), and the attempt log.
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {

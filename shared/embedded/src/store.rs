@@ -125,14 +125,8 @@ impl DeliveryStore for MemoryStore {
             .deliveries
             .entry((event.clone(), destination.clone()))
             .or_insert_with(|| Delivery::new(event.clone(), destination.clone(), now));
-        if delivery.state != DeliveryState::Pending {
-            return Ok(Claim::Settled(delivery.state));
-        }
-        if let Some(lease) = delivery.lease_until.filter(|lease| *lease > now) {
-            return Ok(Claim::Busy(lease));
-        }
-        if let Some(due) = delivery.next_attempt_at.filter(|due| *due > now) {
-            return Ok(Claim::NotDue(due));
+        if let Some(blocked) = Claim::blocking(delivery, now) {
+            return Ok(blocked);
         }
         delivery.lease_until = Some(lease_until);
         delivery.updated_at = now;
