@@ -14,7 +14,27 @@ pub struct Moto {
 }
 
 const INSTALL_HINT: &str =
-    "moto_server not found on PATH. Install it with: pip install 'moto[server]'";
+    "python3 cannot import moto.server. Install it with: pip install 'moto[server]'";
+
+/// moto's own server (what `moto_server` runs), with one difference: its
+/// DynamoDB handlers run one at a time. moto checks a condition and then
+/// writes without a lock, so two concurrent conditional writes can both
+/// pass, which real DynamoDB never allows; our claims rely on that
+/// atomicity. SQS requests stay concurrent (long polls must not block).
+const SERVER: &str = r#"
+import os, sys, threading
+os.environ.setdefault("MOTO_PORT", sys.argv[1])
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+app = DomainDispatcherApplication(create_backend_app)
+dynamodb = threading.Lock()
+def serve(environ, start_response):
+    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        with dynamodb:
+            return list(app(environ, start_response))
+    return app(environ, start_response)
+run_simple("127.0.0.1", int(sys.argv[1]), serve, threaded=True)
+"#;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -29,7 +49,7 @@ impl Moto {
     /// handle is never dropped (as with [`shared`]).
     pub fn start() -> Moto {
         let found = Command::new("sh")
-            .args(["-c", "command -v moto_server"])
+            .args(["-c", "python3 -c 'import moto.server, werkzeug'"])
             .stdout(Stdio::null())
             .status()
             .map(|s| s.success())
@@ -39,13 +59,14 @@ impl Moto {
         let child = Command::new("sh")
             .args([
                 "-c",
-                r#"moto_server -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
+                r#"python3 -c "$3" "$1" >/dev/null 2>&1 & m=$!
                    trap 'kill $m 2>/dev/null; exit 0' TERM INT
                    while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done
                    kill $m 2>/dev/null; wait $m 2>/dev/null"#,
                 "moto-watchdog",
                 &port.to_string(),
                 &std::process::id().to_string(),
+                SERVER,
             ])
             .stdin(Stdio::null())
             .spawn()
