@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
+use crate::admin::TargetArgs;
+
 #[derive(Debug, Error)]
 pub enum CliError {
     #[error("cannot read {path}: {source}")]
@@ -29,18 +31,32 @@ pub enum CliError {
     Unavailable(String),
     #[error("refused: {0}")]
     Rejected(String),
+    /// The request would make the configuration invalid, or its flags are
+    /// wrong; nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl CliError {
-    /// 2 for bad input (file, flags), 1 for anything else: scripts can
-    /// tell "fix your config" from "try again".
+    /// 1: try again (unreachable, refused); 2: fix the input (file,
+    /// flags, an invalid change; nothing was written); 3: no such thing;
+    /// 4: it exists already or is still in use. Scripts can rely on these.
     pub fn exit_code(&self) -> ExitCode {
         match self {
             CliError::Read { .. }
             | CliError::Bind(..)
             | CliError::Unavailable(_)
             | CliError::Rejected(_) => ExitCode::from(1),
-            CliError::Config(_) | CliError::Secret(_) | CliError::Usage(_) => ExitCode::from(2),
+            CliError::Config(_)
+            | CliError::Secret(_)
+            | CliError::Usage(_)
+            | CliError::Invalid(_) => ExitCode::from(2),
+            CliError::NotFound(_) => ExitCode::from(3),
+            CliError::Conflict(_) => ExitCode::from(4),
         }
     }
 }
@@ -52,31 +68,24 @@ pub enum ConfigCommand {
         #[arg(long, default_value = "hookrelay.toml")]
         config: PathBuf,
     },
-    /// Make the DynamoDB config table hold exactly this file's sources,
-    /// destinations and routes (idempotent).
+    /// Make the running stack (`hookrelay dev`, or DynamoDB with --aws)
+    /// hold exactly this file's sources, destinations and routes
+    /// (idempotent).
     Push {
         #[arg(long, default_value = "hookrelay.toml")]
         config: PathBuf,
+        /// Allow destinations at private addresses (the file's
+        /// allow_private_destinations does the same).
+        #[arg(long)]
+        allow_private: bool,
         #[command(flatten)]
-        table: ConfigTableArgs,
+        target: TargetArgs,
     },
-    /// Print the DynamoDB config table as a configuration file.
+    /// Print the running stack's configuration as a configuration file.
     Pull {
         #[command(flatten)]
-        table: ConfigTableArgs,
+        target: TargetArgs,
     },
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ConfigTableArgs {
-    /// The config table (the stack's ConfigTableName output).
-    #[arg(long, env = "HOOKRELAY_CONFIG_TABLE")]
-    pub config_table: String,
-}
-
-async fn config_store(table: &ConfigTableArgs) -> hookrelay_aws::DynamoConfigStore {
-    let sdk = hookrelay_aws::sdk_config().await;
-    hookrelay_aws::DynamoConfigStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table.config_table)
 }
 
 pub fn read(path: &PathBuf) -> Result<String, CliError> {
@@ -88,30 +97,12 @@ pub fn read(path: &PathBuf) -> Result<String, CliError> {
 
 pub async fn config(command: ConfigCommand) -> Result<String, CliError> {
     match command {
-        ConfigCommand::Push { config, table } => {
-            let text = read(&config)?;
-            let parsed = Config::from_toml(&text, &config.display().to_string())?;
-            config_store(&table)
-                .await
-                .replace_config(&parsed)
-                .await
-                .map_err(|e| CliError::Unavailable(e.to_string()))?;
-            Ok(format!(
-                "pushed {} sources, {} destinations, {} routes to {}\n",
-                parsed.sources.len(),
-                parsed.destinations.len(),
-                parsed.routes.len(),
-                table.config_table
-            ))
-        }
-        ConfigCommand::Pull { table } => {
-            let config = config_store(&table)
-                .await
-                .load()
-                .await
-                .map_err(|e| CliError::Unavailable(e.to_string()))?;
-            Ok(config.to_toml())
-        }
+        ConfigCommand::Push {
+            config,
+            allow_private,
+            target,
+        } => crate::admin::push(&config, allow_private, &target).await,
+        ConfigCommand::Pull { target } => crate::admin::pull(&target).await,
         ConfigCommand::Check { config } => {
             let text = read(&config)?;
             let parsed = Config::from_toml(&text, &config.display().to_string())?;

@@ -6,11 +6,11 @@ use hookrelay_aws::{
     provision, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
 };
 use hookrelay_core::{
-    http_api, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings, EventStore, Ingest,
-    IngestSettings, Queue, QueueMessage, SystemClock,
+    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings,
+    EventStore, Ingest, IngestSettings, Queue, QueueMessage, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
-use hookrelay_http::HttpSender;
+use hookrelay_http::{HttpSender, PrivateAddressCheck};
 use hookrelay_models::{Config, BODY_LIMIT_CEILING};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +32,10 @@ pub struct DevArgs {
     /// Where the receiver listens.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
+    /// Where the admin endpoint the admin subcommands talk to listens
+    /// (loopback only: it can change the configuration).
+    #[arg(long, default_value = "127.0.0.1:3001")]
+    pub admin_listen: SocketAddr,
     /// Use DynamoDB and SQS (honours AWS_ENDPOINT_URL) instead of memory.
     #[arg(long)]
     pub aws: bool,
@@ -69,6 +73,7 @@ enum Transport {
 struct Stack {
     ingest: Arc<Ingest>,
     dispatch: Arc<Dispatch>,
+    admin: Arc<Admin>,
     transport: Transport,
 }
 
@@ -90,15 +95,25 @@ fn build_memory(config: Config) -> Result<Stack, CliError> {
     let dispatch = Dispatch::new(
         store.clone(),
         store.clone(),
-        store,
+        store.clone(),
         queue.clone(),
         sender,
-        clock,
+        clock.clone(),
         DispatchSettings::default(),
+    );
+    let admin = Admin::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store,
+        Some(queue.clone()),
+        clock,
+        Arc::new(PrivateAddressCheck),
     );
     Ok(Stack {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),
+        admin: Arc::new(admin),
         transport: Transport::Memory(queue),
     })
 }
@@ -142,7 +157,16 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         HttpSender::new(config.allow_private_destinations)
             .map_err(|e| CliError::Usage(e.to_string()))?,
     );
-    let config_port: Arc<dyn ConfigStore> = config_store;
+    let config_port: Arc<dyn ConfigStore> = config_store.clone();
+    let admin = Admin::new(
+        config_port.clone(),
+        config_store,
+        events.clone(),
+        deliveries.clone(),
+        Some(queue.clone()),
+        clock.clone(),
+        Arc::new(PrivateAddressCheck),
+    );
     let ingest = Ingest::new(
         config_port.clone(),
         events.clone(),
@@ -162,6 +186,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     Ok(Stack {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),
+        admin: Arc::new(admin),
         transport: Transport::Sqs {
             client: sqs,
             url: queue_url,
@@ -195,7 +220,27 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         }
     );
 
+    if !args.admin_listen.ip().is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--admin-listen {}: the admin endpoint can change the configuration, so it listens on loopback only",
+            args.admin_listen
+        )));
+    }
+    let admin_listener = TcpListener::bind(args.admin_listen)
+        .await
+        .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
+    let admin_address = admin_listener
+        .local_addr()
+        .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
+    tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`)");
+
     let shutdown = server::shutdown_on_signal();
+    let admin_server = tokio::spawn(server::serve(
+        admin_listener,
+        4 * 1024 * 1024,
+        admin_handler(stack.admin.clone()),
+        shutdown.clone(),
+    ));
     let dispatcher = tokio::spawn(dispatch_loop(
         stack.dispatch.clone(),
         stack.transport,
@@ -236,9 +281,64 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     )
     .await;
     tracing::info!("stopping: finishing deliveries in flight");
+    let _ = admin_server.await;
     let _ = dispatcher.await;
     tracing::info!("stopped");
     Ok(String::new())
+}
+
+/// The admin endpoint: `POST /admin` with an [`AdminRequest`] as JSON,
+/// answered with the [`hookrelay_core::AdminResponse`] or
+/// `{"error": kind, "message": …}`.
+fn admin_handler(
+    admin: Arc<Admin>,
+) -> impl Fn(
+    FullRequest,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = http::Response<Vec<u8>>> + Send>>
+       + Send
+       + Sync
+       + 'static {
+    move |request: FullRequest| {
+        let admin = admin.clone();
+        Box::pin(async move {
+            let json = |status: u16, body: serde_json::Value| {
+                http::Response::builder()
+                    .status(status)
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string().into_bytes())
+                    .expect("static response parts")
+            };
+            if request.method() != http::Method::POST || request.uri().path() != "/admin" {
+                return json(
+                    404,
+                    serde_json::json!({"error": "not_found", "message": "POST /admin"}),
+                );
+            }
+            let parsed: AdminRequest = match serde_json::from_slice(request.body()) {
+                Ok(parsed) => parsed,
+                Err(err) => {
+                    return json(
+                        400,
+                        serde_json::json!({"error": "invalid", "message": format!("unreadable admin request: {err}")}),
+                    )
+                }
+            };
+            match admin.execute(parsed).await {
+                Ok(response) => json(
+                    200,
+                    serde_json::to_value(&response).expect("admin answers serialize"),
+                ),
+                Err(err) => {
+                    let (status, kind) = crate::admin::error_kind(&err);
+                    tracing::warn!(error = %err, "admin request refused");
+                    json(
+                        status,
+                        serde_json::json!({"error": kind, "message": err.to_string()}),
+                    )
+                }
+            }
+        })
+    }
 }
 
 /// Feeds queued messages to the dispatcher until shutdown, then waits for

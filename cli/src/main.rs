@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod admin;
 mod commands;
 mod dev;
 mod logging;
@@ -30,6 +31,55 @@ enum Command {
     Send(send::SendArgs),
     /// A destination that prints what it receives, for trying things out.
     Sink(sink::SinkArgs),
+    /// Where providers post: list, add, update, remove.
+    Sources {
+        #[command(subcommand)]
+        command: admin::SourcesCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// Where events are delivered: list, add, update, remove, enable, disable.
+    Destinations {
+        #[command(subcommand)]
+        command: admin::DestinationsCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// Which sources' events go to which destinations.
+    Routes {
+        #[command(subcommand)]
+        command: admin::RoutesCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// What arrived: list and show events.
+    Events {
+        #[command(subcommand)]
+        command: admin::EventsCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// What was sent: a destination's delivery attempts.
+    Attempts {
+        #[command(subcommand)]
+        command: admin::AttemptsCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// Send an event again, or every failed delivery to a destination.
+    Replay {
+        #[command(flatten)]
+        args: admin::ReplayArgs,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
+    /// Rotate destination and source secrets.
+    Secrets {
+        #[command(subcommand)]
+        command: admin::SecretsCommand,
+        #[command(flatten)]
+        target: admin::TargetArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +90,17 @@ fn main() -> ExitCode {
         Command::Dev(args) => runtime().block_on(dev::dev(args)),
         Command::Send(args) => runtime().block_on(send::send(args)),
         Command::Sink(args) => runtime().block_on(sink::sink(args)),
+        Command::Sources { command, target } => runtime().block_on(admin::sources(command, target)),
+        Command::Destinations { command, target } => {
+            runtime().block_on(admin::destinations(command, target))
+        }
+        Command::Routes { command, target } => runtime().block_on(admin::routes(command, target)),
+        Command::Events { command, target } => runtime().block_on(admin::events(command, target)),
+        Command::Attempts { command, target } => {
+            runtime().block_on(admin::attempts(command, target))
+        }
+        Command::Replay { args, target } => runtime().block_on(admin::replay(args, target)),
+        Command::Secrets { command, target } => runtime().block_on(admin::secrets(command, target)),
     };
     match result {
         Ok(output) => {

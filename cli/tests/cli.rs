@@ -103,7 +103,7 @@ fn config_push_is_idempotent_and_pull_gives_the_same_configuration_back() {
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hookrelay.toml");
     for _ in 0..2 {
         let pushed = hookrelay()
-            .args(["config", "push", "--config"])
+            .args(["config", "push", "--aws", "--config"])
             .arg(&shipped)
             .envs(env)
             .output()
@@ -113,7 +113,7 @@ fn config_push_is_idempotent_and_pull_gives_the_same_configuration_back() {
             .contains("pushed 3 sources, 1 destinations, 3 routes"));
     }
     let pulled = hookrelay()
-        .args(["config", "pull"])
+        .args(["config", "pull", "--aws"])
         .envs(env)
         .output()
         .unwrap();

@@ -119,6 +119,7 @@ fn dev_accepts_signed_samples_and_delivers_them_signed_to_the_sink_then_stops_cl
             .args(["dev", "--config"])
             .arg(&config)
             .args(["--listen", &format!("127.0.0.1:{dev_port}")])
+            .args(["--admin-listen", "127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -217,7 +218,7 @@ fn dev_refuses_a_broken_config_with_file_and_line() {
     let output = hookrelay()
         .args(["dev", "--config"])
         .arg(&path)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -251,6 +252,7 @@ fn start_stack(
         .args(["dev", "--config"])
         .arg(&config)
         .args(["--listen", &format!("127.0.0.1:{dev_port}")])
+        .args(["--admin-listen", "127.0.0.1:0"])
         .args(extra_dev_args)
         .stdout(Stdio::null())
         .stderr(Stdio::null());

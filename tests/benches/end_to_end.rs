@@ -46,6 +46,7 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
         .args(["dev", "--config"])
         .arg(&config)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "127.0.0.1:0"])
         .env("HOOKRELAY_LOG", "error")
         .stderr(std::process::Stdio::null())
         .spawn()

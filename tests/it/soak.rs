@@ -187,6 +187,7 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
         .args(["dev", "--config"])
         .arg(&config_path)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", "127.0.0.1:0"])
         .env("HOOKRELAY_LOG", "error")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use hookrelay_core::{ConfigStore, CoreError};
+use hookrelay_core::{ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError};
 use hookrelay_models::{Config, Destination, Route, Source, SourceId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -160,6 +160,34 @@ impl DynamoConfigStore {
             destinations: self.query_all(DESTINATION).await?,
             routes: self.query_all(ROUTE).await?,
         })
+    }
+}
+
+#[async_trait]
+impl ConfigWriter for DynamoConfigStore {
+    async fn put(&self, item: &ConfigItem) -> Result<(), CoreError> {
+        match item {
+            ConfigItem::Source(source) => self.put_source(source).await?,
+            ConfigItem::Destination(destination) => self.put_destination(destination).await?,
+            ConfigItem::Route(route) => self.put_route(route).await?,
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, key: &ConfigKey) -> Result<(), CoreError> {
+        match key {
+            ConfigKey::Source(id) => self.delete(SOURCE, id.to_string()).await?,
+            ConfigKey::Destination(id) => self.delete(DESTINATION, id.to_string()).await?,
+            ConfigKey::Route(source, destination) => {
+                self.delete(ROUTE, format!("{source}#{destination}"))
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    async fn replace(&self, config: &Config) -> Result<(), CoreError> {
+        Ok(self.replace_config(config).await?)
     }
 }
 

@@ -12,6 +12,7 @@ use hookrelay_models::{
 use std::collections::HashMap;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
+use crate::index::gsi1_sort_keys;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -46,6 +47,11 @@ fn attempt_sk(attempt: &Attempt) -> String {
 
 fn state_name(state: DeliveryState) -> &'static str {
     state.as_str()
+}
+
+/// The `gsi1` partition of a destination's deliveries in one state.
+fn state_partition(destination: &DestinationId, state: DeliveryState) -> String {
+    format!("DLV#{destination}#{}", state.as_str())
 }
 
 fn parse_state(value: &str) -> Result<DeliveryState, AwsError> {
@@ -172,6 +178,7 @@ impl DeliveryStore for DynamoDeliveryStore {
                  attempts = if_not_exists(attempts, :zero), \
                  series = if_not_exists(series, :zero), \
                  deferrals = if_not_exists(deferrals, :zero), \
+                 gsi1pk = :index, gsi1sk = :event, \
                  lease_until = :lease, updated_at = :now",
             )
             .condition_expression(
@@ -186,6 +193,10 @@ impl DeliveryStore for DynamoDeliveryStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":lease", n(lease_until.unix_millis()))
             .expression_attribute_values(":now", n(now.unix_millis()))
+            .expression_attribute_values(
+                ":index",
+                s(state_partition(destination, DeliveryState::Pending)),
+            )
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -239,6 +250,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             "series = :series",
             "deferrals = :deferrals",
             "updated_at = :updated",
+            "gsi1pk = :index",
         ];
         let mut remove = vec!["lease_until"];
         let mut values: HashMap<String, AttributeValue> = HashMap::from([
@@ -248,6 +260,10 @@ impl DeliveryStore for DynamoDeliveryStore {
             (":deferrals".into(), n(delivery.deferrals)),
             (":updated".into(), n(delivery.updated_at.unix_millis())),
             (":lease".into(), n(lease.unix_millis())),
+            (
+                ":index".into(),
+                s(state_partition(&delivery.destination, delivery.state)),
+            ),
         ]);
         match delivery.next_attempt_at {
             Some(at) => {
@@ -318,9 +334,14 @@ impl DeliveryStore for DynamoDeliveryStore {
             .update_expression(
                 "SET event_id = :event, destination = :destination, #state = :parked, \
                  attempts = if_not_exists(attempts, :zero), series = if_not_exists(series, :zero), \
-                 deferrals = if_not_exists(deferrals, :zero), updated_at = :now",
+                 deferrals = if_not_exists(deferrals, :zero), updated_at = :now, \
+                 gsi1pk = :index, gsi1sk = :event",
             )
             .condition_expression("attribute_not_exists(pk) OR #state = :pending")
+            .expression_attribute_values(
+                ":index",
+                s(state_partition(destination, DeliveryState::Parked)),
+            )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":event", s(event.as_str()))
             .expression_attribute_values(":destination", s(destination.as_str()))
@@ -364,6 +385,79 @@ impl DeliveryStore for DynamoDeliveryStore {
             .collect::<Result<Vec<_>, _>>()?;
         attempts.sort_by_key(|a| (a.started_at, a.series, a.number));
         Ok(attempts)
+    }
+
+    async fn deliveries_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, CoreError> {
+        let from = since.map(EventId::lower_bound);
+        let keys = gsi1_sort_keys(
+            &self.client,
+            &self.table,
+            &state_partition(destination, state),
+            from.as_ref().map(EventId::as_str),
+            true,
+            limit,
+        )
+        .await?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                EventId::parse(key).map_err(|_| {
+                    AwsError::Corrupt(format!("index entry {key:?} is not an event id"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    async fn reopen(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        new_series: bool,
+    ) -> Result<bool, CoreError> {
+        let restart = if new_series {
+            "series = series + :one, attempts = :zero, deferrals = :zero, "
+        } else {
+            ""
+        };
+        let mut values: Item = HashMap::from([
+            (":pending".into(), s("pending")),
+            (":now".into(), n(now.unix_millis())),
+            (
+                ":index".into(),
+                s(state_partition(destination, DeliveryState::Pending)),
+            ),
+        ]);
+        if new_series {
+            values.insert(":one".into(), n(1));
+            values.insert(":zero".into(), n(0));
+        }
+        let reopened = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(event)))
+            .key("sk", s(delivery_sk(destination)))
+            .update_expression(format!(
+                "SET {restart}#state = :pending, next_attempt_at = :now, updated_at = :now, \
+                 gsi1pk = :index REMOVE lease_until"
+            ))
+            .condition_expression("attribute_exists(pk) AND #state <> :pending")
+            .expression_attribute_names("#state", "state")
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match reopened {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
     }
 
     async fn attempts_for_destination(

@@ -6,11 +6,12 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use hookrelay_core::{CoreError, DedupeKey, EventStore, InsertOutcome};
-use hookrelay_models::{Event, EventId, Timestamp};
+use hookrelay_models::{Event, EventId, SourceId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::error::{call_error, AwsError};
+use crate::index::gsi1_sort_keys;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -296,5 +297,33 @@ impl EventStore for DynamoEventStore {
             Some(item) => Ok(Some(event_from(&item)?)),
             None => Ok(None),
         }
+    }
+
+    async fn events_by_source(
+        &self,
+        source: &SourceId,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Event>, CoreError> {
+        let from = since.map(EventId::lower_bound);
+        let ids = gsi1_sort_keys(
+            &self.client,
+            &self.table,
+            &format!("SRC#{source}"),
+            from.as_ref().map(EventId::as_str),
+            false,
+            limit,
+        )
+        .await?;
+        let mut events = Vec::with_capacity(ids.len());
+        for id in ids {
+            let id = EventId::parse(&id)
+                .map_err(|_| AwsError::Corrupt(format!("index entry {id:?} is not an event id")))?;
+            // An event can expire (TTL) between the index read and this.
+            if let Some(event) = self.event(&id).await? {
+                events.push(event);
+            }
+        }
+        Ok(events)
     }
 }

@@ -10,11 +10,13 @@
 //! | event | `EVT#{event_id}` | `EVENT` | `event` (S, JSON without body), `body` (B), `source`, `received_at` (N, ms), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
 //!
-//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at` |
+//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`, `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
 //! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in
-//! arrival order (event ids sort by time). Index `gsi2` (`gsi2pk`,
+//! arrival order (event ids sort by time), and a destination's deliveries
+//! in one state in arrival order (failed ones for bulk recovery, parked
+//! ones for in-order release). Index `gsi2` (`gsi2pk`,
 //! `gsi2sk`, all attributes) lists a destination's attempts by time.
 //!
 //! A delivery is claimed by one conditional update: it must be pending,
@@ -51,6 +53,7 @@ mod delivery_store;
 pub mod emf;
 mod error;
 mod event_store;
+mod index;
 pub mod provision;
 mod queue;
 mod settings;

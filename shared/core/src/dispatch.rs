@@ -170,7 +170,7 @@ impl Dispatch {
                 let event = &event;
                 async move {
                     let permit = self.destination_slot(&destination).acquire_owned().await;
-                    let report = self.deliver(event, &destination).await;
+                    let report = self.deliver(event, &destination, message.release).await;
                     drop(permit);
                     report.map(|report| DeliveryResult {
                         destination: destination.id.clone(),
@@ -212,11 +212,19 @@ impl Dispatch {
             .clone()
     }
 
+    /// `release`: this delivery is a link in the in-order release of the
+    /// destination's parked deliveries (see [`release_next_parked`]).
     async fn deliver(
         &self,
         event: &Event,
         destination: &Destination,
+        release: bool,
     ) -> Result<DeliveryReport, CoreError> {
+        let follow_up = QueueMessage {
+            event_id: event.id.clone(),
+            destination: Some(destination.id.clone()),
+            release,
+        };
         let now = self.clock.now();
         if !destination.enabled {
             self.deliveries
@@ -226,19 +234,25 @@ impl Dispatch {
             return Ok(DeliveryReport::Parked);
         }
         let lease = now.saturating_add(destination.timeout() + self.settings.lease_margin);
-        let delivery = match self
+        let mut claim = self
             .deliveries
             .claim(&event.id, &destination.id, now, lease)
-            .await?
-        {
+            .await?;
+        if release && claim == Claim::Settled(DeliveryState::Parked) {
+            // Its turn in the release: pending again, same series.
+            self.deliveries
+                .reopen(&event.id, &destination.id, now, false)
+                .await?;
+            claim = self
+                .deliveries
+                .claim(&event.id, &destination.id, now, lease)
+                .await?;
+        }
+        let delivery = match claim {
             Claim::Claimed(delivery) => delivery,
             Claim::NotDue(at) => {
                 let wait = at.since(now).min(MAX_QUEUE_DELAY);
-                let message = QueueMessage {
-                    event_id: event.id.clone(),
-                    destination: Some(destination.id.clone()),
-                };
-                self.queue.enqueue(&message, wait).await?;
+                self.queue.enqueue(&follow_up, wait).await?;
                 return Ok(DeliveryReport::NotDue);
             }
             Claim::Busy(lease) => {
@@ -248,16 +262,37 @@ impl Dispatch {
                 // this, a message redelivered early after a failure could be
                 // dropped while the delivery stays pending for ever.
                 let wait = (lease.since(now) + Duration::from_secs(1)).min(MAX_QUEUE_DELAY);
-                let message = QueueMessage {
-                    event_id: event.id.clone(),
-                    destination: Some(destination.id.clone()),
-                };
-                self.queue.enqueue(&message, wait).await?;
+                self.queue.enqueue(&follow_up, wait).await?;
                 return Ok(DeliveryReport::Busy);
             }
-            Claim::Settled(_) => return Ok(DeliveryReport::Skipped),
+            Claim::Settled(_) => {
+                if release {
+                    release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+                }
+                return Ok(DeliveryReport::Skipped);
+            }
         };
-        self.attempt(event, destination, delivery, lease).await
+        let report = self
+            .attempt(event, destination, delivery, lease, &follow_up)
+            .await?;
+        if release {
+            match report {
+                DeliveryReport::Succeeded { .. } | DeliveryReport::Failed { .. } => {
+                    release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+                }
+                DeliveryReport::LeaseLost => {
+                    // Whoever took over may not carry the release on: look
+                    // again once it is done.
+                    self.queue
+                        .enqueue(&follow_up, Duration::from_secs(1))
+                        .await?;
+                }
+                // A retry carries the release on; a 410 ends it (the
+                // destination is disabled again and the rest stay parked).
+                _ => {}
+            }
+        }
+        Ok(report)
     }
 
     async fn attempt(
@@ -266,6 +301,7 @@ impl Dispatch {
         destination: &Destination,
         mut delivery: Delivery,
         lease: Timestamp,
+        follow_up: &QueueMessage,
     ) -> Result<DeliveryReport, CoreError> {
         let started_at = self.clock.now();
         let number = delivery.attempts + 1;
@@ -355,12 +391,8 @@ impl Dispatch {
             // never finds its own attempt's lease. If queueing fails, the
             // error makes the queue redeliver the message in hand, which
             // finds the delivery pending and picks it up: nothing is lost.
-            let message = QueueMessage {
-                event_id: event.id.clone(),
-                destination: Some(destination.id.clone()),
-            };
             self.queue
-                .enqueue(&message, after.min(MAX_QUEUE_DELAY))
+                .enqueue(follow_up, after.min(MAX_QUEUE_DELAY))
                 .await?;
         }
         self.metrics.record(match &report {
@@ -422,6 +454,34 @@ impl Dispatch {
             timeout: destination.timeout(),
         })
     }
+}
+
+/// Releases a destination's oldest parked delivery: queues it as a link of
+/// the release chain. The dispatcher reopens it when the message arrives,
+/// attempts it, and once it is settled releases the next, so parked
+/// deliveries go out one at a time in arrival order. Returns the released
+/// event, or `None` if nothing is parked.
+pub async fn release_next_parked(
+    deliveries: &dyn DeliveryStore,
+    queue: &dyn Queue,
+    destination: &DestinationId,
+) -> Result<Option<hookrelay_models::EventId>, CoreError> {
+    let Some(next) = deliveries
+        .deliveries_in_state(destination, DeliveryState::Parked, None, 1)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        tracing::info!(destination = %destination, "no parked deliveries left to release");
+        return Ok(None);
+    };
+    let message = QueueMessage {
+        event_id: next.clone(),
+        destination: Some(destination.clone()),
+        release: true,
+    };
+    queue.enqueue(&message, Duration::ZERO).await?;
+    Ok(Some(next))
 }
 
 fn log_attempt(

@@ -23,6 +23,15 @@ pub enum CoreError {
     Misconfigured(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// An admin request that would make the configuration invalid, or
+    /// cannot be carried out as asked; nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing exists already (add), or is still in use (remove).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl CoreError {

@@ -145,7 +145,12 @@ pub fn error_to_response(err: &CoreError) -> Response<Vec<u8>> {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
-        CoreError::Misconfigured(_) | CoreError::Corrupt(_) => {
+        // The admin errors never come out of ingest.
+        CoreError::Misconfigured(_)
+        | CoreError::Corrupt(_)
+        | CoreError::Invalid(_)
+        | CoreError::NotFound(_)
+        | CoreError::Conflict(_) => {
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
@@ -156,7 +161,11 @@ fn rejection_reason(err: &CoreError) -> &'static str {
         CoreError::UnknownSource => "unknown_source",
         CoreError::Unauthenticated(_) => "unauthenticated",
         CoreError::TooLarge { .. } => "too_large",
-        CoreError::Misconfigured(_) | CoreError::Corrupt(_) => "misconfigured",
+        CoreError::Misconfigured(_)
+        | CoreError::Corrupt(_)
+        | CoreError::Invalid(_)
+        | CoreError::NotFound(_)
+        | CoreError::Conflict(_) => "misconfigured",
         CoreError::Malformed(_) | CoreError::Unavailable { .. } => "malformed",
     }
 }

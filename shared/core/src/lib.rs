@@ -6,6 +6,7 @@
 //! implement.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod cache;
 pub mod dispatch;
 mod error;
@@ -17,13 +18,15 @@ pub mod metrics;
 pub mod ports;
 pub mod retry;
 
+pub use admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
 pub use cache::CachedConfigStore;
 pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use error::CoreError;
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
-    Claim, Clock, ConfigStore, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
-    OutboundRequest, Queue, QueueMessage, SendResult, Sender, SystemClock,
+    Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
+    EventStore, InsertOutcome, OutboundRequest, Queue, QueueMessage, SendResult, Sender,
+    SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -3,8 +3,8 @@
 //! `hookrelay-aws` on DynamoDB and SQS; both pass the same tests.
 use async_trait::async_trait;
 use hookrelay_models::{
-    Attempt, AttemptOutcome, Config, Delivery, DeliveryState, DestinationId, Event, EventId,
-    Source, SourceId, Timestamp,
+    Attempt, AttemptOutcome, Config, Delivery, DeliveryState, Destination, DestinationId, Event,
+    EventId, Route, Source, SourceId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -24,6 +24,36 @@ pub trait ConfigStore: Send + Sync {
         enabled: bool,
         reason: Option<String>,
     ) -> Result<(), CoreError>;
+}
+
+/// One item of the configuration, as the admin use case writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigItem {
+    Source(Source),
+    Destination(Destination),
+    Route(Route),
+}
+
+/// Names one item of the configuration. A route is named by its pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigKey {
+    Source(SourceId),
+    Destination(DestinationId),
+    Route(SourceId, DestinationId),
+}
+
+/// Writes to the configuration. Only the admin use case writes; the
+/// receiver and dispatcher read through [`ConfigStore`]. Callers validate
+/// first: a store writes what it is given.
+#[async_trait]
+pub trait ConfigWriter: Send + Sync {
+    /// Creates or replaces one item.
+    async fn put(&self, item: &ConfigItem) -> Result<(), CoreError>;
+    /// Deletes one item; absent is not an error.
+    async fn remove(&self, key: &ConfigKey) -> Result<(), CoreError>;
+    /// Makes the store hold exactly `config`'s sources, destinations and
+    /// routes. Idempotent.
+    async fn replace(&self, config: &Config) -> Result<(), CoreError>;
 }
 
 /// Identifies one provider delivery for dedupe: the provider's own id,
@@ -70,6 +100,15 @@ pub trait EventStore: Send + Sync {
         -> Result<(), CoreError>;
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError>;
+
+    /// A source's events received at or after `since`, newest first, at
+    /// most `limit`.
+    async fn events_by_source(
+        &self,
+        source: &SourceId,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Event>, CoreError>;
 }
 
 /// What the receiver hands the dispatcher: an event to fan out, or (on
@@ -79,6 +118,10 @@ pub struct QueueMessage {
     pub event_id: EventId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<DestinationId>,
+    /// Part of the in-order release of a destination's parked deliveries:
+    /// once this delivery is settled, the next parked one is released.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub release: bool,
 }
 
 impl QueueMessage {
@@ -86,6 +129,16 @@ impl QueueMessage {
         QueueMessage {
             event_id,
             destination: None,
+            release: false,
+        }
+    }
+
+    /// A message for one delivery (a retry, a replay).
+    pub fn delivery(event_id: EventId, destination: DestinationId) -> Self {
+        QueueMessage {
+            event_id,
+            destination: Some(destination),
+            release: false,
         }
     }
 }
@@ -183,6 +236,29 @@ pub trait DeliveryStore: Send + Sync {
 
     /// Attempts of an event, oldest first.
     async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError>;
+
+    /// A destination's deliveries in `state` for events received at or
+    /// after `since`, oldest (first arrived) first, at most `limit`.
+    async fn deliveries_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, CoreError>;
+
+    /// Makes a succeeded, failed or parked delivery pending and due at
+    /// `now`. With `new_series` (a replay) its attempts start over in a
+    /// new series; without (a parked delivery released) they carry on.
+    /// Returns false, changing nothing, if the delivery does not exist or
+    /// is pending already.
+    async fn reopen(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        new_series: bool,
+    ) -> Result<bool, CoreError>;
 
     /// The newest `limit` attempts to a destination, newest first.
     async fn attempts_for_destination(

@@ -1,7 +1,8 @@
 //! Config and event stores in memory.
 use async_trait::async_trait;
 use hookrelay_core::{
-    Claim, ConfigStore, CoreError, DedupeKey, DeliveryStore, EventStore, InsertOutcome,
+    Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeKey, DeliveryStore,
+    EventStore, InsertOutcome,
 };
 use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, DestinationId, Event, EventId, Source, SourceId,
@@ -111,6 +112,66 @@ impl ConfigStore for MemoryStore {
 }
 
 #[async_trait]
+impl ConfigWriter for MemoryStore {
+    async fn put(&self, item: &ConfigItem) -> Result<(), CoreError> {
+        self.check()?;
+        let config = &mut self.lock().config;
+        match item {
+            ConfigItem::Source(source) => {
+                match config.sources.iter_mut().find(|s| s.id == source.id) {
+                    Some(current) => *current = source.clone(),
+                    None => config.sources.push(source.clone()),
+                }
+            }
+            ConfigItem::Destination(destination) => {
+                match config
+                    .destinations
+                    .iter_mut()
+                    .find(|d| d.id == destination.id)
+                {
+                    Some(current) => *current = destination.clone(),
+                    None => config.destinations.push(destination.clone()),
+                }
+            }
+            ConfigItem::Route(route) => {
+                match config
+                    .routes
+                    .iter_mut()
+                    .find(|r| r.source == route.source && r.destination == route.destination)
+                {
+                    Some(current) => *current = route.clone(),
+                    None => config.routes.push(route.clone()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, key: &ConfigKey) -> Result<(), CoreError> {
+        self.check()?;
+        let config = &mut self.lock().config;
+        match key {
+            ConfigKey::Source(id) => config.sources.retain(|s| &s.id != id),
+            ConfigKey::Destination(id) => config.destinations.retain(|d| &d.id != id),
+            ConfigKey::Route(source, destination) => config
+                .routes
+                .retain(|r| !(&r.source == source && &r.destination == destination)),
+        }
+        Ok(())
+    }
+
+    async fn replace(&self, config: &Config) -> Result<(), CoreError> {
+        self.check()?;
+        let current = &mut self.lock().config;
+        // The deployment setting stays as the stack was started.
+        let allow_private = current.allow_private_destinations;
+        *current = config.clone();
+        current.allow_private_destinations = allow_private;
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl DeliveryStore for MemoryStore {
     async fn claim(
         &self,
@@ -208,6 +269,50 @@ impl DeliveryStore for MemoryStore {
             .collect())
     }
 
+    async fn deliveries_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, CoreError> {
+        self.check()?;
+        let from = since.map(EventId::lower_bound);
+        let mut found: Vec<EventId> = self
+            .lock()
+            .deliveries
+            .values()
+            .filter(|d| &d.destination == destination && d.state == state)
+            .filter(|d| from.as_ref().is_none_or(|from| &d.event_id >= from))
+            .map(|d| d.event_id.clone())
+            .collect();
+        found.sort();
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn reopen(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        new_series: bool,
+    ) -> Result<bool, CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        let Some(delivery) = state
+            .deliveries
+            .get_mut(&(event.clone(), destination.clone()))
+        else {
+            return Ok(false);
+        };
+        if delivery.state == DeliveryState::Pending {
+            return Ok(false);
+        }
+        delivery.reopen(now, new_series);
+        Ok(true)
+    }
+
     async fn attempts_for_destination(
         &self,
         destination: &DestinationId,
@@ -290,6 +395,28 @@ impl EventStore for MemoryStore {
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
         self.check()?;
         Ok(self.lock().events.get(id).map(|(event, _)| event.clone()))
+    }
+
+    async fn events_by_source(
+        &self,
+        source: &SourceId,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Event>, CoreError> {
+        self.check()?;
+        let from = since.map(EventId::lower_bound);
+        let mut found: Vec<Event> = self
+            .lock()
+            .events
+            .values()
+            .map(|(event, _)| event)
+            .filter(|e| &e.source == source)
+            .filter(|e| from.as_ref().is_none_or(|from| &e.id >= from))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.id.cmp(&a.id));
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

@@ -11,8 +11,10 @@
 //! are disabled for the same reason.
 #![forbid(unsafe_code)]
 
+mod address_check;
 mod guard;
 mod sender;
 
+pub use address_check::PrivateAddressCheck;
 pub use guard::{is_forbidden, AddressRefused};
 pub use sender::{host_is_forbidden_literal, HttpError, HttpSender};

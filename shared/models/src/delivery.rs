@@ -84,6 +84,20 @@ impl Delivery {
             updated_at: now,
         }
     }
+
+    /// Pending again and due at `now`: a replay (`new_series`: attempts
+    /// start over, same `webhook-id`) or a parked delivery released.
+    pub fn reopen(&mut self, now: Timestamp, new_series: bool) {
+        if new_series {
+            self.series += 1;
+            self.attempts = 0;
+            self.deferrals = 0;
+        }
+        self.state = DeliveryState::Pending;
+        self.next_attempt_at = Some(now);
+        self.lease_until = None;
+        self.updated_at = now;
+    }
 }
 
 /// Why an attempt got no HTTP response.

@@ -89,6 +89,13 @@ macro_rules! prefixed_id {
                 $name(format!("{}{}", $prefix, encode_ulid(millis, random_u128())))
             }
 
+            /// The smallest id of anything happening at or after `at`:
+            /// ids sort by time, so `id >= lower_bound(t)` means "since t".
+            pub fn lower_bound(at: Timestamp) -> Self {
+                let millis = u64::try_from(at.unix_millis()).unwrap_or(0);
+                $name(format!("{}{}", $prefix, encode_ulid(millis, 0)))
+            }
+
             pub fn parse(value: &str) -> Result<Self, IdError> {
                 match value.strip_prefix($prefix) {
                     Some(body) if is_ulid(body) => Ok($name(value.to_string())),
@@ -274,6 +281,16 @@ mod tests {
             if a < b { prop_assert!(ia < ib); }
             if a > b { prop_assert!(ia > ib); }
             prop_assert_eq!(ia.timestamp().unix_millis(), a as i64);
+        }
+
+        #[test]
+        fn lower_bound_separates_before_from_since(at in 1u64..(1 << 47), offset in 0u64..1000) {
+            let bound = EventId::lower_bound(Timestamp::from_unix_millis(at as i64));
+            let since = EventId::new(Timestamp::from_unix_millis((at + offset) as i64));
+            let before = EventId::new(Timestamp::from_unix_millis((at - 1) as i64));
+            prop_assert!(since >= bound);
+            prop_assert!(before < bound);
+            prop_assert!(EventId::parse(bound.as_str()).is_ok());
         }
     }
 }

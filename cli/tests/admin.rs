@@ -1,0 +1,811 @@
+//! The admin subcommands through the real binary, against both targets:
+//! a running `hookrelay dev` (its in-memory store, via the admin endpoint)
+//! and DynamoDB + SQS on moto (`--aws`, with `hookrelay dev --aws` as the
+//! dispatcher). Deliveries go to a scripted sink on 127.0.0.1.
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
+use hookrelay_tests::moto::{self, unique_name};
+use hookrelay_tests::python_verifies;
+use hookrelay_tests::sink::{Reply, Sink};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const GITHUB_SECRET: &str = "admin-test-github-secret";
+const APP_SECRET: &str = "whsec_YWRtaW4gdGVzdCBkZXN0aW5hdGlvbiBrZXkgMTIzNA==";
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Dev,
+    Moto,
+}
+
+/// `hookrelay dev` on free ports (on moto tables and a queue of its own
+/// for `Target::Moto`), and how to point admin commands at it.
+struct Stack {
+    dev: Child,
+    receiver: u16,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    client: reqwest::Client,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.dev.kill();
+        let _ = self.dev.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn config_file(sink: &Sink) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name("hookrelay-admin"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("hookrelay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"allow_private_destinations = true
+
+[[sources]]
+id = "github"
+scheme = "github"
+secrets = ["{GITHUB_SECRET}"]
+
+[[destinations]]
+id = "app"
+url = "{}"
+secret = "{APP_SECRET}"
+retry_schedule = ["0s", "50ms"]
+timeout = "5s"
+
+[[routes]]
+source = "github"
+destination = "app"
+"#,
+            sink.url("/app")
+        ),
+    )
+    .unwrap();
+    path
+}
+
+impl Stack {
+    async fn start(target: Target, sink: &Sink) -> Stack {
+        let config = config_file(sink);
+        let receiver = free_port();
+        let admin = free_port();
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if target == Target::Moto {
+            let moto = moto::shared();
+            let sdk = moto.sdk_config();
+            let events = unique_name("events");
+            let config_table = unique_name("config");
+            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+            hookrelay_aws::provision::create_events_table(&dynamo, &events)
+                .await
+                .unwrap();
+            hookrelay_aws::provision::create_config_table(&dynamo, &config_table)
+                .await
+                .unwrap();
+            let queue = hookrelay_aws::provision::create_queue(
+                &aws_sdk_sqs::Client::new(&sdk),
+                &unique_name("queue"),
+            )
+            .await
+            .unwrap();
+            env = vec![
+                ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
+                ("AWS_REGION".into(), "us-east-1".into()),
+                ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+                ("HOOKRELAY_EVENTS_TABLE".into(), events),
+                ("HOOKRELAY_CONFIG_TABLE".into(), config_table),
+                ("HOOKRELAY_QUEUE_URL".into(), queue),
+            ];
+            args.push("--aws".into());
+        } else {
+            args.extend(["--admin-url".into(), format!("http://127.0.0.1:{admin}")]);
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hookrelay"));
+        command
+            .args(["dev", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{receiver}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("HOOKRELAY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if target == Target::Moto {
+            command.arg("--aws");
+        }
+        let stack = Stack {
+            dev: command.spawn().unwrap(),
+            receiver,
+            args,
+            env,
+            client: reqwest::Client::new(),
+        };
+        stack.wait_until_up(admin).await;
+        stack
+    }
+
+    async fn wait_until_up(&self, admin: u16) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let health = self
+                .client
+                .get(format!("http://127.0.0.1:{}/health", self.receiver))
+                .send()
+                .await;
+            let admin_up = tokio::net::TcpStream::connect(("127.0.0.1", admin))
+                .await
+                .is_ok();
+            if health.is_ok_and(|r| r.status() == 200) && admin_up {
+                return;
+            }
+            assert!(Instant::now() < deadline, "hookrelay dev did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs `hookrelay <args>` against this stack.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(args)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "hookrelay {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut with_json = args.to_vec();
+        with_json.extend(["--output", "json"]);
+        serde_json::from_str(&self.ok(&with_json)).unwrap()
+    }
+
+    /// Runs a command that must fail with `code`, saying `says`; returns
+    /// its error text.
+    fn refused(&self, args: &[&str], code: i32, says: &str) -> String {
+        let output = self.run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr:?} lacks {says:?}");
+        stderr
+    }
+
+    /// POSTs a GitHub-signed webhook; returns the event id.
+    async fn send_github(&self, body: &str) -> String {
+        let scheme = Scheme::from_parts(SchemeKind::Github, None).unwrap();
+        let message = ProviderMessage {
+            body: body.as_bytes(),
+            timestamp: 0,
+            id: "",
+            url: None,
+        };
+        let mut request = self
+            .client
+            .post(format!("http://127.0.0.1:{}/hooks/github", self.receiver))
+            .header("x-github-event", "push")
+            .header("content-type", "application/json");
+        for (name, value) in
+            sign_as_provider(&scheme, &Secret::new(GITHUB_SECRET), &message).unwrap()
+        {
+            request = request.header(name, value);
+        }
+        let response = request.body(body.to_string()).send().await.unwrap();
+        assert_eq!(response.status(), 202);
+        let answer: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    /// Waits until `events list` filtered by `status` shows `count` events.
+    async fn wait_for_status(&self, status: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let listed = self.json(&["events", "list", "--status", status]);
+            let events = listed.as_array().unwrap().clone();
+            if events.len() >= count {
+                assert_eq!(events.len(), count, "{listed}");
+                return events;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} events {status}: {listed}",
+                events.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn ids(listed: &Value) -> Vec<String> {
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---- configuration ----------------------------------------------------
+
+async fn configuration_is_validated_before_anything_is_written(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let before = (
+        stack.json(&["sources", "list"]),
+        stack.json(&["destinations", "list"]),
+        stack.json(&["routes", "list"]),
+    );
+    assert_eq!(ids(&before.0), ["github"]);
+    assert_eq!(ids(&before.1), ["app"]);
+
+    // Every refusal: a clear error, exit 2, nothing written.
+    stack.refused(
+        &[
+            "sources", "add", "shop", "--scheme", "shopifx", "--secret", "s",
+        ],
+        2,
+        "unknown scheme \"shopifx\"",
+    );
+    stack.refused(
+        &[
+            "destinations",
+            "add",
+            "bad",
+            "--url",
+            "https://example.com/",
+            "--secret",
+            "whsec_%%%",
+        ],
+        2,
+        "destination bad: secret",
+    );
+    stack.refused(
+        &[
+            "destinations",
+            "add",
+            "ftp",
+            "--url",
+            "ftp://example.com/x",
+            "--secret",
+            APP_SECRET,
+        ],
+        2,
+        "only http and https",
+    );
+    stack.refused(
+        &[
+            "destinations",
+            "add",
+            "internal",
+            "--url",
+            "http://10.0.0.8/hook",
+            "--secret",
+            APP_SECRET,
+        ],
+        2,
+        "private, loopback or link-local",
+    );
+    stack.refused(
+        &[
+            "destinations",
+            "add",
+            "local",
+            "--url",
+            "http://localhost:8080/hook",
+        ],
+        2,
+        "--allow-private",
+    );
+    stack.refused(
+        &["routes", "add", "--source", "nope", "--destination", "app"],
+        2,
+        "no such source",
+    );
+    stack.refused(
+        &[
+            "routes",
+            "add",
+            "--source",
+            "github",
+            "--destination",
+            "nope",
+        ],
+        2,
+        "no such destination",
+    );
+    let after = (
+        stack.json(&["sources", "list"]),
+        stack.json(&["destinations", "list"]),
+        stack.json(&["routes", "list"]),
+    );
+    assert_eq!(after, before, "a refused change wrote something");
+
+    // Adds, updates and removes that are valid.
+    stack.ok(&[
+        "sources",
+        "add",
+        "shop",
+        "--scheme",
+        "shopify",
+        "--secret",
+        "shop-secret",
+    ]);
+    stack.refused(
+        &[
+            "sources", "add", "shop", "--scheme", "shopify", "--secret", "x",
+        ],
+        4,
+        "exists",
+    );
+    stack.ok(&["sources", "update", "shop", "--tolerance-secs", "60"]);
+    let shop = stack.json(&["sources", "list"]);
+    let shop = shop
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "shop")
+        .unwrap()
+        .clone();
+    assert_eq!(shop["tolerance_secs"], 60);
+    assert_eq!(shop["scheme"], "shopify");
+    // Listings never show a secret, only its fingerprint.
+    assert!(!shop.to_string().contains("shop-secret"), "{shop}");
+    assert!(shop["secrets"][0].as_str().unwrap().starts_with("sha256:"));
+
+    let added = stack.ok(&[
+        "destinations",
+        "add",
+        "crm",
+        "--url",
+        "http://127.0.0.1:9/crm",
+        "--allow-private",
+        "--header",
+        "X-Api-Key=k1",
+        "--timeout",
+        "3s",
+    ]);
+    let generated = added
+        .lines()
+        .find_map(|l| l.split("receiver): ").nth(1))
+        .expect("a generated secret is printed once");
+    assert!(generated.starts_with("whsec_"), "{added}");
+    let listed = stack.ok(&["destinations", "list"]);
+    assert!(
+        listed.contains("crm") && !listed.contains(generated),
+        "{listed}"
+    );
+    // Changing something else does not need the flag again.
+    stack.ok(&["destinations", "update", "crm", "--timeout", "4s"]);
+    stack.refused(
+        &[
+            "destinations",
+            "update",
+            "crm",
+            "--url",
+            "http://192.168.1.1/",
+        ],
+        2,
+        "private",
+    );
+
+    stack.ok(&[
+        "routes",
+        "add",
+        "--source",
+        "shop",
+        "--destination",
+        "crm",
+        "--events",
+        "orders/*",
+    ]);
+    stack.ok(&[
+        "routes",
+        "update",
+        "--source",
+        "shop",
+        "--destination",
+        "crm",
+        "--events",
+        "orders/create,orders/paid",
+    ]);
+    let routes = stack.json(&["routes", "list"]);
+    let route = routes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["destination"] == "crm")
+        .unwrap();
+    assert_eq!(
+        route["events"],
+        serde_json::json!(["orders/create", "orders/paid"])
+    );
+
+    stack.refused(
+        &["destinations", "remove", "crm"],
+        4,
+        "still routed to from shop",
+    );
+    stack.refused(
+        &["sources", "remove", "shop"],
+        4,
+        "remove those routes first",
+    );
+    stack.ok(&[
+        "routes",
+        "remove",
+        "--source",
+        "shop",
+        "--destination",
+        "crm",
+    ]);
+    stack.ok(&["destinations", "remove", "crm"]);
+    stack.ok(&["sources", "remove", "shop"]);
+    stack.refused(&["sources", "remove", "shop"], 3, "no source shop");
+    stack.refused(
+        &["events", "show", "evt_01jd0000000000000000000000"],
+        3,
+        "no event",
+    );
+    assert_eq!(
+        (
+            stack.json(&["sources", "list"]),
+            stack.json(&["destinations", "list"]),
+            stack.json(&["routes", "list"]),
+        ),
+        before
+    );
+
+    // config pull / push round-trip, idempotently.
+    let pulled = stack.ok(&["config", "pull"]);
+    let file = std::env::temp_dir()
+        .join(unique_name("pulled"))
+        .with_extension("toml");
+    std::fs::write(
+        &file,
+        pulled
+            .replace("id = \"app\"", "id = \"app2\"")
+            .replace("destination = \"app\"", "destination = \"app2\""),
+    )
+    .unwrap();
+    for _ in 0..2 {
+        let pushed = stack.ok(&[
+            "config",
+            "push",
+            "--allow-private",
+            "--config",
+            file.to_str().unwrap(),
+        ]);
+        assert!(
+            pushed.contains("pushed 1 sources, 1 destinations, 1 routes"),
+            "{pushed}"
+        );
+    }
+    assert_eq!(ids(&stack.json(&["destinations", "list"])), ["app2"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configuration_on_dev() {
+    configuration_is_validated_before_anything_is_written(Target::Dev).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configuration_on_moto() {
+    configuration_is_validated_before_anything_is_written(Target::Moto).await;
+}
+
+// ---- logs, replay and recovery ----------------------------------------
+
+async fn an_outage_is_recovered_each_failed_delivery_once(target: Target) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(503)]);
+    let stack = Stack::start(target, &sink).await;
+
+    let mut events = Vec::new();
+    for n in 0..4 {
+        events.push(stack.send_github(&format!("{{\"n\":{n}}}")).await);
+    }
+    let failed = stack.wait_for_status("failed", 4).await;
+    let mut failed_ids = ids(&Value::Array(failed));
+    failed_ids.sort();
+    let mut sent = events.clone();
+    sent.sort();
+    assert_eq!(failed_ids, sent);
+    assert_eq!(sink.received("/app").len(), 8, "two attempts each");
+
+    // The logs: every attempt failed, and `events show` has the detail.
+    let attempts = stack.json(&[
+        "attempts",
+        "list",
+        "--destination",
+        "app",
+        "--status",
+        "failed",
+    ]);
+    assert_eq!(attempts.as_array().unwrap().len(), 8, "{attempts}");
+    assert!(attempts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["outcome"]["status"] == 503));
+    let shown = stack.ok(&["events", "show", &events[0]]);
+    assert!(shown.contains("{\"n\":0}"), "{shown}");
+    assert!(shown.contains("app: failed after 2 attempt(s)"), "{shown}");
+    assert!(shown.contains("x-github-event: push"), "{shown}");
+    let listed = stack.json(&["events", "list", "--source", "github", "--since", "1h"]);
+    assert_eq!(listed.as_array().unwrap().len(), 4);
+    let none = stack.json(&["events", "list", "--since", "2099-01-01T00:00:00Z"]);
+    assert!(none.as_array().unwrap().is_empty(), "{none}");
+
+    // The destination is back: recover every failed delivery.
+    sink.script("/app", vec![Reply::Status(200)]);
+    let recovered = stack.json(&[
+        "replay",
+        "--destination",
+        "app",
+        "--status",
+        "failed",
+        "--since",
+        "1h",
+    ]);
+    assert_eq!(recovered.as_array().unwrap().len(), 4, "{recovered}");
+    stack.wait_for_status("succeeded", 4).await;
+    // Recovering again finds nothing failed and sends nothing.
+    let again = stack.json(&["replay", "--destination", "app", "--status", "failed"]);
+    assert!(again.as_array().unwrap().is_empty(), "{again}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let successes = sink.successes_by_webhook_id();
+    assert_eq!(successes.len(), 4, "{successes:?}");
+    assert!(successes.values().all(|&n| n == 1), "{successes:?}");
+    // Same webhook-id as the failed attempts: receivers can deduplicate.
+    let first_failed: Vec<String> = sink.received("/app")[..8]
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_string())
+        .collect();
+    assert!(successes.keys().all(|id| first_failed.contains(id)));
+
+    // One event replayed by hand: a new series, the same webhook-id.
+    let replayed = stack.json(&["replay", &events[1], "--destination", "app"]);
+    assert_eq!(replayed[0]["previous_state"], "succeeded");
+    let webhook_id = events[1].replacen("evt_", "msg_", 1);
+    wait_until("the replayed delivery", || {
+        sink.successes_by_webhook_id().get(&webhook_id) == Some(&2)
+    })
+    .await;
+    let shown = stack.ok(&["events", "show", &events[1]]);
+    assert!(shown.contains("series 2"), "{shown}");
+    let totals: HashMap<String, usize> = sink.successes_by_webhook_id();
+    assert_eq!(totals.values().sum::<usize>(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_on_dev() {
+    an_outage_is_recovered_each_failed_delivery_once(Target::Dev).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_on_moto() {
+    an_outage_is_recovered_each_failed_delivery_once(Target::Moto).await;
+}
+
+// ---- disable, park, enable in order ------------------------------------
+
+async fn parked_deliveries_go_out_in_arrival_order_on_enable(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let said = stack.ok(&["destinations", "disable", "app"]);
+    assert!(said.contains("parked"), "{said}");
+    let listed = stack.ok(&["destinations", "list"]);
+    assert!(listed.contains("disabled (disabled by hand"), "{listed}");
+
+    let mut events = Vec::new();
+    for n in 0..5 {
+        events.push(stack.send_github(&format!("{{\"n\":{n}}}")).await);
+    }
+    stack.wait_for_status("parked", 5).await;
+    assert_eq!(
+        sink.received_count(),
+        0,
+        "a disabled destination was attempted"
+    );
+
+    let said = stack.ok(&["destinations", "enable", "app"]);
+    assert!(said.contains("arrival order"), "{said}");
+    stack.wait_for_status("succeeded", 5).await;
+    let bodies: Vec<String> = sink
+        .received("/app")
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    let expected: Vec<String> = (0..5).map(|n| format!("{{\"n\":{n}}}")).collect();
+    assert_eq!(bodies, expected);
+    assert!(stack.ok(&["destinations", "list"]).contains("enabled"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parking_on_dev() {
+    parked_deliveries_go_out_in_arrival_order_on_enable(Target::Dev).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parking_on_moto() {
+    parked_deliveries_go_out_in_arrival_order_on_enable(Target::Moto).await;
+}
+
+// ---- secrets -----------------------------------------------------------
+
+fn verifies(secret: &str, request: &hookrelay_tests::sink::Received) -> bool {
+    python_verifies(
+        secret,
+        request.header("webhook-id").unwrap(),
+        request.header("webhook-timestamp").unwrap(),
+        &request.body,
+        request.header("webhook-signature").unwrap(),
+    )
+}
+
+async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let rotated = stack.json(&["secrets", "rotate", "--destination", "app", "--grace", "3s"]);
+    let new_secret = rotated["secret"].as_str().unwrap().to_string();
+    assert!(new_secret.starts_with("whsec_") && new_secret != APP_SECRET);
+
+    stack.send_github("{\"during\":true}").await;
+    wait_until("the delivery during the grace period", || {
+        sink.received_count() == 1
+    })
+    .await;
+    let during = &sink.received("/app")[0];
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .count(),
+        2,
+        "both secrets sign"
+    );
+    assert!(verifies(APP_SECRET, during), "the old secret verifies");
+    assert!(verifies(&new_secret, during), "the new secret verifies");
+
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    stack.send_github("{\"after\":true}").await;
+    wait_until("the delivery after the grace period", || {
+        sink.received_count() == 2
+    })
+    .await;
+    let after = &sink.received("/app")[1];
+    assert!(verifies(&new_secret, after));
+    assert!(
+        !verifies(APP_SECRET, after),
+        "the old secret still verifies after the grace period"
+    );
+
+    // A source's secrets: add the successor, retire the old one.
+    stack.ok(&[
+        "secrets",
+        "rotate",
+        "--source",
+        "github",
+        "--add",
+        "next-github-secret",
+    ]);
+    stack.refused(
+        &[
+            "secrets",
+            "rotate",
+            "--source",
+            "github",
+            "--retire",
+            "never-had-it",
+        ],
+        3,
+        "no such secret",
+    );
+    stack.ok(&[
+        "secrets",
+        "rotate",
+        "--source",
+        "github",
+        "--retire",
+        GITHUB_SECRET,
+    ]);
+    stack.refused(
+        &[
+            "secrets",
+            "rotate",
+            "--source",
+            "github",
+            "--retire",
+            "next-github-secret",
+        ],
+        2,
+        "only secret",
+    );
+    let response = stack
+        .client
+        .post(format!("http://127.0.0.1:{}/hooks/github", stack.receiver))
+        .header(
+            "x-hub-signature-256",
+            sign_as_provider(
+                &Scheme::from_parts(SchemeKind::Github, None).unwrap(),
+                &Secret::new(GITHUB_SECRET),
+                &ProviderMessage {
+                    body: b"{}",
+                    timestamp: 0,
+                    id: "",
+                    url: None,
+                },
+            )
+            .unwrap()[0]
+                .1
+                .clone(),
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        401,
+        "a retired source secret still verifies"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotation_on_dev() {
+    rotated_secrets_overlap_for_the_grace_period(Target::Dev).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rotation_on_moto() {
+    rotated_secrets_overlap_for_the_grace_period(Target::Moto).await;
+}
+
+#[test]
+fn admin_commands_say_how_to_reach_a_stack_when_none_runs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args([
+            "sources",
+            "list",
+            "--admin-url",
+            &format!("http://127.0.0.1:{}", free_port()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is `hookrelay dev` running?"), "{stderr}");
+}
