@@ -59,6 +59,26 @@ pub struct DevArgs {
     pub queue_url: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Disable a destination once every attempt to it has failed this long
+    /// (`off` to never).
+    #[arg(long, default_value = "24h", value_parser = period)]
+    pub auto_disable_after: Option<Duration>,
+    /// Probe an automatically disabled destination this often (at most
+    /// 15m) and enable it on success; `off` by default.
+    #[arg(long, default_value = "off", value_parser = period)]
+    pub probe_every: Option<Duration>,
+}
+
+fn period(value: &str) -> Result<Option<Duration>, String> {
+    hookrelay_models::parse_optional_period(value).map_err(|e| e.to_string())
+}
+
+fn dispatch_settings(args: &DevArgs) -> DispatchSettings {
+    DispatchSettings {
+        auto_disable_after: args.auto_disable_after,
+        probe_every: args.probe_every,
+        ..DispatchSettings::default()
+    }
 }
 
 /// Where the dispatcher loop takes its messages from.
@@ -77,7 +97,7 @@ struct Stack {
     transport: Transport,
 }
 
-fn build_memory(config: Config) -> Result<Stack, CliError> {
+fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sender = Arc::new(
         HttpSender::new(config.allow_private_destinations)
@@ -99,7 +119,7 @@ fn build_memory(config: Config) -> Result<Stack, CliError> {
         queue.clone(),
         sender,
         clock.clone(),
-        DispatchSettings::default(),
+        dispatch_settings(args),
     );
     let admin = Admin::new(
         store.clone(),
@@ -181,7 +201,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         queue,
         sender,
         clock,
-        DispatchSettings::default(),
+        dispatch_settings(args),
     );
     Ok(Stack {
         ingest: Arc::new(ingest),
@@ -202,7 +222,7 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     let stack = if args.aws {
         build_aws(config, &args).await?
     } else {
-        build_memory(config)?
+        build_memory(config, &args)?
     };
     let listener = TcpListener::bind(args.listen)
         .await

@@ -61,6 +61,15 @@ impl Relay {
         clock: Arc<ManualClock>,
         metrics: Arc<dyn hookrelay_core::Metrics>,
     ) -> Relay {
+        Self::embedded_with(config, clock, metrics, test_dispatch_settings())
+    }
+
+    pub fn embedded_with(
+        config: Config,
+        clock: Arc<ManualClock>,
+        metrics: Arc<dyn hookrelay_core::Metrics>,
+        settings: DispatchSettings,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
         let store = Arc::new(MemoryStore::new(config));
@@ -81,7 +90,7 @@ impl Relay {
                 queue.clone(),
                 sender,
                 clock_port,
-                test_dispatch_settings(),
+                settings,
             )
             .with_metrics(metrics),
         );
@@ -98,6 +107,14 @@ impl Relay {
     }
 
     pub async fn aws(config: Config, clock: Arc<ManualClock>) -> Relay {
+        Self::aws_with(config, clock, test_dispatch_settings()).await
+    }
+
+    pub async fn aws_with(
+        config: Config,
+        clock: Arc<ManualClock>,
+        settings: DispatchSettings,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
         let sdk = moto::shared().sdk_config();
@@ -139,7 +156,7 @@ impl Relay {
             queue.clone(),
             sender,
             clock_port,
-            test_dispatch_settings(),
+            settings,
         ));
         Relay {
             ingest,

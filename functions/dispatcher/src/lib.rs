@@ -22,7 +22,9 @@ pub struct DispatcherSettings {
 impl DispatcherSettings {
     /// `HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS` (`true`/`false`, default
     /// false), `HOOKRELAY_DISPATCH_CONCURRENCY` (default 16),
-    /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30).
+    /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30),
+    /// `HOOKRELAY_AUTO_DISABLE_AFTER` (default `24h`; `off`),
+    /// `HOOKRELAY_PROBE_EVERY` (default `off`; e.g. `15m`).
     pub fn from_env() -> Result<Self, String> {
         let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let allow_private_destinations =
@@ -43,10 +45,23 @@ impl DispatcherSettings {
                 None => Ok(default),
             }
         };
+        let period = |name: &str, default: Option<Duration>| -> Result<Option<Duration>, String> {
+            match get(name) {
+                Some(value) => hookrelay_models::parse_optional_period(&value)
+                    .map_err(|e| format!("{name}: {e}")),
+                None => Ok(default),
+            }
+        };
+        let defaults = DispatchSettings::default();
         Ok(DispatcherSettings {
             dispatch: DispatchSettings {
                 concurrency: number("HOOKRELAY_DISPATCH_CONCURRENCY", 16)? as usize,
-                ..DispatchSettings::default()
+                auto_disable_after: period(
+                    "HOOKRELAY_AUTO_DISABLE_AFTER",
+                    defaults.auto_disable_after,
+                )?,
+                probe_every: period("HOOKRELAY_PROBE_EVERY", defaults.probe_every)?,
+                ..defaults
             },
             allow_private_destinations,
             config_cache: Duration::from_secs(number("HOOKRELAY_CONFIG_CACHE_SECS", 30)?),

@@ -34,6 +34,13 @@ fn pk(event: &EventId) -> String {
     format!("EVT#{event}")
 }
 
+/// A destination's health record: when its attempts started failing.
+fn health_pk(destination: &DestinationId) -> String {
+    format!("HEALTH#{destination}")
+}
+
+const HEALTH_SK: &str = "HEALTH";
+
 fn delivery_sk(destination: &DestinationId) -> String {
     format!("DLV#{destination}")
 }
@@ -458,6 +465,52 @@ impl DeliveryStore for DynamoDeliveryStore {
             Err(err) if is_condition_failed(&err) => Ok(false),
             Err(err) => Err(call_error("dynamodb", err).into()),
         }
+    }
+
+    async fn note_failing(
+        &self,
+        destination: &DestinationId,
+        at: Timestamp,
+    ) -> Result<Timestamp, CoreError> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(health_pk(destination)))
+            .key("sk", s(HEALTH_SK))
+            .update_expression("SET failing_since = if_not_exists(failing_since, :at)")
+            .expression_attribute_values(":at", n(at.unix_millis()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        let since = updated
+            .attributes
+            .as_ref()
+            .and_then(|item| get_n(item, "failing_since"))
+            .ok_or_else(|| AwsError::Corrupt("health item without failing_since".into()))?;
+        Ok(Timestamp::from_unix_millis(since))
+    }
+
+    async fn set_failing_since(
+        &self,
+        destination: &DestinationId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError> {
+        let call = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(health_pk(destination)))
+            .key("sk", s(HEALTH_SK));
+        let call = match since {
+            Some(since) => call
+                .update_expression("SET failing_since = :since")
+                .expression_attribute_values(":since", n(since.unix_millis())),
+            None => call.update_expression("REMOVE failing_since"),
+        };
+        call.send().await.map_err(|e| call_error("dynamodb", e))?;
+        Ok(())
     }
 
     async fn attempts_for_destination(

@@ -11,6 +11,7 @@
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
 //!
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`, `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
+//! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
 //! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in

@@ -731,6 +731,11 @@ impl Admin {
         self.config
             .set_destination_enabled(&destination, true, None)
             .await?;
+        // A fresh start: failures before the enable do not count towards
+        // disabling it again.
+        self.deliveries
+            .set_failing_since(&destination, None)
+            .await?;
         let released = release_next_parked(&*self.deliveries, queue, &destination).await?;
         let was = if current.enabled {
             "was already enabled"

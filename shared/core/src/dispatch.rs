@@ -48,7 +48,18 @@ pub struct DispatchSettings {
     /// Added to a destination's timeout to make the lease.
     pub lease_margin: Duration,
     pub user_agent: String,
+    /// Disable a destination automatically once every attempt to it has
+    /// failed for this long (`None`: never).
+    pub auto_disable_after: Option<Duration>,
+    /// While a destination is disabled automatically, probe it this often
+    /// and enable it again on a 2xx (`None`, the default: no probes). At
+    /// most 15 minutes (the queue's longest delay).
+    pub probe_every: Option<Duration>,
 }
+
+/// How an automatic disable's reason starts; probes only re-enable what
+/// was disabled this way, never a destination disabled by hand or by 410.
+pub const AUTO_DISABLED: &str = "every attempt failed";
 
 impl Default for DispatchSettings {
     fn default() -> Self {
@@ -58,6 +69,8 @@ impl Default for DispatchSettings {
             concurrency: 16,
             lease_margin: Duration::from_secs(30),
             user_agent: format!("hookrelay/{}", env!("CARGO_PKG_VERSION")),
+            auto_disable_after: Some(Duration::from_secs(24 * 3600)),
+            probe_every: None,
         }
     }
 }
@@ -107,6 +120,9 @@ pub struct Dispatch {
     clock: Arc<dyn Clock>,
     settings: DispatchSettings,
     in_flight: Mutex<HashMap<DestinationId, Arc<Semaphore>>>,
+    /// When each destination started failing, as far as this process
+    /// knows: saves a write per failure. The store has the truth.
+    failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
     metrics: Arc<dyn Metrics>,
 }
 
@@ -129,6 +145,7 @@ impl Dispatch {
             clock,
             settings,
             in_flight: Mutex::new(HashMap::new()),
+            failing_since: Mutex::new(HashMap::new()),
             metrics: Arc::new(NoMetrics),
         }
     }
@@ -145,6 +162,9 @@ impl Dispatch {
         &self,
         message: &QueueMessage,
     ) -> Result<Vec<DeliveryResult>, CoreError> {
+        if message.probe {
+            return self.probe(message).await;
+        }
         let Some(event) = self.events.event(&message.event_id).await? else {
             // Expired (retention) or never stored: nothing can be sent.
             tracing::warn!(event_id = %message.event_id, "queued event not found; dropping message");
@@ -224,6 +244,7 @@ impl Dispatch {
             event_id: event.id.clone(),
             destination: Some(destination.id.clone()),
             release,
+            probe: false,
         };
         let now = self.clock.now();
         if !destination.enabled {
@@ -402,6 +423,8 @@ impl Dispatch {
             DeliveryReport::RetryScheduled { .. } => Metric::RetryScheduled,
             _ => Metric::DeliveryFailed,
         });
+        self.track_health(destination, &event.id, sent.outcome, finished_at)
+            .await?;
         if let DeliveryReport::DestinationGone { .. } = report {
             let reason = format!("410 Gone at {finished_at}");
             self.config
@@ -410,6 +433,157 @@ impl Dispatch {
         }
         log_attempt(event, destination, &attempt, &report);
         Ok(report)
+    }
+
+    /// Keeps track of how long a destination has been failing, and
+    /// disables it once every attempt has failed for `auto_disable_after`.
+    /// The decision is checked against the attempt log (another dispatcher
+    /// may have seen a success this one has not), so a destination that
+    /// succeeds now and then is never disabled.
+    async fn track_health(
+        &self,
+        destination: &Destination,
+        event: &hookrelay_models::EventId,
+        outcome: AttemptOutcome,
+        at: Timestamp,
+    ) -> Result<(), CoreError> {
+        let Some(period) = self.settings.auto_disable_after else {
+            return Ok(());
+        };
+        let known = self
+            .failing_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&destination.id)
+            .copied();
+        if outcome.is_success() {
+            if known.is_some() {
+                self.deliveries
+                    .set_failing_since(&destination.id, None)
+                    .await?;
+                self.forget_failing(&destination.id);
+            }
+            return Ok(());
+        }
+        let since = match known {
+            Some(since) => since,
+            None => {
+                let since = self.deliveries.note_failing(&destination.id, at).await?;
+                self.remember_failing(&destination.id, since);
+                since
+            }
+        };
+        if at.since(since) < period {
+            return Ok(());
+        }
+        let recent = self
+            .deliveries
+            .attempts_for_destination(&destination.id, 1000)
+            .await?;
+        if let Some(success) = recent.iter().find(|a| a.outcome.is_success()) {
+            if at.since(success.started_at) < period {
+                // Failing only since that success.
+                self.deliveries
+                    .set_failing_since(&destination.id, Some(success.started_at))
+                    .await?;
+                self.remember_failing(&destination.id, success.started_at);
+                return Ok(());
+            }
+        }
+        let reason = format!("{AUTO_DISABLED} from {since} to {at}; disabled automatically");
+        self.config
+            .set_destination_enabled(&destination.id, false, Some(reason))
+            .await?;
+        self.deliveries
+            .set_failing_since(&destination.id, None)
+            .await?;
+        self.forget_failing(&destination.id);
+        tracing::warn!(
+            destination = %destination.id, failing_since = %since,
+            probe_every_secs = self.settings.probe_every.map(|d| d.as_secs()),
+            "destination disabled automatically: every attempt failed; its deliveries are parked until it is enabled"
+        );
+        self.metrics.record(Metric::DestinationDisabled);
+        if let Some(every) = self.settings.probe_every {
+            let probe = QueueMessage {
+                event_id: event.clone(),
+                destination: Some(destination.id.clone()),
+                release: false,
+                probe: true,
+            };
+            self.queue
+                .enqueue(&probe, every.min(MAX_QUEUE_DELAY))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn remember_failing(&self, destination: &DestinationId, since: Timestamp) {
+        self.failing_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(destination.clone(), since);
+    }
+
+    fn forget_failing(&self, destination: &DestinationId) {
+        self.failing_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(destination);
+    }
+
+    /// Sends a signed `hookrelay.probe` event to an automatically disabled
+    /// destination. A 2xx enables it and releases its parked deliveries in
+    /// arrival order; anything else schedules the next probe. Probing stops
+    /// if the destination was enabled, removed, or disabled for another
+    /// reason in the meantime.
+    async fn probe(&self, message: &QueueMessage) -> Result<Vec<DeliveryResult>, CoreError> {
+        let Some(id) = &message.destination else {
+            return Ok(Vec::new());
+        };
+        let config = self.config.config().await?;
+        let Some(destination) = config.destination(id) else {
+            return Ok(Vec::new());
+        };
+        let auto_disabled = destination
+            .disabled_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with(AUTO_DISABLED));
+        if destination.enabled || !auto_disabled {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        let body = serde_json::json!({
+            "type": "hookrelay.probe",
+            "destination": destination.id.as_str(),
+            "disabled": destination.disabled_reason,
+        })
+        .to_string()
+        .into_bytes();
+        let probe_event = Event {
+            id: hookrelay_models::EventId::new(now),
+            source: hookrelay_models::SourceId::parse("hookrelay").expect("a valid slug"),
+            event_type: Some("hookrelay.probe".into()),
+            provider_delivery_id: None,
+            received_at: now,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        };
+        let request = self.outbound_request(&probe_event, destination, now)?;
+        let sent = self.sender.send(&request).await;
+        if sent.outcome.is_success() {
+            self.config
+                .set_destination_enabled(&destination.id, true, None)
+                .await?;
+            tracing::info!(destination = %destination.id, "probe succeeded; destination enabled again, releasing its parked deliveries in arrival order");
+            release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+        } else if let Some(every) = self.settings.probe_every {
+            tracing::info!(destination = %destination.id, outcome = %sent.outcome, "probe failed; destination stays disabled");
+            self.queue
+                .enqueue(message, every.min(MAX_QUEUE_DELAY))
+                .await?;
+        }
+        Ok(Vec::new())
     }
 
     fn outbound_request(
@@ -479,6 +653,7 @@ pub async fn release_next_parked(
         event_id: next.clone(),
         destination: Some(destination.clone()),
         release: true,
+        probe: false,
     };
     queue.enqueue(&message, Duration::ZERO).await?;
     Ok(Some(next))

@@ -22,12 +22,16 @@ pub enum Metric {
     RetryScheduled,
     /// The store or queue could not be reached.
     Unavailable,
+    /// A destination was disabled automatically after failing throughout
+    /// the configured period.
+    DestinationDisabled,
 }
 
 impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::Received => "Received",
+            Metric::DestinationDisabled => "DestinationDisabled",
             Metric::Rejected(_) => "Rejected",
             Metric::Duplicate => "Duplicate",
             Metric::Enqueued => "Enqueued",

@@ -122,6 +122,10 @@ pub struct QueueMessage {
     /// once this delivery is settled, the next parked one is released.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub release: bool,
+    /// A probe of the (automatically disabled) destination; `event_id` is
+    /// the event whose failure disabled it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
 }
 
 impl QueueMessage {
@@ -130,6 +134,7 @@ impl QueueMessage {
             event_id,
             destination: None,
             release: false,
+            probe: false,
         }
     }
 
@@ -139,6 +144,7 @@ impl QueueMessage {
             event_id,
             destination: Some(destination),
             release: false,
+            probe: false,
         }
     }
 }
@@ -259,6 +265,21 @@ pub trait DeliveryStore: Send + Sync {
         now: Timestamp,
         new_series: bool,
     ) -> Result<bool, CoreError>;
+
+    /// Records that attempts to `destination` are failing, from `at` unless
+    /// an earlier start is already recorded; returns the recorded start.
+    async fn note_failing(
+        &self,
+        destination: &DestinationId,
+        at: Timestamp,
+    ) -> Result<Timestamp, CoreError>;
+
+    /// Sets (or, with `None`, clears) when a destination started failing.
+    async fn set_failing_since(
+        &self,
+        destination: &DestinationId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError>;
 
     /// The newest `limit` attempts to a destination, newest first.
     async fn attempts_for_destination(

@@ -26,6 +26,7 @@ struct State {
     dedupe: HashMap<(SourceId, String), DedupeRecord>,
     deliveries: HashMap<(EventId, DestinationId), Delivery>,
     attempts: Vec<Attempt>,
+    failing_since: HashMap<DestinationId, Timestamp>,
 }
 
 /// Configuration and events behind one lock, so every multi-record write
@@ -311,6 +312,33 @@ impl DeliveryStore for MemoryStore {
         }
         delivery.reopen(now, new_series);
         Ok(true)
+    }
+
+    async fn note_failing(
+        &self,
+        destination: &DestinationId,
+        at: Timestamp,
+    ) -> Result<Timestamp, CoreError> {
+        self.check()?;
+        Ok(*self
+            .lock()
+            .failing_since
+            .entry(destination.clone())
+            .or_insert(at))
+    }
+
+    async fn set_failing_since(
+        &self,
+        destination: &DestinationId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        match since {
+            Some(since) => state.failing_since.insert(destination.clone(), since),
+            None => state.failing_since.remove(destination),
+        };
+        Ok(())
     }
 
     async fn attempts_for_destination(

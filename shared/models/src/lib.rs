@@ -25,5 +25,5 @@ pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use filter::EventFilter;
 pub use ids::{DestinationId, EventId, MessageId, SourceId};
-pub use retry::RetrySchedule;
+pub use retry::{parse_optional_period, RetrySchedule};
 pub use time::Timestamp;

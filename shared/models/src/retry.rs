@@ -77,6 +77,15 @@ impl Default for RetrySchedule {
 }
 
 /// Parses `"5s"`, `"30m"`, `"2h"`, `"1h 30m"`.
+/// A period that can be switched off: `off` (or `never`) is `None`,
+/// anything else a duration such as `24h` or `15m`.
+pub fn parse_optional_period(value: &str) -> Result<Option<Duration>, ConfigError> {
+    match value.trim() {
+        "off" | "never" => Ok(None),
+        other => parse_duration(other).map(Some),
+    }
+}
+
 pub(crate) fn parse_duration(value: &str) -> Result<Duration, ConfigError> {
     humantime::parse_duration(value).map_err(|e| ConfigError::Duration {
         value: value.chars().take(40).collect(),

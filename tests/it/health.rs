@@ -1,0 +1,221 @@
+//! Destination health: a destination whose every attempt fails for the
+//! configured period is disabled, its later deliveries are parked, a probe
+//! brings it back, and the parked deliveries then go out in arrival order.
+//! On the embedded adapters and on DynamoDB + SQS (moto).
+use hookrelay_core::{DispatchSettings, NoMetrics};
+use hookrelay_models::{DeliveryState, DestinationId, EventId};
+use hookrelay_tests::relay::{test_dispatch_settings, Relay};
+use hookrelay_tests::sink::{Reply, Sink};
+use hookrelay_tests::{config_from, ManualClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+const NOW: i64 = 1_790_000_000;
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Embedded,
+    Aws,
+}
+
+async fn relay(kind: Kind, sink: &Sink) -> Relay {
+    let text = format!(
+        "allow_private_destinations = true\n[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{GITHUB_SECRET:?}]\n\
+         [[destinations]]\nid = \"app\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\"]\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"app\"\n",
+        sink.url("/app")
+    );
+    let settings = DispatchSettings {
+        auto_disable_after: Some(Duration::from_secs(3600)),
+        // Real seconds on moto's queue; the manual clock is moved past it
+        // for the embedded one.
+        probe_every: Some(Duration::from_secs(1)),
+        ..test_dispatch_settings()
+    };
+    let clock = Arc::new(ManualClock::at_unix_secs(NOW));
+    match kind {
+        Kind::Embedded => {
+            Relay::embedded_with(config_from(&text), clock, Arc::new(NoMetrics), settings)
+        }
+        Kind::Aws => Relay::aws_with(config_from(&text), clock, settings).await,
+    }
+}
+
+async fn push(relay: &Relay, n: u32) -> EventId {
+    relay
+        .accept_github(
+            "github",
+            GITHUB_SECRET,
+            format!("{{\"n\":{n}}}").as_bytes(),
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", &format!("d-{n}")),
+                ("Content-Type", "application/json"),
+            ],
+        )
+        .await
+}
+
+fn app() -> DestinationId {
+    DestinationId::parse("app").unwrap()
+}
+
+async fn state(relay: &Relay, event: &EventId) -> DeliveryState {
+    relay
+        .deliveries
+        .delivery(event, &app())
+        .await
+        .unwrap()
+        .expect("a delivery")
+        .state
+}
+
+async fn app_enabled(relay: &Relay) -> (bool, Option<String>) {
+    let config = relay.config.config().await.unwrap();
+    let destination = config.destination(&app()).unwrap();
+    (destination.enabled, destination.disabled_reason.clone())
+}
+
+/// Lets a delayed message come due: on the manual clock for the embedded
+/// queue, in real time for SQS.
+async fn wait_for_probe(relay: &Relay) {
+    relay.clock.advance_millis(2_000);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    relay.drain().await;
+}
+
+async fn failing_all_along_disables_parks_probes_and_releases_in_order(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(500)]);
+    let relay = relay(kind, &sink).await;
+
+    let first = push(&relay, 1).await;
+    relay.drain().await;
+    assert_eq!(state(&relay, &first).await, DeliveryState::Failed);
+    relay.clock.advance_millis(30 * 60 * 1000);
+    push(&relay, 2).await;
+    relay.drain().await;
+    assert!(
+        app_enabled(&relay).await.0,
+        "disabled after only 30 minutes"
+    );
+
+    relay.clock.advance_millis(31 * 60 * 1000);
+    push(&relay, 3).await;
+    relay.drain().await;
+    let (enabled, reason) = app_enabled(&relay).await;
+    assert!(!enabled, "still enabled after failing for over an hour");
+    assert!(
+        reason
+            .as_deref()
+            .unwrap()
+            .starts_with("every attempt failed"),
+        "{reason:?}"
+    );
+    assert_eq!(sink.received("/app").len(), 3);
+
+    // While disabled: parked, not attempted (the queued probe is due only
+    // later and is the one request the sink may see).
+    // A millisecond apart: arrival order is the order of event ids, which
+    // is undefined within one millisecond.
+    let mut parked = Vec::new();
+    for n in 4..=6 {
+        relay.clock.advance_millis(1);
+        parked.push(push(&relay, n).await);
+    }
+    relay.drain().await;
+    for event in &parked {
+        assert_eq!(state(&relay, event).await, DeliveryState::Parked);
+    }
+    assert_eq!(
+        sink.received("/app").len(),
+        3,
+        "a disabled destination was attempted"
+    );
+
+    // A failed probe leaves it disabled; a successful one enables it.
+    wait_for_probe(&relay).await;
+    let probes = sink.received("/app");
+    assert_eq!(probes.len(), 4);
+    assert!(String::from_utf8_lossy(&probes[3].body).contains("hookrelay.probe"));
+    assert!(!app_enabled(&relay).await.0);
+
+    sink.script("/app", vec![Reply::Status(200)]);
+    wait_for_probe(&relay).await;
+    for _ in 0..20 {
+        if sink.received("/app").len() >= 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        relay.drain().await;
+    }
+    assert!(
+        app_enabled(&relay).await.0,
+        "a successful probe did not enable it"
+    );
+    let bodies: Vec<String> = sink.received("/app")[5..]
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(bodies, ["{\"n\":4}", "{\"n\":5}", "{\"n\":6}"]);
+    for event in &parked {
+        assert_eq!(state(&relay, event).await, DeliveryState::Succeeded);
+    }
+}
+
+async fn a_success_in_between_keeps_it_enabled(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script(
+        "/app",
+        vec![Reply::Status(500), Reply::Status(200), Reply::Status(500)],
+    );
+    let relay = relay(kind, &sink).await;
+    push(&relay, 1).await;
+    relay.drain().await;
+    relay.clock.advance_millis(50 * 60 * 1000);
+    push(&relay, 2).await;
+    relay.drain().await;
+    relay.clock.advance_millis(20 * 60 * 1000);
+    push(&relay, 3).await;
+    relay.drain().await;
+    // 70 minutes after the first failure, but only 20 after a success.
+    assert_eq!(sink.received("/app").len(), 3);
+    assert!(app_enabled(&relay).await.0);
+    relay.clock.advance_millis(61 * 60 * 1000);
+    push(&relay, 4).await;
+    relay.drain().await;
+    assert!(
+        !app_enabled(&relay).await.0,
+        "every attempt failed for 61 minutes since the one after the success"
+    );
+}
+
+mod embedded {
+    use super::*;
+
+    #[tokio::test]
+    async fn failing_all_along_disables_parks_probes_and_releases_in_order() {
+        super::failing_all_along_disables_parks_probes_and_releases_in_order(Kind::Embedded).await;
+    }
+
+    #[tokio::test]
+    async fn a_success_in_between_keeps_it_enabled() {
+        super::a_success_in_between_keeps_it_enabled(Kind::Embedded).await;
+    }
+}
+
+mod dynamodb_and_sqs {
+    use super::*;
+
+    #[tokio::test]
+    async fn failing_all_along_disables_parks_probes_and_releases_in_order() {
+        super::failing_all_along_disables_parks_probes_and_releases_in_order(Kind::Aws).await;
+    }
+
+    #[tokio::test]
+    async fn a_success_in_between_keeps_it_enabled() {
+        super::a_success_in_between_keeps_it_enabled(Kind::Aws).await;
+    }
+}
