@@ -1091,7 +1091,10 @@ fn event_text(detail: &EventDetail) -> String {
 }
 
 fn replayed_text(replayed: &[Replayed]) -> String {
-    let mut out = format!("replayed {} deliveries\n", replayed.len());
+    let mut out = match replayed.len() {
+        1 => "replayed 1 delivery\n".to_string(),
+        n => format!("replayed {n} deliveries\n"),
+    };
     for r in replayed {
         out.push_str(&format!(
             "  {} -> {} (was {})\n",

@@ -62,21 +62,28 @@ pub struct DevArgs {
     /// Disable a destination once every attempt to it has failed this long
     /// (`off` to never).
     #[arg(long, default_value = "24h", value_parser = period)]
-    pub auto_disable_after: Option<Duration>,
+    pub auto_disable_after: Period,
     /// Probe an automatically disabled destination this often (at most
     /// 15m) and enable it on success; `off` by default.
     #[arg(long, default_value = "off", value_parser = period)]
-    pub probe_every: Option<Duration>,
+    pub probe_every: Period,
 }
 
-fn period(value: &str) -> Result<Option<Duration>, String> {
-    hookrelay_models::parse_optional_period(value).map_err(|e| e.to_string())
+/// A duration, or `off`. (A plain `Option` would make clap treat the flag
+/// itself as optional.)
+#[derive(Debug, Clone, Copy)]
+pub struct Period(Option<Duration>);
+
+fn period(value: &str) -> Result<Period, String> {
+    hookrelay_models::parse_optional_period(value)
+        .map(Period)
+        .map_err(|e| e.to_string())
 }
 
 fn dispatch_settings(args: &DevArgs) -> DispatchSettings {
     DispatchSettings {
-        auto_disable_after: args.auto_disable_after,
-        probe_every: args.probe_every,
+        auto_disable_after: args.auto_disable_after.0,
+        probe_every: args.probe_every.0,
         ..DispatchSettings::default()
     }
 }

@@ -347,15 +347,17 @@ impl DeliveryStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Attempt>, CoreError> {
         self.check()?;
-        Ok(self
+        let mut found: Vec<Attempt> = self
             .lock()
             .attempts
             .iter()
-            .rev()
             .filter(|a| &a.destination == destination)
-            .take(limit)
             .cloned()
-            .collect())
+            .collect();
+        // Newest first by start, as the DynamoDB index sorts them.
+        found.sort_by_key(|a| std::cmp::Reverse(a.started_at));
+        found.truncate(limit);
+        Ok(found)
     }
 }
 
