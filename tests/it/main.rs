@@ -1,6 +1,7 @@
 //! Cross-crate integration tests, compiled into one binary.
 mod dispatch;
 mod dispatch_queue;
+mod faults;
 mod health;
 mod hostile_input;
 mod lambda_e2e;

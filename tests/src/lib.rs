@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod lambda_runtime;
 pub mod moto;
+pub mod proxy;
 pub mod relay;
 pub mod sink;
 

@@ -37,6 +37,8 @@ pub struct Relay {
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<ManualClock>,
     transport: Transport,
+    /// On moto: the events table, the config table and the queue URL.
+    aws_names: Option<(String, String, String)>,
 }
 
 /// Dispatch settings for tests: no jitter, so schedules are exact.
@@ -103,6 +105,7 @@ impl Relay {
             queue: queue.clone(),
             clock,
             transport: Transport::Embedded(queue),
+            aws_names: None,
         }
     }
 
@@ -115,11 +118,23 @@ impl Relay {
         clock: Arc<ManualClock>,
         settings: DispatchSettings,
     ) -> Relay {
+        let endpoint = &moto::shared().endpoint;
+        Self::aws_at(config, clock, settings, endpoint, endpoint).await
+    }
+
+    /// On moto, reaching DynamoDB and SQS at the given endpoints (e.g.
+    /// through a [`crate::proxy::CuttableProxy`] each).
+    pub async fn aws_at(
+        config: Config,
+        clock: Arc<ManualClock>,
+        settings: DispatchSettings,
+        dynamodb_endpoint: &str,
+        sqs_endpoint: &str,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
-        let sdk = moto::shared().sdk_config();
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let dynamo = aws_sdk_dynamodb::Client::new(&moto::sdk_config_for(dynamodb_endpoint));
+        let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config_for(sqs_endpoint));
         let events_table = moto::unique_name("events");
         let config_table = moto::unique_name("config");
         provision::create_events_table(&dynamo, &events_table)
@@ -166,8 +181,25 @@ impl Relay {
             deliveries,
             queue,
             clock,
+            aws_names: Some((events_table, config_table, url.clone())),
             transport: Transport::Sqs { client: sqs, url },
         }
+    }
+
+    /// The environment a Lambda binary needs to work on this relay's
+    /// tables and queue (on moto), and the queue's URL.
+    pub fn aws_environment(&self) -> (Vec<(&'static str, String)>, String) {
+        let (events, config, queue) = self.aws_names.clone().expect("an AWS relay (Relay::aws)");
+        let env = vec![
+            ("AWS_ENDPOINT_URL", moto::shared().endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_string()),
+            ("AWS_ACCESS_KEY_ID", "test".to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+            ("HOOKRELAY_EVENTS_TABLE", events),
+            ("HOOKRELAY_CONFIG_TABLE", config),
+            ("HOOKRELAY_QUEUE_URL", queue.clone()),
+        ];
+        (env, queue)
     }
 
     /// Ingests `body` as a GitHub delivery to `source` signed with
@@ -179,7 +211,26 @@ impl Relay {
         body: &[u8],
         extra: &[(&str, &str)],
     ) -> hookrelay_models::EventId {
-        use hookrelay_core::{InboundHook, IngestOutcome};
+        match self
+            .try_accept_github(source, secret, body, extra)
+            .await
+            .expect("ingest")
+        {
+            hookrelay_core::IngestOutcome::Accepted { id } => id,
+            other => panic!("not accepted: {other:?}"),
+        }
+    }
+
+    /// Ingests as [`Self::accept_github`] does, and returns what came of it:
+    /// what the provider's request would be answered.
+    pub async fn try_accept_github(
+        &self,
+        source: &str,
+        secret: &str,
+        body: &[u8],
+        extra: &[(&str, &str)],
+    ) -> Result<hookrelay_core::IngestOutcome, hookrelay_core::CoreError> {
+        use hookrelay_core::InboundHook;
         use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
         let message = ProviderMessage {
             body,
@@ -198,10 +249,7 @@ impl Relay {
             body,
             public_url: None,
         };
-        match self.ingest.ingest(hook).await.expect("ingest") {
-            IngestOutcome::Accepted { id } => id,
-            other => panic!("not accepted: {other:?}"),
-        }
+        self.ingest.ingest(hook).await
     }
 
     /// Takes up to 10 ready messages off the queue, as the event source

@@ -54,6 +54,10 @@ struct State {
     received: Mutex<Vec<Received>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Requests being answered per `webhook-id`, and the most at once for
+    /// any one id: a delivery attempted twice concurrently shows as 2.
+    in_flight_by_id: Mutex<HashMap<String, usize>>,
+    max_concurrent_same_id: AtomicUsize,
     arrived: Notify,
 }
 
@@ -140,6 +144,11 @@ impl Sink {
         self.state.received.lock().unwrap().len()
     }
 
+    /// The most requests with the same `webhook-id` being answered at once.
+    pub fn max_concurrent_same_webhook_id(&self) -> usize {
+        self.state.max_concurrent_same_id.load(Ordering::SeqCst)
+    }
+
     /// The most requests that were being answered at once.
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(Ordering::SeqCst)
@@ -174,6 +183,34 @@ fn next_reply(state: &State, path: &str) -> Reply {
         Some(replies) if replies.len() > 1 => replies.remove(0),
         Some(replies) if replies.len() == 1 => replies[0].clone(),
         _ => Reply::Status(200),
+    }
+}
+
+/// Counts a request as in flight for its `webhook-id` until dropped, on
+/// every way out of [`serve`].
+struct SameIdGuard<'a> {
+    state: &'a State,
+    id: String,
+}
+
+impl<'a> SameIdGuard<'a> {
+    fn enter(state: &'a State, id: String) -> Self {
+        let mut by_id = state.in_flight_by_id.lock().unwrap();
+        let count = by_id.entry(id.clone()).or_default();
+        *count += 1;
+        state
+            .max_concurrent_same_id
+            .fetch_max(*count, Ordering::SeqCst);
+        SameIdGuard { state, id }
+    }
+}
+
+impl Drop for SameIdGuard<'_> {
+    fn drop(&mut self) {
+        let mut by_id = self.state.in_flight_by_id.lock().unwrap();
+        if let Some(count) = by_id.get_mut(&self.id) {
+            *count -= 1;
+        }
     }
 }
 
@@ -219,6 +256,11 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
 
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let webhook_id = headers
+        .iter()
+        .find(|(n, _)| n == "webhook-id")
+        .map(|(_, v)| v.clone());
+    let _same_id = webhook_id.map(|id| SameIdGuard::enter(&state, id));
     // A chaos stall outlasts the client's timeout by design, so its late
     // answer is never seen: it is recorded as no answer.
     let (reply, answered) = match next_reply(&state, &path) {

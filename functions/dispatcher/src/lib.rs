@@ -24,7 +24,10 @@ impl DispatcherSettings {
     /// false), `HOOKRELAY_DISPATCH_CONCURRENCY` (default 16),
     /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30),
     /// `HOOKRELAY_AUTO_DISABLE_AFTER` (default `24h`; `off`),
-    /// `HOOKRELAY_PROBE_EVERY` (default `off`; e.g. `15m`).
+    /// `HOOKRELAY_PROBE_EVERY` (default `off`; e.g. `15m`),
+    /// `HOOKRELAY_LEASE_MARGIN_SECS` (default 30: how long past a
+    /// destination's timeout a delivery held by a dispatcher that died is
+    /// taken over).
     pub fn from_env() -> Result<Self, String> {
         let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let allow_private_destinations =
@@ -61,6 +64,10 @@ impl DispatcherSettings {
                     defaults.auto_disable_after,
                 )?,
                 probe_every: period("HOOKRELAY_PROBE_EVERY", defaults.probe_every)?,
+                lease_margin: Duration::from_secs(number(
+                    "HOOKRELAY_LEASE_MARGIN_SECS",
+                    defaults.lease_margin.as_secs(),
+                )?),
                 ..defaults
             },
             allow_private_destinations,
