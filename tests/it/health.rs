@@ -192,8 +192,52 @@ async fn a_success_in_between_keeps_it_enabled(kind: Kind) {
     );
 }
 
+async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
+    let sink = Sink::start().await;
+    let relay = relay(kind, &sink).await;
+    relay
+        .config
+        .set_destination_enabled(&app(), false, Some("by hand".into()))
+        .await
+        .unwrap();
+    let mut parked = Vec::new();
+    for n in 1..=3 {
+        relay.clock.advance_millis(1);
+        parked.push(push(&relay, n).await);
+    }
+    relay.drain().await;
+    // The oldest one's event is gone (retention ran out) before the enable.
+    relay.events.remove_event(&parked[0], None).await.unwrap();
+    relay
+        .config
+        .set_destination_enabled(&app(), true, None)
+        .await
+        .unwrap();
+    hookrelay_core::dispatch::release_next_parked(&*relay.deliveries, &*relay.queue, &app())
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        relay.drain().await;
+        if sink.received_count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let bodies: Vec<String> = sink
+        .received("/app")
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .collect();
+    assert_eq!(bodies, ["{\"n\":2}", "{\"n\":3}"]);
+}
+
 mod embedded {
     use super::*;
+
+    #[tokio::test]
+    async fn a_release_skips_parked_events_that_have_expired() {
+        super::a_release_skips_parked_events_that_have_expired(Kind::Embedded).await;
+    }
 
     #[tokio::test]
     async fn failing_all_along_disables_parks_probes_and_releases_in_order() {
@@ -208,6 +252,11 @@ mod embedded {
 
 mod dynamodb_and_sqs {
     use super::*;
+
+    #[tokio::test]
+    async fn a_release_skips_parked_events_that_have_expired() {
+        super::a_release_skips_parked_events_that_have_expired(Kind::Aws).await;
+    }
 
     #[tokio::test]
     async fn failing_all_along_disables_parks_probes_and_releases_in_order() {

@@ -168,6 +168,15 @@ impl Dispatch {
         let Some(event) = self.events.event(&message.event_id).await? else {
             // Expired (retention) or never stored: nothing can be sent.
             tracing::warn!(event_id = %message.event_id, "queued event not found; dropping message");
+            if let (true, Some(destination)) = (message.release, &message.destination) {
+                // Its turn in a release: take it off the parked list and
+                // carry the release on, or the rest would wait for ever.
+                let now = self.clock.now();
+                self.deliveries
+                    .reopen(&message.event_id, destination, now, false)
+                    .await?;
+                release_next_parked(&*self.deliveries, &*self.queue, destination).await?;
+            }
             return Ok(Vec::new());
         };
         let config = self.config.config().await?;
