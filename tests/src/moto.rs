@@ -16,16 +16,88 @@ pub struct Moto {
 const INSTALL_HINT: &str =
     "python3 cannot import moto.server. Install it with: pip install 'moto[server]'";
 
-/// moto's own server (what `moto_server` runs), with one difference: its
-/// DynamoDB handlers run one at a time. moto checks a condition and then
-/// writes without a lock, so two concurrent conditional writes can both
-/// pass, which real DynamoDB never allows; our claims rely on that
-/// atomicity. SQS requests stay concurrent (long polls must not block).
+/// moto's own server (what `moto_server` runs), with two differences, both
+/// making it behave more like DynamoDB:
+///
+/// - its DynamoDB handlers run one at a time. moto checks a condition and
+///   then writes without a lock, so two concurrent conditional writes can
+///   both pass, which DynamoDB never allows; our claims rely on that
+///   atomicity. SQS requests stay concurrent (long polls must not block).
+/// - `TransactWriteItems` checks every condition first and then writes,
+///   keeping copies of only the items it touches to undo a failed write.
+///   moto copies every table the transaction names, on every call, so its
+///   cost grows with the table: a soak of thousands of webhooks slowed to a
+///   crawl. Same results, same errors.
 const SERVER: &str = r#"
 import os, sys, threading
 os.environ.setdefault("MOTO_PORT", sys.argv[1])
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+from moto.dynamodb import models as dm
+
+def transact_write_items(self, transact_items):
+    if len(transact_items) > 100:
+        raise dm.TooManyTransactionsException()
+    seen, plan, errors = set(), [], []
+    for item in transact_items:
+        if len(item) > 1:
+            raise dm.TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        table_name = op["TableName"]
+        if op_type == "Put":
+            table = self.get_table(table_name)
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        unique = (str(table_name), str(dict(sorted(key.items()))))
+        if unique in seen:
+            raise dm.MultipleTransactionsException()
+        seen.add(unique)
+        current = self.get_item(table_name, key)
+        condition = op.get("ConditionExpression")
+        if condition is not None:
+            check = dm.get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+            if not check.expr(current):
+                old = None
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    old = current.to_json()["Attributes"]
+                errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+                continue
+        errors.append((None, None, None))
+        plan.append((op_type, op, key, current))
+    if any(code is not None for code, _, _ in errors):
+        raise dm.TransactionCanceledException(errors)
+    undo = []
+    try:
+        for op_type, op, key, current in plan:
+            table_name = op["TableName"]
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            before = dm.copy.deepcopy(current.to_json()["Attributes"]) if current else None
+            undo.append((table_name, key, before))
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"], expression_attribute_names=names,
+                              expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(table_name, key, expression_attribute_names=names,
+                                 expression_attribute_values=values)
+            elif op_type == "Update":
+                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
+                                 expression_attribute_names=names,
+                                 expression_attribute_values=values)
+    except Exception:
+        for table_name, key, before in reversed(undo):
+            self.delete_item(table_name, key)
+            if before is not None:
+                self.put_item(table_name, before)
+        raise
+
+dm.DynamoDBBackend.transact_write_items = transact_write_items
 app = DomainDispatcherApplication(create_backend_app)
 dynamodb = threading.Lock()
 def serve(environ, start_response):
