@@ -80,6 +80,11 @@ destination = "app"
 
 impl Stack {
     async fn start(target: Target, sink: &Sink) -> Stack {
+        Self::start_with(target, sink, &[]).await
+    }
+
+    /// With `dev_args` added to `hookrelay dev`'s command line.
+    async fn start_with(target: Target, sink: &Sink, dev_args: &[&str]) -> Stack {
         let config = config_file(sink);
         let receiver = free_port();
         let admin = free_port();
@@ -122,6 +127,7 @@ impl Stack {
             .arg(&config)
             .args(["--listen", &format!("127.0.0.1:{receiver}")])
             .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+            .args(dev_args)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("HOOKRELAY_LOG", "warn")
             .stdout(Stdio::null())
@@ -605,8 +611,17 @@ async fn an_outage_is_recovered_each_failed_delivery_once(target: Target) {
     .await;
     let shown = stack.ok(&["events", "show", &events[1]]);
     assert!(shown.contains("series 2"), "{shown}");
+    // Without --destination: to every destination it was delivered to.
+    let replayed = stack.json(&["replay", &events[2]]);
+    assert_eq!(replayed.as_array().unwrap().len(), 1, "{replayed}");
+    assert_eq!(replayed[0]["destination"], "app");
+    let webhook_id = events[2].replacen("evt_", "msg_", 1);
+    wait_until("the second replayed delivery", || {
+        sink.successes_by_webhook_id().get(&webhook_id) == Some(&2)
+    })
+    .await;
     let totals: HashMap<String, usize> = sink.successes_by_webhook_id();
-    assert_eq!(totals.values().sum::<usize>(), 5);
+    assert_eq!(totals.values().sum::<usize>(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -661,6 +676,93 @@ async fn parking_on_dev() {
 #[tokio::test(flavor = "multi_thread")]
 async fn parking_on_moto() {
     parked_deliveries_go_out_in_arrival_order_on_enable(Target::Moto).await;
+}
+
+// ---- automatic disable and probing ---------------------------------------
+
+async fn a_failing_destination_is_disabled_then_probed_back(target: Target) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(500)]);
+    let stack = Stack::start_with(
+        target,
+        &sink,
+        &["--auto-disable-after", "1s", "--probe-every", "1s"],
+    )
+    .await;
+    let mut bodies: HashMap<String, String> = HashMap::new();
+    let send = |n: u32| {
+        let body = format!("{{\"n\":{n}}}");
+        let stack = &stack;
+        async move { (stack.send_github(&body).await, body) }
+    };
+    let (id, body) = send(0).await;
+    bodies.insert(id, body);
+    stack.wait_for_status("failed", 1).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (id, body) = send(1).await;
+    bodies.insert(id, body);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = stack.ok(&["destinations", "list"]);
+        if listed.contains("disabled (every attempt failed") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not disabled: {listed}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Parked while disabled, not attempted: what arrives now, and a retry
+    // that was still due when it was disabled.
+    let attempted = sink.received("/app").len();
+    let mut later = Vec::new();
+    for n in 2..4 {
+        let (id, body) = send(n).await;
+        bodies.insert(id.clone(), body);
+        later.push(id);
+    }
+    let mut parked: Vec<String>;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        parked = ids(&stack.json(&["events", "list", "--status", "parked"]));
+        let pending = ids(&stack.json(&["events", "list", "--status", "pending"]));
+        if later.iter().all(|id| parked.contains(id)) && pending.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not parked: {parked:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        sink.received("/app")
+            .iter()
+            .skip(attempted)
+            .all(|r| String::from_utf8_lossy(&r.body).contains("hookrelay.probe")),
+        "a parked delivery was attempted"
+    );
+    // The destination recovers: a probe enables it and the parked
+    // deliveries follow, in arrival order.
+    sink.script("/app", vec![Reply::Status(200)]);
+    let succeeded = stack.wait_for_status("succeeded", parked.len()).await;
+    assert_eq!(succeeded.len(), parked.len());
+    assert!(stack.ok(&["destinations", "list"]).contains("enabled"));
+    let delivered: Vec<String> = sink
+        .received("/app")
+        .iter()
+        .filter(|r| r.status == Some(200))
+        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .filter(|body| !body.contains("hookrelay.probe"))
+        .collect();
+    parked.sort();
+    let in_arrival_order: Vec<String> = parked.iter().map(|id| bodies[id].clone()).collect();
+    assert_eq!(delivered, in_arrival_order);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_on_dev() {
+    a_failing_destination_is_disabled_then_probed_back(Target::Dev).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_on_moto() {
+    a_failing_destination_is_disabled_then_probed_back(Target::Moto).await;
 }
 
 // ---- secrets -----------------------------------------------------------
