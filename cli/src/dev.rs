@@ -341,6 +341,13 @@ fn admin_handler(
                     serde_json::json!({"error": "not_found", "message": "POST /admin"}),
                 );
             }
+            if let Some(refusal) = browser_refusal(&request) {
+                tracing::warn!(refusal, "admin request refused");
+                return json(
+                    403,
+                    serde_json::json!({"error": "forbidden", "message": refusal}),
+                );
+            }
             let parsed: AdminRequest = match serde_json::from_slice(request.body()) {
                 Ok(parsed) => parsed,
                 Err(err) => {
@@ -366,6 +373,44 @@ fn admin_handler(
             }
         })
     }
+}
+
+/// Why a request to the admin endpoint looks like it came from a web page
+/// rather than the CLI. Loopback alone does not keep browsers out: any page
+/// the developer opens can POST to 127.0.0.1 (and a rebound DNS name can
+/// point there). Browsers always name the page's `Origin` on such requests,
+/// cannot send `application/json` cross-origin without a preflight this
+/// endpoint never answers, and send the name they resolved as `Host`.
+fn browser_refusal(request: &FullRequest) -> Option<&'static str> {
+    let headers = request.headers();
+    if headers.contains_key(http::header::ORIGIN) {
+        return Some("requests from web pages are refused");
+    }
+    let json = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Some("content-type must be application/json");
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let loopback = name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Some("the Host must be a loopback address");
+    }
+    None
 }
 
 /// Feeds queued messages to the dispatcher until shutdown, then waits for

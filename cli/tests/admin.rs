@@ -896,6 +896,42 @@ async fn rotation_on_moto() {
     rotated_secrets_overlap_for_the_grace_period(Target::Moto).await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {
+    let sink = Sink::start().await;
+    let stack = Stack::start(Target::Dev, &sink).await;
+    let url = format!("{}/admin", stack.args[1]);
+    let list = r#"{"op":"list_sources"}"#;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let cases: [(&str, &str, Option<&str>, u16); 4] = [
+        ("application/json", "127.0.0.1", None, 200),
+        (
+            "application/json",
+            "127.0.0.1",
+            Some("https://evil.example"),
+            403,
+        ),
+        ("text/plain", "127.0.0.1", None, 403),
+        ("application/json", "rebound.evil.example", None, 403),
+    ];
+    for (content_type, host, origin, status) in cases {
+        let mut request = client
+            .post(&url)
+            .header("content-type", content_type)
+            .header("host", host)
+            .body(list);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            status,
+            "{content_type} {host} {origin:?}"
+        );
+    }
+}
+
 #[test]
 fn admin_commands_say_how_to_reach_a_stack_when_none_runs() {
     let output = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
