@@ -21,6 +21,21 @@ enum Target {
     Moto,
 }
 
+/// One test per target for a scenario.
+macro_rules! on_both_targets {
+    ($scenario:ident: $dev:ident, $moto:ident) => {
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $dev() {
+            $scenario(Target::Dev).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $moto() {
+            $scenario(Target::Moto).await;
+        }
+    };
+}
+
 /// `hookrelay dev` on free ports (on moto tables and a queue of its own
 /// for `Target::Moto`), and how to point admin commands at it.
 struct Stack {
@@ -521,15 +536,7 @@ async fn configuration_is_validated_before_anything_is_written(target: Target) {
     assert_eq!(ids(&stack.json(&["destinations", "list"])), ["app2"]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn configuration_on_dev() {
-    configuration_is_validated_before_anything_is_written(Target::Dev).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn configuration_on_moto() {
-    configuration_is_validated_before_anything_is_written(Target::Moto).await;
-}
+on_both_targets!(configuration_is_validated_before_anything_is_written: configuration_on_dev, configuration_on_moto);
 
 // ---- logs, replay and recovery ----------------------------------------
 
@@ -624,15 +631,7 @@ async fn an_outage_is_recovered_each_failed_delivery_once(target: Target) {
     assert_eq!(totals.values().sum::<usize>(), 6);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn recovery_on_dev() {
-    an_outage_is_recovered_each_failed_delivery_once(Target::Dev).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn recovery_on_moto() {
-    an_outage_is_recovered_each_failed_delivery_once(Target::Moto).await;
-}
+on_both_targets!(an_outage_is_recovered_each_failed_delivery_once: recovery_on_dev, recovery_on_moto);
 
 // ---- disable, park, enable in order ------------------------------------
 
@@ -668,15 +667,7 @@ async fn parked_deliveries_go_out_in_arrival_order_on_enable(target: Target) {
     assert!(stack.ok(&["destinations", "list"]).contains("enabled"));
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn parking_on_dev() {
-    parked_deliveries_go_out_in_arrival_order_on_enable(Target::Dev).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn parking_on_moto() {
-    parked_deliveries_go_out_in_arrival_order_on_enable(Target::Moto).await;
-}
+on_both_targets!(parked_deliveries_go_out_in_arrival_order_on_enable: parking_on_dev, parking_on_moto);
 
 // ---- automatic disable and probing ---------------------------------------
 
@@ -755,15 +746,7 @@ async fn a_failing_destination_is_disabled_then_probed_back(target: Target) {
     assert_eq!(delivered, in_arrival_order);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn health_on_dev() {
-    a_failing_destination_is_disabled_then_probed_back(Target::Dev).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn health_on_moto() {
-    a_failing_destination_is_disabled_then_probed_back(Target::Moto).await;
-}
+on_both_targets!(a_failing_destination_is_disabled_then_probed_back: health_on_dev, health_on_moto);
 
 // ---- secrets -----------------------------------------------------------
 
@@ -886,15 +869,7 @@ async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn rotation_on_dev() {
-    rotated_secrets_overlap_for_the_grace_period(Target::Dev).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn rotation_on_moto() {
-    rotated_secrets_overlap_for_the_grace_period(Target::Moto).await;
-}
+on_both_targets!(rotated_secrets_overlap_for_the_grace_period: rotation_on_dev, rotation_on_moto);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {

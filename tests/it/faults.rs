@@ -6,13 +6,15 @@
 //! whole schedule and then recovered is in `cli/tests/admin.rs`.)
 use hookrelay_core::IngestOutcome;
 use hookrelay_models::{DeliveryState, DestinationId, EventId};
-use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi};
+use hookrelay_tests::lambda_runtime::{
+    lambda_binary, sqs_event_records, start_function, RuntimeApi,
+};
 use hookrelay_tests::moto;
 use hookrelay_tests::proxy::CuttableProxy;
 use hookrelay_tests::relay::{test_dispatch_settings, Relay};
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -162,22 +164,7 @@ async fn deliver_one_batch(
     if messages.is_empty() {
         return Some(0);
     }
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1" },
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookrelay",
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
+    let records = sqs_event_records(&messages);
     let answer = api
         .invoke(&json!({ "Records": records }), Duration::from_secs(10))
         .await

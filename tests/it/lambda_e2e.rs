@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use hookrelay_aws::{provision, DynamoConfigStore};
 use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
-use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi};
+use hookrelay_tests::lambda_runtime::{
+    lambda_binary, sqs_event_records, start_function, RuntimeApi,
+};
 use hookrelay_tests::sink::Sink;
 use hookrelay_tests::{config_from, moto, python_verifies};
 use serde_json::{json, Value};
@@ -141,23 +143,7 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
         .send()
         .await
         .unwrap();
-    let records: Vec<Value> = received
-        .messages()
-        .iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1" },
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookrelay",
-                "awsRegion": "us-east-1"
-            })
-        })
-        .collect();
+    let records = sqs_event_records(received.messages());
     assert_eq!(
         records.len(),
         1,

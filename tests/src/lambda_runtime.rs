@@ -236,6 +236,27 @@ impl RuntimeApi {
     }
 }
 
+/// SQS messages as the records of the SQS event Lambda's event source
+/// mapping hands the function.
+pub fn sqs_event_records(messages: &[aws_sdk_sqs::types::Message]) -> Vec<Value> {
+    messages
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1" },
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookrelay",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect()
+}
+
 /// A binary of this workspace (a Lambda, or the CLI), built with the
 /// tests' profile if needed, and its path.
 pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {

@@ -240,18 +240,14 @@ impl Admin {
                 config
                     .source(&id)
                     .ok_or_else(|| not_found(format!("no source {id}")))?;
-                let routes: Vec<String> = config
-                    .routes
-                    .iter()
-                    .filter(|r| r.source == id)
-                    .map(|r| r.destination.to_string())
-                    .collect();
-                if !routes.is_empty() {
-                    return Err(CoreError::Conflict(format!(
-                        "source {id} still routes to {}; remove those routes first",
-                        routes.join(", ")
-                    )));
-                }
+                unless_routed(
+                    format!("source {id} still routes to"),
+                    config
+                        .routes
+                        .iter()
+                        .filter(|r| r.source == id)
+                        .map(|r| r.destination.to_string()),
+                )?;
                 self.writer.remove(&ConfigKey::Source(id.clone())).await?;
                 Ok(AdminResponse::Done(format!("removed source {id}")))
             }
@@ -295,18 +291,14 @@ impl Admin {
                 config
                     .destination(&id)
                     .ok_or_else(|| not_found(format!("no destination {id}")))?;
-                let routes: Vec<String> = config
-                    .routes
-                    .iter()
-                    .filter(|r| r.destination == id)
-                    .map(|r| r.source.to_string())
-                    .collect();
-                if !routes.is_empty() {
-                    return Err(CoreError::Conflict(format!(
-                        "destination {id} is still routed to from {}; remove those routes first",
-                        routes.join(", ")
-                    )));
-                }
+                unless_routed(
+                    format!("destination {id} is still routed to from"),
+                    config
+                        .routes
+                        .iter()
+                        .filter(|r| r.destination == id)
+                        .map(|r| r.source.to_string()),
+                )?;
                 self.writer
                     .remove(&ConfigKey::Destination(id.clone()))
                     .await?;
@@ -749,6 +741,19 @@ impl Admin {
             None => format!("{destination} {was}; nothing was parked"),
         }))
     }
+}
+
+/// A removal refused while routes still use the thing: `partners` names
+/// the other ends of those routes.
+fn unless_routed(what: String, partners: impl Iterator<Item = String>) -> Result<(), CoreError> {
+    let partners: Vec<String> = partners.collect();
+    if partners.is_empty() {
+        return Ok(());
+    }
+    Err(CoreError::Conflict(format!(
+        "{what} {}; remove those routes first",
+        partners.join(", ")
+    )))
 }
 
 fn find_route(config: &Config, source: &SourceId, destination: &DestinationId) -> Option<usize> {
