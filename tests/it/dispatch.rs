@@ -410,3 +410,63 @@ on_both_backends!(
     timeouts_and_dropped_connections_are_recorded_and_retried,
     a_batch_of_ten_is_delivered_concurrently,
 );
+
+/// DynamoDB's TTL removes an event's item after the retention period; its
+/// deliveries and attempts, under the same key, must go with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_and_attempts_expire_with_their_event_in_dynamodb() {
+    let sink = Sink::start().await;
+    sink.script("/flaky", vec![Reply::Status(500), Reply::Status(200)]);
+    let relay = relay(
+        Kind::Aws,
+        &sink,
+        &[("flaky", "/flaky", "retry_schedule = [\"0s\", \"0s\"]")],
+    )
+    .await;
+    let event = receive_push(&relay, "d-ttl").await;
+    relay.drain().await;
+    assert_eq!(
+        state(&relay, &event, "flaky").await.state,
+        DeliveryState::Succeeded
+    );
+
+    let (env, _) = relay.aws_environment();
+    let table = env
+        .iter()
+        .find(|(name, _)| *name == "HOOKRELAY_EVENTS_TABLE")
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    let items = aws_sdk_dynamodb::Client::new(&hookrelay_tests::moto::shared().sdk_config())
+        .query()
+        .table_name(&table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("EVT#{event}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let expiry =
+        |item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+            item.get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+        };
+    let event_item = items
+        .iter()
+        .find(|i| i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("EVENT"))
+        .expect("the event item");
+    let event_expiry = expiry(event_item).expect("the event expires");
+    // The event, its delivery and its two attempts.
+    assert_eq!(items.len(), 4, "{items:?}");
+    for item in &items {
+        let item_expiry = expiry(item).unwrap_or_else(|| panic!("no expires_at on {item:?}"));
+        assert!(
+            (item_expiry - event_expiry).abs() <= 1,
+            "{item_expiry} vs the event's {event_expiry}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, DestinationId, EventId, Timestamp,
 };
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
 use crate::index::gsi1_sort_keys;
@@ -20,7 +21,13 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoDeliveryStore {
     client: Client,
     table: String,
+    /// Deliveries and attempts expire (TTL) with their event: this long
+    /// after it was received.
+    retention: Duration,
 }
+
+/// As the receiver keeps events by default.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -117,7 +124,20 @@ impl DynamoDeliveryStore {
         DynamoDeliveryStore {
             client,
             table: table.into(),
+            retention: DEFAULT_RETENTION,
         }
+    }
+
+    /// Keep deliveries and attempts this long after their event arrived
+    /// (set it to the receiver's retention, so they go with the event).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// When the items of `event` expire, in Unix seconds (DynamoDB TTL).
+    fn expires_at(&self, event: &EventId) -> i64 {
+        event.timestamp().saturating_add(self.retention).unix_secs()
     }
 
     async fn get(
@@ -186,6 +206,7 @@ impl DeliveryStore for DynamoDeliveryStore {
                  series = if_not_exists(series, :zero), \
                  deferrals = if_not_exists(deferrals, :zero), \
                  gsi1pk = :index, gsi1sk = :event, \
+                 expires_at = if_not_exists(expires_at, :expires), \
                  lease_until = :lease, updated_at = :now",
             )
             .condition_expression(
@@ -204,6 +225,7 @@ impl DeliveryStore for DynamoDeliveryStore {
                 ":index",
                 s(state_partition(destination, DeliveryState::Pending)),
             )
+            .expression_attribute_values(":expires", n(self.expires_at(event)))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -239,6 +261,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             ("pk".into(), s(pk(&attempt.event_id))),
             ("sk".into(), s(attempt_sk(attempt))),
             ("doc".into(), s(doc)),
+            ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
             ("gsi2pk".into(), s(format!("DST#{}", attempt.destination))),
             (
                 "gsi2sk".into(),
@@ -342,8 +365,10 @@ impl DeliveryStore for DynamoDeliveryStore {
                 "SET event_id = :event, destination = :destination, #state = :parked, \
                  attempts = if_not_exists(attempts, :zero), series = if_not_exists(series, :zero), \
                  deferrals = if_not_exists(deferrals, :zero), updated_at = :now, \
-                 gsi1pk = :index, gsi1sk = :event",
+                 gsi1pk = :index, gsi1sk = :event, \
+                 expires_at = if_not_exists(expires_at, :expires)",
             )
+            .expression_attribute_values(":expires", n(self.expires_at(event)))
             .condition_expression("attribute_not_exists(pk) OR #state = :pending")
             .expression_attribute_values(
                 ":index",

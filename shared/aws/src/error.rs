@@ -7,6 +7,8 @@ use thiserror::Error;
 pub enum AwsError {
     #[error("missing environment variable {0}")]
     MissingEnv(&'static str),
+    #[error("environment variable {0} has an unusable value {1:?}")]
+    BadEnv(&'static str, String),
     #[error("{service}: {detail}")]
     Call {
         service: &'static str,
@@ -19,7 +21,9 @@ pub enum AwsError {
 impl From<AwsError> for CoreError {
     fn from(err: AwsError) -> Self {
         match err {
-            AwsError::MissingEnv(_) => CoreError::Misconfigured(err.to_string()),
+            AwsError::MissingEnv(_) | AwsError::BadEnv(..) => {
+                CoreError::Misconfigured(err.to_string())
+            }
             AwsError::Call { service, detail } => CoreError::unavailable(service, detail),
             AwsError::Corrupt(detail) => CoreError::Corrupt(detail),
         }

@@ -10,11 +10,13 @@ pub struct AwsSettings {
     pub events_table: String,
     pub config_table: String,
     pub queue_url: String,
+    /// How long events, their deliveries and attempts are kept.
+    pub retention: Duration,
 }
 
 impl AwsSettings {
     /// `HOOKRELAY_EVENTS_TABLE`, `HOOKRELAY_CONFIG_TABLE`,
-    /// `HOOKRELAY_QUEUE_URL`.
+    /// `HOOKRELAY_QUEUE_URL`, `HOOKRELAY_RETENTION_DAYS` (default 30).
     pub fn from_env() -> Result<Self, AwsError> {
         let var = |name: &'static str| {
             std::env::var(name)
@@ -26,6 +28,14 @@ impl AwsSettings {
             events_table: var("HOOKRELAY_EVENTS_TABLE")?,
             config_table: var("HOOKRELAY_CONFIG_TABLE")?,
             queue_url: var("HOOKRELAY_QUEUE_URL")?,
+            retention: match std::env::var("HOOKRELAY_RETENTION_DAYS") {
+                Ok(days) if !days.is_empty() => Duration::from_secs(
+                    days.parse::<u64>()
+                        .map_err(|_| AwsError::BadEnv("HOOKRELAY_RETENTION_DAYS", days))?
+                        .saturating_mul(86_400),
+                ),
+                _ => crate::delivery_store::DEFAULT_RETENTION,
+            },
         })
     }
 }
@@ -62,7 +72,8 @@ impl Adapters {
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
             events: crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table),
-            deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table),
+            deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table)
+                .with_retention(settings.retention),
             queue: crate::SqsQueue::new(sqs, &settings.queue_url),
         }
     }
