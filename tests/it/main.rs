@@ -8,6 +8,7 @@ mod lambda_e2e;
 mod metrics;
 mod receiver_contract;
 mod receiver_logs;
+mod recovery;
 mod sample_events;
 mod shipped_files;
 mod signing_with_config;

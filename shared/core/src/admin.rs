@@ -664,22 +664,24 @@ impl Admin {
     ) -> Result<AdminResponse, CoreError> {
         let queue = self.queue()?;
         self.destination(&destination).await?;
+        const PAGE: usize = 500;
         let mut replayed = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut from = since;
         loop {
             let page = self
                 .deliveries
-                .deliveries_in_state(&destination, DeliveryState::Failed, since, 500)
+                .deliveries_in_state(&destination, DeliveryState::Failed, from, PAGE)
                 .await?;
-            // Replayed deliveries leave the failed list; an index that lags
-            // may still show them, so stop when a page brings nothing new.
+            let full = page.len() == PAGE;
+            let last = page.last().map(EventId::timestamp);
+            // Replayed deliveries leave the failed list, but an index that
+            // lags may still show them: skip what was seen.
             let fresh: Vec<EventId> = page
                 .into_iter()
                 .filter(|id| seen.insert(id.clone()))
                 .collect();
-            if fresh.is_empty() || replayed.len() >= MAX_RECOVER {
-                break;
-            }
+            let progressed = !fresh.is_empty();
             for event in fresh {
                 let now = self.clock.now();
                 if self
@@ -700,6 +702,12 @@ impl Admin {
                     });
                 }
             }
+            if !full || !progressed || replayed.len() >= MAX_RECOVER {
+                break;
+            }
+            // The next page starts at the last one's millisecond (ids of
+            // that millisecond seen already are skipped above).
+            from = last;
         }
         Ok(AdminResponse::Replayed(replayed))
     }

@@ -1,0 +1,93 @@
+//! Bulk recovery across many pages of failed deliveries: each one is
+//! reopened and queued exactly once, including where a page ends inside a
+//! millisecond.
+use async_trait::async_trait;
+use hookrelay_core::admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
+use hookrelay_core::{Claim, Clock, DeliveryStore, SystemClock};
+use hookrelay_embedded::{MemoryQueue, MemoryStore};
+use hookrelay_models::{
+    Attempt, AttemptOutcome, Config, DeliveryState, DestinationId, EventId, Timestamp,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+struct NoCheck;
+
+#[async_trait]
+impl AddressCheck for NoCheck {
+    async fn private_address(&self, _url: &str) -> Option<String> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
+    let config = Config::from_toml(
+        "[[destinations]]\nid = \"app\"\nurl = \"https://example.com/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        "test",
+    )
+    .unwrap();
+    let store = Arc::new(MemoryStore::new(config));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let queue = Arc::new(MemoryQueue::new(clock.clone()));
+    let app = DestinationId::parse("app").unwrap();
+    let now = clock.now();
+    // 1 200 failed deliveries, three events to a millisecond, so pages
+    // end inside a millisecond.
+    for i in 0..1200 {
+        let event = EventId::new(Timestamp::from_unix_millis(1_700_000_000_000 + i / 3));
+        let lease = now.saturating_add(Duration::from_secs(60));
+        let Claim::Claimed(mut delivery) = store.claim(&event, &app, now, lease).await.unwrap()
+        else {
+            panic!("not claimed");
+        };
+        delivery.state = DeliveryState::Failed;
+        delivery.attempts = 1;
+        delivery.next_attempt_at = None;
+        let attempt = Attempt {
+            event_id: event.clone(),
+            destination: app.clone(),
+            number: 1,
+            series: 0,
+            started_at: now,
+            duration_ms: 1,
+            outcome: AttemptOutcome::Response { status: 500 },
+            response_body: String::new(),
+            response_truncated: false,
+        };
+        assert!(store
+            .record_attempt(&attempt, &delivery, lease)
+            .await
+            .unwrap());
+    }
+    let admin = Admin::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        Some(queue.clone()),
+        clock,
+        Arc::new(NoCheck),
+    );
+    let AdminResponse::Replayed(replayed) = admin
+        .execute(AdminRequest::Recover {
+            destination: app.clone(),
+            since: None,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("not a replay");
+    };
+    assert_eq!(replayed.len(), 1200);
+    let queued = queue.take_ready(5000);
+    assert_eq!(queued.len(), 1200);
+    let distinct: BTreeSet<&EventId> = queued.iter().map(|m| &m.event_id).collect();
+    assert_eq!(distinct.len(), 1200, "a delivery was queued twice");
+    assert!(store
+        .deliveries_in_state(&app, DeliveryState::Failed, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
