@@ -2,7 +2,7 @@
 //! configured period is disabled, its later deliveries are parked, a probe
 //! brings it back, and the parked deliveries then go out in arrival order.
 //! On the embedded adapters and on DynamoDB + SQS (moto).
-use hookrelay_core::{DispatchSettings, NoMetrics};
+use hookrelay_core::{ConfigStore, DispatchSettings, NoMetrics};
 use hookrelay_models::{DeliveryState, DestinationId, EventId};
 use hookrelay_tests::relay::{test_dispatch_settings, Relay};
 use hookrelay_tests::sink::{Reply, Sink};
@@ -267,4 +267,48 @@ mod dynamodb_and_sqs {
     async fn a_success_in_between_keeps_it_enabled() {
         super::a_success_in_between_keeps_it_enabled(Kind::Aws).await;
     }
+}
+
+/// The dispatcher caches its configuration; an operator enables the
+/// destination from another process (`hookrelay destinations enable
+/// --aws`). The release, and events arriving right after, must not be
+/// parked again on the strength of the stale cache.
+#[tokio::test]
+async fn an_enable_from_another_process_is_seen_past_the_dispatchers_cache() {
+    let sink = Sink::start().await;
+    let relay = relay(Kind::Aws, &sink).await;
+    relay
+        .config
+        .set_destination_enabled(&app(), false, Some("by hand".into()))
+        .await
+        .unwrap();
+    relay.clock.advance_millis(1);
+    let parked = push(&relay, 1).await;
+    relay.drain().await;
+    assert_eq!(state(&relay, &parked).await, DeliveryState::Parked);
+    // The relay's cache now holds "disabled" for 30 s of its clock.
+
+    let (env, _) = relay.aws_environment();
+    let table = env
+        .iter()
+        .find(|(name, _)| *name == "HOOKRELAY_CONFIG_TABLE")
+        .map(|(_, value)| value.clone())
+        .unwrap();
+    let operator = hookrelay_aws::DynamoConfigStore::new(
+        aws_sdk_dynamodb::Client::new(&hookrelay_tests::moto::shared().sdk_config()),
+        table,
+    );
+    operator
+        .set_destination_enabled(&app(), true, None)
+        .await
+        .unwrap();
+    hookrelay_core::dispatch::release_next_parked(&*relay.deliveries, &*relay.queue, &app())
+        .await
+        .unwrap();
+    relay.clock.advance_millis(1);
+    let after = push(&relay, 2).await;
+    relay.drain().await;
+    assert_eq!(state(&relay, &parked).await, DeliveryState::Succeeded);
+    assert_eq!(state(&relay, &after).await, DeliveryState::Succeeded);
+    assert_eq!(sink.received("/app").len(), 2);
 }

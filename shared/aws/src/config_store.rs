@@ -99,6 +99,24 @@ impl DynamoConfigStore {
         Ok(())
     }
 
+    /// One destination, read consistently.
+    async fn get_destination(
+        &self,
+        id: &hookrelay_models::DestinationId,
+    ) -> Result<Option<Destination>, AwsError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(DESTINATION.to_string()))
+            .key("sk", AttributeValue::S(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        found.item().map(doc_of).transpose()
+    }
+
     pub async fn put_source(&self, source: &Source) -> Result<(), AwsError> {
         self.put(item_of(SOURCE, source.id.to_string(), source))
             .await
@@ -209,26 +227,22 @@ impl ConfigStore for DynamoConfigStore {
         }
     }
 
+    async fn fresh_destination(
+        &self,
+        id: &hookrelay_models::DestinationId,
+    ) -> Result<Option<Destination>, CoreError> {
+        Ok(self.get_destination(id).await?)
+    }
+
     async fn set_destination_enabled(
         &self,
         id: &hookrelay_models::DestinationId,
         enabled: bool,
         reason: Option<String>,
     ) -> Result<(), CoreError> {
-        let found = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(DESTINATION.to_string()))
-            .key("sk", AttributeValue::S(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| call_error("dynamodb", e))?;
-        let Some(item) = found.item() else {
+        let Some(mut destination) = self.get_destination(id).await? else {
             return Ok(());
         };
-        let mut destination: Destination = doc_of(item)?;
         destination.enabled = enabled;
         destination.disabled_reason = if enabled { None } else { reason };
         self.put_destination(&destination).await?;

@@ -76,6 +76,22 @@ impl ConfigStore for CachedConfigStore {
         Ok(config)
     }
 
+    async fn fresh_destination(
+        &self,
+        id: &hookrelay_models::DestinationId,
+    ) -> Result<Option<hookrelay_models::Destination>, CoreError> {
+        let fresh = self.inner.fresh_destination(id).await?;
+        let mut cached = self.config.lock().unwrap_or_else(|e| e.into_inner());
+        let stale = cached
+            .as_ref()
+            .is_some_and(|(_, config)| config.destination(id) != fresh.as_ref());
+        if stale {
+            // Someone changed it: read everything afresh next time.
+            *cached = None;
+        }
+        Ok(fresh)
+    }
+
     async fn set_destination_enabled(
         &self,
         id: &hookrelay_models::DestinationId,

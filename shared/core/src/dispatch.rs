@@ -256,6 +256,22 @@ impl Dispatch {
             probe: false,
         };
         let now = self.clock.now();
+        let enabled_since_cached;
+        let destination = if destination.enabled {
+            destination
+        } else {
+            // The configuration may be cached for a while: before parking,
+            // check whether the destination was just enabled again (by an
+            // operator, in another process), or an enable's release and
+            // the events right after it would be parked for good.
+            match self.config.fresh_destination(&destination.id).await? {
+                Some(fresh) if fresh.enabled => {
+                    enabled_since_cached = fresh;
+                    &enabled_since_cached
+                }
+                _ => destination,
+            }
+        };
         if !destination.enabled {
             self.deliveries
                 .park(&event.id, &destination.id, now)
@@ -550,10 +566,12 @@ impl Dispatch {
         let Some(id) = &message.destination else {
             return Ok(Vec::new());
         };
-        let config = self.config.config().await?;
-        let Some(destination) = config.destination(id) else {
+        // Read past any cache: an operator may have enabled it, or
+        // disabled it for another reason, since.
+        let Some(destination) = self.config.fresh_destination(id).await? else {
             return Ok(Vec::new());
         };
+        let destination = &destination;
         let auto_disabled = destination
             .disabled_reason
             .as_deref()

@@ -17,6 +17,14 @@ pub trait ConfigStore: Send + Sync {
     async fn source(&self, id: &SourceId) -> Result<Option<Source>, CoreError>;
     /// The whole configuration, for routing and administration.
     async fn config(&self) -> Result<Config, CoreError>;
+    /// One destination as stored now, past any cache: read before acting
+    /// on a cached "disabled", which an operator may have just undone.
+    async fn fresh_destination(
+        &self,
+        id: &DestinationId,
+    ) -> Result<Option<Destination>, CoreError> {
+        Ok(self.config().await?.destination(id).cloned())
+    }
     /// Enables or disables a destination, recording why (e.g. a 410).
     async fn set_destination_enabled(
         &self,
