@@ -669,6 +669,46 @@ async fn parked_deliveries_go_out_in_arrival_order_on_enable(target: Target) {
 
 on_both_targets!(parked_deliveries_go_out_in_arrival_order_on_enable: parking_on_dev, parking_on_moto);
 
+/// `config push` of a file that enables a disabled destination releases
+/// its parked deliveries, as `destinations enable` does.
+async fn a_push_that_enables_a_destination_releases_it(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    stack.ok(&["destinations", "disable", "app"]);
+    for n in 0..2 {
+        stack.send_github(&format!("{{\"n\":{n}}}")).await;
+    }
+    stack.wait_for_status("parked", 2).await;
+    let pulled = stack.ok(&["config", "pull"]);
+    assert!(pulled.contains("enabled = false"), "{pulled}");
+    let enabled: String = pulled
+        .lines()
+        .filter(|l| !l.starts_with("disabled_reason"))
+        .map(|l| l.replace("enabled = false", "enabled = true") + "\n")
+        .collect();
+    let file = std::env::temp_dir()
+        .join(unique_name("enabled"))
+        .with_extension("toml");
+    std::fs::write(&file, enabled).unwrap();
+    let pushed = stack.ok(&[
+        "config",
+        "push",
+        "--allow-private",
+        "--config",
+        file.to_str().unwrap(),
+    ]);
+    assert!(pushed.contains("app enabled again, releasing"), "{pushed}");
+    stack.wait_for_status("succeeded", 2).await;
+    let bodies: Vec<String> = sink
+        .received("/app")
+        .iter()
+        .map(|r| String::from_utf8(r.body.clone()).unwrap())
+        .collect();
+    assert_eq!(bodies, ["{\"n\":0}", "{\"n\":1}"]);
+}
+
+on_both_targets!(a_push_that_enables_a_destination_releases_it: push_enables_on_dev, push_enables_on_moto);
+
 // ---- automatic disable and probing ---------------------------------------
 
 async fn a_failing_destination_is_disabled_then_probed_back(target: Target) {

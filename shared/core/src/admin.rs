@@ -350,13 +350,45 @@ impl Admin {
                 for destination in &config.destinations {
                     self.check_address(destination, allow).await?;
                 }
+                let before = self.config.config().await?;
                 self.writer.replace(&config).await?;
-                Ok(AdminResponse::Done(format!(
+                let mut said = format!(
                     "pushed {} sources, {} destinations, {} routes",
                     config.sources.len(),
                     config.destinations.len(),
                     config.routes.len()
-                )))
+                );
+                // A destination the file enables that was disabled: its
+                // parked deliveries go out, as on `destinations enable`.
+                for destination in config.destinations.iter().filter(|d| d.enabled) {
+                    let was_disabled = before
+                        .destination(&destination.id)
+                        .is_some_and(|d| !d.enabled);
+                    if !was_disabled {
+                        continue;
+                    }
+                    self.deliveries
+                        .set_failing_since(&destination.id, None)
+                        .await?;
+                    match &self.queue {
+                        Some(queue) => {
+                            if release_next_parked(&*self.deliveries, &**queue, &destination.id)
+                                .await?
+                                .is_some()
+                            {
+                                said.push_str(&format!(
+                                    "; {} enabled again, releasing its parked deliveries",
+                                    destination.id
+                                ));
+                            }
+                        }
+                        None => said.push_str(&format!(
+                            "; {} enabled again: run `destinations enable {}` with the queue to release its parked deliveries",
+                            destination.id, destination.id
+                        )),
+                    }
+                }
+                Ok(AdminResponse::Done(said))
             }
             R::ListEvents {
                 source,
