@@ -379,27 +379,6 @@ async fn a_batch_of_ten_is_delivered_concurrently(kind: Kind) {
     assert_eq!(sink.max_in_flight(), 10, "all ten were in flight at once");
 }
 
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(super::Kind::Embedded).await
-                }
-            )*
-        }
-        mod dynamodb_and_sqs {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario(super::Kind::Aws).await
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     fan_out_reaches_every_destination_and_a_flaky_one_after_three_attempts,
     a_destination_down_for_the_whole_schedule_fails_and_the_others_are_unaffected,

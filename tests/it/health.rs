@@ -231,43 +231,11 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
     assert_eq!(bodies, ["{\"n\":2}", "{\"n\":3}"]);
 }
 
-mod embedded {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_release_skips_parked_events_that_have_expired() {
-        super::a_release_skips_parked_events_that_have_expired(Kind::Embedded).await;
-    }
-
-    #[tokio::test]
-    async fn failing_all_along_disables_parks_probes_and_releases_in_order() {
-        super::failing_all_along_disables_parks_probes_and_releases_in_order(Kind::Embedded).await;
-    }
-
-    #[tokio::test]
-    async fn a_success_in_between_keeps_it_enabled() {
-        super::a_success_in_between_keeps_it_enabled(Kind::Embedded).await;
-    }
-}
-
-mod dynamodb_and_sqs {
-    use super::*;
-
-    #[tokio::test]
-    async fn a_release_skips_parked_events_that_have_expired() {
-        super::a_release_skips_parked_events_that_have_expired(Kind::Aws).await;
-    }
-
-    #[tokio::test]
-    async fn failing_all_along_disables_parks_probes_and_releases_in_order() {
-        super::failing_all_along_disables_parks_probes_and_releases_in_order(Kind::Aws).await;
-    }
-
-    #[tokio::test]
-    async fn a_success_in_between_keeps_it_enabled() {
-        super::a_success_in_between_keeps_it_enabled(Kind::Aws).await;
-    }
-}
+on_both_backends!(
+    a_release_skips_parked_events_that_have_expired,
+    failing_all_along_disables_parks_probes_and_releases_in_order,
+    a_success_in_between_keeps_it_enabled,
+);
 
 /// The dispatcher caches its configuration; an operator enables the
 /// destination from another process (`hookrelay destinations enable

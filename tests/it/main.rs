@@ -1,4 +1,29 @@
 //! Cross-crate integration tests, compiled into one binary.
+
+/// One test per backend for each scenario of a module: `scenario(kind)`
+/// runs as `embedded::scenario` and `dynamodb_and_sqs::scenario`, with the
+/// module's own `Kind::Embedded` and `Kind::Aws`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Kind::Embedded).await
+                }
+            )*
+        }
+        mod dynamodb_and_sqs {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(super::Kind::Aws).await
+                }
+            )*
+        }
+    };
+}
+
 mod dispatch;
 mod dispatch_queue;
 mod faults;
