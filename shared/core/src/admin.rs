@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dispatch::release_next_parked;
+use crate::dispatch::resume_destination;
 use crate::error::CoreError;
 use crate::ports::{
     Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DeliveryStore, EventStore, Queue,
@@ -367,12 +367,9 @@ impl Admin {
                     if !was_disabled {
                         continue;
                     }
-                    self.deliveries
-                        .set_failing_since(&destination.id, None)
-                        .await?;
                     match &self.queue {
                         Some(queue) => {
-                            if release_next_parked(&*self.deliveries, &**queue, &destination.id)
+                            if resume_destination(&*self.deliveries, &**queue, &destination.id)
                                 .await?
                                 .is_some()
                             {
@@ -382,10 +379,15 @@ impl Admin {
                                 ));
                             }
                         }
-                        None => said.push_str(&format!(
-                            "; {} enabled again: run `destinations enable {}` with the queue to release its parked deliveries",
-                            destination.id, destination.id
-                        )),
+                        None => {
+                            self.deliveries
+                                .set_failing_since(&destination.id, None)
+                                .await?;
+                            said.push_str(&format!(
+                                "; {} enabled again: run `destinations enable {}` with the queue to release its parked deliveries",
+                                destination.id, destination.id
+                            ))
+                        }
                     }
                 }
                 Ok(AdminResponse::Done(said))
@@ -763,12 +765,7 @@ impl Admin {
         self.config
             .set_destination_enabled(&destination, true, None)
             .await?;
-        // A fresh start: failures before the enable do not count towards
-        // disabling it again.
-        self.deliveries
-            .set_failing_since(&destination, None)
-            .await?;
-        let released = release_next_parked(&*self.deliveries, queue, &destination).await?;
+        let released = resume_destination(&*self.deliveries, queue, &destination).await?;
         let was = if current.enabled {
             "was already enabled"
         } else {

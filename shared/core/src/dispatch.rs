@@ -250,10 +250,8 @@ impl Dispatch {
         release: bool,
     ) -> Result<DeliveryReport, CoreError> {
         let follow_up = QueueMessage {
-            event_id: event.id.clone(),
-            destination: Some(destination.id.clone()),
             release,
-            probe: false,
+            ..QueueMessage::delivery(event.id.clone(), destination.id.clone())
         };
         let now = self.clock.now();
         let enabled_since_cached;
@@ -531,10 +529,8 @@ impl Dispatch {
         self.metrics.record(Metric::DestinationDisabled);
         if let Some(every) = self.settings.probe_every {
             let probe = QueueMessage {
-                event_id: event.clone(),
-                destination: Some(destination.id.clone()),
-                release: false,
                 probe: true,
+                ..QueueMessage::delivery(event.clone(), destination.id.clone())
             };
             self.queue
                 .enqueue(&probe, every.min(MAX_QUEUE_DELAY))
@@ -603,7 +599,7 @@ impl Dispatch {
                 .set_destination_enabled(&destination.id, true, None)
                 .await?;
             tracing::info!(destination = %destination.id, "probe succeeded; destination enabled again, releasing its parked deliveries in arrival order");
-            release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+            resume_destination(&*self.deliveries, &*self.queue, &destination.id).await?;
         } else if let Some(every) = self.settings.probe_every {
             tracing::info!(destination = %destination.id, outcome = %sent.outcome, "probe failed; destination stays disabled");
             self.queue
@@ -677,13 +673,24 @@ pub async fn release_next_parked(
         return Ok(None);
     };
     let message = QueueMessage {
-        event_id: next.clone(),
-        destination: Some(destination.clone()),
         release: true,
-        probe: false,
+        ..QueueMessage::delivery(next.clone(), destination.clone())
     };
     queue.enqueue(&message, Duration::ZERO).await?;
     Ok(Some(next))
+}
+
+/// What follows a destination being enabled again, however that happened
+/// (by hand, by a pushed file, by a probe): failures from before no longer
+/// count towards disabling it, and its parked deliveries are released in
+/// arrival order. Returns the first event released, if any was parked.
+pub async fn resume_destination(
+    deliveries: &dyn DeliveryStore,
+    queue: &dyn Queue,
+    destination: &DestinationId,
+) -> Result<Option<hookrelay_models::EventId>, CoreError> {
+    deliveries.set_failing_since(destination, None).await?;
+    release_next_parked(deliveries, queue, destination).await
 }
 
 fn log_attempt(
