@@ -852,18 +852,12 @@ fn fingerprint_value(secret: &str) -> serde_json::Value {
 
 pub fn render(response: AdminResponse, output: Output) -> Result<String, CliError> {
     if output == Output::Json {
+        // The answer's payload (`data` of its tagged form), and messages as
+        // `{"message": …}`.
         let mut value = match &response {
-            AdminResponse::Sources(v) => serde_json::to_value(v),
-            AdminResponse::Destinations(v) => serde_json::to_value(v),
-            AdminResponse::Routes(v) => serde_json::to_value(v),
-            AdminResponse::Config(v) => serde_json::to_value(v),
-            AdminResponse::Events(v) => serde_json::to_value(v),
-            AdminResponse::Event(v) => serde_json::to_value(v),
-            AdminResponse::Attempts(v) => serde_json::to_value(v),
-            AdminResponse::Replayed(v) => serde_json::to_value(v),
-            AdminResponse::Done(message) => Ok(serde_json::json!({ "message": message })),
-        }
-        .expect("admin answers serialize");
+            AdminResponse::Done(message) => serde_json::json!({ "message": message }),
+            other => serde_json::to_value(other).expect("admin answers serialize")["data"].take(),
+        };
         redact(&mut value);
         return Ok(format!("{value}\n"));
     }
