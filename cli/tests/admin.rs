@@ -657,11 +657,7 @@ async fn parked_deliveries_go_out_in_arrival_order_on_enable(target: Target) {
     let said = stack.ok(&["destinations", "enable", "app"]);
     assert!(said.contains("arrival order"), "{said}");
     stack.wait_for_status("succeeded", 5).await;
-    let bodies: Vec<String> = sink
-        .received("/app")
-        .iter()
-        .map(|r| String::from_utf8(r.body.clone()).unwrap())
-        .collect();
+    let bodies = sink.bodies("/app");
     let expected: Vec<String> = (0..5).map(|n| format!("{{\"n\":{n}}}")).collect();
     assert_eq!(bodies, expected);
     assert!(stack.ok(&["destinations", "list"]).contains("enabled"));
@@ -699,11 +695,7 @@ async fn a_push_that_enables_a_destination_releases_it(target: Target) {
     ]);
     assert!(pushed.contains("app enabled again, releasing"), "{pushed}");
     stack.wait_for_status("succeeded", 2).await;
-    let bodies: Vec<String> = sink
-        .received("/app")
-        .iter()
-        .map(|r| String::from_utf8(r.body.clone()).unwrap())
-        .collect();
+    let bodies = sink.bodies("/app");
     assert_eq!(bodies, ["{\"n\":0}", "{\"n\":1}"]);
 }
 
@@ -778,7 +770,7 @@ async fn a_failing_destination_is_disabled_then_probed_back(target: Target) {
         .received("/app")
         .iter()
         .filter(|r| r.status == Some(200))
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
+        .map(|r| r.body_text())
         .filter(|body| !body.contains("hookrelay.probe"))
         .collect();
     parked.sort();

@@ -155,10 +155,7 @@ async fn failing_all_along_disables_parks_probes_and_releases_in_order(kind: Kin
         app_enabled(&relay).await.0,
         "a successful probe did not enable it"
     );
-    let bodies: Vec<String> = sink.received("/app")[5..]
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .collect();
+    let bodies = sink.bodies("/app")[5..].to_vec();
     assert_eq!(bodies, ["{\"n\":4}", "{\"n\":5}", "{\"n\":6}"]);
     for event in &parked {
         assert_eq!(state(&relay, event).await, DeliveryState::Succeeded);
@@ -223,11 +220,7 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let bodies: Vec<String> = sink
-        .received("/app")
-        .iter()
-        .map(|r| String::from_utf8_lossy(&r.body).to_string())
-        .collect();
+    let bodies = sink.bodies("/app");
     assert_eq!(bodies, ["{\"n\":2}", "{\"n\":3}"]);
 }
 

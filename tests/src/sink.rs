@@ -40,6 +40,10 @@ pub struct Received {
 }
 
 impl Received {
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -124,6 +128,14 @@ impl Sink {
             .iter()
             .filter(|r| r.path == path)
             .cloned()
+            .collect()
+    }
+
+    /// The bodies received on `path`, in order, as text.
+    pub fn bodies(&self, path: &str) -> Vec<String> {
+        self.received(path)
+            .iter()
+            .map(Received::body_text)
             .collect()
     }
 
