@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
-use crate::index::gsi1_sort_keys;
+use crate::index::gsi1_event_ids;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -426,24 +426,15 @@ impl DeliveryStore for DynamoDeliveryStore {
         since: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
-        let from = since.map(EventId::lower_bound);
-        let keys = gsi1_sort_keys(
+        Ok(gsi1_event_ids(
             &self.client,
             &self.table,
             &state_partition(destination, state),
-            from.as_ref().map(EventId::as_str),
+            since,
             true,
             limit,
         )
-        .await?;
-        Ok(keys
-            .iter()
-            .map(|key| {
-                EventId::parse(key).map_err(|_| {
-                    AwsError::Corrupt(format!("index entry {key:?} is not an event id"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?)
+        .await?)
     }
 
     async fn reopen(

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::error::{call_error, AwsError};
-use crate::index::gsi1_sort_keys;
+use crate::index::gsi1_event_ids;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -305,20 +305,17 @@ impl EventStore for DynamoEventStore {
         since: Option<Timestamp>,
         limit: usize,
     ) -> Result<Vec<Event>, CoreError> {
-        let from = since.map(EventId::lower_bound);
-        let ids = gsi1_sort_keys(
+        let ids = gsi1_event_ids(
             &self.client,
             &self.table,
             &format!("SRC#{source}"),
-            from.as_ref().map(EventId::as_str),
+            since,
             false,
             limit,
         )
         .await?;
         let mut events = Vec::with_capacity(ids.len());
         for id in ids {
-            let id = EventId::parse(&id)
-                .map_err(|_| AwsError::Corrupt(format!("index entry {id:?} is not an event id")))?;
             // An event can expire (TTL) between the index read and this.
             if let Some(event) = self.event(&id).await? {
                 events.push(event);

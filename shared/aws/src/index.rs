@@ -4,20 +4,23 @@
 //! sort keys are event ids, so "since" is a lower bound on the id.
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use hookrelay_models::{EventId, Timestamp};
 use std::collections::HashMap;
 
 use crate::error::{call_error, AwsError};
 
-/// Up to `limit` sort keys of `partition` in `gsi1` that are at least
-/// `from`; oldest first when `ascending`, newest first otherwise.
-pub(crate) async fn gsi1_sort_keys(
+/// Up to `limit` event ids of `partition` in `gsi1` received at or after
+/// `since`; oldest first when `ascending`, newest first otherwise.
+pub(crate) async fn gsi1_event_ids(
     client: &Client,
     table: &str,
     partition: &str,
-    from: Option<&str>,
+    since: Option<Timestamp>,
     ascending: bool,
     limit: usize,
-) -> Result<Vec<String>, AwsError> {
+) -> Result<Vec<EventId>, AwsError> {
+    let from = since.map(EventId::lower_bound);
+    let from = from.as_ref().map(EventId::as_str);
     let mut keys = Vec::new();
     let mut start = None;
     let condition = if from.is_some() {
@@ -44,7 +47,9 @@ pub(crate) async fn gsi1_sort_keys(
             .map_err(|e| call_error("dynamodb", e))?;
         for item in page.items() {
             if let Some(key) = item.get("gsi1sk").and_then(|v| v.as_s().ok()) {
-                keys.push(key.clone());
+                keys.push(EventId::parse(key).map_err(|_| {
+                    AwsError::Corrupt(format!("index entry {key:?} is not an event id"))
+                })?);
             }
         }
         match page.last_evaluated_key() {
