@@ -5,13 +5,12 @@
 #
 #   infra/build.sh            # -> target/lambda/{receiver,dispatcher}/bootstrap
 #
-# HOOKRELAY_CACHE (default /work/cache, else ~/.cache/hookrelay) holds the
-# virtualenv; CARGO_TARGET_DIR is honoured.
+# HOOKRELAY_CACHE (default ~/.cache/hookrelay) holds the virtualenv;
+# CARGO_TARGET_DIR is honoured (default: the repository's target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache="${HOOKRELAY_CACHE:-/work/cache}"
-mkdir -p "$cache" 2>/dev/null || cache="$HOME/.cache/hookrelay"
+cache="${HOOKRELAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hookrelay}"
 mkdir -p "$cache"
 venv="$cache/venv-lambda"
 if [ ! -x "$venv/bin/cargo-lambda" ]; then
