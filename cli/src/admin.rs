@@ -264,6 +264,8 @@ pub enum Backend {
     Remote {
         url: String,
         client: reqwest::Client,
+        /// The endpoint's token (see [`crate::admin_token`]), if found.
+        token: Option<String>,
     },
     Local(Box<Admin>),
 }
@@ -279,6 +281,7 @@ impl Backend {
             return Ok(Backend::Remote {
                 url: format!("{}/admin", target.admin_url.trim_end_matches('/')),
                 client,
+                token: crate::admin_token::for_url(&target.admin_url),
             });
         }
         let sdk = hookrelay_aws::sdk_config().await;
@@ -302,12 +305,16 @@ impl Backend {
     pub async fn run(&self, request: AdminRequest) -> Result<AdminResponse, CliError> {
         match self {
             Backend::Local(admin) => admin.execute(request).await.map_err(CliError::from),
-            Backend::Remote { url, client } => {
+            Backend::Remote { url, client, token } => {
                 let body = serde_json::to_vec(&request).expect("admin requests serialize");
-                let response = client
+                let mut call = client
                     .post(url)
                     .header("content-type", "application/json")
-                    .body(body)
+                    .body(body);
+                if let Some(token) = token {
+                    call = call.bearer_auth(token);
+                }
+                let response = call
                     .send()
                     .await
                     .map_err(|e| {
@@ -332,6 +339,10 @@ impl Backend {
                     Some("invalid") => CliError::Invalid(message),
                     Some("not_found") => CliError::NotFound(message),
                     Some("conflict") => CliError::Conflict(message),
+                    Some("unauthorized") => CliError::Unauthorized(format!(
+                        "{message}: run the command as the user who started `hookrelay dev` (it wrote its token under {}), or set HOOKRELAY_ADMIN_TOKEN",
+                        crate::admin_token::token_path(0).parent().map(|d| d.display().to_string()).unwrap_or_default()
+                    )),
                     _ => CliError::Unavailable(format!("{url} answered {status}: {message}")),
                 })
             }
@@ -463,7 +474,12 @@ fn apply_destination_args(
     }
     for header in &args.headers {
         let (name, value) = header.split_once('=').ok_or_else(|| {
-            CliError::Invalid(format!("--header {header:?}: expected Name=value"))
+            // The value may be a credential: name only what precedes it.
+            let shown: String = header
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            CliError::Invalid(format!("--header {shown:?}…: expected Name=value"))
         })?;
         destination
             .headers
@@ -520,10 +536,7 @@ async fn current_destination(
 }
 
 fn unexpected(response: AdminResponse) -> CliError {
-    CliError::Unavailable(format!(
-        "unexpected answer: {}",
-        serde_json::to_string(&response).unwrap_or_default()
-    ))
+    CliError::Unavailable(format!("unexpected answer: {}", redacted_json(&response)))
 }
 
 // ---- running -----------------------------------------------------------
@@ -816,11 +829,21 @@ pub async fn pull(target: &TargetArgs) -> Result<String, CliError> {
 fn done_text(response: &AdminResponse) -> String {
     match response {
         AdminResponse::Done(message) => message.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
+        other => redacted_json(other),
     }
 }
 
-/// Secrets never appear in listings: each is replaced by its fingerprint.
+/// An answer as JSON, with [`redact`] applied: for the paths that print
+/// whatever came back.
+fn redacted_json(response: &AdminResponse) -> String {
+    let mut value = serde_json::to_value(response).unwrap_or_default();
+    redact(&mut value);
+    value.to_string()
+}
+
+/// Secrets never appear in output: each secret, and each value of a
+/// destination's extra headers (API keys, as often as not), is replaced by
+/// its fingerprint, and credentials in a URL are masked.
 fn redact(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -828,6 +851,22 @@ fn redact(value: &mut serde_json::Value) {
                 match (key.as_str(), &*field) {
                     ("secret", serde_json::Value::String(s)) => {
                         *field = fingerprint_value(s);
+                    }
+                    ("headers", serde_json::Value::Object(headers)) => {
+                        *field = serde_json::Value::Object(
+                            headers
+                                .iter()
+                                .map(|(name, v)| {
+                                    (
+                                        name.clone(),
+                                        fingerprint_value(v.as_str().unwrap_or_default()),
+                                    )
+                                })
+                                .collect(),
+                        );
+                    }
+                    ("url", serde_json::Value::String(url)) => {
+                        *field = serde_json::Value::String(hookrelay_models::redact_url(url));
                     }
                     ("secrets", serde_json::Value::Array(items)) => {
                         *field = serde_json::Value::Array(
@@ -899,7 +938,12 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                             retiring.expires_at
                         ));
                     }
-                    vec![d.id.to_string(), d.url.clone(), status, secret]
+                    vec![
+                        d.id.to_string(),
+                        hookrelay_models::redact_url(&d.url),
+                        status,
+                        secret,
+                    ]
                 })
                 .collect(),
         ),

@@ -39,6 +39,9 @@ pub enum CliError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The admin endpoint refused the request's token.
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl CliError {
@@ -57,6 +60,7 @@ impl CliError {
             | CliError::Invalid(_) => ExitCode::from(2),
             CliError::NotFound(_) => ExitCode::from(3),
             CliError::Conflict(_) => ExitCode::from(4),
+            CliError::Unauthorized(_) => ExitCode::from(5),
         }
     }
 }

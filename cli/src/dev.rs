@@ -9,7 +9,7 @@ use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings,
     EventStore, Ingest, IngestSettings, Queue, QueueMessage, SystemClock,
 };
-use hookrelay_embedded::{MemoryQueue, MemoryStore};
+use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpSender, PrivateAddressCheck};
 use hookrelay_models::{Config, BODY_LIMIT_CEILING};
 use std::net::SocketAddr;
@@ -67,6 +67,22 @@ pub struct DevArgs {
     /// 15m) and enable it on success; `off` by default.
     #[arg(long, default_value = "off", value_parser = period)]
     pub probe_every: Period,
+    /// Keep events (and their deliveries and attempts) this many days.
+    #[arg(long, env = "HOOKRELAY_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: u64,
+    /// In memory: keep at most this many events, dropping the oldest
+    /// settled ones first (never one that may still be delivered).
+    #[arg(long, default_value_t = hookrelay_embedded::DEFAULT_MAX_EVENTS)]
+    pub max_events: usize,
+}
+
+impl DevArgs {
+    fn ingest_settings(&self) -> IngestSettings {
+        IngestSettings {
+            retention: Duration::from_secs(self.retention_days.saturating_mul(86_400)),
+            ..IngestSettings::default()
+        }
+    }
 }
 
 /// A duration, or `off`. (A plain `Option` would make clap treat the flag
@@ -110,14 +126,17 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         HttpSender::new(config.allow_private_destinations)
             .map_err(|e| CliError::Usage(e.to_string()))?,
     );
-    let store = Arc::new(MemoryStore::new(config));
+    let store = Arc::new(MemoryStore::new(config).with_retention(Retention {
+        by_age: true,
+        max_events: args.max_events,
+    }));
     let queue = Arc::new(MemoryQueue::new(clock.clone()));
     let ingest = Ingest::new(
         store.clone(),
         store.clone(),
         queue.clone(),
         clock.clone(),
-        IngestSettings::default(),
+        args.ingest_settings(),
     );
     let dispatch = Dispatch::new(
         store.clone(),
@@ -177,8 +196,11 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events: Arc<dyn EventStore> =
         Arc::new(DynamoEventStore::new(dynamo.clone(), &args.events_table));
-    let deliveries: Arc<dyn DeliveryStore> =
-        Arc::new(DynamoDeliveryStore::new(dynamo, &args.events_table));
+    let ingest_settings = args.ingest_settings();
+    let deliveries: Arc<dyn DeliveryStore> = Arc::new(
+        DynamoDeliveryStore::new(dynamo, &args.events_table)
+            .with_retention(ingest_settings.retention),
+    );
     let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
     let sender = Arc::new(
         HttpSender::new(config.allow_private_destinations)
@@ -199,7 +221,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         events.clone(),
         queue.clone(),
         clock.clone(),
-        IngestSettings::default(),
+        ingest_settings,
     );
     let dispatch = Dispatch::new(
         config_port,
@@ -259,13 +281,16 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     let admin_address = admin_listener
         .local_addr()
         .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
-    tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`)");
+    let (admin_token, token_file) = crate::admin_token::issue(admin_address.port())?;
+    tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`); its token is in {} (readable only by you; the admin commands read it from there)", token_file.display());
+    // On stdout, for scripts and tests that start dev on port 0.
+    println!("hookrelay dev: receiver http://{address} admin http://{admin_address}");
 
     let shutdown = server::shutdown_on_signal();
     let admin_server = tokio::spawn(server::serve(
         admin_listener,
         4 * 1024 * 1024,
-        admin_handler(stack.admin.clone()),
+        admin_handler(stack.admin.clone(), admin_token),
         shutdown.clone(),
     ));
     let dispatcher = tokio::spawn(dispatch_loop(
@@ -310,6 +335,7 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     tracing::info!("stopping: finishing deliveries in flight");
     let _ = admin_server.await;
     let _ = dispatcher.await;
+    let _ = std::fs::remove_file(&token_file);
     tracing::info!("stopped");
     Ok(String::new())
 }
@@ -319,14 +345,17 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
 /// `{"error": kind, "message": …}`.
 fn admin_handler(
     admin: Arc<Admin>,
+    token: String,
 ) -> impl Fn(
     FullRequest,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = http::Response<Vec<u8>>> + Send>>
        + Send
        + Sync
        + 'static {
+    let token = Arc::new(token);
     move |request: FullRequest| {
         let admin = admin.clone();
+        let token = token.clone();
         Box::pin(async move {
             let json = |status: u16, body: serde_json::Value| {
                 http::Response::builder()
@@ -346,6 +375,17 @@ fn admin_handler(
                 return json(
                     403,
                     serde_json::json!({"error": "forbidden", "message": refusal}),
+                );
+            }
+            let authorization = request
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if !crate::admin_token::authorizes(authorization, &token) {
+                tracing::warn!("admin request without the admin token refused");
+                return json(
+                    401,
+                    serde_json::json!({"error": "unauthorized", "message": "the admin endpoint needs its token"}),
                 );
             }
             let parsed: AdminRequest = match serde_json::from_slice(request.body()) {

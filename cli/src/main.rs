@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 mod admin;
+mod admin_token;
 mod commands;
 mod dev;
 mod logging;

@@ -1,19 +1,32 @@
 //! A small HTTP/1.1 server for `hookrelay dev` and `hookrelay sink`:
 //! accept on a listener, hand each request (body read up to a limit) to a
 //! handler, stop accepting on shutdown and let open requests finish.
+//!
+//! Slow clients cannot hold it: a connection must send its headers within
+//! [`HEADER_TIMEOUT`] and its body within [`BODY_TIMEOUT`], and at most
+//! [`MAX_CONNECTIONS`] are served at once (more wait to be accepted).
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 /// A request with its whole body.
 pub type FullRequest = Request<Bytes>;
+
+/// How long a connection may take to send a request's headers (and, kept
+/// alive, to start the next request) before it is dropped.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request's body may take to arrive.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections served at once; further ones wait in the listen backlog.
+pub const MAX_CONNECTIONS: usize = 512;
 
 pub async fn serve<H, F>(
     listener: TcpListener,
@@ -25,31 +38,49 @@ pub async fn serve<H, F>(
     F: Future<Output = Response<Vec<u8>>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = async {
+                let slot = slots.clone().acquire_owned().await.expect("never closed");
+                (slot, listener.accept().await)
+            } => accepted,
             _ = shutdown.changed() => break,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let (slot, Ok((stream, _))) = accepted else {
+            continue;
+        };
         let handler = handler.clone();
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let handler = handler.clone();
                 async move {
                     let (parts, body) = request.into_parts();
-                    let response = match Limited::new(body, body_limit).collect().await {
-                        Ok(collected) => {
+                    let collected = tokio::time::timeout(
+                        BODY_TIMEOUT,
+                        Limited::new(body, body_limit).collect(),
+                    )
+                    .await;
+                    let response = match collected {
+                        Ok(Ok(collected)) => {
                             handler(Request::from_parts(parts, collected.to_bytes())).await
                         }
-                        Err(_) => too_large(body_limit),
+                        Ok(Err(_)) => too_large(body_limit),
+                        Err(_) => error(
+                            StatusCode::REQUEST_TIMEOUT,
+                            "the body took too long to arrive",
+                        ),
                     };
                     Ok::<_, std::convert::Infallible>(response.map(|b| Full::new(Bytes::from(b))))
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(slot);
         });
         while connections.try_join_next().is_some() {}
     }
@@ -61,12 +92,19 @@ pub async fn serve<H, F>(
 }
 
 fn too_large(limit: usize) -> Response<Vec<u8>> {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("body over the limit of {limit} bytes"),
+    )
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Vec<u8>> {
     let mut response = Response::new(
-        serde_json::json!({ "error": format!("body over the limit of {limit} bytes") })
+        serde_json::json!({ "error": message })
             .to_string()
             .into_bytes(),
     );
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),

@@ -40,6 +40,8 @@ macro_rules! on_both_targets {
 /// for `Target::Moto`), and how to point admin commands at it.
 struct Stack {
     dev: Child,
+    /// What `hookrelay dev` logged (stderr).
+    log: PathBuf,
     receiver: u16,
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -53,12 +55,11 @@ impl Drop for Stack {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A folder of its own for a stack's admin token.
+fn state_dir() -> String {
+    let dir = std::env::temp_dir().join(unique_name("hookrelay-state"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.display().to_string()
 }
 
 fn config_file(sink: &Sink) -> PathBuf {
@@ -101,9 +102,8 @@ impl Stack {
     /// With `dev_args` added to `hookrelay dev`'s command line.
     async fn start_with(target: Target, sink: &Sink, dev_args: &[&str]) -> Stack {
         let config = config_file(sink);
-        let receiver = free_port();
-        let admin = free_port();
-        let mut env: Vec<(String, String)> = Vec::new();
+        let log = config.with_file_name("dev.log");
+        let mut env: Vec<(String, String)> = vec![("HOOKRELAY_STATE_DIR".into(), state_dir())];
         let mut args: Vec<String> = Vec::new();
         if target == Target::Moto {
             let moto = moto::shared();
@@ -123,7 +123,7 @@ impl Stack {
             )
             .await
             .unwrap();
-            env = vec![
+            env.extend([
                 ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
                 ("AWS_REGION".into(), "us-east-1".into()),
                 ("AWS_ACCESS_KEY_ID".into(), "test".into()),
@@ -131,27 +131,31 @@ impl Stack {
                 ("HOOKRELAY_EVENTS_TABLE".into(), events),
                 ("HOOKRELAY_CONFIG_TABLE".into(), config_table),
                 ("HOOKRELAY_QUEUE_URL".into(), queue),
-            ];
+            ]);
             args.push("--aws".into());
-        } else {
-            args.extend(["--admin-url".into(), format!("http://127.0.0.1:{admin}")]);
         }
         let mut command = Command::new(env!("CARGO_BIN_EXE_hookrelay"));
         command
             .args(["dev", "--config"])
             .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{receiver}")])
-            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "127.0.0.1:0"])
             .args(dev_args)
             .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("HOOKRELAY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("HOOKRELAY_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&log).unwrap()));
         if target == Target::Moto {
             command.arg("--aws");
         }
+        let mut dev = command.spawn().unwrap();
+        let (receiver, admin) = hookrelay_tests::dev_ports(&mut dev);
+        if target == Target::Dev {
+            args.extend(["--admin-url".into(), format!("http://127.0.0.1:{admin}")]);
+        }
         let stack = Stack {
-            dev: command.spawn().unwrap(),
+            dev,
+            log,
             receiver,
             args,
             env,
@@ -178,6 +182,18 @@ impl Stack {
             assert!(Instant::now() < deadline, "hookrelay dev did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The admin token `hookrelay dev` wrote for its admin port.
+    fn admin_token(&self) -> String {
+        let dir = &self
+            .env
+            .iter()
+            .find(|(k, _)| k == "HOOKRELAY_STATE_DIR")
+            .unwrap()
+            .1;
+        let port = self.args[1].rsplit(':').next().unwrap();
+        std::fs::read_to_string(format!("{dir}/admin-token-{port}")).unwrap()
     }
 
     /// Runs `hookrelay <args>` against this stack.
@@ -910,6 +926,7 @@ async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {
     let url = format!("{}/admin", stack.args[1]);
     let list = r#"{"op":"list_sources"}"#;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let token = stack.admin_token();
     let cases: [(&str, &str, Option<&str>, u16); 4] = [
         ("application/json", "127.0.0.1", None, 200),
         (
@@ -926,6 +943,7 @@ async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {
             .post(&url)
             .header("content-type", content_type)
             .header("host", host)
+            .bearer_auth(&token)
             .body(list);
         if let Some(origin) = origin {
             request = request.header("origin", origin);
@@ -939,6 +957,16 @@ async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {
     }
 }
 
+/// A loopback port nothing listens on (just released by us); what is under
+/// test here is the absence of a server.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn admin_commands_say_how_to_reach_a_stack_when_none_runs() {
     let output = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
@@ -946,7 +974,7 @@ fn admin_commands_say_how_to_reach_a_stack_when_none_runs() {
             "sources",
             "list",
             "--admin-url",
-            &format!("http://127.0.0.1:{}", free_port()),
+            &format!("http://127.0.0.1:{}", closed_port()),
         ])
         .output()
         .unwrap();
@@ -954,3 +982,128 @@ fn admin_commands_say_how_to_reach_a_stack_when_none_runs() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is `hookrelay dev` running?"), "{stderr}");
 }
+
+/// Any local process can reach loopback: without the token `hookrelay dev`
+/// wrote (readable by its user only) the admin endpoint answers 401, and
+/// the CLI says how to get it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_admin_endpoint_needs_its_token() {
+    let sink = Sink::start().await;
+    let stack = Stack::start(Target::Dev, &sink).await;
+    let url = format!("{}/admin", stack.args[1]);
+    let token = stack.admin_token();
+    assert_eq!(token.len(), 64, "{token}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = &stack.env[0].1;
+        let port = stack.args[1].rsplit(':').next().unwrap();
+        let mode = std::fs::metadata(format!("{dir}/admin-token-{port}"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the token file is readable by others: {mode:o}"
+        );
+    }
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for bearer in [None, Some("0".repeat(64)), Some(format!("{token}0"))] {
+        let mut request = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(r#"{"op":"pull_config"}"#);
+        if let Some(bearer) = &bearer {
+            request = request.bearer_auth(bearer);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{bearer:?}");
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(GITHUB_SECRET), "{text}");
+    }
+    // The CLI finds the token itself; with a wrong one it is refused.
+    assert!(stack.ok(&["sources", "list"]).contains("github"));
+    let output = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["config", "pull"])
+        .args(&stack.args)
+        .env("HOOKRELAY_ADMIN_TOKEN", "not-the-token")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HOOKRELAY_ADMIN_TOKEN"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(GITHUB_SECRET));
+}
+
+/// A destination's extra headers are often its API key, and a URL may
+/// carry credentials: neither may show in any output format, in an error,
+/// or in dev's log.
+async fn credentials_never_reach_the_output_or_the_log(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let api_key = "Bearer api-key-7f3a9c1e-do-not-print";
+    let url = sink.url("/keyed");
+    let header = format!("Authorization={api_key}");
+    stack.ok(&[
+        "destinations",
+        "add",
+        "keyed",
+        "--url",
+        &url,
+        "--header",
+        &header,
+        "--allow-private",
+    ]);
+    let mut printed = String::new();
+    printed += &stack.ok(&["destinations", "list"]);
+    printed += &stack.json(&["destinations", "list"]).to_string();
+    printed += &stack.ok(&["destinations", "update", "keyed", "--timeout", "3s"]);
+    printed += &stack
+        .json(&["destinations", "update", "keyed", "--timeout", "4s"])
+        .to_string();
+    let listed = stack.json(&["destinations", "list"]);
+    let keyed = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "keyed")
+        .unwrap();
+    assert!(
+        keyed["headers"]["Authorization"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
+        "{keyed}"
+    );
+    // A URL with credentials is refused, and the refusal does not repeat them.
+    let with_password = url.replace("http://", "http://admin:hunter2-secret@");
+    for args in [
+        vec![
+            "destinations",
+            "add",
+            "creds",
+            "--url",
+            &with_password,
+            "--allow-private",
+        ],
+        vec![
+            "destinations",
+            "update",
+            "keyed",
+            "--url",
+            &with_password,
+            "--allow-private",
+        ],
+    ] {
+        printed += &stack.refused(&args, 2, "credentials");
+    }
+    let log = std::fs::read_to_string(&stack.log).unwrap();
+    for (what, text) in [("output", &printed), ("dev's log", &log)] {
+        for secret in ["api-key-7f3a9c1e", "hunter2-secret", APP_SECRET] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+}
+
+on_both_targets!(credentials_never_reach_the_output_or_the_log: credentials_on_dev, credentials_on_moto);

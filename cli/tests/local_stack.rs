@@ -1,7 +1,7 @@
 //! The local stack as a newcomer runs it: the real `hookrelay` binary as
 //! `sink`, `dev` (with the shipped hookrelay.toml) and `send`.
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -18,12 +18,45 @@ fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+/// The port in the line (from `lines`) that starts with `label`, followed
+/// by `http://127.0.0.1:PORT`: sink and dev are started on port 0 and say
+/// where they listen, so no port is chosen and then hoped to stay free.
+fn bound_port(lines: &mpsc::Receiver<String>, label: &str) -> u16 {
+    let mut seen = Vec::new();
+    let line = wait_for_line(lines, label, &mut seen);
+    let address = line
+        .split(label)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    let digits: String = address
+        .trim_start_matches("http://")
+        .rsplit(':')
+        .next()
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+const SINK_SAYS: &str = "hookrelay sink: listening on ";
+const DEV_SAYS: &str = "hookrelay dev: receiver ";
+
+/// `hookrelay sink` on port 0 with `args`; its output lines and its port.
+fn start_sink(args: &[&str]) -> (Running, mpsc::Receiver<String>, u16) {
+    let mut sink = Running(
+        hookrelay()
+            .args(["sink", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = lines_of(sink.0.stdout.take().unwrap());
+    let port = bound_port(&lines, SINK_SAYS);
+    (sink, lines, port)
 }
 
 /// Kills the child on drop, so a failing test leaves nothing behind.
@@ -99,33 +132,24 @@ fn shipped_config_with_sink_port(port: u16) -> PathBuf {
 
 #[test]
 fn dev_accepts_signed_samples_and_delivers_them_signed_to_the_sink_then_stops_cleanly() {
-    let sink_port = free_port();
-    let dev_port = free_port();
+    let (_sink, sink_lines, sink_port) =
+        start_sink(&["--secret", "whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0"]);
     let config = shipped_config_with_sink_port(sink_port);
-
-    let mut sink = Running(
-        hookrelay()
-            .args(["sink", "--listen", &format!("127.0.0.1:{sink_port}")])
-            .args(["--secret", "whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let sink_lines = lines_of(sink.0.stdout.take().unwrap());
     let mut dev = Running(
         hookrelay()
             .current_dir(repo_root())
             .args(["dev", "--config"])
             .arg(&config)
-            .args(["--listen", &format!("127.0.0.1:{dev_port}")])
+            .args(["--listen", "127.0.0.1:0"])
             .args(["--admin-listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let dev_lines = lines_of(dev.0.stderr.take().unwrap());
+    let dev_stdout = lines_of(dev.0.stdout.take().unwrap());
+    let dev_port = bound_port(&dev_stdout, DEV_SAYS);
     wait_for_health(dev_port);
 
     let mut seen = Vec::new();
@@ -233,33 +257,24 @@ fn start_stack(
     extra_dev_args: &[&str],
     env: &[(&str, String)],
 ) -> (Running, mpsc::Receiver<String>, Running, u16) {
-    let sink_port = free_port();
-    let dev_port = free_port();
+    let (sink, sink_lines, sink_port) = start_sink(sink_args);
     let config = shipped_config_with_sink_port(sink_port);
-    let mut sink = Running(
-        hookrelay()
-            .args(["sink", "--listen", &format!("127.0.0.1:{sink_port}")])
-            .args(sink_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let sink_lines = lines_of(sink.0.stdout.take().unwrap());
     let mut command = hookrelay();
     command
         .current_dir(repo_root())
         .args(["dev", "--config"])
         .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{dev_port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--admin-listen", "127.0.0.1:0"])
         .args(extra_dev_args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null());
     for (name, value) in env {
         command.env(name, value);
     }
-    let dev = Running(command.spawn().unwrap());
+    let mut dev = Running(command.spawn().unwrap());
+    let dev_stdout = lines_of(dev.0.stdout.take().unwrap());
+    let dev_port = bound_port(&dev_stdout, DEV_SAYS);
     wait_for_health(dev_port);
     (sink, sink_lines, dev, dev_port)
 }
@@ -322,6 +337,7 @@ fn dev_runs_on_dynamodb_and_sqs_with_aws() {
             "HOOKRELAY_QUEUE_URL",
             hookrelay_tests::moto::unique_name("queue"),
         ),
+        ("HOOKRELAY_RETENTION_DAYS", "2".to_string()),
     ];
     let (_sink, sink_lines, _dev, dev_port) = start_stack(
         &["--secret", "whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0"],
@@ -334,5 +350,149 @@ fn dev_runs_on_dynamodb_and_sqs_with_aws() {
     assert!(
         line.contains("signature=valid") && line.ends_with("-> 200"),
         "{line}"
+    );
+
+    // HOOKRELAY_RETENTION_DAYS reaches the stored items: the event, its
+    // delivery and its attempt expire in 2 days, not the default 30.
+    let table = env[4].1.clone();
+    let items = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config())
+            .scan()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default()
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut kinds = Vec::new();
+    for item in &items {
+        let sk = item["sk"].as_s().unwrap().clone();
+        if !item["pk"].as_s().unwrap().starts_with("EVT#") {
+            continue;
+        }
+        let expires: i64 = item["expires_at"].as_n().unwrap().parse().unwrap();
+        let days = (expires - now) as f64 / 86_400.0;
+        assert!(
+            (1.9..=2.0).contains(&days),
+            "{sk} expires in {days:.2} days"
+        );
+        kinds.push(sk);
+    }
+    assert!(kinds.len() >= 3, "event, delivery and attempt: {kinds:?}");
+}
+
+/// A client that sends its request a byte a second (slowloris) is dropped
+/// once the header timeout passes, and other clients are served meanwhile.
+#[test]
+fn a_client_sending_a_byte_a_second_is_dropped_while_others_are_served() {
+    let (_sink, _lines, port) = start_sink(&[]);
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = Instant::now();
+    let drip = std::thread::spawn(move || {
+        let request = format!(
+            "POST /hook HTTP/1.1\r\nhost: x\r\nx-slow: {}",
+            "a".repeat(60)
+        );
+        for byte in request.bytes() {
+            if slow.write_all(&[byte]).is_err() {
+                return Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        None
+    });
+    for _ in 0..3 {
+        std::thread::sleep(Duration::from_secs(1));
+        let mut other = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        other
+            .write_all(b"POST /hook HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+            .unwrap();
+        let mut answer = String::new();
+        other.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let dropped_after = drip
+        .join()
+        .unwrap()
+        .expect("the slow client was never dropped");
+    assert!(
+        dropped_after < Duration::from_secs(20),
+        "dropped only after {dropped_after:?}"
+    );
+}
+
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `hookrelay dev` keeps at most `--max-events` events in memory: past the
+/// cap its memory stays flat while webhooks keep coming (without the cap,
+/// 4 000 more events of about 3 KB would add some 12 MB).
+#[test]
+fn dev_memory_stays_flat_past_max_events() {
+    let (_sink, sink_lines, dev, dev_port) = start_stack(&[], &["--max-events", "500"], &[]);
+    drop(sink_lines);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let send = |from: usize, to: usize| {
+        runtime.block_on(async {
+            let client = reqwest::Client::builder().no_proxy().build().unwrap();
+            let url = format!("http://127.0.0.1:{dev_port}/hooks/github");
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in (from..to)
+                .collect::<Vec<_>>()
+                .chunks((to - from).div_ceil(8))
+            {
+                let (client, url, chunk) = (client.clone(), url.clone(), chunk.to_vec());
+                tasks.spawn(async move {
+                    for i in chunk {
+                        let body = format!(
+                            r#"{{"ref":"refs/heads/main","n":{i},"pad":"{}"}}"#,
+                            "x".repeat(2000)
+                        );
+                        let message = hookrelay_signing::ProviderMessage {
+                            body: body.as_bytes(),
+                            timestamp: 0,
+                            id: "",
+                            url: None,
+                        };
+                        let headers = hookrelay_signing::sign_as_provider(
+                            &hookrelay_signing::Scheme::Github,
+                            &hookrelay_signing::Secret::new("It's a Secret to Everybody"),
+                            &message,
+                        )
+                        .unwrap();
+                        let mut request = client.post(&url).header("x-github-event", "push");
+                        for (name, value) in headers {
+                            request = request.header(name, value);
+                        }
+                        let status = request.body(body).send().await.unwrap().status();
+                        assert_eq!(status, 202);
+                    }
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        })
+    };
+    // Past the cap and settled, then measured; then as many again, twice.
+    send(0, 2_000);
+    std::thread::sleep(Duration::from_secs(2));
+    let after_2000 = resident_kib(dev.0.id());
+    send(2_000, 4_000);
+    send(4_000, 6_000);
+    std::thread::sleep(Duration::from_secs(2));
+    let after_6000 = resident_kib(dev.0.id());
+    let growth = after_6000.saturating_sub(after_2000);
+    assert!(
+        growth < 6 * 1024,
+        "memory grew by {growth} KiB from 2 000 to 6 000 events ({after_2000} -> {after_6000} KiB)"
     );
 }

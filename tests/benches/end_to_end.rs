@@ -37,20 +37,17 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
         ),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let mut dev = std::process::Command::new(lambda_binary("hookrelay-cli", "hookrelay"))
         .args(["dev", "--config"])
         .arg(&config)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--admin-listen", "127.0.0.1:0"])
         .env("HOOKRELAY_LOG", "error")
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let (port, _) = hookrelay_tests::dev_ports(&mut dev);
     let client = reqwest::Client::new();
     while client
         .get(format!("http://127.0.0.1:{port}/health"))
@@ -60,24 +57,34 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // 2 KiB bodies, each different: GitHub signs no timestamp, so the same
+    // bytes twice would be a replay (a duplicate, not delivered). Signed
+    // before the clock starts.
+    let signed: Vec<(Vec<u8>, Vec<(String, String)>)> = (0..EVENTS)
+        .map(|i| {
+            let mut body = format!("{i:08}").into_bytes();
+            body.resize(2048, b'x');
+            let message = ProviderMessage {
+                body: &body,
+                timestamp: 0,
+                id: "",
+                url: None,
+            };
+            let signature = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
+            (body, signature)
+        })
+        .collect();
     let body = vec![b'x'; 2048];
-    let message = ProviderMessage {
-        body: &body,
-        timestamp: 0,
-        id: "",
-        url: None,
-    };
-    let signature = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
 
     let mut through_relay = Vec::with_capacity(EVENTS);
-    for i in 0..EVENTS {
+    for (i, (signed_body, signature)) in signed.iter().enumerate() {
         let started = Instant::now();
         let mut request = client
             .post(format!("http://127.0.0.1:{port}/hooks/github"))
             .header("x-github-event", "push")
             .header("x-github-delivery", format!("bench-{i}"))
-            .body(body.clone());
-        for (name, value) in &signature {
+            .body(signed_body.clone());
+        for (name, value) in signature {
             request = request.header(name.as_str(), value.as_str());
         }
         assert!(request.send().await.unwrap().status().is_success());

@@ -1,7 +1,7 @@
 //! The dispatcher through its real Lambda handler, fed by the same bridge
 //! the SQS event source provides, delivering over real HTTP to sinks on
 //! 127.0.0.1 — on the embedded adapters and on DynamoDB + SQS (moto).
-use hookrelay_core::{Claim, DeliveryReport, QueueMessage};
+use hookrelay_core::{Claim, ConfigItem, DeliveryReport, ListOrder, QueueMessage};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome, DeliveryState, DestinationId, EventId};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
@@ -38,14 +38,19 @@ async fn relay(kind: Kind, sink: &Sink, destinations: &[(&str, &str, &str)]) -> 
     }
 }
 
-const BODY: &[u8] = br#"{"ref":"refs/heads/main","after":"0d1a26e6"}"#;
+fn push_body(delivery: &str) -> String {
+    format!(r#"{{"ref":"refs/heads/main","after":"0d1a26e6","delivery":"{delivery}"}}"#)
+}
 
+/// A push whose body names its delivery: GitHub signs no timestamp, so two
+/// deliveries with the same bytes would be one (a replay).
 async fn receive_push(relay: &Relay, delivery: &str) -> EventId {
+    let body = push_body(delivery);
     relay
         .accept_github(
             "github",
             GITHUB_SECRET,
-            BODY,
+            body.as_bytes(),
             &[
                 ("X-GitHub-Event", "push"),
                 ("X-GitHub-Delivery", delivery),
@@ -100,7 +105,7 @@ async fn fan_out_reaches_every_destination_and_a_flaky_one_after_three_attempts(
         .chain(&sink.received("/c"))
     {
         assert_eq!(received.header("webhook-id"), Some(msg_id.as_str()));
-        assert_eq!(received.body, BODY);
+        assert_eq!(received.body, push_body("d-fan").as_bytes());
         assert_eq!(received.header("content-type"), Some("application/json"));
         assert!(python_verifies(
             DEST_SECRET,
@@ -379,7 +384,86 @@ async fn a_batch_of_ten_is_delivered_concurrently(kind: Kind) {
     assert_eq!(sink.max_in_flight(), 10, "all ten were in flight at once");
 }
 
+/// A warm dispatcher keeps a destination's in-flight slots; a new
+/// `max_in_flight` must take effect once its cached configuration is
+/// refreshed, not only after a cold start.
+async fn a_changed_max_in_flight_is_picked_up_with_the_configuration(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script(
+        "/slow",
+        vec![Reply::Delayed(Duration::from_millis(500), 200)],
+    );
+    let relay = relay(kind, &sink, &[("slow", "/slow", "max_in_flight = 2")]).await;
+    for n in 0..6 {
+        receive_push(&relay, &format!("d-limit-{n}")).await;
+    }
+    relay.drain().await;
+    assert_eq!(sink.received("/slow").len(), 6);
+    assert_eq!(sink.max_in_flight(), 2, "the limit of 2 was not kept");
+
+    // When: the limit is raised, and the configuration cache runs out.
+    let mut destination = relay
+        .config
+        .config()
+        .await
+        .unwrap()
+        .destination(&dest("slow"))
+        .cloned()
+        .unwrap();
+    destination.max_in_flight = Some(6);
+    relay
+        .writer
+        .put(&ConfigItem::Destination(destination))
+        .await
+        .unwrap();
+    relay.clock.advance_millis(60_000);
+    for n in 6..12 {
+        receive_push(&relay, &format!("d-limit-{n}")).await;
+    }
+    let batch = relay.receive_batch().await;
+    assert_eq!(batch.len(), 6);
+    relay.run_batch(batch).await;
+
+    // Then: six at once.
+    assert_eq!(sink.received("/slow").len(), 12);
+    assert_eq!(sink.max_in_flight(), 6, "the new limit of 6 was not used");
+}
+
+/// The delivery store lists a state from either end: release and recovery
+/// page forward from the oldest, an operator looks at the newest.
+async fn deliveries_in_a_state_are_listed_from_either_end(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/down", vec![Reply::Status(500)]);
+    let relay = relay(
+        kind,
+        &sink,
+        &[("down", "/down", "retry_schedule = [\"0s\"]")],
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        relay.clock.advance_millis(1);
+        ids.push(receive_push(&relay, &format!("d-order-{n}")).await);
+    }
+    relay.drain().await;
+    let list = |order| {
+        let relay = &relay;
+        async move {
+            relay
+                .deliveries
+                .deliveries_in_state(&dest("down"), DeliveryState::Failed, None, order, 3)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(list(ListOrder::OldestFirst).await, ids[..3].to_vec());
+    let newest: Vec<EventId> = ids.iter().rev().take(3).cloned().collect();
+    assert_eq!(list(ListOrder::NewestFirst).await, newest);
+}
+
 on_both_backends!(
+    deliveries_in_a_state_are_listed_from_either_end,
+    a_changed_max_in_flight_is_picked_up_with_the_configuration,
     fan_out_reaches_every_destination_and_a_flaky_one_after_three_attempts,
     a_destination_down_for_the_whole_schedule_fails_and_the_others_are_unaffected,
     duplicate_queue_messages_never_deliver_twice,

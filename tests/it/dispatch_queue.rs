@@ -88,3 +88,42 @@ async fn the_sample_sqs_event_parses_with_the_runtime_types() {
         serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     assert_eq!(message.event_id.as_str(), "evt_01jd0000000000000000000000");
 }
+
+/// SQS delays in whole seconds. A retry due at +1.4 s must not surface at
+/// +1 s and then come back again and again until due (each time an
+/// invocation, a send, a receive and a read): it is attempted once, from
+/// one message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_due_at_a_fractional_second_surfaces_once_on_sqs() {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(500), Reply::Status(200)]);
+    let config = config_from(&format!(
+        "allow_private_destinations = true\n[[sources]]\nid = \"gh\"\nscheme = \"github\"\nsecrets = [\"s\"]\n\
+         [[destinations]]\nid = \"d\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nretry_schedule = [\"0s\", \"1400ms\"]\n\
+         [[routes]]\nsource = \"gh\"\ndestination = \"d\"\n",
+        sink.url("/hook")
+    ));
+    // SQS's delays are real seconds: the dispatcher reads the real time.
+    let relay = Relay::aws(config, Arc::new(ManualClock::at_system_time())).await;
+    receive(&relay).await;
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut messages = 0;
+    while sink.received("/hook").len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry never came; {messages} messages handled"
+        );
+        relay.clock.set(hookrelay_models::Timestamp::now());
+        let batch = relay.receive_batch().await;
+        if batch.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        messages += relay.run_batch(batch).await;
+    }
+    assert_eq!(
+        messages, 2,
+        "the fan-out and one retry; more means a message surfaced before it was due"
+    );
+}

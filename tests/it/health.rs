@@ -2,7 +2,7 @@
 //! configured period is disabled, its later deliveries are parked, a probe
 //! brings it back, and the parked deliveries then go out in arrival order.
 //! On the embedded adapters and on DynamoDB + SQS (moto).
-use hookrelay_core::{ConfigStore, DispatchSettings, NoMetrics};
+use hookrelay_core::{ConfigItem, ConfigStore, DispatchSettings, NoMetrics};
 use hookrelay_models::{DeliveryState, DestinationId, EventId};
 use hookrelay_tests::relay::{test_dispatch_settings, Relay};
 use hookrelay_tests::sink::{Reply, Sink};
@@ -224,7 +224,132 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
     assert_eq!(bodies, ["{\"n\":2}", "{\"n\":3}"]);
 }
 
+/// Two warm dispatchers: one disables the destination, an operator enables
+/// it again, and the other — which still remembers a failure from over the
+/// period ago — sees one more failure. The store's record was cleared by
+/// the enable, so that one failure must not disable it again.
+async fn a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_destination(
+    kind: Kind,
+) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(500)]);
+    let relay = relay(kind, &sink).await;
+    let other = relay.second_dispatcher(DispatchSettings {
+        auto_disable_after: Some(Duration::from_secs(3600)),
+        ..test_dispatch_settings()
+    });
+
+    // Given: the first dispatcher sees the first failure and remembers it.
+    let first = push(&relay, 1).await;
+    relay.drain().await;
+    assert_eq!(state(&relay, &first).await, DeliveryState::Failed);
+    // The other sees a failure over an hour later and disables it.
+    relay.clock.advance_millis(61 * 60 * 1000);
+    push(&relay, 2).await;
+    relay.drain_with(&other).await;
+    assert!(!app_enabled(&relay).await.0, "not disabled after an hour");
+
+    // When: an operator enables it again, and the first dispatcher sees one
+    // more failure a minute later.
+    relay
+        .config
+        .set_destination_enabled(&app(), true, None)
+        .await
+        .unwrap();
+    hookrelay_core::dispatch::resume_destination(&*relay.deliveries, &*relay.queue, &app())
+        .await
+        .unwrap();
+    relay.clock.advance_millis(60 * 1000);
+    let third = push(&relay, 3).await;
+    relay.drain().await;
+
+    // Then: that failure is the first of a new period, not the end of one.
+    assert_eq!(state(&relay, &third).await, DeliveryState::Failed);
+    assert_eq!(sink.received("/app").len(), 3);
+    let (enabled, reason) = app_enabled(&relay).await;
+    assert!(
+        enabled,
+        "disabled again after one failure on a stale memory: {reason:?}"
+    );
+}
+
+/// A rotation reads the destination, changes its secret and writes it
+/// back; a 410 or an automatic disable may land in between. Neither may
+/// undo the other, whichever order the writes take.
+async fn a_rotation_and_a_disable_at_once_both_survive(kind: Kind) {
+    let sink = Sink::start().await;
+    let relay = relay(kind, &sink).await;
+    let rotated = "whsec_bmV3IHNpZ25pbmcga2V5IGFmdGVyIHJvdGF0aW9u";
+
+    // The rotation's read, then the disable, then the rotation's write.
+    let mut read_before = relay
+        .config
+        .fresh_destination(&app())
+        .await
+        .unwrap()
+        .unwrap();
+    relay
+        .config
+        .set_destination_enabled(&app(), false, Some("410 Gone".into()))
+        .await
+        .unwrap();
+    read_before.secret = hookrelay_signing::Secret::new(rotated);
+    relay
+        .writer
+        .put(&ConfigItem::Destination(read_before))
+        .await
+        .unwrap();
+    let after = relay
+        .config
+        .fresh_destination(&app())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.secret.expose(), rotated, "the rotation was lost");
+    assert!(!after.enabled, "the disable was undone by the rotation");
+    assert_eq!(after.disabled_reason.as_deref(), Some("410 Gone"));
+
+    // And the other way round: an enable between a read and a write.
+    let mut read_before = after;
+    relay
+        .config
+        .set_destination_enabled(&app(), true, None)
+        .await
+        .unwrap();
+    read_before.timeout = Some(Duration::from_secs(7));
+    relay
+        .writer
+        .put(&ConfigItem::Destination(read_before))
+        .await
+        .unwrap();
+    let after = relay
+        .config
+        .fresh_destination(&app())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.enabled, "the enable was undone by the update");
+    assert_eq!(after.timeout(), Duration::from_secs(7));
+    assert_eq!(after.secret.expose(), rotated);
+
+    // A pushed configuration says what it wants, state included.
+    let mut pushed = relay.config.config().await.unwrap();
+    pushed.destinations[0].enabled = false;
+    pushed.destinations[0].disabled_reason = Some("pushed".into());
+    relay.writer.replace(&pushed).await.unwrap();
+    let after = relay
+        .config
+        .fresh_destination(&app())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!after.enabled);
+    assert_eq!(after.disabled_reason.as_deref(), Some("pushed"));
+}
+
 on_both_backends!(
+    a_rotation_and_a_disable_at_once_both_survive,
+    a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_destination,
     a_release_skips_parked_events_that_have_expired,
     failing_all_along_disables_parks_probes_and_releases_in_order,
     a_success_in_between_keeps_it_enabled,

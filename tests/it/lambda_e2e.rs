@@ -134,6 +134,23 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
         .unwrap();
     assert_eq!(refused["statusCode"], 401);
 
+    // A header value with CR/LF cannot be represented as a request: the
+    // runtime is told the invocation failed (API Gateway answers 502, so
+    // the provider retries), nothing is stored or queued, and the function
+    // goes on serving.
+    let mut injected = function_url_event(body, &headers);
+    injected["headers"]["x-hub-signature-256"] = json!("sha256=00\r\nx-injected: 1");
+    let error = receiver_api
+        .invoke(&injected, Duration::from_secs(30))
+        .await
+        .expect_err("a CR/LF header value reached the handler");
+    assert!(!error.is_empty());
+    let after = receiver_api
+        .invoke(&tampered, Duration::from_secs(30))
+        .await
+        .expect("the function serves on after the refused event");
+    assert_eq!(after["statusCode"], 401);
+
     // The event source mapping's part: receive, and hand the batch over.
     let received = sqs
         .receive_message()

@@ -61,3 +61,53 @@ async fn receiving_and_delivering_record_their_metrics() {
         assert_eq!(metrics.count(name), expected, "{name}");
     }
 }
+
+/// `Received` counts accepted webhooks only: a handshake is counted as
+/// one, and a store that cannot be reached as `Unavailable`, never as a
+/// malformed request.
+#[tokio::test]
+async fn handshakes_and_outages_are_not_counted_as_received_or_malformed() {
+    let config = config_from(
+        "[[sources]]\nid = \"slack\"\nscheme = \"slack\"\nsecrets = [\"slack-secret\"]\n\
+         [[sources]]\nid = \"gh\"\nscheme = \"github\"\nsecrets = [\"s\"]\n",
+    );
+    let metrics = Arc::new(MemoryMetrics::default());
+    let clock = Arc::new(ManualClock::at_unix_secs(1_790_000_000));
+    let relay = Relay::embedded_with_metrics(config, clock, metrics.clone());
+
+    // Slack's url_verification, signed as Slack signs it.
+    let body = br#"{"type":"url_verification","challenge":"c-123"}"#;
+    let message = ProviderMessage {
+        body,
+        timestamp: 1_790_000_000,
+        id: "",
+        url: None,
+    };
+    let mut builder = http::Request::builder().method("POST").uri("/hooks/slack");
+    for (name, value) in
+        sign_as_provider(&Scheme::Slack, &Secret::new("slack-secret"), &message).unwrap()
+    {
+        builder = builder.header(name, value);
+    }
+    let response =
+        hookrelay_receiver::handle(&relay.ingest, builder.body(Body::from(&body[..])).unwrap())
+            .await;
+    assert_eq!(response.status(), 200);
+    assert!(String::from_utf8_lossy(response.body().as_ref()).contains("c-123"));
+
+    // The queue goes away for one genuine webhook.
+    relay.set_queue_unavailable(true);
+    let response = hookrelay_receiver::handle(&relay.ingest, push("s", "d1")).await;
+    assert_eq!(response.status(), 503);
+    relay.set_queue_unavailable(false);
+
+    for (name, expected) in [
+        ("Handshake", 1),
+        ("Received", 0),
+        ("Unavailable", 1),
+        ("Rejected", 0),
+        ("Rejected:malformed", 0),
+    ] {
+        assert_eq!(metrics.count(name), expected, "{name}");
+    }
+}

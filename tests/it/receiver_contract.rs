@@ -172,6 +172,50 @@ async fn a_delivery_id_is_forgotten_after_the_dedupe_window(f: Fixture) {
     assert_eq!(f.backend.event_count().await, 2);
 }
 
+/// GitHub signs no timestamp and not its delivery id: a captured request
+/// stays genuine for ever. Replayed with the id header changed, or without
+/// it, it is still the same delivery.
+async fn a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says(f: Fixture) {
+    let (status, first) = send(&f, github_push("d-captured")).await;
+    assert_eq!(status, 202, "{first}");
+    f.clock.advance_millis(3600 * 1000);
+
+    let (status, changed) = send(&f, github_push("d-forged")).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["duplicate"], true);
+    assert_eq!(changed["id"], first["id"]);
+
+    let without_id = signed_post(
+        "github",
+        Scheme::Github,
+        GITHUB_SECRET,
+        br#"{"ref":"refs/heads/main","after":"abc"}"#,
+        &[("X-GitHub-Event", "push")],
+    );
+    let (status, missing) = send(&f, without_id).await;
+    assert_eq!(status, 200, "{missing}");
+    assert_eq!(missing["duplicate"], true);
+    assert_eq!(missing["id"], first["id"]);
+
+    assert_eq!(f.backend.event_count().await, 1, "a replay was stored");
+    assert_eq!(f.backend.messages().await.len(), 1, "a replay was queued");
+
+    // A different body is a different delivery, whatever its id.
+    let other = signed_post(
+        "github",
+        Scheme::Github,
+        GITHUB_SECRET,
+        br#"{"ref":"refs/heads/main","after":"def"}"#,
+        &[
+            ("X-GitHub-Event", "push"),
+            ("X-GitHub-Delivery", "d-captured"),
+        ],
+    );
+    let (status, body) = send(&f, other).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(f.backend.event_count().await, 2);
+}
+
 async fn concurrent_identical_deliveries_store_one_event(f: Fixture) {
     let f = Arc::new(f);
     let mut tasks = tokio::task::JoinSet::new();
@@ -281,20 +325,30 @@ async fn an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry(f: 
 
 async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fixture) {
     // As if an earlier receipt stored the event and died before queueing it
-    // (or before it could take the insert back).
+    // (or before it could take the insert back). Stripe: its delivery id is
+    // signed (inside the body), so dedupe goes by it.
     let now = hookrelay_models::Timestamp::from_unix_secs(NOW);
+    let retry = || {
+        signed_post(
+            "stripe",
+            Scheme::Stripe,
+            STRIPE_SECRET,
+            br#"{"id":"evt_crash","type":"invoice.paid"}"#,
+            &[],
+        )
+    };
     let orphan = hookrelay_models::Event {
         id: hookrelay_models::EventId::new(now),
-        source: hookrelay_models::SourceId::parse("github").unwrap(),
-        event_type: Some("push".into()),
-        provider_delivery_id: Some("d-crash".into()),
+        source: hookrelay_models::SourceId::parse("stripe").unwrap(),
+        event_type: Some("invoice.paid".into()),
+        provider_delivery_id: Some("evt_crash".into()),
         received_at: now,
         headers: vec![],
         body: b"{}".to_vec(),
     };
     let key = hookrelay_core::DedupeKey {
         source: orphan.source.clone(),
-        provider_delivery_id: "d-crash".into(),
+        provider_delivery_id: "evt_crash".into(),
         expires_at: now.saturating_add(std::time::Duration::from_secs(86_400)),
     };
     let stored = f
@@ -310,14 +364,14 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
     assert_eq!(stored, hookrelay_core::InsertOutcome::Inserted);
 
     f.clock.advance_millis(5_000);
-    let (status, body) = send(&f, github_push("d-crash")).await;
+    let (status, body) = send(&f, retry()).await;
     assert_eq!(status, 202, "the retry is the first acceptance: {body}");
     assert_eq!(body["id"], orphan.id.as_str());
     let messages = f.backend.messages().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].event_id, orphan.id);
 
-    let (status, body) = send(&f, github_push("d-crash")).await;
+    let (status, body) = send(&f, retry()).await;
     assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
     assert_eq!(f.backend.messages().await.len(), 1);
     assert_eq!(f.backend.event_count().await, 1);
@@ -408,6 +462,7 @@ on_both_backends!(
     duplicate_is_answered_with_the_first_id_and_not_queued_again,
     a_delivery_id_is_forgotten_after_the_dedupe_window,
     concurrent_identical_deliveries_store_one_event,
+    a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says,
     a_bad_signature_is_401_without_detail_and_nothing_is_written,
     a_stale_timestamp_is_401,
     unknown_sources_and_path_tricks_are_404,

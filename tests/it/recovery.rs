@@ -86,8 +86,100 @@ async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
     let distinct: BTreeSet<&EventId> = queued.iter().map(|m| &m.event_id).collect();
     assert_eq!(distinct.len(), 1200, "a delivery was queued twice");
     assert!(store
-        .deliveries_in_state(&app, DeliveryState::Failed, None, 10)
+        .deliveries_in_state(
+            &app,
+            DeliveryState::Failed,
+            None,
+            hookrelay_core::ListOrder::OldestFirst,
+            10
+        )
         .await
         .unwrap()
         .is_empty());
+}
+
+/// `events list --status` shows the newest events in that state, even with
+/// more of them than one read of the index returns (1 000).
+#[tokio::test]
+async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
+    let config = Config::from_toml(
+        "[[sources]]\nid = \"gh\"\nscheme = \"github\"\nsecrets = [\"s\"]\n[[destinations]]\nid = \"app\"\nurl = \"https://example.com/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+        "test",
+    )
+    .unwrap();
+    let store = Arc::new(MemoryStore::new(config));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = DestinationId::parse("app").unwrap();
+    let now = clock.now();
+    let mut ids = Vec::new();
+    for i in 0..1_010 {
+        let at = Timestamp::from_unix_millis(now.unix_millis() - 100_000 + i);
+        let event = hookrelay_models::Event {
+            id: EventId::new(at),
+            source: hookrelay_models::SourceId::parse("gh").unwrap(),
+            event_type: None,
+            provider_delivery_id: None,
+            received_at: at,
+            headers: Vec::new(),
+            body: b"{}".to_vec(),
+        };
+        hookrelay_core::EventStore::insert_event(
+            &*store,
+            &event,
+            None,
+            now.saturating_add(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+        let lease = now.saturating_add(Duration::from_secs(60));
+        let Claim::Claimed(mut delivery) = store.claim(&event.id, &app, now, lease).await.unwrap()
+        else {
+            panic!("not claimed");
+        };
+        delivery.state = DeliveryState::Failed;
+        delivery.attempts = 1;
+        delivery.next_attempt_at = None;
+        let attempt = Attempt {
+            event_id: event.id.clone(),
+            destination: app.clone(),
+            number: 1,
+            series: 0,
+            started_at: now,
+            duration_ms: 1,
+            outcome: AttemptOutcome::Response { status: 500 },
+            response_body: String::new(),
+            response_truncated: false,
+        };
+        assert!(store
+            .record_attempt(&attempt, &delivery, lease)
+            .await
+            .unwrap());
+        ids.push(event.id);
+    }
+    let admin = Admin::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        None,
+        clock,
+        Arc::new(NoCheck),
+    );
+    for source in [None, Some(hookrelay_models::SourceId::parse("gh").unwrap())] {
+        let AdminResponse::Events(listed) = admin
+            .execute(AdminRequest::ListEvents {
+                source: source.clone(),
+                since: None,
+                status: Some(DeliveryState::Failed),
+                limit: 10,
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("not a listing");
+        };
+        let listed: Vec<EventId> = listed.into_iter().map(|e| e.id).collect();
+        let newest: Vec<EventId> = ids.iter().rev().take(10).cloned().collect();
+        assert_eq!(listed, newest, "with source filter {source:?}");
+    }
 }

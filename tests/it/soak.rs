@@ -178,22 +178,18 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
     std::fs::create_dir_all(&dir).unwrap();
     let config_path = dir.join("hookrelay.toml");
     std::fs::write(&config_path, config_text(&sink)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let binary = lambda_binary("hookrelay-cli", "hookrelay");
     let mut dev = std::process::Command::new(binary)
         .args(["dev", "--config"])
         .arg(&config_path)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", "127.0.0.1:0"])
         .args(["--admin-listen", "127.0.0.1:0"])
         .env("HOOKRELAY_LOG", "error")
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let (port, _) = hookrelay_tests::dev_ports(&mut dev);
     struct Kill<'a>(&'a mut std::process::Child);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {

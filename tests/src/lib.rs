@@ -81,3 +81,35 @@ sys.exit(0 if ok else 1)
         .expect("python3 is needed for the independent signature check (apt-get install python3)")
         .success()
 }
+
+/// The receiver and admin ports a `hookrelay dev` process bound, read from
+/// the line it prints on stdout (start it with `--listen 127.0.0.1:0
+/// --admin-listen 127.0.0.1:0` and stdout piped): no port is chosen first
+/// and hoped to stay free. A thread keeps draining its stdout afterwards.
+pub fn dev_ports(dev: &mut std::process::Child) -> (u16, u16) {
+    use std::io::{BufRead, BufReader};
+    let stdout = dev.stdout.take().expect("dev's stdout is piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let line = loop {
+        let line = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("hookrelay dev did not say where it listens");
+        if line.starts_with("hookrelay dev: receiver ") {
+            break line;
+        }
+    };
+    let port_after = |label: &str| -> u16 {
+        let address = line
+            .split(label)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("a labelled address");
+        address.rsplit(':').next().unwrap().parse().unwrap()
+    };
+    (port_after("receiver http://"), port_after("admin http://"))
+}

@@ -2,7 +2,7 @@
 //! free loopback port, started by the test process itself.
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -30,9 +30,8 @@ const INSTALL_HINT: &str =
 ///   crawl. Same results, same errors.
 const SERVER: &str = r#"
 import os, sys, threading
-os.environ.setdefault("MOTO_PORT", sys.argv[1])
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 from moto.dynamodb import models as dm
 
 def transact_write_items(self, transact_items):
@@ -105,15 +104,16 @@ def serve(environ, start_response):
         with dynamodb:
             return list(app(environ, start_response))
     return app(environ, start_response)
-run_simple("127.0.0.1", int(sys.argv[1]), serve, threaded=True)
+# Bound to port 0 and the port told through a file: no other process can
+# take it between a choice and the bind.
+server = make_server("127.0.0.1", 0, serve, threaded=True)
+port = server.socket.getsockname()[1]
+os.environ["MOTO_PORT"] = str(port)  # read lazily, for the URLs moto makes
+with open(sys.argv[1] + ".tmp", "w") as port_file:
+    port_file.write(str(port))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
 "#;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
-}
 
 impl Moto {
     /// Starts a fresh server and waits until it accepts connections. A
@@ -127,7 +127,7 @@ impl Moto {
             .map(|s| s.success())
             .unwrap_or(false);
         assert!(found, "{INSTALL_HINT}");
-        let port = free_port();
+        let port_file = std::env::temp_dir().join(unique_name("moto-port"));
         let child = Command::new("sh")
             .args([
                 "-c",
@@ -136,22 +136,36 @@ impl Moto {
                    while kill -0 "$2" 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 0.3; done
                    kill $m 2>/dev/null; wait $m 2>/dev/null"#,
                 "moto-watchdog",
-                &port.to_string(),
+                &port_file.display().to_string(),
                 &std::process::id().to_string(),
                 SERVER,
             ])
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn sh for moto_server");
-        let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
+        let port: u16 = loop {
+            if let Some(port) = std::fs::read_to_string(&port_file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                break port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start within 30 s ({INSTALL_HINT} if missing)"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let _ = std::fs::remove_file(&port_file);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "moto_server did not start on port {port} within 30 s ({INSTALL_HINT} if missing)"
+                "moto_server did not accept on port {port} within 30 s"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        let endpoint = format!("http://127.0.0.1:{port}");
         Moto { child, endpoint }
     }
 

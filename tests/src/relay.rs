@@ -7,8 +7,8 @@ use hookrelay_aws::{
     provision, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
 };
 use hookrelay_core::{
-    Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings, EventStore, Ingest,
-    IngestSettings, Queue, QueueMessage, Sender,
+    Clock, ConfigStore, ConfigWriter, DeliveryStore, Dispatch, DispatchSettings, EventStore,
+    Ingest, IngestSettings, Queue, QueueMessage, Sender,
 };
 use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
@@ -35,6 +35,8 @@ pub struct Relay {
     pub events: Arc<dyn EventStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub queue: Arc<dyn Queue>,
+    /// Writes to the configuration, as the admin use case makes them.
+    pub writer: Arc<dyn ConfigWriter>,
     pub clock: Arc<ManualClock>,
     transport: Transport,
     /// On moto: the events table, the config table and the queue URL.
@@ -101,6 +103,7 @@ impl Relay {
             dispatch,
             config: store.clone(),
             events: store.clone(),
+            writer: store.clone(),
             deliveries: store,
             queue: queue.clone(),
             clock,
@@ -148,6 +151,7 @@ impl Relay {
             .unwrap();
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
         dynamo_config.replace_config(&config).await.unwrap();
+        let writer = Arc::new(dynamo_config.clone());
         // As in the Lambdas: a warm function caches its configuration.
         let config_store = Arc::new(hookrelay_core::CachedConfigStore::new(
             Arc::new(dynamo_config),
@@ -181,6 +185,7 @@ impl Relay {
             deliveries,
             queue,
             clock,
+            writer,
             aws_names: Some((events_table, config_table, url.clone())),
             transport: Transport::Sqs { client: sqs, url },
         }
@@ -293,6 +298,14 @@ impl Relay {
         }
     }
 
+    /// Makes the embedded queue refuse (or accept again) every enqueue.
+    pub fn set_queue_unavailable(&self, unavailable: bool) {
+        match &self.transport {
+            Transport::Embedded(queue) => queue.set_unavailable(unavailable),
+            Transport::Sqs { .. } => panic!("only the embedded queue can be switched off"),
+        }
+    }
+
     /// Deletes handled messages (SQS); nothing to do in memory.
     pub async fn ack(&self, records: &[SqsMessage]) {
         if let Transport::Sqs { client, url } = &self.transport {
@@ -338,10 +351,16 @@ impl Relay {
     /// handled and puts back what it reported failed. Returns how many
     /// records the batch had.
     pub async fn run_batch(&self, records: Vec<SqsMessage>) -> usize {
+        self.run_batch_with(&self.dispatch, records).await
+    }
+
+    /// As [`Self::run_batch`], on another dispatcher (a second warm
+    /// Lambda on the same stores and queue).
+    pub async fn run_batch_with(&self, dispatch: &Dispatch, records: Vec<SqsMessage>) -> usize {
         let count = records.len();
         let mut event = SqsEvent::default();
         event.records = records.clone();
-        let response = handle_batch(&self.dispatch, event).await;
+        let response = handle_batch(dispatch, event).await;
         let failed: Vec<String> = response
             .batch_item_failures
             .iter()
@@ -357,14 +376,34 @@ impl Relay {
 
     /// Feeds ready messages to the dispatcher until none are left (bounded).
     pub async fn drain(&self) -> usize {
+        self.drain_with(&self.dispatch).await
+    }
+
+    /// As [`Self::drain`], on another dispatcher.
+    pub async fn drain_with(&self, dispatch: &Dispatch) -> usize {
         let mut handled = 0;
         for _ in 0..200 {
             let batch = self.receive_batch().await;
             if batch.is_empty() {
                 return handled;
             }
-            handled += self.run_batch(batch).await;
+            handled += self.run_batch_with(dispatch, batch).await;
         }
         panic!("queue did not drain after 200 batches");
+    }
+
+    /// A second dispatcher on this relay's stores, queue and clock, as
+    /// another warm Lambda would be: its own memory, the same truth.
+    pub fn second_dispatcher(&self, settings: DispatchSettings) -> Dispatch {
+        let clock: Arc<dyn Clock> = self.clock.clone();
+        Dispatch::new(
+            self.config.clone(),
+            self.events.clone(),
+            self.deliveries.clone(),
+            self.queue.clone(),
+            Arc::new(HttpSender::new(true).expect("http client")),
+            clock,
+            settings,
+        )
     }
 }

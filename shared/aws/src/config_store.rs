@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::Client;
 use hookrelay_core::{ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError};
 use hookrelay_models::{Config, Destination, Route, Source, SourceId};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::error::{call_error, AwsError};
@@ -39,6 +39,41 @@ fn item_of<T: Serialize>(pk: &str, sk: String, value: &T) -> Item {
     ])
 }
 
+/// A destination's operational state: whether it is enabled, and why not.
+/// It lives in an attribute of its own beside the document, so that
+/// enabling or disabling (by a 410, an automatic disable, a probe, an
+/// operator) and changing the settings (a rotation, an update) each write
+/// only their own part, and neither undoes the other when they meet.
+const OPERATIONAL: &str = "operational";
+
+#[derive(Serialize, Deserialize)]
+struct Operational {
+    enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disabled_reason: Option<String>,
+}
+
+fn operational_of(destination: &Destination) -> AttributeValue {
+    let state = Operational {
+        enabled: destination.enabled,
+        disabled_reason: destination.disabled_reason.clone(),
+    };
+    AttributeValue::S(serde_json::to_string(&state).expect("operational state serializes"))
+}
+
+/// A destination item: its document, with the operational state laid over
+/// it where the item has one (items written before it existed have not).
+fn destination_of(item: &Item) -> Result<Destination, AwsError> {
+    let mut destination: Destination = doc_of(item)?;
+    if let Some(state) = item.get(OPERATIONAL).and_then(|v| v.as_s().ok()) {
+        let state: Operational = serde_json::from_str(state)
+            .map_err(|e| AwsError::Corrupt(format!("destination state: {e}")))?;
+        destination.enabled = state.enabled;
+        destination.disabled_reason = state.disabled_reason;
+    }
+    Ok(destination)
+}
+
 fn route_key(route: &Route) -> String {
     format!("{}#{}", route.source, route.destination)
 }
@@ -52,6 +87,14 @@ impl DynamoConfigStore {
     }
 
     async fn query_all<T: DeserializeOwned>(&self, pk: &str) -> Result<Vec<T>, AwsError> {
+        self.query_items(pk, |item| doc_of(item)).await
+    }
+
+    async fn query_items<T>(
+        &self,
+        pk: &str,
+        read: impl Fn(&Item) -> Result<T, AwsError>,
+    ) -> Result<Vec<T>, AwsError> {
         let mut found = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -67,7 +110,7 @@ impl DynamoConfigStore {
                 .await
                 .map_err(|e| call_error("dynamodb", e))?;
             for item in page.items() {
-                found.push(doc_of(item)?);
+                found.push(read(item)?);
             }
             match page.last_evaluated_key() {
                 Some(key) if !key.is_empty() => start = Some(key.clone()),
@@ -114,7 +157,7 @@ impl DynamoConfigStore {
             .send()
             .await
             .map_err(|e| call_error("dynamodb", e))?;
-        found.item().map(doc_of).transpose()
+        found.item().map(destination_of).transpose()
     }
 
     pub async fn put_source(&self, source: &Source) -> Result<(), AwsError> {
@@ -122,13 +165,34 @@ impl DynamoConfigStore {
             .await
     }
 
+    /// Writes a destination whole, its operational state included (a
+    /// pushed configuration says what it wants).
     pub async fn put_destination(&self, destination: &Destination) -> Result<(), AwsError> {
-        self.put(item_of(
-            DESTINATION,
-            destination.id.to_string(),
-            destination,
-        ))
-        .await
+        let mut item = item_of(DESTINATION, destination.id.to_string(), destination);
+        item.insert(OPERATIONAL.into(), operational_of(destination));
+        self.put(item).await
+    }
+
+    /// Writes a destination's settings; an existing destination keeps its
+    /// operational state as stored, a new one takes `destination`'s.
+    pub async fn put_destination_settings(
+        &self,
+        destination: &Destination,
+    ) -> Result<(), AwsError> {
+        let doc = serde_json::to_string(destination).expect("config models serialize");
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(DESTINATION.to_string()))
+            .key("sk", AttributeValue::S(destination.id.to_string()))
+            .update_expression("SET doc = :doc, #state = if_not_exists(#state, :state)")
+            .expression_attribute_names("#state", OPERATIONAL)
+            .expression_attribute_values(":doc", AttributeValue::S(doc))
+            .expression_attribute_values(":state", operational_of(destination))
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        Ok(())
     }
 
     pub async fn put_route(&self, route: &Route) -> Result<(), AwsError> {
@@ -175,7 +239,7 @@ impl DynamoConfigStore {
         Ok(Config {
             allow_private_destinations: false,
             sources: self.query_all(SOURCE).await?,
-            destinations: self.query_all(DESTINATION).await?,
+            destinations: self.query_items(DESTINATION, destination_of).await?,
             routes: self.query_all(ROUTE).await?,
         })
     }
@@ -186,7 +250,9 @@ impl ConfigWriter for DynamoConfigStore {
     async fn put(&self, item: &ConfigItem) -> Result<(), CoreError> {
         match item {
             ConfigItem::Source(source) => self.put_source(source).await?,
-            ConfigItem::Destination(destination) => self.put_destination(destination).await?,
+            ConfigItem::Destination(destination) => {
+                self.put_destination_settings(destination).await?
+            }
             ConfigItem::Route(route) => self.put_route(route).await?,
         }
         Ok(())
@@ -240,13 +306,31 @@ impl ConfigStore for DynamoConfigStore {
         enabled: bool,
         reason: Option<String>,
     ) -> Result<(), CoreError> {
-        let Some(mut destination) = self.get_destination(id).await? else {
-            return Ok(());
+        let state = Operational {
+            enabled,
+            disabled_reason: if enabled { None } else { reason },
         };
-        destination.enabled = enabled;
-        destination.disabled_reason = if enabled { None } else { reason };
-        self.put_destination(&destination).await?;
-        Ok(())
+        let state = serde_json::to_string(&state).expect("operational state serializes");
+        // Only the state: a concurrent rotation or update of the settings
+        // is neither read nor written back.
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(DESTINATION.to_string()))
+            .key("sk", AttributeValue::S(id.to_string()))
+            .update_expression("SET #state = :state")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#state", OPERATIONAL)
+            .expression_attribute_values(":state", AttributeValue::S(state))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // Removed meanwhile: nothing to enable or disable.
+            Err(err) if crate::error::is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
     }
 
     /// `allow_private_destinations` is not stored: it is a deployment

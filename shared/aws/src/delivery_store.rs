@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use hookrelay_core::{Claim, CoreError, DeliveryStore};
+use hookrelay_core::{Claim, CoreError, DeliveryStore, ListOrder};
 use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, DestinationId, EventId, Timestamp,
 };
@@ -424,6 +424,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         destination: &DestinationId,
         state: DeliveryState,
         since: Option<Timestamp>,
+        order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
         Ok(gsi1_event_ids(
@@ -431,7 +432,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             &self.table,
             &state_partition(destination, state),
             since,
-            true,
+            order == ListOrder::OldestFirst,
             limit,
         )
         .await?)

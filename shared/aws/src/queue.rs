@@ -29,12 +29,22 @@ impl SqsQueue {
     }
 }
 
+/// SQS delays in whole seconds: round up, so a message never surfaces
+/// before it is due. Rounding down made a retry due at +1.4 s surface at
+/// +1 s, be refused as not due and come back again and again with no delay
+/// (each time an invocation, a send, a receive and a read) until due.
+fn delay_seconds(delay: Duration) -> i32 {
+    let delay = delay.min(MAX_DELAY);
+    let whole = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    whole.min(MAX_DELAY.as_secs()) as i32
+}
+
 #[async_trait]
 impl Queue for SqsQueue {
     async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), CoreError> {
         let body = serde_json::to_string(message)
             .map_err(|e| CoreError::Corrupt(format!("queue message: {e}")))?;
-        let delay_secs = delay.min(MAX_DELAY).as_secs() as i32;
+        let delay_secs = delay_seconds(delay);
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -44,5 +54,20 @@ impl Queue for SqsQueue {
             .await
             .map_err(|e| call_error("sqs", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_whole_seconds_within_the_sqs_limit() {
+        assert_eq!(delay_seconds(Duration::ZERO), 0);
+        assert_eq!(delay_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(delay_seconds(Duration::from_millis(1400)), 2);
+        assert_eq!(delay_seconds(Duration::from_secs(5)), 5);
+        assert_eq!(delay_seconds(Duration::from_millis(899_001)), 900);
+        assert_eq!(delay_seconds(Duration::from_secs(3600)), 900);
     }
 }

@@ -21,8 +21,8 @@ use std::time::Duration;
 use crate::dispatch::resume_destination;
 use crate::error::CoreError;
 use crate::ports::{
-    Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DeliveryStore, EventStore, Queue,
-    QueueMessage,
+    Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DeliveryStore, EventStore, ListOrder,
+    Queue, QueueMessage,
 };
 
 /// Most events one listing returns, and most deliveries one bulk recovery
@@ -585,11 +585,21 @@ impl Admin {
                 }
             }
             Some(state) => {
+                // The newest of each destination, merged: the newest
+                // `limit` overall are among them. With a source filter,
+                // others' events are skipped below, so read a wider window.
+                let window = if source.is_some() { MAX_LIST } else { limit };
                 let mut ids = BTreeSet::new();
                 for destination in &config.destinations {
                     ids.extend(
                         self.deliveries
-                            .deliveries_in_state(&destination.id, state, since, MAX_LIST)
+                            .deliveries_in_state(
+                                &destination.id,
+                                state,
+                                since,
+                                ListOrder::NewestFirst,
+                                window,
+                            )
                             .await?,
                     );
                 }
@@ -705,7 +715,13 @@ impl Admin {
         loop {
             let page = self
                 .deliveries
-                .deliveries_in_state(&destination, DeliveryState::Failed, from, PAGE)
+                .deliveries_in_state(
+                    &destination,
+                    DeliveryState::Failed,
+                    from,
+                    ListOrder::OldestFirst,
+                    PAGE,
+                )
                 .await?;
             let full = page.len() == PAGE;
             let last = page.last().map(EventId::timestamp);

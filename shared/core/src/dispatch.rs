@@ -28,13 +28,16 @@ use tokio::sync::Semaphore;
 use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
-    Claim, Clock, ConfigStore, DeliveryStore, EventStore, OutboundRequest, Queue, QueueMessage,
-    Sender,
+    Claim, Clock, ConfigStore, DeliveryStore, EventStore, ListOrder, OutboundRequest, Queue,
+    QueueMessage, Sender,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
 /// The longest a queue message can be delayed (SQS `DelaySeconds`).
 pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
+/// The shortest wait for a message that arrived before its delivery was
+/// due.
+pub const MIN_NOT_DUE_WAIT: Duration = Duration::from_secs(1);
 /// Stored response bodies are cut to this many bytes.
 pub const MAX_STORED_RESPONSE: usize = 4 * 1024;
 
@@ -119,7 +122,8 @@ pub struct Dispatch {
     sender: Arc<dyn Sender>,
     clock: Arc<dyn Clock>,
     settings: DispatchSettings,
-    in_flight: Mutex<HashMap<DestinationId, Arc<Semaphore>>>,
+    /// Each destination's slots for deliveries at once, with their number.
+    in_flight: Mutex<HashMap<DestinationId, (usize, Arc<Semaphore>)>>,
     /// When each destination started failing, as far as this process
     /// knows: saves a write per failure. The store has the truth.
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
@@ -233,12 +237,18 @@ impl Dispatch {
             .map(|n| n as usize)
             .unwrap_or(self.settings.concurrency)
             .max(1);
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(destination.id.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(limit)))
-            .clone()
+        let mut slots = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        match slots.get(&destination.id) {
+            Some((size, slot)) if *size == limit => slot.clone(),
+            // New, or its limit changed since (the configuration is read
+            // through the cache, so a change is seen when the cache is
+            // refreshed). Requests in flight on the old slot finish there.
+            _ => {
+                let slot = Arc::new(Semaphore::new(limit));
+                slots.insert(destination.id.clone(), (limit, slot.clone()));
+                slot
+            }
+        }
     }
 
     /// `release`: this delivery is a link in the in-order release of the
@@ -295,7 +305,10 @@ impl Dispatch {
         let delivery = match claim {
             Claim::Claimed(delivery) => delivery,
             Claim::NotDue(at) => {
-                let wait = at.since(now).min(MAX_QUEUE_DELAY);
+                // At least a second: a queue that delays in whole seconds
+                // could otherwise hand a message back before it is due,
+                // over and over, each time an invocation and a read.
+                let wait = at.since(now).clamp(MIN_NOT_DUE_WAIT, MAX_QUEUE_DELAY);
                 self.queue.enqueue(&follow_up, wait).await?;
                 return Ok(DeliveryReport::NotDue);
             }
@@ -499,6 +512,16 @@ impl Dispatch {
         if at.since(since) < period {
             return Ok(());
         }
+        if known.is_some() {
+            // This process's memory may be stale: the destination may have
+            // been enabled again since (which clears the store's record) or
+            // have recovered under another dispatcher. The store decides.
+            let stored = self.deliveries.note_failing(&destination.id, at).await?;
+            self.remember_failing(&destination.id, stored);
+            if at.since(stored) < period {
+                return Ok(());
+            }
+        }
         let recent = self
             .deliveries
             .attempts_for_destination(&destination.id, 1000)
@@ -664,7 +687,13 @@ pub async fn release_next_parked(
     destination: &DestinationId,
 ) -> Result<Option<hookrelay_models::EventId>, CoreError> {
     let Some(next) = deliveries
-        .deliveries_in_state(destination, DeliveryState::Parked, None, 1)
+        .deliveries_in_state(
+            destination,
+            DeliveryState::Parked,
+            None,
+            ListOrder::OldestFirst,
+            1,
+        )
         .await?
         .into_iter()
         .next()

@@ -105,7 +105,7 @@ pub async fn handle(
     ingest.metrics().record(match &result {
         Ok(IngestOutcome::Accepted { .. }) => Metric::Received,
         Ok(IngestOutcome::Duplicate { .. }) => Metric::Duplicate,
-        Ok(IngestOutcome::Handshake(_)) => Metric::Received,
+        Ok(IngestOutcome::Handshake(_)) => Metric::Handshake,
         Err(CoreError::Unavailable { .. }) => Metric::Unavailable,
         Err(err) => Metric::Rejected(rejection_reason(err)),
     });
@@ -166,7 +166,8 @@ fn rejection_reason(err: &CoreError) -> &'static str {
         | CoreError::Invalid(_)
         | CoreError::NotFound(_)
         | CoreError::Conflict(_) => "misconfigured",
-        CoreError::Malformed(_) | CoreError::Unavailable { .. } => "malformed",
+        CoreError::Malformed(_) => "malformed",
+        CoreError::Unavailable { .. } => "unavailable",
     }
 }
 

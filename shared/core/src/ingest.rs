@@ -28,6 +28,10 @@ const UNSTORED_HEADERS: [&str; 9] = [
     "content-length",
 ];
 
+/// Marks a dedupe key made from a replay digest rather than a provider's
+/// delivery id.
+pub const REPLAY_KEY_PREFIX: &str = "sha256:";
+
 #[derive(Debug, Clone)]
 pub struct IngestSettings {
     /// How long a provider delivery id is remembered for dedupe.
@@ -127,7 +131,7 @@ impl Ingest {
             body: hook.body,
             url: public_url,
         };
-        verifier
+        let verified = verifier
             .verify(&request, now.unix_secs())
             .map_err(|e| match e.kind() {
                 VerifyErrorKind::Unauthenticated => CoreError::Unauthenticated(e),
@@ -148,23 +152,32 @@ impl Ingest {
             headers: stored_headers(hook.header_pairs)?,
             body: hook.body.to_vec(),
         };
-        self.store_and_queue(&source, event, now).await
+        // What identifies this delivery for dedupe. A signature with a
+        // timestamp expires with its tolerance, so the provider's delivery
+        // id is trusted within it. One without (GitHub, Shopify, Twilio,
+        // `hmac` without `{timestamp}`) stays genuine for ever while its
+        // delivery id is an unsigned header: a captured request replayed
+        // under a new or missing id must still be a duplicate, so such
+        // deliveries are known by a digest of what the signature covers.
+        let dedupe_id = match verified.replay_key {
+            Some(digest) => Some(format!("{REPLAY_KEY_PREFIX}{}", hex::encode(digest))),
+            None => event.provider_delivery_id.clone(),
+        };
+        self.store_and_queue(&source, event, dedupe_id, now).await
     }
 
     async fn store_and_queue(
         &self,
         source: &Source,
         event: Event,
+        dedupe_id: Option<String>,
         now: Timestamp,
     ) -> Result<IngestOutcome, CoreError> {
-        let dedupe = event
-            .provider_delivery_id
-            .as_ref()
-            .map(|provider_delivery_id| DedupeKey {
-                source: source.id.clone(),
-                provider_delivery_id: provider_delivery_id.clone(),
-                expires_at: now.saturating_add(self.settings.dedupe_window),
-            });
+        let dedupe = dedupe_id.map(|provider_delivery_id| DedupeKey {
+            source: source.id.clone(),
+            provider_delivery_id,
+            expires_at: now.saturating_add(self.settings.dedupe_window),
+        });
         let expires_at = now.saturating_add(self.settings.retention);
         match self
             .events

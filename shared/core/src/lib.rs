@@ -26,7 +26,7 @@ pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
-    EventStore, InsertOutcome, OutboundRequest, Queue, QueueMessage, SendResult, Sender,
+    EventStore, InsertOutcome, ListOrder, OutboundRequest, Queue, QueueMessage, SendResult, Sender,
     SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -6,6 +6,9 @@
 pub enum Metric {
     /// Accepted, stored and queued for the first time.
     Received,
+    /// A provider handshake (Slack's url_verification, Zoom's
+    /// url_validation, Twitch's challenge) answered; nothing stored.
+    Handshake,
     /// Refused; the reason is `unknown_source`, `unauthenticated`,
     /// `malformed` or `too_large`.
     Rejected(&'static str),
@@ -31,6 +34,7 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::Received => "Received",
+            Metric::Handshake => "Handshake",
             Metric::DestinationDisabled => "DestinationDisabled",
             Metric::Rejected(_) => "Rejected",
             Metric::Duplicate => "Duplicate",

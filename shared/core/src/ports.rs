@@ -26,6 +26,7 @@ pub trait ConfigStore: Send + Sync {
         Ok(self.config().await?.destination(id).cloned())
     }
     /// Enables or disables a destination, recording why (e.g. a 410).
+    /// Writes only that state, never the destination's settings.
     async fn set_destination_enabled(
         &self,
         id: &DestinationId,
@@ -55,12 +56,15 @@ pub enum ConfigKey {
 /// first: a store writes what it is given.
 #[async_trait]
 pub trait ConfigWriter: Send + Sync {
-    /// Creates or replaces one item.
+    /// Creates or replaces one item. An existing destination keeps its
+    /// operational state (enabled, and why not) as stored: that is
+    /// [`ConfigStore::set_destination_enabled`]'s to change, so a settings
+    /// change made from an older read never undoes a concurrent disable.
     async fn put(&self, item: &ConfigItem) -> Result<(), CoreError>;
     /// Deletes one item; absent is not an error.
     async fn remove(&self, key: &ConfigKey) -> Result<(), CoreError>;
     /// Makes the store hold exactly `config`'s sources, destinations and
-    /// routes. Idempotent.
+    /// routes, destinations' operational state included. Idempotent.
     async fn replace(&self, config: &Config) -> Result<(), CoreError>;
 }
 
@@ -207,6 +211,15 @@ impl Claim {
     }
 }
 
+/// Which end of a listing comes first, by the events' arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// First arrived first: release and bulk recovery, which page forward.
+    OldestFirst,
+    /// Latest first: what an operator looking at a log wants to see.
+    NewestFirst,
+}
+
 /// Delivery state per (event, destination), and the attempt log.
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
@@ -252,12 +265,14 @@ pub trait DeliveryStore: Send + Sync {
     async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError>;
 
     /// A destination's deliveries in `state` for events received at or
-    /// after `since`, oldest (first arrived) first, at most `limit`.
+    /// after `since`, in `order` of arrival, at most `limit`: the first
+    /// `limit` from that end, so `NewestFirst` gives the newest.
     async fn deliveries_in_state(
         &self,
         destination: &DestinationId,
         state: DeliveryState,
         since: Option<Timestamp>,
+        order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError>;
 

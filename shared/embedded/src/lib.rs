@@ -13,4 +13,4 @@ mod store;
 
 pub use metrics::MemoryMetrics;
 pub use queue::MemoryQueue;
-pub use store::MemoryStore;
+pub use store::{MemoryStore, Retention, DEFAULT_MAX_EVENTS};

@@ -21,6 +21,7 @@ pub struct PrivateAddressCheck;
 impl AddressCheck for PrivateAddressCheck {
     async fn private_address(&self, url: &str) -> Option<String> {
         let parsed = reqwest::Url::parse(url).ok()?;
+        let url = hookrelay_models::redact_url(url);
         if host_is_forbidden_literal(&parsed) {
             return Some(format!(
                 "{url} is a private, loopback or link-local address"

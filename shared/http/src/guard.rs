@@ -28,6 +28,7 @@ fn is_forbidden_v4(ip: Ipv4Addr) -> bool {
         || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT)
         || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
         || a >= 240 // reserved
 }
 
@@ -36,17 +37,30 @@ fn is_forbidden_v6(ip: Ipv6Addr) -> bool {
         return is_forbidden_v4(v4);
     }
     let segments = ip.segments();
+    let v4_of =
+        |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     // NAT64 (64:ff9b::/96) embeds an IPv4 address in the last 32 bits.
     if segments[0] == 0x64 && segments[1] == 0xff9b && segments[2..6] == [0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        let v4 = Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
-        return is_forbidden_v4(v4);
+        return is_forbidden_v4(v4_of(segments[6], segments[7]));
+    }
+    // 6to4 (2002::/16) carries the IPv4 address of its gateway in bits
+    // 16–47: a private one there reaches a private network.
+    if segments[0] == 0x2002 {
+        return is_forbidden_v4(v4_of(segments[1], segments[2]));
+    }
+    // Teredo (2001::/32) tunnels through a relay to a client whose address
+    // is hidden (inverted) in the last 32 bits; no destination needs it.
+    if segments[0] == 0x2001 && segments[1] == 0 {
+        return true;
     }
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
+        // local-use NAT64 (RFC 8215), which may translate to private IPv4
+        || (segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 1)
         || (segments[0] & 0xfe00) == 0xfc00 // unique local
         || (segments[0] & 0xffc0) == 0xfe80 // link-local
+        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
         // IPv4-compatible (deprecated) ::a.b.c.d
         || (segments[..6] == [0, 0, 0, 0, 0, 0])
@@ -143,6 +157,22 @@ mod tests {
             "64:ff9b::a00:1",
             "::127.0.0.1",
             "2001:db8::1",
+            // 6to4 gateways that are private, loopback or link-local
+            "2002:7f00:1::1",
+            "2002:a00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::1",
+            // local-use NAT64, whatever it embeds
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1::808:808",
+            // Teredo
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            // site-local (deprecated)
+            "fec0::1",
+            "feff::1",
+            // 6to4 relay anycast
+            "192.88.99.1",
         ] {
             assert!(
                 is_forbidden(ip.parse().unwrap()),
@@ -162,6 +192,9 @@ mod tests {
             "2606:4700::1111",
             "::ffff:8.8.8.8",
             "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:4860:4860::8888",
+            "192.88.98.1",
         ] {
             assert!(!is_forbidden(ip.parse().unwrap()), "{ip} should be allowed");
         }

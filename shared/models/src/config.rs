@@ -20,6 +20,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
 /// must hold the body plus its headers and metadata. Larger bodies are
 /// answered 413 before anything is stored.
 pub const BODY_LIMIT_CEILING: usize = 320 * 1024;
+/// The longest timestamp tolerance a source may set: past it a captured
+/// request stays replayable for too long.
+pub const MAX_TOLERANCE_SECS: u64 = 3600;
 /// Outbound request timeout when a destination sets none.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest outbound timeout allowed, well inside the dispatcher Lambda's.
@@ -169,10 +172,10 @@ impl Source {
             }
             _ => {}
         }
-        if self.tolerance_secs.is_some_and(|t| t > 86_400) {
-            return Err(refuse(
-                "tolerance_secs above one day defeats replay protection".into(),
-            ));
+        if let Some(tolerance) = self.tolerance_secs.filter(|t| *t > MAX_TOLERANCE_SECS) {
+            return Err(refuse(format!(
+                "tolerance_secs {tolerance} is above the maximum of {MAX_TOLERANCE_SECS} (one hour): a captured request could be replayed for that long"
+            )));
         }
         if let Some(url) = &self.public_url {
             parse_http_url(url).map_err(refuse)?;
@@ -191,7 +194,7 @@ pub struct RetiringSecret {
 }
 
 /// A team's service that receives deliveries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     pub id: DestinationId,
@@ -223,6 +226,25 @@ pub struct Destination {
 
 fn enabled_by_default() -> bool {
     true
+}
+
+/// Header values are often credentials (API keys of the receiver), and a
+/// URL may carry some: Debug shows header names only, and the URL masked.
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("id", &self.id)
+            .field("url", &redact_url(&self.url))
+            .field("secret", &self.secret)
+            .field("retiring_secrets", &self.retiring_secrets)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("timeout", &self.timeout)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("enabled", &self.enabled)
+            .field("disabled_reason", &self.disabled_reason)
+            .finish()
+    }
 }
 
 impl Destination {
@@ -305,19 +327,34 @@ impl Destination {
 
 /// Checks that `url` is an absolute http(s) URL with a host and no
 /// credentials in it.
+/// `value` with any credentials before the host (`user:password@`) masked,
+/// for errors and logs; works on text that is not a valid URL too.
+pub fn redact_url(value: &str) -> String {
+    let Some(scheme_end) = value.find("://").map(|i| i + 3) else {
+        return value.to_string();
+    };
+    let rest = &value[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..scheme_end], &rest[at..]),
+        None => value.to_string(),
+    }
+}
+
 pub(crate) fn parse_http_url(value: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(value).map_err(|e| format!("url {value:?}: {e}"))?;
+    let shown = redact_url(value);
+    let url = url::Url::parse(value).map_err(|e| format!("url {shown:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!(
-            "url {value:?}: only http and https are delivered to"
+            "url {shown:?}: only http and https are delivered to"
         ));
     }
     if url.host().is_none() {
-        return Err(format!("url {value:?} has no host"));
+        return Err(format!("url {shown:?} has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!(
-            "url {value:?}: credentials belong in headers, not the URL"
+            "url {shown:?}: credentials belong in headers, not the URL"
         ));
     }
     Ok(url)

@@ -17,8 +17,8 @@ mod retry;
 mod time;
 
 pub use config::{
-    Config, Destination, FieldSelector, RetiringSecret, Route, Source, BODY_LIMIT_CEILING,
-    DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, RESERVED_HEADERS,
+    redact_url, Config, Destination, FieldSelector, RetiringSecret, Route, Source,
+    BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, MAX_TOLERANCE_SECS, RESERVED_HEADERS,
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
 pub use error::{ConfigError, IdError};

@@ -155,6 +155,18 @@ fn semantic_mistakes_are_refused_with_what_to_fix() {
             format!("{source}event_type = \"body:/type\"\n"),
             "header:<Name> or json:/<pointer>",
         ),
+        (
+            format!("{source}tolerance_secs = 3601\n"),
+            "above the maximum of 3600 (one hour)",
+        ),
+        (
+            "[[sources]]\nid = \"h\"\nscheme = \"hmac\"\nsecrets = [\"x\"]\nhmac = { header = \"X-Sig\", template = \"{body}\", timestamp_header = \"X-Ts\" }\n".into(),
+            "the template has no {timestamp}",
+        ),
+        (
+            "[[sources]]\nid = \"h\"\nscheme = \"hmac\"\nsecrets = [\"x\"]\nhmac = { header = \"X-Sig\", timestamp_header = \"X-Ts\" }\n".into(),
+            "timestamp_header needs a template with {timestamp}",
+        ),
     ];
     for (text, expected) in cases {
         let message = refused(&text);
@@ -163,6 +175,22 @@ fn semantic_mistakes_are_refused_with_what_to_fix() {
             "expected {expected:?} in {message:?}\nfor:\n{text}"
         );
     }
+}
+
+#[test]
+fn an_hour_of_tolerance_and_a_signed_timestamp_header_are_accepted() {
+    let text = "[[sources]]\nid = \"h\"\nscheme = \"hmac\"\nsecrets = [\"x\"]\ntolerance_secs = 3600\nhmac = { header = \"X-Sig\", template = \"{timestamp}.{body}\", timestamp_header = \"X-Ts\" }\n";
+    let config = Config::from_toml(text, "f.toml").unwrap();
+    assert_eq!(config.sources[0].tolerance_secs, Some(3600));
+}
+
+#[test]
+fn a_refused_url_with_credentials_does_not_repeat_them() {
+    let text = "[[destinations]]\nid = \"d\"\nurl = \"https://admin:hunter2@example.com/h\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+    let message = refused(text);
+    assert!(message.contains("credentials"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(!message.contains("admin:"), "{message}");
 }
 
 #[test]

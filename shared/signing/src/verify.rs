@@ -48,6 +48,11 @@ pub struct Verified {
     pub secret_index: usize,
     /// The signed timestamp, for schemes that carry one (Unix seconds).
     pub timestamp: Option<i64>,
+    /// For a request whose signature covers no timestamp: a SHA-256 of
+    /// everything the signature covers. Such a request stays genuine for
+    /// ever, and its delivery id (an unsigned header) can be changed at
+    /// will, so an exact replay is recognised by this instead.
+    pub replay_key: Option<[u8; 32]>,
 }
 
 /// Verifies requests for one source.
@@ -108,7 +113,19 @@ impl Verifier {
                     if parts.contains(&TemplatePart::Id) && options.id_header.is_none() {
                         return Err(SecretError::BadTemplate("{id} needs id_header".into()));
                     }
+                    if options.timestamp_header.is_some()
+                        && !parts.contains(&TemplatePart::Timestamp)
+                    {
+                        return Err(SecretError::BadTemplate(
+                            "timestamp_header is set but the template has no {timestamp}: the timestamp would not be signed or checked".into(),
+                        ));
+                    }
                     Some(parts)
+                }
+                None if options.timestamp_header.is_some() => {
+                    return Err(SecretError::BadTemplate(
+                        "timestamp_header needs a template with {timestamp} (e.g. \"{timestamp}.{body}\"): without one the timestamp would not be signed or checked".into(),
+                    ));
                 }
                 None => None,
             },
@@ -295,6 +312,7 @@ impl Verifier {
         self.check_timestamp(timestamp, now)?;
         Ok(Verified {
             timestamp: Some(timestamp),
+            replay_key: None,
             ..verified
         })
     }
@@ -384,11 +402,10 @@ impl Verifier {
                 }
             });
         }
-        let secret_index = self.find_secret(&parts, &[signature])?;
-        Ok(Verified {
-            secret_index,
-            timestamp,
-        })
+        match timestamp {
+            Some(timestamp) => self.timed(&parts, &[signature], timestamp),
+            None => self.untimed(&parts, &[signature]),
+        }
     }
 
     pub(crate) fn first_key_tag(&self, parts: &[&[u8]]) -> Vec<u8> {
@@ -417,9 +434,18 @@ impl Verifier {
     }
 
     fn untimed(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<Verified, VerifyError> {
+        let secret_index = self.find_secret(parts, candidates)?;
+        // Each part with its length, so no two different lists of parts
+        // hash alike.
+        let mut digest = Sha256::new();
+        for part in parts {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part);
+        }
         Ok(Verified {
-            secret_index: self.find_secret(parts, candidates)?,
+            secret_index,
             timestamp: None,
+            replay_key: Some(digest.finalize().into()),
         })
     }
 
@@ -432,6 +458,7 @@ impl Verifier {
         Ok(Verified {
             secret_index: self.find_secret(parts, candidates)?,
             timestamp: Some(timestamp),
+            replay_key: None,
         })
     }
 
