@@ -12,6 +12,8 @@ use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi}
 use hookrelay_tests::sink::Sink;
 use std::time::{Duration, Instant};
 
+/// Header name and value pairs, as a provider signs them.
+type Headers = Vec<(String, String)>;
 const EVENTS: usize = 500;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -60,7 +62,7 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
     // 2 KiB bodies, each different: GitHub signs no timestamp, so the same
     // bytes twice would be a replay (a duplicate, not delivered). Signed
     // before the clock starts.
-    let signed: Vec<(Vec<u8>, Vec<(String, String)>)> = (0..EVENTS)
+    let signed: Vec<(Vec<u8>, Headers)> = (0..EVENTS)
         .map(|i| {
             let mut body = format!("{i:08}").into_bytes();
             body.resize(2048, b'x');
