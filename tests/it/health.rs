@@ -273,6 +273,25 @@ async fn a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_d
     );
 }
 
+/// The destination as stored now, past any cache.
+async fn stored_app(relay: &Relay) -> hookrelay_models::Destination {
+    relay
+        .config
+        .fresh_destination(&app())
+        .await
+        .unwrap()
+        .expect("app is configured")
+}
+
+/// Writes a destination's settings as the admin use case does.
+async fn write_settings(relay: &Relay, destination: hookrelay_models::Destination) {
+    relay
+        .writer
+        .put(&ConfigItem::Destination(destination))
+        .await
+        .unwrap();
+}
+
 /// A rotation reads the destination, changes its secret and writes it
 /// back; a 410 or an automatic disable may land in between. Neither may
 /// undo the other, whichever order the writes take.
@@ -282,29 +301,15 @@ async fn a_rotation_and_a_disable_at_once_both_survive(kind: Kind) {
     let rotated = "whsec_bmV3IHNpZ25pbmcga2V5IGFmdGVyIHJvdGF0aW9u";
 
     // The rotation's read, then the disable, then the rotation's write.
-    let mut read_before = relay
-        .config
-        .fresh_destination(&app())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut read_before = stored_app(&relay).await;
     relay
         .config
         .set_destination_enabled(&app(), false, Some("410 Gone".into()))
         .await
         .unwrap();
     read_before.secret = hookrelay_signing::Secret::new(rotated);
-    relay
-        .writer
-        .put(&ConfigItem::Destination(read_before))
-        .await
-        .unwrap();
-    let after = relay
-        .config
-        .fresh_destination(&app())
-        .await
-        .unwrap()
-        .unwrap();
+    write_settings(&relay, read_before).await;
+    let after = stored_app(&relay).await;
     assert_eq!(after.secret.expose(), rotated, "the rotation was lost");
     assert!(!after.enabled, "the disable was undone by the rotation");
     assert_eq!(after.disabled_reason.as_deref(), Some("410 Gone"));
@@ -317,17 +322,8 @@ async fn a_rotation_and_a_disable_at_once_both_survive(kind: Kind) {
         .await
         .unwrap();
     read_before.timeout = Some(Duration::from_secs(7));
-    relay
-        .writer
-        .put(&ConfigItem::Destination(read_before))
-        .await
-        .unwrap();
-    let after = relay
-        .config
-        .fresh_destination(&app())
-        .await
-        .unwrap()
-        .unwrap();
+    write_settings(&relay, read_before).await;
+    let after = stored_app(&relay).await;
     assert!(after.enabled, "the enable was undone by the update");
     assert_eq!(after.timeout(), Duration::from_secs(7));
     assert_eq!(after.secret.expose(), rotated);
@@ -337,12 +333,7 @@ async fn a_rotation_and_a_disable_at_once_both_survive(kind: Kind) {
     pushed.destinations[0].enabled = false;
     pushed.destinations[0].disabled_reason = Some("pushed".into());
     relay.writer.replace(&pushed).await.unwrap();
-    let after = relay
-        .config
-        .fresh_destination(&app())
-        .await
-        .unwrap()
-        .unwrap();
+    let after = stored_app(&relay).await;
     assert!(!after.enabled);
     assert_eq!(after.disabled_reason.as_deref(), Some("pushed"));
 }

@@ -21,6 +21,32 @@ impl AddressCheck for NoCheck {
     }
 }
 
+/// Records `event`'s delivery to `app` as failed after one attempt.
+async fn fail_delivery(store: &MemoryStore, event: &EventId, app: &DestinationId, now: Timestamp) {
+    let lease = now.saturating_add(Duration::from_secs(60));
+    let Claim::Claimed(mut delivery) = store.claim(event, app, now, lease).await.unwrap() else {
+        panic!("not claimed");
+    };
+    delivery.state = DeliveryState::Failed;
+    delivery.attempts = 1;
+    delivery.next_attempt_at = None;
+    let attempt = Attempt {
+        event_id: event.clone(),
+        destination: app.clone(),
+        number: 1,
+        series: 0,
+        started_at: now,
+        duration_ms: 1,
+        outcome: AttemptOutcome::Response { status: 500 },
+        response_body: String::new(),
+        response_truncated: false,
+    };
+    assert!(store
+        .record_attempt(&attempt, &delivery, lease)
+        .await
+        .unwrap());
+}
+
 #[tokio::test]
 async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
     let config = Config::from_toml(
@@ -37,29 +63,7 @@ async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
     // end inside a millisecond.
     for i in 0..1200 {
         let event = EventId::new(Timestamp::from_unix_millis(1_700_000_000_000 + i / 3));
-        let lease = now.saturating_add(Duration::from_secs(60));
-        let Claim::Claimed(mut delivery) = store.claim(&event, &app, now, lease).await.unwrap()
-        else {
-            panic!("not claimed");
-        };
-        delivery.state = DeliveryState::Failed;
-        delivery.attempts = 1;
-        delivery.next_attempt_at = None;
-        let attempt = Attempt {
-            event_id: event.clone(),
-            destination: app.clone(),
-            number: 1,
-            series: 0,
-            started_at: now,
-            duration_ms: 1,
-            outcome: AttemptOutcome::Response { status: 500 },
-            response_body: String::new(),
-            response_truncated: false,
-        };
-        assert!(store
-            .record_attempt(&attempt, &delivery, lease)
-            .await
-            .unwrap());
+        fail_delivery(&store, &event, &app, now).await;
     }
     let admin = Admin::new(
         store.clone(),
@@ -131,29 +135,7 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
         )
         .await
         .unwrap();
-        let lease = now.saturating_add(Duration::from_secs(60));
-        let Claim::Claimed(mut delivery) = store.claim(&event.id, &app, now, lease).await.unwrap()
-        else {
-            panic!("not claimed");
-        };
-        delivery.state = DeliveryState::Failed;
-        delivery.attempts = 1;
-        delivery.next_attempt_at = None;
-        let attempt = Attempt {
-            event_id: event.id.clone(),
-            destination: app.clone(),
-            number: 1,
-            series: 0,
-            started_at: now,
-            duration_ms: 1,
-            outcome: AttemptOutcome::Response { status: 500 },
-            response_body: String::new(),
-            response_truncated: false,
-        };
-        assert!(store
-            .record_attempt(&attempt, &delivery, lease)
-            .await
-            .unwrap());
+        fail_delivery(&store, &event.id, &app, now).await;
         ids.push(event.id);
     }
     let admin = Admin::new(
