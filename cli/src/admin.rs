@@ -10,7 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::admin::{EventDetail, EventSummary, Replayed};
 use hookrelay_core::{
-    Admin, AdminRequest, AdminResponse, Clock, ConfigStore, CoreError, Queue, SystemClock,
+    Admin, AdminRequest, AdminResponse, Clock, ConfigStore, CoreError, ErrorKind, Queue,
+    SystemClock,
 };
 use hookrelay_http::PrivateAddressCheck;
 use hookrelay_models::{
@@ -353,22 +354,30 @@ impl Backend {
 /// The admin endpoint's answer to a failed request: a kind the CLI turns
 /// back into the same error (and exit code) as when run in process.
 pub fn error_kind(err: &CoreError) -> (u16, &'static str) {
-    match err {
-        CoreError::Invalid(_) | CoreError::Malformed(_) => (400, "invalid"),
-        CoreError::NotFound(_) | CoreError::UnknownSource => (404, "not_found"),
-        CoreError::Conflict(_) => (409, "conflict"),
-        CoreError::Unavailable { .. } => (503, "unavailable"),
-        _ => (500, "internal"),
-    }
+    let kind = err.kind();
+    let status = match kind {
+        ErrorKind::Invalid => 400,
+        ErrorKind::Unauthorized => 401,
+        ErrorKind::NotFound => 404,
+        ErrorKind::Conflict => 409,
+        ErrorKind::TooLarge => 413,
+        ErrorKind::Unavailable => 503,
+        ErrorKind::Misconfigured | ErrorKind::Corrupt => 500,
+    };
+    (status, kind.label())
 }
 
 impl From<CoreError> for CliError {
     fn from(err: CoreError) -> Self {
-        match err {
-            CoreError::Invalid(message) => CliError::Invalid(message),
-            CoreError::NotFound(message) => CliError::NotFound(message),
-            CoreError::Conflict(message) => CliError::Conflict(message),
-            other => CliError::Unavailable(other.to_string()),
+        let message = err.to_string();
+        match err.kind() {
+            ErrorKind::Invalid | ErrorKind::TooLarge => CliError::Invalid(message),
+            ErrorKind::NotFound => CliError::NotFound(message),
+            ErrorKind::Conflict => CliError::Conflict(message),
+            ErrorKind::Unauthorized => CliError::Unauthorized(message),
+            ErrorKind::Unavailable | ErrorKind::Misconfigured | ErrorKind::Corrupt => {
+                CliError::Unavailable(message)
+            }
         }
     }
 }

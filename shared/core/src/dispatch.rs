@@ -28,8 +28,8 @@ use tokio::sync::Semaphore;
 use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
-    Claim, Clock, ConfigStore, DeliveryStore, EventStore, ListOrder, OutboundRequest, Queue,
-    QueueMessage, Sender,
+    Claim, Clock, ConfigStore, DeliveryStore, EventStore, ListOrder, MessageKind, OutboundRequest,
+    Queue, QueueMessage, Sender,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
@@ -166,13 +166,13 @@ impl Dispatch {
         &self,
         message: &QueueMessage,
     ) -> Result<Vec<DeliveryResult>, CoreError> {
-        if message.probe {
-            return self.probe(message).await;
+        if let MessageKind::Probe(destination) = &message.kind {
+            return self.probe(message, destination).await;
         }
         let Some(event) = self.events.event(&message.event_id).await? else {
             // Expired (retention) or never stored: nothing can be sent.
             tracing::warn!(event_id = %message.event_id, "queued event not found; dropping message");
-            if let (true, Some(destination)) = (message.release, &message.destination) {
+            if let MessageKind::Release(destination) = &message.kind {
                 // Its turn in a release: take it off the parked list and
                 // carry the release on, or the rest would wait for ever.
                 let now = self.clock.now();
@@ -184,7 +184,7 @@ impl Dispatch {
             return Ok(Vec::new());
         };
         let config = self.config.config().await?;
-        let destinations: Vec<Destination> = match &message.destination {
+        let destinations: Vec<Destination> = match message.destination() {
             Some(id) => config.destination(id).cloned().into_iter().collect(),
             None => {
                 let mut seen = Vec::new();
@@ -203,7 +203,9 @@ impl Dispatch {
                 let event = &event;
                 async move {
                     let permit = self.destination_slot(&destination).acquire_owned().await;
-                    let report = self.deliver(event, &destination, message.release).await;
+                    let report = self
+                        .deliver(event, &destination, message.is_release())
+                        .await;
                     drop(permit);
                     report.map(|report| DeliveryResult {
                         destination: destination.id.clone(),
@@ -260,8 +262,12 @@ impl Dispatch {
         release: bool,
     ) -> Result<DeliveryReport, CoreError> {
         let follow_up = QueueMessage {
-            release,
-            ..QueueMessage::delivery(event.id.clone(), destination.id.clone())
+            event_id: event.id.clone(),
+            kind: if release {
+                MessageKind::Release(destination.id.clone())
+            } else {
+                MessageKind::Delivery(destination.id.clone())
+            },
         };
         let now = self.clock.now();
         let enabled_since_cached;
@@ -552,8 +558,8 @@ impl Dispatch {
         self.metrics.record(Metric::DestinationDisabled);
         if let Some(every) = self.settings.probe_every {
             let probe = QueueMessage {
-                probe: true,
-                ..QueueMessage::delivery(event.clone(), destination.id.clone())
+                event_id: event.clone(),
+                kind: MessageKind::Probe(destination.id.clone()),
             };
             self.queue
                 .enqueue(&probe, every.min(MAX_QUEUE_DELAY))
@@ -581,10 +587,11 @@ impl Dispatch {
     /// arrival order; anything else schedules the next probe. Probing stops
     /// if the destination was enabled, removed, or disabled for another
     /// reason in the meantime.
-    async fn probe(&self, message: &QueueMessage) -> Result<Vec<DeliveryResult>, CoreError> {
-        let Some(id) = &message.destination else {
-            return Ok(Vec::new());
-        };
+    async fn probe(
+        &self,
+        message: &QueueMessage,
+        id: &DestinationId,
+    ) -> Result<Vec<DeliveryResult>, CoreError> {
         // Read past any cache: an operator may have enabled it, or
         // disabled it for another reason, since.
         let Some(destination) = self.config.fresh_destination(id).await? else {
@@ -702,8 +709,8 @@ pub async fn release_next_parked(
         return Ok(None);
     };
     let message = QueueMessage {
-        release: true,
-        ..QueueMessage::delivery(next.clone(), destination.clone())
+        event_id: next.clone(),
+        kind: MessageKind::Release(destination.clone()),
     };
     queue.enqueue(&message, Duration::ZERO).await?;
     Ok(Some(next))

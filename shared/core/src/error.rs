@@ -34,10 +34,65 @@ pub enum CoreError {
     Conflict(String),
 }
 
+/// What kind of failure an error is: the one classification that the
+/// receiver's HTTP status, the admin endpoint's answer, the CLI's exit code
+/// and the metrics' and logs' labels are all derived from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request (or the change it asks for) is wrong; nothing was
+    /// written.
+    Invalid,
+    /// The source, destination, route or event named does not exist.
+    NotFound,
+    /// It exists already, or is still in use.
+    Conflict,
+    /// The signature did not verify.
+    Unauthorized,
+    /// The body is over the source's limit.
+    TooLarge,
+    /// The store or queue could not be reached: try again later.
+    Unavailable,
+    /// Our own configuration is wrong; an operator must fix it.
+    Misconfigured,
+    /// Stored data could not be read.
+    Corrupt,
+}
+
+impl ErrorKind {
+    /// A short label for metrics, logs and the admin endpoint's answers.
+    pub fn label(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Misconfigured => "misconfigured",
+            ErrorKind::Corrupt => "corrupt",
+        }
+    }
+}
+
 impl CoreError {
+    /// The error's kind. No catch-all: a new variant does not compile until
+    /// it is classified here.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CoreError::UnknownSource | CoreError::NotFound(_) => ErrorKind::NotFound,
+            CoreError::Unauthenticated(_) => ErrorKind::Unauthorized,
+            CoreError::Malformed(_) | CoreError::Invalid(_) => ErrorKind::Invalid,
+            CoreError::TooLarge { .. } => ErrorKind::TooLarge,
+            CoreError::Unavailable { .. } => ErrorKind::Unavailable,
+            CoreError::Misconfigured(_) => ErrorKind::Misconfigured,
+            CoreError::Corrupt(_) => ErrorKind::Corrupt,
+            CoreError::Conflict(_) => ErrorKind::Conflict,
+        }
+    }
+
     /// Whether the same call may succeed later without anything changing.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CoreError::Unavailable { .. })
+        self.kind() == ErrorKind::Unavailable
     }
 
     pub fn unavailable(what: &'static str, detail: impl std::fmt::Display) -> Self {

@@ -15,6 +15,7 @@ use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::json;
 
 use crate::error::CoreError;
+use crate::error::ErrorKind;
 use crate::ingest::{InboundHook, Ingest, IngestOutcome};
 use crate::metrics::Metric;
 
@@ -106,7 +107,7 @@ pub async fn handle(
         Ok(IngestOutcome::Accepted { .. }) => Metric::Received,
         Ok(IngestOutcome::Duplicate { .. }) => Metric::Duplicate,
         Ok(IngestOutcome::Handshake(_)) => Metric::Handshake,
-        Err(CoreError::Unavailable { .. }) => Metric::Unavailable,
+        Err(err) if err.kind() == ErrorKind::Unavailable => Metric::Unavailable,
         Err(err) => Metric::Rejected(rejection_reason(err)),
     });
     match result {
@@ -127,17 +128,22 @@ pub async fn handle(
 /// The contract's answer for each error. 401 never says why, and 5xx never
 /// echoes internal detail.
 pub fn error_to_response(err: &CoreError) -> Response<Vec<u8>> {
-    match err {
-        CoreError::UnknownSource => error_response(StatusCode::NOT_FOUND, "unknown source"),
-        CoreError::Unauthenticated(_) => {
+    match err.kind() {
+        ErrorKind::NotFound => error_response(StatusCode::NOT_FOUND, "unknown source"),
+        ErrorKind::Unauthorized => {
             error_response(StatusCode::UNAUTHORIZED, "signature verification failed")
         }
-        CoreError::Malformed(reason) => error_response(StatusCode::BAD_REQUEST, reason),
-        CoreError::TooLarge { limit, .. } => error_response(
+        ErrorKind::Invalid => error_response(StatusCode::BAD_REQUEST, &invalid_reason(err)),
+        ErrorKind::TooLarge => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("body over the limit of {limit} bytes"),
+            &match err {
+                CoreError::TooLarge { limit, .. } => {
+                    format!("body over the limit of {limit} bytes")
+                }
+                other => other.to_string(),
+            },
         ),
-        CoreError::Unavailable { .. } => {
+        ErrorKind::Unavailable => {
             let mut response =
                 error_response(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
             response
@@ -145,29 +151,30 @@ pub fn error_to_response(err: &CoreError) -> Response<Vec<u8>> {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
-        // The admin errors never come out of ingest.
-        CoreError::Misconfigured(_)
-        | CoreError::Corrupt(_)
-        | CoreError::Invalid(_)
-        | CoreError::NotFound(_)
-        | CoreError::Conflict(_) => {
+        // Admin answers (a conflict) never come out of ingest; ours to fix.
+        ErrorKind::Conflict | ErrorKind::Misconfigured | ErrorKind::Corrupt => {
             error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
 }
 
-fn rejection_reason(err: &CoreError) -> &'static str {
+/// What a 400 says: the reason alone, without the error's prefix.
+fn invalid_reason(err: &CoreError) -> String {
     match err {
-        CoreError::UnknownSource => "unknown_source",
-        CoreError::Unauthenticated(_) => "unauthenticated",
-        CoreError::TooLarge { .. } => "too_large",
-        CoreError::Misconfigured(_)
-        | CoreError::Corrupt(_)
-        | CoreError::Invalid(_)
-        | CoreError::NotFound(_)
-        | CoreError::Conflict(_) => "misconfigured",
-        CoreError::Malformed(_) => "malformed",
-        CoreError::Unavailable { .. } => "unavailable",
+        CoreError::Malformed(reason) | CoreError::Invalid(reason) => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The `Rejected` metric's `Reason`, and the log's `outcome`.
+fn rejection_reason(err: &CoreError) -> &'static str {
+    match err.kind() {
+        ErrorKind::NotFound => "unknown_source",
+        ErrorKind::Unauthorized => "unauthenticated",
+        ErrorKind::Invalid => "malformed",
+        ErrorKind::TooLarge => "too_large",
+        ErrorKind::Unavailable => "unavailable",
+        ErrorKind::Conflict | ErrorKind::Misconfigured | ErrorKind::Corrupt => "misconfigured",
     }
 }
 
@@ -191,17 +198,22 @@ fn log_outcome(source: &str, result: &Result<IngestOutcome, CoreError>) {
         Ok(IngestOutcome::Handshake(_)) => {
             tracing::info!(source, outcome = "handshake", "provider handshake answered")
         }
-        Err(err @ CoreError::Unavailable { .. }) => {
-            tracing::error!(source, outcome = "unavailable", error = %err, "webhook not stored")
-        }
-        Err(err @ (CoreError::Misconfigured(_) | CoreError::Corrupt(_))) => {
-            tracing::error!(source, outcome = "misconfigured", error = %err, "webhook refused")
-        }
-        Err(err) => {
-            let outcome = rejection_reason(err);
-            tracing::info!(source, outcome, "webhook refused");
-            tracing::debug!(source, error = %err, "refusal detail");
-        }
+        Err(err) => match err.kind() {
+            ErrorKind::Unavailable => {
+                tracing::error!(source, outcome = "unavailable", error = %err, "webhook not stored")
+            }
+            ErrorKind::Misconfigured | ErrorKind::Corrupt | ErrorKind::Conflict => {
+                tracing::error!(source, outcome = "misconfigured", error = %err, "webhook refused")
+            }
+            ErrorKind::NotFound
+            | ErrorKind::Unauthorized
+            | ErrorKind::Invalid
+            | ErrorKind::TooLarge => {
+                let outcome = rejection_reason(err);
+                tracing::info!(source, outcome, "webhook refused");
+                tracing::debug!(source, error = %err, "refusal detail");
+            }
+        },
     }
 }
 

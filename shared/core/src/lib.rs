@@ -21,12 +21,12 @@ pub mod retry;
 pub use admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
 pub use cache::CachedConfigStore;
 pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
-pub use error::CoreError;
+pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
-    EventStore, InsertOutcome, ListOrder, OutboundRequest, Queue, QueueMessage, SendResult, Sender,
-    SystemClock,
+    EventStore, InsertOutcome, ListOrder, MessageKind, OutboundRequest, Queue, QueueMessage,
+    SendResult, Sender, SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

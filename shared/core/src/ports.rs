@@ -123,30 +123,88 @@ pub trait EventStore: Send + Sync {
     ) -> Result<Vec<Event>, CoreError>;
 }
 
-/// What the receiver hands the dispatcher: an event to fan out, or (on
-/// retries) one delivery of it.
+/// What the receiver (and the dispatcher, and the admin use case) hand
+/// the dispatcher: an event and what to do with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "WireMessage", into = "WireMessage")]
 pub struct QueueMessage {
     pub event_id: EventId,
+    pub kind: MessageKind,
+}
+
+/// What a queue message asks of the dispatcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageKind {
+    /// Deliver the event to every destination whose routes match it.
+    FanOut,
+    /// Deliver it to one destination (a retry, a replay, a delivery held
+    /// by another dispatcher).
+    Delivery(DestinationId),
+    /// As `Delivery`, as one link of the in-order release of the
+    /// destination's parked deliveries: once settled, the next is released.
+    Release(DestinationId),
+    /// Probe the automatically disabled destination; the event is the one
+    /// whose failure disabled it.
+    Probe(DestinationId),
+}
+
+/// The message as it travels: the shape messages have had in queues since
+/// the first release (a destination and two flags), so messages written by
+/// an older dispatcher still parse, and an older one reads ours.
+#[derive(Serialize, Deserialize)]
+struct WireMessage {
+    event_id: EventId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination: Option<DestinationId>,
-    /// Part of the in-order release of a destination's parked deliveries:
-    /// once this delivery is settled, the next parked one is released.
+    destination: Option<DestinationId>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub release: bool,
-    /// A probe of the (automatically disabled) destination; `event_id` is
-    /// the event whose failure disabled it.
+    release: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub probe: bool,
+    probe: bool,
+}
+
+impl TryFrom<WireMessage> for QueueMessage {
+    type Error = String;
+
+    fn try_from(wire: WireMessage) -> Result<Self, String> {
+        let kind = match (wire.destination, wire.release, wire.probe) {
+            (None, false, false) => MessageKind::FanOut,
+            (Some(d), false, false) => MessageKind::Delivery(d),
+            (Some(d), true, false) => MessageKind::Release(d),
+            (Some(d), false, true) => MessageKind::Probe(d),
+            (None, _, _) => return Err("a release or probe message names no destination".into()),
+            (Some(_), true, true) => {
+                return Err("a message is a release or a probe, not both".into())
+            }
+        };
+        Ok(QueueMessage {
+            event_id: wire.event_id,
+            kind,
+        })
+    }
+}
+
+impl From<QueueMessage> for WireMessage {
+    fn from(message: QueueMessage) -> Self {
+        let (destination, release, probe) = match message.kind {
+            MessageKind::FanOut => (None, false, false),
+            MessageKind::Delivery(d) => (Some(d), false, false),
+            MessageKind::Release(d) => (Some(d), true, false),
+            MessageKind::Probe(d) => (Some(d), false, true),
+        };
+        WireMessage {
+            event_id: message.event_id,
+            destination,
+            release,
+            probe,
+        }
+    }
 }
 
 impl QueueMessage {
     pub fn fan_out(event_id: EventId) -> Self {
         QueueMessage {
             event_id,
-            destination: None,
-            release: false,
-            probe: false,
+            kind: MessageKind::FanOut,
         }
     }
 
@@ -154,9 +212,75 @@ impl QueueMessage {
     pub fn delivery(event_id: EventId, destination: DestinationId) -> Self {
         QueueMessage {
             event_id,
-            destination: Some(destination),
-            release: false,
-            probe: false,
+            kind: MessageKind::Delivery(destination),
+        }
+    }
+
+    /// The destination it is for, unless it is a fan-out.
+    pub fn destination(&self) -> Option<&DestinationId> {
+        match &self.kind {
+            MessageKind::FanOut => None,
+            MessageKind::Delivery(d) | MessageKind::Release(d) | MessageKind::Probe(d) => Some(d),
+        }
+    }
+
+    /// Whether it is a link of an in-order release.
+    pub fn is_release(&self) -> bool {
+        matches!(self.kind, MessageKind::Release(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookrelay_models::Timestamp;
+
+    fn event() -> EventId {
+        EventId::new(Timestamp::from_unix_millis(1_790_000_000_000))
+    }
+
+    #[test]
+    fn messages_already_in_a_queue_still_parse_and_ours_keep_their_shape() {
+        let id = event();
+        let app = DestinationId::parse("app").unwrap();
+        let cases = [
+            (format!(r#"{{"event_id":"{id}"}}"#), MessageKind::FanOut),
+            (
+                format!(r#"{{"event_id":"{id}","destination":"app"}}"#),
+                MessageKind::Delivery(app.clone()),
+            ),
+            (
+                format!(r#"{{"event_id":"{id}","destination":"app","release":true}}"#),
+                MessageKind::Release(app.clone()),
+            ),
+            (
+                format!(r#"{{"event_id":"{id}","destination":"app","probe":true}}"#),
+                MessageKind::Probe(app.clone()),
+            ),
+        ];
+        for (old, kind) in cases {
+            let parsed: QueueMessage = serde_json::from_str(&old).unwrap();
+            assert_eq!(
+                parsed,
+                QueueMessage {
+                    event_id: id.clone(),
+                    kind
+                },
+                "{old}"
+            );
+            assert_eq!(serde_json::to_string(&parsed).unwrap(), old);
+        }
+    }
+
+    #[test]
+    fn contradictory_messages_are_refused() {
+        let id = event();
+        for bad in [
+            format!(r#"{{"event_id":"{id}","release":true}}"#),
+            format!(r#"{{"event_id":"{id}","probe":true}}"#),
+            format!(r#"{{"event_id":"{id}","destination":"app","release":true,"probe":true}}"#),
+        ] {
+            assert!(serde_json::from_str::<QueueMessage>(&bad).is_err(), "{bad}");
         }
     }
 }

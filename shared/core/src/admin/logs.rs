@@ -1,0 +1,117 @@
+//! The event and attempt logs: listings and one event in full.
+use hookrelay_models::{DeliveryState, DestinationId, Event, EventId, SourceId, Timestamp};
+use std::collections::BTreeSet;
+
+use super::{not_found, Admin, AdminResponse, EventDetail, EventSummary, MAX_LIST};
+use crate::error::CoreError;
+use crate::ports::ListOrder;
+
+impl Admin {
+    pub(super) async fn list_events(
+        &self,
+        source: Option<SourceId>,
+        since: Option<Timestamp>,
+        status: Option<DeliveryState>,
+        limit: usize,
+    ) -> Result<AdminResponse, CoreError> {
+        let limit = limit.clamp(1, MAX_LIST);
+        let config = self.config.config().await?;
+        if let Some(source) = &source {
+            if config.source(source).is_none() {
+                return Err(not_found(format!("no source {source}")));
+            }
+        }
+        let mut events: Vec<Event> = Vec::new();
+        match status {
+            None => {
+                let sources: Vec<SourceId> = match &source {
+                    Some(source) => vec![source.clone()],
+                    None => config.sources.iter().map(|s| s.id.clone()).collect(),
+                };
+                for source in &sources {
+                    events.extend(self.events.events_by_source(source, since, limit).await?);
+                }
+            }
+            Some(state) => {
+                // The newest of each destination, merged: the newest
+                // `limit` overall are among them. With a source filter,
+                // others' events are skipped below, so read a wider window.
+                let window = if source.is_some() { MAX_LIST } else { limit };
+                let mut ids = BTreeSet::new();
+                for destination in &config.destinations {
+                    ids.extend(
+                        self.deliveries
+                            .deliveries_in_state(
+                                &destination.id,
+                                state,
+                                since,
+                                ListOrder::NewestFirst,
+                                window,
+                            )
+                            .await?,
+                    );
+                }
+                // Newest first, like the unfiltered listing.
+                for id in ids.iter().rev() {
+                    if events.len() >= limit {
+                        break;
+                    }
+                    if let Some(event) = self.events.event(id).await? {
+                        if source.as_ref().is_none_or(|s| s == &event.source) {
+                            events.push(event);
+                        }
+                    }
+                }
+            }
+        }
+        events.sort_by(|a, b| b.id.cmp(&a.id));
+        events.truncate(limit);
+        let mut summaries = Vec::with_capacity(events.len());
+        for event in events {
+            summaries.push(EventSummary {
+                deliveries: self.deliveries.deliveries_for_event(&event.id).await?,
+                id: event.id,
+                source: event.source,
+                event_type: event.event_type,
+                received_at: event.received_at,
+                body_bytes: event.body.len(),
+            });
+        }
+        Ok(AdminResponse::Events(summaries))
+    }
+
+    pub(super) async fn show_event(&self, id: EventId) -> Result<AdminResponse, CoreError> {
+        let event = self
+            .events
+            .event(&id)
+            .await?
+            .ok_or_else(|| not_found(format!("no event {id} (or it has expired)")))?;
+        Ok(AdminResponse::Event(Box::new(EventDetail {
+            deliveries: self.deliveries.deliveries_for_event(&id).await?,
+            attempts: self.deliveries.attempts_for_event(&id).await?,
+            event,
+        })))
+    }
+
+    pub(super) async fn list_attempts(
+        &self,
+        destination: DestinationId,
+        failed_only: bool,
+        limit: usize,
+    ) -> Result<AdminResponse, CoreError> {
+        self.destination(&destination).await?;
+        let limit = limit.clamp(1, MAX_LIST);
+        // Failed ones are picked from a wider window so a mostly
+        // healthy destination still shows its failures.
+        let window = if failed_only { MAX_LIST * 10 } else { limit };
+        let mut attempts = self
+            .deliveries
+            .attempts_for_destination(&destination, window)
+            .await?;
+        if failed_only {
+            attempts.retain(|a| !a.outcome.is_success());
+        }
+        attempts.truncate(limit);
+        Ok(AdminResponse::Attempts(attempts))
+    }
+}

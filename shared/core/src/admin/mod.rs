@@ -1,0 +1,325 @@
+//! Admin: the operator's use case, behind `hookrelay`'s admin subcommands.
+//! Configuration writes validated before anything is written, the event
+//! and attempt logs, replay and bulk recovery, secret rotation, and
+//! enabling or disabling destinations.
+//!
+//! Requests and answers are plain data ([`AdminRequest`], [`AdminResponse`])
+//! so the CLI can run them in process against DynamoDB or send them to a
+//! running `hookrelay dev`, which runs them against its in-memory store:
+//! one implementation either way.
+mod config_changes;
+mod enable;
+mod logs;
+mod replay;
+mod secrets;
+
+use async_trait::async_trait;
+use hookrelay_models::{
+    Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Route,
+    Source, SourceId, Timestamp,
+};
+use hookrelay_signing::Secret;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use crate::error::CoreError;
+use crate::ports::{
+    Clock, ConfigItem, ConfigStore, ConfigWriter, DeliveryStore, EventStore, Queue,
+};
+
+/// Most events one listing returns, and most deliveries one bulk recovery
+/// re-queues.
+pub const MAX_LIST: usize = 1000;
+pub const MAX_RECOVER: usize = 100_000;
+
+/// Whether a destination URL points at a private, loopback or link-local
+/// address (literally or by DNS). Implemented next to the HTTP sender's
+/// guard, so the write-time check and the send-time one agree.
+#[async_trait]
+pub trait AddressCheck: Send + Sync {
+    /// `Some(reason)` if the URL's host is not a public address.
+    async fn private_address(&self, url: &str) -> Option<String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AdminRequest {
+    ListSources,
+    AddSource {
+        source: Source,
+    },
+    UpdateSource {
+        source: Source,
+    },
+    RemoveSource {
+        id: SourceId,
+    },
+    ListDestinations,
+    AddDestination {
+        destination: Destination,
+        allow_private: bool,
+    },
+    UpdateDestination {
+        destination: Destination,
+        allow_private: bool,
+    },
+    RemoveDestination {
+        id: DestinationId,
+    },
+    ListRoutes,
+    AddRoute {
+        route: Route,
+    },
+    UpdateRoute {
+        route: Route,
+    },
+    RemoveRoute {
+        source: SourceId,
+        destination: DestinationId,
+    },
+    PushConfig {
+        config: Config,
+        allow_private: bool,
+    },
+    PullConfig,
+    ListEvents {
+        source: Option<SourceId>,
+        since: Option<Timestamp>,
+        status: Option<DeliveryState>,
+        limit: usize,
+    },
+    ShowEvent {
+        id: EventId,
+    },
+    ListAttempts {
+        destination: DestinationId,
+        failed_only: bool,
+        limit: usize,
+    },
+    Replay {
+        event: EventId,
+        destination: Option<DestinationId>,
+    },
+    Recover {
+        destination: DestinationId,
+        since: Option<Timestamp>,
+    },
+    RotateDestinationSecret {
+        destination: DestinationId,
+        secret: Secret,
+        grace_secs: u64,
+    },
+    AddSourceSecret {
+        source: SourceId,
+        secret: Secret,
+    },
+    RetireSourceSecret {
+        source: SourceId,
+        secret: Secret,
+    },
+    SetDestinationEnabled {
+        destination: DestinationId,
+        enabled: bool,
+    },
+}
+
+/// One event in a listing, with where each of its deliveries stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSummary {
+    pub id: EventId,
+    pub source: SourceId,
+    pub event_type: Option<String>,
+    pub received_at: Timestamp,
+    pub body_bytes: usize,
+    pub deliveries: Vec<Delivery>,
+}
+
+/// An event with everything known about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventDetail {
+    pub event: Event,
+    pub deliveries: Vec<Delivery>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// What a replay did to one delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub event: EventId,
+    /// `None`: the event is fanned out again (it had no deliveries).
+    pub destination: Option<DestinationId>,
+    /// The state it was in: a new series was started if it was settled or
+    /// parked; a pending one is only queued again.
+    pub previous_state: Option<DeliveryState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum AdminResponse {
+    Sources(Vec<Source>),
+    Destinations(Vec<Destination>),
+    Routes(Vec<Route>),
+    Config(Config),
+    Events(Vec<EventSummary>),
+    Event(Box<EventDetail>),
+    Attempts(Vec<Attempt>),
+    Replayed(Vec<Replayed>),
+    Done(String),
+}
+
+pub struct Admin {
+    config: Arc<dyn ConfigStore>,
+    writer: Arc<dyn ConfigWriter>,
+    events: Arc<dyn EventStore>,
+    deliveries: Arc<dyn DeliveryStore>,
+    /// Replays and releases need it; without one they are refused.
+    queue: Option<Arc<dyn Queue>>,
+    clock: Arc<dyn Clock>,
+    addresses: Arc<dyn AddressCheck>,
+}
+
+pub(super) fn invalid(message: impl Into<String>) -> CoreError {
+    CoreError::Invalid(message.into())
+}
+
+pub(super) fn not_found(message: impl Into<String>) -> CoreError {
+    CoreError::NotFound(message.into())
+}
+
+impl Admin {
+    pub fn new(
+        config: Arc<dyn ConfigStore>,
+        writer: Arc<dyn ConfigWriter>,
+        events: Arc<dyn EventStore>,
+        deliveries: Arc<dyn DeliveryStore>,
+        queue: Option<Arc<dyn Queue>>,
+        clock: Arc<dyn Clock>,
+        addresses: Arc<dyn AddressCheck>,
+    ) -> Self {
+        Admin {
+            config,
+            writer,
+            events,
+            deliveries,
+            queue,
+            clock,
+            addresses,
+        }
+    }
+
+    /// Carries out one request: each group of operations lives in a module
+    /// of its own (`config_changes`, `logs`, `replay`, `secrets`,
+    /// `enable`); this only dispatches.
+    pub async fn execute(&self, request: AdminRequest) -> Result<AdminResponse, CoreError> {
+        use AdminRequest as R;
+        match request {
+            R::ListSources => Ok(AdminResponse::Sources(self.config.config().await?.sources)),
+            R::ListDestinations => Ok(AdminResponse::Destinations(
+                self.config.config().await?.destinations,
+            )),
+            R::ListRoutes => Ok(AdminResponse::Routes(self.config.config().await?.routes)),
+            R::PullConfig => Ok(AdminResponse::Config(self.config.config().await?)),
+            R::AddSource { source } => self.add_source(source).await,
+            R::UpdateSource { source } => self.update_source(source).await,
+            R::RemoveSource { id } => self.remove_source(id).await,
+            R::AddDestination {
+                destination,
+                allow_private,
+            } => self.add_destination(destination, allow_private).await,
+            R::UpdateDestination {
+                destination,
+                allow_private,
+            } => self.update_destination(destination, allow_private).await,
+            R::RemoveDestination { id } => self.remove_destination(id).await,
+            R::AddRoute { route } => self.add_route(route).await,
+            R::UpdateRoute { route } => self.update_route(route).await,
+            R::RemoveRoute {
+                source,
+                destination,
+            } => self.remove_route(source, destination).await,
+            R::PushConfig {
+                config,
+                allow_private,
+            } => self.push_config(config, allow_private).await,
+            R::ListEvents {
+                source,
+                since,
+                status,
+                limit,
+            } => self.list_events(source, since, status, limit).await,
+            R::ShowEvent { id } => self.show_event(id).await,
+            R::ListAttempts {
+                destination,
+                failed_only,
+                limit,
+            } => self.list_attempts(destination, failed_only, limit).await,
+            R::Replay { event, destination } => self.replay(event, destination).await,
+            R::Recover { destination, since } => self.recover(destination, since).await,
+            R::RotateDestinationSecret {
+                destination,
+                secret,
+                grace_secs,
+            } => {
+                self.rotate_destination_secret(destination, secret, grace_secs)
+                    .await
+            }
+            R::AddSourceSecret { source, secret } => self.add_source_secret(source, secret).await,
+            R::RetireSourceSecret { source, secret } => {
+                self.retire_source_secret(source, secret).await
+            }
+            R::SetDestinationEnabled {
+                destination,
+                enabled,
+            } => self.set_enabled(destination, enabled).await,
+        }
+    }
+
+    /// Validates the whole configuration as it would be after the change,
+    /// then writes the one item: nothing is written if anything is wrong.
+    pub(super) async fn write(
+        &self,
+        after: &Config,
+        item: ConfigItem,
+    ) -> Result<AdminResponse, CoreError> {
+        after.validate().map_err(|e| invalid(e.to_string()))?;
+        let what = match &item {
+            ConfigItem::Source(s) => format!("source {}", s.id),
+            ConfigItem::Destination(d) => format!("destination {}", d.id),
+            ConfigItem::Route(r) => format!("route {} -> {}", r.source, r.destination),
+        };
+        self.writer.put(&item).await?;
+        Ok(AdminResponse::Done(format!("saved {what}")))
+    }
+
+    pub(super) async fn check_address(
+        &self,
+        destination: &Destination,
+        allow_private: bool,
+    ) -> Result<(), CoreError> {
+        if allow_private {
+            return Ok(());
+        }
+        match self.addresses.private_address(&destination.url).await {
+            Some(reason) => Err(invalid(format!(
+                "destination {}: {reason}; deliveries there are refused unless allowed (--allow-private, for local development)",
+                destination.id
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    pub(super) async fn destination(&self, id: &DestinationId) -> Result<Destination, CoreError> {
+        self.config
+            .config()
+            .await?
+            .destination(id)
+            .cloned()
+            .ok_or_else(|| not_found(format!("no destination {id}")))
+    }
+
+    pub(super) fn queue(&self) -> Result<&dyn Queue, CoreError> {
+        self.queue.as_deref().ok_or_else(|| {
+            invalid("this needs the delivery queue: give --queue-url (or HOOKRELAY_QUEUE_URL)")
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Secret rotation: a destination's signing secret (with a grace period
+//! for the old one) and the secrets a source accepts.
+use hookrelay_models::{DestinationId, RetiringSecret, SourceId};
+use hookrelay_signing::Secret;
+use std::time::Duration;
+
+use super::{invalid, not_found, Admin, AdminResponse};
+use crate::error::CoreError;
+use crate::ports::ConfigItem;
+
+impl Admin {
+    pub(super) async fn rotate_destination_secret(
+        &self,
+        destination: DestinationId,
+        secret: Secret,
+        grace_secs: u64,
+    ) -> Result<AdminResponse, CoreError> {
+        let mut config = self.config.config().await?;
+        let now = self.clock.now();
+        let current = config
+            .destinations
+            .iter_mut()
+            .find(|d| d.id == destination)
+            .ok_or_else(|| not_found(format!("no destination {destination}")))?;
+        if current.secret == secret {
+            return Err(invalid("the new secret is the current one"));
+        }
+        let previous = std::mem::replace(&mut current.secret, secret);
+        current.retiring_secrets.retain(|r| r.expires_at > now);
+        let until = now.saturating_add(Duration::from_secs(grace_secs));
+        if grace_secs > 0 {
+            current.retiring_secrets.push(RetiringSecret {
+                secret: previous,
+                expires_at: until,
+            });
+        }
+        let updated = current.clone();
+        self.write(&config, ConfigItem::Destination(updated))
+            .await?;
+        Ok(AdminResponse::Done(if grace_secs > 0 {
+            format!(
+                "rotated the secret of {destination}; the previous one also signs until {until}"
+            )
+        } else {
+            format!("rotated the secret of {destination}; the previous one no longer signs")
+        }))
+    }
+
+    pub(super) async fn add_source_secret(
+        &self,
+        source: SourceId,
+        secret: Secret,
+    ) -> Result<AdminResponse, CoreError> {
+        let mut config = self.config.config().await?;
+        let current = config
+            .sources
+            .iter_mut()
+            .find(|s| s.id == source)
+            .ok_or_else(|| not_found(format!("no source {source}")))?;
+        if current.secrets.contains(&secret) {
+            return Err(CoreError::Conflict(format!(
+                "source {source} already has that secret"
+            )));
+        }
+        current.secrets.push(secret);
+        let count = current.secrets.len();
+        let updated = current.clone();
+        self.write(&config, ConfigItem::Source(updated)).await?;
+        Ok(AdminResponse::Done(format!(
+            "source {source} now accepts {count} secrets"
+        )))
+    }
+
+    pub(super) async fn retire_source_secret(
+        &self,
+        source: SourceId,
+        secret: Secret,
+    ) -> Result<AdminResponse, CoreError> {
+        let mut config = self.config.config().await?;
+        let current = config
+            .sources
+            .iter_mut()
+            .find(|s| s.id == source)
+            .ok_or_else(|| not_found(format!("no source {source}")))?;
+        if !current.secrets.contains(&secret) {
+            return Err(not_found(format!("source {source} has no such secret")));
+        }
+        if current.secrets.len() == 1 {
+            return Err(invalid(format!(
+                "that is the only secret of {source}; add its successor first"
+            )));
+        }
+        current.secrets.retain(|s| s != &secret);
+        let updated = current.clone();
+        self.write(&config, ConfigItem::Source(updated)).await?;
+        Ok(AdminResponse::Done(format!(
+            "source {source} no longer accepts that secret"
+        )))
+    }
+}
