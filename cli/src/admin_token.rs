@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::commands::CliError;
+use crate::error::CliError;
 
 /// Where tokens are kept: `HOOKRELAY_STATE_DIR`, else
 /// `$XDG_STATE_HOME/hookrelay`, else `~/.local/state/hookrelay`.

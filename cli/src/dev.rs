@@ -2,12 +2,11 @@
 //! embedded adapters (no AWS, no Docker) or, with `--aws`, on DynamoDB and
 //! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
 use clap::Args;
-use hookrelay_aws::{
-    provision, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
-};
+use hookrelay_aws::provision;
+use hookrelay_core::consume::consume;
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings,
-    EventStore, Ingest, IngestSettings, Queue, QueueMessage, SystemClock,
+    EventStore, Ingest, IngestSettings, Queue, QueueConsumer, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpSender, PrivateAddressCheck};
@@ -17,10 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
 
-use crate::commands::{read, CliError};
+use crate::error::{read, CliError};
 use crate::logging::{self, LogFormat};
 use crate::server::{self, FullRequest};
 
@@ -104,20 +101,12 @@ fn dispatch_settings(args: &DevArgs) -> DispatchSettings {
     }
 }
 
-/// Where the dispatcher loop takes its messages from.
-enum Transport {
-    Memory(Arc<MemoryQueue>),
-    Sqs {
-        client: aws_sdk_sqs::Client,
-        url: String,
-    },
-}
-
 struct Stack {
     ingest: Arc<Ingest>,
     dispatch: Arc<Dispatch>,
     admin: Arc<Admin>,
-    transport: Transport,
+    /// Where the dispatcher takes its messages from.
+    consumer: Arc<dyn QueueConsumer>,
 }
 
 fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
@@ -160,7 +149,7 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),
         admin: Arc::new(admin),
-        transport: Transport::Memory(queue),
+        consumer: queue,
     })
 }
 
@@ -188,20 +177,28 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             CliError::Usage("--aws needs --queue-url (or HOOKRELAY_QUEUE_URL), or --create".into())
         })?
     };
-    let config_store = Arc::new(DynamoConfigStore::new(dynamo.clone(), &args.config_table));
-    config_store
+    let ingest_settings = args.ingest_settings();
+    let adapters = hookrelay_aws::Adapters::new(
+        &sdk,
+        &hookrelay_aws::AwsSettings {
+            events_table: args.events_table.clone(),
+            config_table: args.config_table.clone(),
+            queue_url,
+            retention: ingest_settings.retention,
+        },
+    );
+    adapters
+        .config
         .replace_config(&config)
         .await
         .map_err(unavailable)?;
+    let config_store = Arc::new(adapters.config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let events: Arc<dyn EventStore> =
-        Arc::new(DynamoEventStore::new(dynamo.clone(), &args.events_table));
-    let ingest_settings = args.ingest_settings();
-    let deliveries: Arc<dyn DeliveryStore> = Arc::new(
-        DynamoDeliveryStore::new(dynamo, &args.events_table)
-            .with_retention(ingest_settings.retention),
-    );
-    let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs.clone(), &queue_url));
+    let events: Arc<dyn EventStore> = Arc::new(adapters.events);
+    let deliveries: Arc<dyn DeliveryStore> = Arc::new(adapters.deliveries);
+    let sqs_queue = Arc::new(adapters.queue);
+    let consumer: Arc<dyn QueueConsumer> = sqs_queue.clone();
+    let queue: Arc<dyn Queue> = sqs_queue;
     let sender = Arc::new(
         HttpSender::new(config.allow_private_destinations)
             .map_err(|e| CliError::Usage(e.to_string()))?,
@@ -236,10 +233,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),
         admin: Arc::new(admin),
-        transport: Transport::Sqs {
-            client: sqs,
-            url: queue_url,
-        },
+        consumer,
     })
 }
 
@@ -293,9 +287,12 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         admin_handler(stack.admin.clone(), admin_token),
         shutdown.clone(),
     ));
-    let dispatcher = tokio::spawn(dispatch_loop(
+    // As the event source runs several invocations at once: up to 8
+    // batches of 10 in hand, a slow destination holding up only its own.
+    let dispatcher = tokio::spawn(consume(
         stack.dispatch.clone(),
-        stack.transport,
+        stack.consumer.clone(),
+        8,
         shutdown.clone(),
     ));
     let ingest = stack.ingest.clone();
@@ -451,112 +448,4 @@ fn browser_refusal(request: &FullRequest) -> Option<&'static str> {
         return Some("the Host must be a loopback address");
     }
     None
-}
-
-/// Feeds queued messages to the dispatcher until shutdown, then waits for
-/// the deliveries in flight. A message whose handling fails comes back
-/// after a short pause, as SQS would redeliver it.
-async fn dispatch_loop(
-    dispatch: Arc<Dispatch>,
-    transport: Transport,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(64));
-    let mut tasks = JoinSet::new();
-    while !*shutdown.borrow() {
-        let batch: Vec<(QueueMessage, Option<String>)> = match &transport {
-            Transport::Memory(queue) => queue
-                .take_ready(10)
-                .into_iter()
-                .map(|m| (m, None))
-                .collect(),
-            Transport::Sqs { client, url } => receive_sqs(client, url).await,
-        };
-        if batch.is_empty() {
-            match &transport {
-                Transport::Memory(queue) => {
-                    tokio::select! {
-                        _ = queue.wait_for_arrival(Duration::from_millis(200)) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                Transport::Sqs { .. } => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-            }
-            continue;
-        }
-        for (message, receipt) in batch {
-            let Ok(permit) = slots.clone().acquire_owned().await else {
-                break;
-            };
-            let dispatch = dispatch.clone();
-            let requeue: Option<Arc<MemoryQueue>> = match &transport {
-                Transport::Memory(queue) => Some(queue.clone()),
-                Transport::Sqs { .. } => None,
-            };
-            let sqs = match &transport {
-                Transport::Sqs { client, url } => Some((client.clone(), url.clone())),
-                Transport::Memory(_) => None,
-            };
-            tasks.spawn(async move {
-                let handled = dispatch.handle_message(&message).await;
-                match (handled, requeue, sqs) {
-                    (Ok(_), _, Some((client, url))) => {
-                        let _ = client.delete_message().queue_url(url).set_receipt_handle(receipt).send().await;
-                    }
-                    (Err(err), Some(queue), _) => {
-                        tracing::warn!(event_id = %message.event_id, error = %err, "will try this message again in 5 s");
-                        let _ = queue.enqueue(&message, Duration::from_secs(5)).await;
-                    }
-                    (Err(err), None, _) => {
-                        tracing::warn!(event_id = %message.event_id, error = %err, "SQS will redeliver this message");
-                    }
-                    (Ok(_), _, None) => {}
-                }
-                drop(permit);
-            });
-        }
-        while tasks.try_join_next().is_some() {}
-    }
-    while tasks.join_next().await.is_some() {}
-}
-
-async fn receive_sqs(
-    client: &aws_sdk_sqs::Client,
-    url: &str,
-) -> Vec<(QueueMessage, Option<String>)> {
-    let received = match client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .visibility_timeout(60)
-        .wait_time_seconds(1)
-        .send()
-        .await
-    {
-        Ok(received) => received,
-        Err(err) => {
-            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "could not receive from SQS");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            return Vec::new();
-        }
-    };
-    received
-        .messages()
-        .iter()
-        .filter_map(|m| {
-            let parsed = serde_json::from_str::<QueueMessage>(m.body().unwrap_or_default());
-            match parsed {
-                Ok(message) => Some((message, m.receipt_handle().map(str::to_string))),
-                Err(err) => {
-                    tracing::error!(error = %err, "unreadable queue message left for the dead-letter queue");
-                    None
-                }
-            }
-        })
-        .collect()
 }

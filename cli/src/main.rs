@@ -3,14 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-mod admin;
-mod admin_token;
-mod commands;
-mod dev;
-mod logging;
-mod send;
-mod server;
-mod sink;
+use hookrelay_cli::{admin, commands, dev, send, sink};
 
 #[derive(Debug, Parser)]
 #[command(name = "hookrelay", version, about = "A serverless webhook relay")]

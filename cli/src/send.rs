@@ -5,7 +5,7 @@ use hookrelay_models::{Config, EventId, SourceId, Timestamp};
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind};
 use std::path::PathBuf;
 
-use crate::commands::{read, CliError};
+use crate::error::{read, CliError};
 
 #[derive(Debug, Args)]
 pub struct SendArgs {

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-use crate::commands::CliError;
+use crate::error::CliError;
 use crate::server::{self, FullRequest};
 
 #[derive(Debug, Args)]

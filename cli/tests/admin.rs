@@ -106,32 +106,8 @@ impl Stack {
         let mut env: Vec<(String, String)> = vec![("HOOKRELAY_STATE_DIR".into(), state_dir())];
         let mut args: Vec<String> = Vec::new();
         if target == Target::Moto {
-            let moto = moto::shared();
-            let sdk = moto.sdk_config();
-            let events = unique_name("events");
-            let config_table = unique_name("config");
-            let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-            hookrelay_aws::provision::create_events_table(&dynamo, &events)
-                .await
-                .unwrap();
-            hookrelay_aws::provision::create_config_table(&dynamo, &config_table)
-                .await
-                .unwrap();
-            let queue = hookrelay_aws::provision::create_queue(
-                &aws_sdk_sqs::Client::new(&sdk),
-                &unique_name("queue"),
-            )
-            .await
-            .unwrap();
-            env.extend([
-                ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
-                ("AWS_REGION".into(), "us-east-1".into()),
-                ("AWS_ACCESS_KEY_ID".into(), "test".into()),
-                ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
-                ("HOOKRELAY_EVENTS_TABLE".into(), events),
-                ("HOOKRELAY_CONFIG_TABLE".into(), config_table),
-                ("HOOKRELAY_QUEUE_URL".into(), queue),
-            ]);
+            let provisioned = moto::Provisioned::on_shared().await;
+            env.extend(provisioned.environment(&moto::shared().endpoint));
             args.push("--aws".into());
         }
         let mut command = Command::new(env!("CARGO_BIN_EXE_hookrelay"));

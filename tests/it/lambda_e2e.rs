@@ -4,7 +4,7 @@
 //! message goes to the dispatcher as an SQS event; a sink on 127.0.0.1 gets
 //! a correctly signed request.
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookrelay_aws::{provision, DynamoConfigStore};
+use hookrelay_aws::DynamoConfigStore;
 use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::lambda_runtime::{
@@ -57,17 +57,11 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     let sdk = moto.sdk_config();
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let events_table = moto::unique_name("events");
-    let config_table = moto::unique_name("config");
-    provision::create_events_table(&dynamo, &events_table)
-        .await
-        .unwrap();
-    provision::create_config_table(&dynamo, &config_table)
-        .await
-        .unwrap();
-    let queue_url = provision::create_queue(&sqs, &moto::unique_name("queue"))
-        .await
-        .unwrap();
+    let moto::Provisioned {
+        events_table,
+        config_table,
+        queue_url,
+    } = moto::Provisioned::create(&dynamo, &sqs).await;
 
     let sink = Sink::start().await;
     let config = config_from(&format!(

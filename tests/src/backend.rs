@@ -2,7 +2,7 @@
 //! the same contract tests run on both.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookrelay_aws::{provision, DynamoConfigStore, DynamoEventStore, SqsQueue};
+use hookrelay_aws::{DynamoConfigStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
     Clock, ConfigStore, CoreError, EventStore, Ingest, IngestSettings, Queue, QueueMessage,
 };
@@ -118,17 +118,11 @@ impl AwsBackend {
         let sdk = moto::shared().sdk_config();
         let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let events_table = moto::unique_name("events");
-        let config_table = moto::unique_name("config");
-        provision::create_events_table(&dynamo, &events_table)
-            .await
-            .expect("create events table");
-        provision::create_config_table(&dynamo, &config_table)
-            .await
-            .expect("create config table");
-        let queue_url = provision::create_queue(&sqs, &moto::unique_name("queue"))
-            .await
-            .expect("create queue");
+        let moto::Provisioned {
+            events_table,
+            config_table,
+            queue_url,
+        } = moto::Provisioned::create(&dynamo, &sqs).await;
         let config_store = DynamoConfigStore::new(dynamo.clone(), &config_table);
         config_store
             .replace_config(&config)

@@ -226,3 +226,59 @@ pub fn unique_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )
 }
+
+/// A stack's own tables and queue on a moto server: fresh names, created.
+#[derive(Debug, Clone)]
+pub struct Provisioned {
+    pub events_table: String,
+    pub config_table: String,
+    pub queue_url: String,
+}
+
+impl Provisioned {
+    /// Creates them through `dynamo` and `sqs` (clients of the server, or
+    /// of a proxy in front of it).
+    pub async fn create(dynamo: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client) -> Self {
+        use hookrelay_aws::provision;
+        let events_table = unique_name("events");
+        let config_table = unique_name("config");
+        provision::create_events_table(dynamo, &events_table)
+            .await
+            .expect("create the events table");
+        provision::create_config_table(dynamo, &config_table)
+            .await
+            .expect("create the config table");
+        let queue_url = provision::create_queue(sqs, &unique_name("queue"))
+            .await
+            .expect("create the queue");
+        Provisioned {
+            events_table,
+            config_table,
+            queue_url,
+        }
+    }
+
+    /// On the shared server.
+    pub async fn on_shared() -> Self {
+        let sdk = shared().sdk_config();
+        Self::create(
+            &aws_sdk_dynamodb::Client::new(&sdk),
+            &aws_sdk_sqs::Client::new(&sdk),
+        )
+        .await
+    }
+
+    /// The environment a process (a Lambda binary, `hookrelay dev --aws`,
+    /// an admin command) needs to work on these, on `endpoint`.
+    pub fn environment(&self, endpoint: &str) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), endpoint.to_string()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("HOOKRELAY_EVENTS_TABLE".into(), self.events_table.clone()),
+            ("HOOKRELAY_CONFIG_TABLE".into(), self.config_table.clone()),
+            ("HOOKRELAY_QUEUE_URL".into(), self.queue_url.clone()),
+        ]
+    }
+}

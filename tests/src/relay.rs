@@ -3,9 +3,7 @@
 //! messages to the dispatcher's Lambda handler the way the SQS event source
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use hookrelay_aws::{
-    provision, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
-};
+use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, Dispatch, DispatchSettings, EventStore,
     Ingest, IngestSettings, Queue, QueueMessage, Sender,
@@ -138,17 +136,11 @@ impl Relay {
         let sender = sender(&config);
         let dynamo = aws_sdk_dynamodb::Client::new(&moto::sdk_config_for(dynamodb_endpoint));
         let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config_for(sqs_endpoint));
-        let events_table = moto::unique_name("events");
-        let config_table = moto::unique_name("config");
-        provision::create_events_table(&dynamo, &events_table)
-            .await
-            .unwrap();
-        provision::create_config_table(&dynamo, &config_table)
-            .await
-            .unwrap();
-        let url = provision::create_queue(&sqs, &moto::unique_name("queue"))
-            .await
-            .unwrap();
+        let moto::Provisioned {
+            events_table,
+            config_table,
+            queue_url: url,
+        } = moto::Provisioned::create(&dynamo, &sqs).await;
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
         dynamo_config.replace_config(&config).await.unwrap();
         let writer = Arc::new(dynamo_config.clone());

@@ -4,9 +4,8 @@
 //! destination never makes SQS redeliver the whole batch.
 #![forbid(unsafe_code)]
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use futures::future::join_all;
-use hookrelay_core::{Dispatch, DispatchSettings, QueueMessage};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use hookrelay_core::{Dispatch, DispatchSettings, Received};
 use std::time::Duration;
 
 /// Settings of the dispatcher, read from the environment once.
@@ -76,43 +75,24 @@ impl DispatcherSettings {
     }
 }
 
-async fn handle_record(dispatch: &Dispatch, record: &SqsMessage) -> bool {
-    let body = record.body.as_deref().unwrap_or_default();
-    let message: QueueMessage = match serde_json::from_str(body) {
-        Ok(message) => message,
-        Err(err) => {
-            // Reported as failed so it ends in the dead-letter queue for a
-            // person to look at, rather than vanishing.
-            tracing::error!(message_id = ?record.message_id, error = %err, "unreadable queue message");
-            return false;
-        }
-    };
-    match dispatch.handle_message(&message).await {
-        Ok(_) => true,
-        Err(err) => {
-            tracing::warn!(event_id = %message.event_id, error = %err, retryable = err.is_retryable(), "message will be retried by the queue");
-            false
-        }
-    }
-}
-
-/// Handles every record of the batch concurrently and lists the ones SQS
-/// should deliver again.
+/// Hands the batch to the one batch function (`hookrelay_core::consume`)
+/// and lists the records SQS should deliver again.
 pub async fn handle_batch(dispatch: &Dispatch, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = join_all(event.records.iter().map(|record| async move {
-        (
-            record.message_id.clone(),
-            handle_record(dispatch, record).await,
-        )
-    }))
-    .await;
+    // Records are known by their message id: that is what a partial batch
+    // response names.
+    let batch: Vec<Received> = event
+        .records
+        .into_iter()
+        .map(|record| Received {
+            receipt: record.message_id.unwrap_or_default(),
+            body: record.body.unwrap_or_default(),
+        })
+        .collect();
     let mut response = SqsBatchResponse::default();
-    for (message_id, ok) in outcomes {
-        if !ok {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = message_id.unwrap_or_default();
-            response.batch_item_failures.push(failure);
-        }
+    for receipt in hookrelay_core::handle_batch(dispatch, &batch).await {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = receipt;
+        response.batch_item_failures.push(failure);
     }
     response
 }

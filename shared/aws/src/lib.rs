@@ -60,7 +60,7 @@ mod queue;
 mod settings;
 
 pub use config_store::DynamoConfigStore;
-pub use delivery_store::DynamoDeliveryStore;
+pub use delivery_store::{DynamoDeliveryStore, DEFAULT_RETENTION};
 pub use emf::EmfMetrics;
 pub use error::AwsError;
 pub use event_store::DynamoEventStore;

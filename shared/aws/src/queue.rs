@@ -1,7 +1,7 @@
 //! The work queue on SQS.
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use hookrelay_core::{CoreError, Queue, QueueMessage};
+use hookrelay_core::{CoreError, Queue, QueueConsumer, QueueMessage, Received};
 use std::time::Duration;
 
 use crate::error::call_error;
@@ -9,6 +9,10 @@ use crate::error::call_error;
 /// SQS refuses `DelaySeconds` above 15 minutes; longer waits are the
 /// dispatcher's business (it re-enqueues).
 const MAX_DELAY: Duration = Duration::from_secs(900);
+/// How long a message received by `hookrelay dev --aws` stays hidden while
+/// it is handled: past it, SQS hands it out again. (On Lambda the queue's
+/// own visibility timeout applies.)
+const RECEIVE_VISIBILITY: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -50,6 +54,55 @@ impl Queue for SqsQueue {
             .queue_url(&self.queue_url)
             .message_body(body)
             .delay_seconds(delay_secs)
+            .send()
+            .await
+            .map_err(|e| call_error("sqs", e))?;
+        Ok(())
+    }
+}
+
+/// The consumer side, for `hookrelay dev --aws` (on Lambda the event
+/// source consumes the queue).
+#[async_trait]
+impl QueueConsumer for SqsQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>, CoreError> {
+        let received = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .visibility_timeout(RECEIVE_VISIBILITY.as_secs() as i32)
+            .wait_time_seconds(delay_seconds(wait).min(20))
+            .send()
+            .await
+            .map_err(|e| call_error("sqs", e))?;
+        Ok(received
+            .messages()
+            .iter()
+            .map(|m| Received {
+                receipt: m.receipt_handle().unwrap_or_default().to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    async fn ack(&self, message: &Received) -> Result<(), CoreError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&message.receipt)
+            .send()
+            .await
+            .map_err(|e| call_error("sqs", e))?;
+        Ok(())
+    }
+
+    async fn retry_later(&self, message: &Received, after: Duration) -> Result<(), CoreError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&message.receipt)
+            .visibility_timeout(delay_seconds(after))
             .send()
             .await
             .map_err(|e| call_error("sqs", e))?;

@@ -8,6 +8,7 @@
 
 pub mod admin;
 mod cache;
+pub mod consume;
 pub mod dispatch;
 mod error;
 mod extract;
@@ -20,6 +21,7 @@ pub mod retry;
 
 pub use admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
 pub use cache::CachedConfigStore;
+pub use consume::{handle_batch, QueueConsumer, Received};
 pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
 pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};

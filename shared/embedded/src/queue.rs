@@ -1,8 +1,8 @@
 //! A work queue in memory, with delays like SQS's `DelaySeconds`.
 use async_trait::async_trait;
-use hookrelay_core::{Clock, CoreError, Queue, QueueMessage};
+use hookrelay_core::{Clock, CoreError, Queue, QueueConsumer, QueueMessage, Received};
 use hookrelay_models::Timestamp;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -12,6 +12,8 @@ pub struct MemoryQueue {
     messages: Mutex<Vec<(Timestamp, QueueMessage)>>,
     arrived: Notify,
     unavailable: AtomicBool,
+    /// Numbers the messages handed out, for their receipts.
+    receipts: AtomicU64,
 }
 
 impl MemoryQueue {
@@ -21,6 +23,7 @@ impl MemoryQueue {
             messages: Mutex::new(Vec::new()),
             arrived: Notify::new(),
             unavailable: AtomicBool::new(false),
+            receipts: AtomicU64::new(0),
         }
     }
 
@@ -75,5 +78,40 @@ impl Queue for MemoryQueue {
         self.lock().push((ready_at, message.clone()));
         self.arrived.notify_waiters();
         Ok(())
+    }
+}
+
+/// The consumer side, for `hookrelay dev`'s dispatcher loop. Messages are
+/// handed out as their JSON, as SQS hands them; nothing is held while a
+/// message is handled (a crash loses it: the whole queue is in memory).
+#[async_trait]
+impl QueueConsumer for MemoryQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>, CoreError> {
+        let mut ready = self.take_ready(max);
+        if ready.is_empty() {
+            self.wait_for_arrival(wait).await;
+            ready = self.take_ready(max);
+        }
+        Ok(ready
+            .into_iter()
+            .map(|message| Received {
+                receipt: format!(
+                    "{}-{}",
+                    message.event_id,
+                    self.receipts.fetch_add(1, Ordering::Relaxed)
+                ),
+                body: serde_json::to_string(&message).expect("queue messages serialize"),
+            })
+            .collect())
+    }
+
+    async fn ack(&self, _message: &Received) -> Result<(), CoreError> {
+        Ok(())
+    }
+
+    async fn retry_later(&self, message: &Received, after: Duration) -> Result<(), CoreError> {
+        let parsed: QueueMessage = serde_json::from_str(&message.body)
+            .map_err(|e| CoreError::Corrupt(format!("queue message: {e}")))?;
+        self.enqueue(&parsed, after).await
     }
 }

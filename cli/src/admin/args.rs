@@ -1,0 +1,234 @@
+//! The admin subcommands' arguments, as clap parses them.
+use clap::{Args, Subcommand, ValueEnum};
+
+/// Where an admin command acts. Global, so it may follow the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// Act on DynamoDB and SQS (honours AWS_ENDPOINT_URL) instead of a
+    /// running `hookrelay dev`.
+    #[arg(long, global = true)]
+    pub aws: bool,
+    /// The admin endpoint of `hookrelay dev`.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKRELAY_ADMIN_URL",
+        default_value = "http://127.0.0.1:3001"
+    )]
+    pub admin_url: String,
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKRELAY_CONFIG_TABLE",
+        default_value = "hookrelay-config"
+    )]
+    pub config_table: String,
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKRELAY_EVENTS_TABLE",
+        default_value = "hookrelay-events"
+    )]
+    pub events_table: String,
+    /// With --aws: the delivery queue, for replay and enable.
+    #[arg(long, global = true, env = "HOOKRELAY_QUEUE_URL")]
+    pub queue_url: Option<String>,
+    /// `table` for people, `json` for scripts.
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+// ---- subcommands -------------------------------------------------------
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    List,
+    /// Add a source: providers POST to /hooks/{ID}.
+    Add(SourceArgs),
+    /// Change a source; options not given keep their value.
+    Update(SourceArgs),
+    Remove {
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    pub id: String,
+    /// github|stripe|shopify|slack|standard|zoom|twitch|paddle|linear|twilio|hmac
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// A signing secret (repeat for several). Or HOOKRELAY_SOURCE_SECRET.
+    #[arg(
+        long = "secret",
+        env = "HOOKRELAY_SOURCE_SECRET",
+        hide_env_values = true
+    )]
+    pub secrets: Vec<String>,
+    /// For the hmac scheme: the signature header.
+    #[arg(long)]
+    pub hmac_header: Option<String>,
+    #[arg(long)]
+    pub tolerance_secs: Option<u64>,
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+    /// Where the event type is read: header:<Name> or json:/<pointer>.
+    #[arg(long)]
+    pub event_type: Option<String>,
+    /// Where the provider's delivery id is read: header:<Name> or json:/<pointer>.
+    #[arg(long)]
+    pub delivery_id: Option<String>,
+    #[arg(long)]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DestinationsCommand {
+    /// Destinations, whether each is enabled, and why not.
+    List,
+    /// Add a destination; without --secret one is generated and printed.
+    Add(DestinationArgs),
+    /// Change a destination; options not given keep their value.
+    Update(DestinationArgs),
+    Remove {
+        id: String,
+    },
+    /// Enable it again; its parked deliveries go out in arrival order.
+    Enable {
+        id: String,
+    },
+    /// Disable it: deliveries for it are parked, not attempted.
+    Disable {
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DestinationArgs {
+    pub id: String,
+    #[arg(long)]
+    pub url: Option<String>,
+    /// `whsec_…` signing secret. Or HOOKRELAY_DESTINATION_SECRET.
+    #[arg(long, env = "HOOKRELAY_DESTINATION_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// An extra header on every delivery, `Name=value` (repeatable).
+    #[arg(long = "header")]
+    pub headers: Vec<String>,
+    /// e.g. 10s
+    #[arg(long)]
+    pub timeout: Option<String>,
+    /// Delays before each attempt, e.g. `0s,5s,5m,30m`.
+    #[arg(long)]
+    pub retry_schedule: Option<String>,
+    #[arg(long)]
+    pub max_in_flight: Option<u32>,
+    /// Allow a private, loopback or link-local URL (local development).
+    #[arg(long)]
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoutesCommand {
+    List,
+    Add(RouteArgs),
+    /// Replace a route's event filters.
+    Update(RouteArgs),
+    Remove {
+        #[arg(long)]
+        source: String,
+        #[arg(long)]
+        destination: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[arg(long)]
+    pub source: String,
+    #[arg(long)]
+    pub destination: String,
+    /// Event types, comma-separated: `push,pull_request.*`; default every event.
+    #[arg(long, default_value = "*")]
+    pub events: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events, newest first.
+    List {
+        #[arg(long)]
+        source: Option<String>,
+        /// RFC 3339 time, or an age such as `2h`.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events with a delivery in this state (e.g. failed).
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// An event's headers, body, deliveries and attempts.
+    Show { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttemptsCommand {
+    /// A destination's attempts, newest first.
+    List {
+        #[arg(long)]
+        destination: String,
+        /// `failed`: only attempts that did not get a 2xx.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The event to send again (omit for a bulk recovery).
+    pub event: Option<String>,
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Bulk recovery: `failed`, with --destination.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Bulk recovery: events received since (RFC 3339 or an age like `24h`).
+    #[arg(long)]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Rotate a destination's signing secret (the old one keeps signing
+    /// for --grace), or add/retire a source's secret.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[arg(long, conflicts_with = "source")]
+    pub destination: Option<String>,
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Destination: the new `whsec_` secret (default: generated, printed).
+    /// Or HOOKRELAY_NEW_SECRET.
+    #[arg(long, env = "HOOKRELAY_NEW_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Destination: how long the previous secret keeps signing.
+    #[arg(long, default_value = "24h")]
+    pub grace: String,
+    /// Source: a secret to accept from now on.
+    #[arg(long, requires = "source")]
+    pub add: Option<String>,
+    /// Source: a secret to stop accepting.
+    #[arg(long, requires = "source")]
+    pub retire: Option<String>,
+}

@@ -1,0 +1,285 @@
+//! Flags to model values: ids, selectors, periods, states, and the
+//! source, destination and route a command's flags describe.
+use base64::Engine;
+use hookrelay_core::{AdminRequest, AdminResponse};
+use hookrelay_models::{
+    DeliveryState, Destination, DestinationId, EventFilter, FieldSelector, RetrySchedule, Route,
+    Source, SourceId, Timestamp,
+};
+use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::render::redacted_json;
+use super::{Backend, DestinationArgs, RouteArgs, SourceArgs};
+
+use crate::error::CliError;
+
+pub(crate) fn source_id(value: &str) -> Result<SourceId, CliError> {
+    SourceId::parse(value).map_err(|e| CliError::Invalid(e.to_string()))
+}
+
+pub(crate) fn destination_id(value: &str) -> Result<DestinationId, CliError> {
+    DestinationId::parse(value).map_err(|e| CliError::Invalid(e.to_string()))
+}
+
+pub(crate) fn selector(value: &str) -> Result<FieldSelector, CliError> {
+    FieldSelector::from_str(value).map_err(CliError::Invalid)
+}
+
+pub(crate) fn duration(value: &str) -> Result<Duration, CliError> {
+    humantime::parse_duration(value)
+        .map_err(|e| CliError::Invalid(format!("duration {value:?}: {e}")))
+}
+
+/// RFC 3339, or an age (`2h`: two hours ago).
+pub fn since(value: &str) -> Result<Timestamp, CliError> {
+    if let Ok(at) = humantime::parse_rfc3339_weak(value) {
+        let millis = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        return Ok(Timestamp::from_unix_millis(millis));
+    }
+    let age = humantime::parse_duration(value).map_err(|_| {
+        CliError::Invalid(format!(
+            "--since {value:?}: give an RFC 3339 time (2026-11-27T10:00:00Z) or an age (2h)"
+        ))
+    })?;
+    let now = Timestamp::now().unix_millis();
+    Ok(Timestamp::from_unix_millis(
+        now.saturating_sub(age.as_millis() as i64),
+    ))
+}
+
+pub(crate) fn state(value: &str) -> Result<DeliveryState, CliError> {
+    match value {
+        "pending" => Ok(DeliveryState::Pending),
+        "succeeded" => Ok(DeliveryState::Succeeded),
+        "failed" => Ok(DeliveryState::Failed),
+        "parked" => Ok(DeliveryState::Parked),
+        other => Err(CliError::Invalid(format!(
+            "--status {other:?}: expected failed, succeeded, pending or parked"
+        ))),
+    }
+}
+
+/// A new Standard Webhooks secret: 24 random bytes, like Svix's.
+pub(crate) fn generate_secret() -> Secret {
+    let mut key = [0u8; 24];
+    getrandom::fill(&mut key).expect("operating system random source");
+    Secret::new(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    ))
+}
+
+pub(crate) fn apply_source_args(source: &mut Source, args: SourceArgs) -> Result<(), CliError> {
+    if let Some(scheme) = args.scheme {
+        source.scheme = SchemeKind::from_str(&scheme).map_err(CliError::Invalid)?;
+    }
+    if !args.secrets.is_empty() {
+        source.secrets = args.secrets.into_iter().map(Secret::new).collect();
+    }
+    if let Some(header) = args.hmac_header {
+        source.hmac = Some(HmacOptions::new(header));
+    }
+    if args.tolerance_secs.is_some() {
+        source.tolerance_secs = args.tolerance_secs;
+    }
+    if args.max_body_bytes.is_some() {
+        source.max_body_bytes = args.max_body_bytes;
+    }
+    if let Some(value) = args.event_type {
+        source.event_type = Some(selector(&value)?);
+    }
+    if let Some(value) = args.delivery_id {
+        source.delivery_id = Some(selector(&value)?);
+    }
+    if args.public_url.is_some() {
+        source.public_url = args.public_url;
+    }
+    Ok(())
+}
+
+pub(crate) fn apply_destination_args(
+    destination: &mut Destination,
+    args: &DestinationArgs,
+) -> Result<(), CliError> {
+    if let Some(url) = &args.url {
+        destination.url = url.clone();
+    }
+    if let Some(secret) = &args.secret {
+        destination.secret = Secret::new(secret.clone());
+    }
+    for header in &args.headers {
+        let (name, value) = header.split_once('=').ok_or_else(|| {
+            // The value may be a credential: name only what precedes it.
+            let shown: String = header
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            CliError::Invalid(format!("--header {shown:?}…: expected Name=value"))
+        })?;
+        destination
+            .headers
+            .insert(name.trim().to_string(), value.to_string());
+    }
+    if let Some(timeout) = &args.timeout {
+        destination.timeout = Some(duration(timeout)?);
+    }
+    if let Some(schedule) = &args.retry_schedule {
+        let delays = schedule
+            .split(',')
+            .map(|d| duration(d.trim()))
+            .collect::<Result<Vec<_>, _>>()?;
+        destination.retry_schedule =
+            Some(RetrySchedule::new(delays).map_err(|e| CliError::Invalid(e.to_string()))?);
+    }
+    if args.max_in_flight.is_some() {
+        destination.max_in_flight = args.max_in_flight;
+    }
+    Ok(())
+}
+
+pub(crate) fn route_from(args: &RouteArgs) -> Result<Route, CliError> {
+    let mut route = Route::new(source_id(&args.source)?, destination_id(&args.destination)?);
+    route.events = args
+        .events
+        .split(',')
+        .map(|f| EventFilter::parse(f.trim()).map_err(|e| CliError::Invalid(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(route)
+}
+
+pub(crate) async fn current_source(backend: &Backend, id: &SourceId) -> Result<Source, CliError> {
+    match backend.run(AdminRequest::ListSources).await? {
+        AdminResponse::Sources(sources) => sources
+            .into_iter()
+            .find(|s| &s.id == id)
+            .ok_or_else(|| CliError::NotFound(format!("no source {id}"))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub(crate) async fn current_destination(
+    backend: &Backend,
+    id: &DestinationId,
+) -> Result<Destination, CliError> {
+    match backend.run(AdminRequest::ListDestinations).await? {
+        AdminResponse::Destinations(destinations) => destinations
+            .into_iter()
+            .find(|d| &d.id == id)
+            .ok_or_else(|| CliError::NotFound(format!("no destination {id}"))),
+        other => Err(unexpected(other)),
+    }
+}
+
+pub(crate) fn unexpected(response: AdminResponse) -> CliError {
+    CliError::Unavailable(format!("unexpected answer: {}", redacted_json(&response)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn destination_args(headers: &[&str]) -> DestinationArgs {
+        DestinationArgs {
+            id: "app".into(),
+            url: None,
+            secret: None,
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            timeout: Some("3s".into()),
+            retry_schedule: Some("0s, 5s,5m".into()),
+            max_in_flight: Some(4),
+            allow_private: false,
+        }
+    }
+
+    fn app() -> Destination {
+        Destination::new(
+            destination_id("app").unwrap(),
+            "https://example.com/hook",
+            Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        )
+    }
+
+    #[test]
+    fn destination_flags_change_only_what_they_name() {
+        let mut destination = app();
+        apply_destination_args(
+            &mut destination,
+            &destination_args(&["X-Api-Key=k=with=equals"]),
+        )
+        .unwrap();
+        assert_eq!(destination.url, "https://example.com/hook");
+        assert_eq!(destination.headers["X-Api-Key"], "k=with=equals");
+        assert_eq!(destination.timeout(), Duration::from_secs(3));
+        assert_eq!(destination.retry_schedule().max_attempts(), 3);
+        assert_eq!(destination.max_in_flight, Some(4));
+    }
+
+    #[test]
+    fn a_malformed_header_flag_is_refused_without_repeating_its_value() {
+        let mut destination = app();
+        let err = apply_destination_args(
+            &mut destination,
+            &destination_args(&["Authorization: Bearer s3cr3t-value"]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("expected Name=value"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn since_takes_a_time_or_an_age_and_says_which_it_wants() {
+        let at = since("2026-11-27T10:00:00Z").unwrap();
+        assert_eq!(at.unix_secs(), 1_795_773_600);
+        let two_hours_ago = since("2h").unwrap();
+        let age = Timestamp::now().since(two_hours_ago);
+        assert!(
+            (Duration::from_secs(7199)..=Duration::from_secs(7201)).contains(&age),
+            "{age:?}"
+        );
+        let err = since("yesterday").unwrap_err().to_string();
+        assert!(err.contains("RFC 3339") && err.contains("2h"), "{err}");
+    }
+
+    #[test]
+    fn states_are_the_four_a_delivery_can_be_in() {
+        for (text, expected) in [
+            ("pending", DeliveryState::Pending),
+            ("succeeded", DeliveryState::Succeeded),
+            ("failed", DeliveryState::Failed),
+            ("parked", DeliveryState::Parked),
+        ] {
+            assert_eq!(state(text).unwrap(), expected);
+        }
+        assert!(state("done")
+            .unwrap_err()
+            .to_string()
+            .contains("expected failed"));
+    }
+
+    #[test]
+    fn routes_take_comma_separated_event_filters() {
+        let route = route_from(&RouteArgs {
+            source: "github".into(),
+            destination: "app".into(),
+            events: "push, pull_request.*".into(),
+        })
+        .unwrap();
+        let filters: Vec<&str> = route.events.iter().map(|f| f.as_str()).collect();
+        assert_eq!(filters, ["push", "pull_request.*"]);
+        assert!(source_id("../etc").is_err());
+    }
+
+    #[test]
+    fn generated_secrets_are_fresh_standard_webhooks_secrets() {
+        let (a, b) = (generate_secret(), generate_secret());
+        assert!(a.expose().starts_with("whsec_"));
+        assert_ne!(a.expose(), b.expose());
+        hookrelay_signing::Verifier::new(hookrelay_signing::Scheme::Standard, &[a]).unwrap();
+    }
+}

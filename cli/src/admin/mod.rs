@@ -1,0 +1,308 @@
+//! The admin subcommands: `sources`, `destinations`, `routes`, `events`,
+//! `attempts`, `replay`, `secrets`, and `config push|pull`.
+//!
+//! Each builds an [`AdminRequest`] and runs it against a target: a running
+//! `hookrelay dev` (its admin endpoint, the default) or DynamoDB and SQS
+//! (`--aws`), where the request runs in this process. Either way the core's
+//! `Admin` use case carries it out, so both behave the same.
+mod args;
+mod backend;
+mod flags;
+mod render;
+
+pub use args::*;
+pub use backend::{error_kind, Backend};
+use flags::*;
+use render::done_text;
+pub use render::render;
+
+use hookrelay_core::{AdminRequest, AdminResponse};
+use hookrelay_models::{Config, Destination, EventId, Source};
+use hookrelay_signing::{SchemeKind, Secret};
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::{read, CliError};
+
+pub async fn sources(command: SourcesCommand, target: TargetArgs) -> Result<String, CliError> {
+    let backend = Backend::connect(&target).await?;
+    let request = match command {
+        SourcesCommand::List => AdminRequest::ListSources,
+        SourcesCommand::Add(args) => {
+            let id = source_id(&args.id)?;
+            let scheme = args
+                .scheme
+                .as_deref()
+                .ok_or_else(|| CliError::Invalid("sources add needs --scheme".into()))?;
+            let scheme = SchemeKind::from_str(scheme).map_err(CliError::Invalid)?;
+            if args.secrets.is_empty() {
+                return Err(CliError::Invalid("sources add needs --secret".into()));
+            }
+            let mut source = Source::new(id, scheme, Vec::new());
+            apply_source_args(&mut source, args)?;
+            AdminRequest::AddSource { source }
+        }
+        SourcesCommand::Update(args) => {
+            let mut source = current_source(&backend, &source_id(&args.id)?).await?;
+            apply_source_args(&mut source, args)?;
+            AdminRequest::UpdateSource { source }
+        }
+        SourcesCommand::Remove { id } => AdminRequest::RemoveSource {
+            id: source_id(&id)?,
+        },
+    };
+    render(backend.run(request).await?, target.output)
+}
+
+pub async fn destinations(
+    command: DestinationsCommand,
+    target: TargetArgs,
+) -> Result<String, CliError> {
+    let backend = Backend::connect(&target).await?;
+    let mut generated = None;
+    let request = match command {
+        DestinationsCommand::List => AdminRequest::ListDestinations,
+        DestinationsCommand::Add(args) => {
+            let url = args
+                .url
+                .clone()
+                .ok_or_else(|| CliError::Invalid("destinations add needs --url".into()))?;
+            let secret = match &args.secret {
+                Some(secret) => Secret::new(secret.clone()),
+                None => generated.insert(generate_secret()).clone(),
+            };
+            let mut destination = Destination::new(destination_id(&args.id)?, url, secret);
+            apply_destination_args(&mut destination, &args)?;
+            AdminRequest::AddDestination {
+                destination,
+                allow_private: args.allow_private,
+            }
+        }
+        DestinationsCommand::Update(args) => {
+            let mut destination = current_destination(&backend, &destination_id(&args.id)?).await?;
+            apply_destination_args(&mut destination, &args)?;
+            AdminRequest::UpdateDestination {
+                destination,
+                allow_private: args.allow_private,
+            }
+        }
+        DestinationsCommand::Remove { id } => AdminRequest::RemoveDestination {
+            id: destination_id(&id)?,
+        },
+        DestinationsCommand::Enable { id } => AdminRequest::SetDestinationEnabled {
+            destination: destination_id(&id)?,
+            enabled: true,
+        },
+        DestinationsCommand::Disable { id } => AdminRequest::SetDestinationEnabled {
+            destination: destination_id(&id)?,
+            enabled: false,
+        },
+    };
+    let response = backend.run(request).await?;
+    match (generated, target.output) {
+        (Some(secret), Output::Json) => Ok(format!(
+            "{}\n",
+            serde_json::json!({ "message": done_text(&response), "secret": secret.expose() })
+        )),
+        (Some(secret), Output::Table) => Ok(format!(
+            "{}\nsigning secret (shown once; give it to the receiver): {}\n",
+            done_text(&response),
+            secret.expose()
+        )),
+        (None, output) => render(response, output),
+    }
+}
+
+pub async fn routes(command: RoutesCommand, target: TargetArgs) -> Result<String, CliError> {
+    let backend = Backend::connect(&target).await?;
+    let request = match command {
+        RoutesCommand::List => AdminRequest::ListRoutes,
+        RoutesCommand::Add(args) => AdminRequest::AddRoute {
+            route: route_from(&args)?,
+        },
+        RoutesCommand::Update(args) => AdminRequest::UpdateRoute {
+            route: route_from(&args)?,
+        },
+        RoutesCommand::Remove {
+            source,
+            destination,
+        } => AdminRequest::RemoveRoute {
+            source: source_id(&source)?,
+            destination: destination_id(&destination)?,
+        },
+    };
+    render(backend.run(request).await?, target.output)
+}
+
+pub async fn events(command: EventsCommand, target: TargetArgs) -> Result<String, CliError> {
+    let request = match command {
+        EventsCommand::List {
+            source,
+            since: since_text,
+            status,
+            limit,
+        } => AdminRequest::ListEvents {
+            source: source.as_deref().map(source_id).transpose()?,
+            since: since_text.as_deref().map(since).transpose()?,
+            status: status.as_deref().map(state).transpose()?,
+            limit,
+        },
+        EventsCommand::Show { id } => AdminRequest::ShowEvent {
+            id: EventId::parse(&id).map_err(|e| CliError::Invalid(e.to_string()))?,
+        },
+    };
+    let backend = Backend::connect(&target).await?;
+    render(backend.run(request).await?, target.output)
+}
+
+pub async fn attempts(command: AttemptsCommand, target: TargetArgs) -> Result<String, CliError> {
+    let AttemptsCommand::List {
+        destination,
+        status,
+        limit,
+    } = command;
+    let failed_only = match status.as_deref() {
+        None => false,
+        Some("failed") => true,
+        Some(other) => {
+            return Err(CliError::Invalid(format!(
+                "--status {other:?}: only `failed` filters attempts"
+            )))
+        }
+    };
+    let request = AdminRequest::ListAttempts {
+        destination: destination_id(&destination)?,
+        failed_only,
+        limit,
+    };
+    let backend = Backend::connect(&target).await?;
+    render(backend.run(request).await?, target.output)
+}
+
+pub async fn replay(args: ReplayArgs, target: TargetArgs) -> Result<String, CliError> {
+    let destination = args
+        .destination
+        .as_deref()
+        .map(destination_id)
+        .transpose()?;
+    let request = match (&args.event, args.status.as_deref()) {
+        (Some(event), None) => {
+            if args.since.is_some() {
+                return Err(CliError::Invalid(
+                    "--since is for bulk recovery (--destination D --status failed)".into(),
+                ));
+            }
+            AdminRequest::Replay {
+                event: EventId::parse(event).map_err(|e| CliError::Invalid(e.to_string()))?,
+                destination,
+            }
+        }
+        (None, Some("failed")) => AdminRequest::Recover {
+            destination: destination
+                .ok_or_else(|| CliError::Invalid("bulk recovery needs --destination".into()))?,
+            since: args.since.as_deref().map(since).transpose()?,
+        },
+        (None, Some(other)) => {
+            return Err(CliError::Invalid(format!(
+                "--status {other:?}: bulk recovery replays `failed` deliveries"
+            )))
+        }
+        (Some(_), Some(_)) => {
+            return Err(CliError::Invalid(
+                "give an event id, or --status failed for bulk recovery, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(CliError::Invalid(
+                "give an event id, or --destination D --status failed [--since T]".into(),
+            ))
+        }
+    };
+    let backend = Backend::connect(&target).await?;
+    render(backend.run(request).await?, target.output)
+}
+
+pub async fn secrets(command: SecretsCommand, target: TargetArgs) -> Result<String, CliError> {
+    let SecretsCommand::Rotate(args) = command;
+    let backend = Backend::connect(&target).await?;
+    match (&args.destination, &args.source) {
+        (Some(destination), None) => {
+            if args.add.is_some() || args.retire.is_some() {
+                return Err(CliError::Invalid(
+                    "--add and --retire are for sources; a destination's secret is rotated".into(),
+                ));
+            }
+            let secret = match &args.secret {
+                Some(secret) => Secret::new(secret.clone()),
+                None => generate_secret(),
+            };
+            let grace = duration(&args.grace)?;
+            let response = backend
+                .run(AdminRequest::RotateDestinationSecret {
+                    destination: destination_id(destination)?,
+                    secret: secret.clone(),
+                    grace_secs: grace.as_secs(),
+                })
+                .await?;
+            Ok(match target.output {
+                Output::Json => format!(
+                    "{}\n",
+                    serde_json::json!({ "message": done_text(&response), "secret": secret.expose() })
+                ),
+                Output::Table => format!(
+                    "{}\nnew signing secret: {}\n",
+                    done_text(&response),
+                    secret.expose()
+                ),
+            })
+        }
+        (None, Some(source)) => {
+            let source = source_id(source)?;
+            let request = match (&args.add, &args.retire) {
+                (Some(add), None) => AdminRequest::AddSourceSecret {
+                    source,
+                    secret: Secret::new(add.clone()),
+                },
+                (None, Some(retire)) => AdminRequest::RetireSourceSecret {
+                    source,
+                    secret: Secret::new(retire.clone()),
+                },
+                _ => {
+                    return Err(CliError::Invalid(
+                        "a source's secrets change with --add SECRET or --retire SECRET (one at a time)"
+                            .into(),
+                    ))
+                }
+            };
+            render(backend.run(request).await?, target.output)
+        }
+        _ => Err(CliError::Invalid(
+            "give --destination D or --source S".into(),
+        )),
+    }
+}
+
+pub async fn push(
+    path: &PathBuf,
+    allow_private: bool,
+    target: &TargetArgs,
+) -> Result<String, CliError> {
+    let text = read(path)?;
+    let config = Config::from_toml(&text, &path.display().to_string())?;
+    let backend = Backend::connect(target).await?;
+    let response = backend
+        .run(AdminRequest::PushConfig {
+            config,
+            allow_private,
+        })
+        .await?;
+    render(response, target.output)
+}
+
+pub async fn pull(target: &TargetArgs) -> Result<String, CliError> {
+    let backend = Backend::connect(target).await?;
+    match backend.run(AdminRequest::PullConfig).await? {
+        AdminResponse::Config(config) => Ok(config.to_toml()),
+        other => Err(unexpected(other)),
+    }
+}

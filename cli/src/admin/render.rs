@@ -1,0 +1,429 @@
+//! Output: tables for people, JSON for scripts, secrets and credentials
+//! never shown.
+use base64::Engine;
+use hookrelay_core::admin::{EventDetail, EventSummary, Replayed};
+use hookrelay_core::AdminResponse;
+use hookrelay_models::{Attempt, DeliveryState};
+use hookrelay_signing::Secret;
+
+use super::Output;
+
+use crate::error::CliError;
+
+pub(crate) fn done_text(response: &AdminResponse) -> String {
+    match response {
+        AdminResponse::Done(message) => message.clone(),
+        other => redacted_json(other),
+    }
+}
+
+/// An answer as JSON, with [`redact`] applied: for the paths that print
+/// whatever came back.
+pub(crate) fn redacted_json(response: &AdminResponse) -> String {
+    let mut value = serde_json::to_value(response).unwrap_or_default();
+    redact(&mut value);
+    value.to_string()
+}
+
+/// Secrets never appear in output: each secret, and each value of a
+/// destination's extra headers (API keys, as often as not), is replaced by
+/// its fingerprint, and credentials in a URL are masked.
+pub(crate) fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                match (key.as_str(), &*field) {
+                    ("secret", serde_json::Value::String(s)) => {
+                        *field = fingerprint_value(s);
+                    }
+                    ("headers", serde_json::Value::Object(headers)) => {
+                        *field = serde_json::Value::Object(
+                            headers
+                                .iter()
+                                .map(|(name, v)| {
+                                    (
+                                        name.clone(),
+                                        fingerprint_value(v.as_str().unwrap_or_default()),
+                                    )
+                                })
+                                .collect(),
+                        );
+                    }
+                    ("url", serde_json::Value::String(url)) => {
+                        *field = serde_json::Value::String(hookrelay_models::redact_url(url));
+                    }
+                    ("secrets", serde_json::Value::Array(items)) => {
+                        *field = serde_json::Value::Array(
+                            items
+                                .iter()
+                                .map(|s| fingerprint_value(s.as_str().unwrap_or_default()))
+                                .collect(),
+                        );
+                    }
+                    _ => redact(field),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+pub(crate) fn fingerprint_value(secret: &str) -> serde_json::Value {
+    serde_json::Value::String(format!("sha256:{}", Secret::new(secret).fingerprint()))
+}
+
+pub fn render(response: AdminResponse, output: Output) -> Result<String, CliError> {
+    if output == Output::Json {
+        // The answer's payload (`data` of its tagged form), and messages as
+        // `{"message": …}`.
+        let mut value = match &response {
+            AdminResponse::Done(message) => serde_json::json!({ "message": message }),
+            other => serde_json::to_value(other).expect("admin answers serialize")["data"].take(),
+        };
+        redact(&mut value);
+        return Ok(format!("{value}\n"));
+    }
+    Ok(match response {
+        AdminResponse::Done(message) => format!("{message}\n"),
+        AdminResponse::Config(config) => config.to_toml(),
+        AdminResponse::Sources(sources) => table(
+            &["ID", "SCHEME", "SECRETS"],
+            sources
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.id.to_string(),
+                        s.scheme.as_str().to_string(),
+                        s.secrets
+                            .iter()
+                            .map(|x| format!("sha256:{}", x.fingerprint()))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ]
+                })
+                .collect(),
+        ),
+        AdminResponse::Destinations(destinations) => table(
+            &["ID", "URL", "STATUS", "SECRET"],
+            destinations
+                .iter()
+                .map(|d| {
+                    let status = match (d.enabled, &d.disabled_reason) {
+                        (true, _) => "enabled".to_string(),
+                        (false, Some(reason)) => format!("disabled ({reason})"),
+                        (false, None) => "disabled".to_string(),
+                    };
+                    let mut secret = format!("sha256:{}", d.secret.fingerprint());
+                    for retiring in &d.retiring_secrets {
+                        secret.push_str(&format!(
+                            " +sha256:{} until {}",
+                            retiring.secret.fingerprint(),
+                            retiring.expires_at
+                        ));
+                    }
+                    vec![
+                        d.id.to_string(),
+                        hookrelay_models::redact_url(&d.url),
+                        status,
+                        secret,
+                    ]
+                })
+                .collect(),
+        ),
+        AdminResponse::Routes(routes) => table(
+            &["SOURCE", "DESTINATION", "EVENTS"],
+            routes
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.source.to_string(),
+                        r.destination.to_string(),
+                        r.events
+                            .iter()
+                            .map(|f| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ]
+                })
+                .collect(),
+        ),
+        AdminResponse::Events(events) => events_table(&events),
+        AdminResponse::Event(detail) => event_text(&detail),
+        AdminResponse::Attempts(attempts) => attempts_table(&attempts),
+        AdminResponse::Replayed(replayed) => replayed_text(&replayed),
+    })
+}
+
+pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+        }
+        text.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        out.push_str(&line(row));
+    }
+    out
+}
+
+pub(crate) fn deliveries_cell(summary: &EventSummary) -> String {
+    if summary.deliveries.is_empty() {
+        return "-".into();
+    }
+    summary
+        .deliveries
+        .iter()
+        .map(|d| format!("{}:{}", d.destination, d.state))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn events_table(events: &[EventSummary]) -> String {
+    table(
+        &["ID", "SOURCE", "TYPE", "RECEIVED", "BYTES", "DELIVERIES"],
+        events
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.to_string(),
+                    e.source.to_string(),
+                    e.event_type.clone().unwrap_or_else(|| "-".into()),
+                    e.received_at.to_string(),
+                    e.body_bytes.to_string(),
+                    deliveries_cell(e),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn attempts_table(attempts: &[Attempt]) -> String {
+    table(
+        &[
+            "STARTED",
+            "EVENT",
+            "DESTINATION",
+            "SERIES",
+            "ATTEMPT",
+            "OUTCOME",
+            "MS",
+        ],
+        attempts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.started_at.to_string(),
+                    a.event_id.to_string(),
+                    a.destination.to_string(),
+                    a.series.to_string(),
+                    a.number.to_string(),
+                    a.outcome.to_string(),
+                    a.duration_ms.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn event_text(detail: &EventDetail) -> String {
+    let event = &detail.event;
+    let mut out = format!(
+        "id:          {}\nwebhook-id:  {}\nsource:      {}\ntype:        {}\nreceived:    {}\n",
+        event.id,
+        event.message_id(),
+        event.source,
+        event.event_type.as_deref().unwrap_or("-"),
+        event.received_at
+    );
+    if let Some(id) = &event.provider_delivery_id {
+        out.push_str(&format!("provider id: {id}\n"));
+    }
+    out.push_str("\nheaders:\n");
+    for (name, value) in &event.headers {
+        out.push_str(&format!("  {name}: {value}\n"));
+    }
+    out.push_str(&format!("\nbody ({} bytes):\n", event.body.len()));
+    match std::str::from_utf8(&event.body) {
+        Ok(text) => {
+            out.push_str(text);
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Err(_) => out.push_str(&format!(
+            "  (binary) {}\n",
+            base64::engine::general_purpose::STANDARD.encode(&event.body)
+        )),
+    }
+    out.push_str("\ndeliveries:\n");
+    if detail.deliveries.is_empty() {
+        out.push_str("  none\n");
+    }
+    for delivery in &detail.deliveries {
+        out.push_str(&format!(
+            "  {}: {} after {} attempt(s) in series {}{}\n",
+            delivery.destination,
+            delivery.state,
+            delivery.attempts,
+            delivery.series,
+            delivery
+                .next_attempt_at
+                .filter(|_| delivery.state == DeliveryState::Pending)
+                .map(|at| format!(", next at {at}"))
+                .unwrap_or_default()
+        ));
+        for attempt in detail
+            .attempts
+            .iter()
+            .filter(|a| a.destination == delivery.destination)
+        {
+            out.push_str(&format!(
+                "    #{}.{} {} {} in {} ms{}\n",
+                attempt.series,
+                attempt.number,
+                attempt.started_at,
+                attempt.outcome,
+                attempt.duration_ms,
+                if attempt.response_body.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ": {}",
+                        attempt.response_body.chars().take(120).collect::<String>()
+                    )
+                }
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) fn replayed_text(replayed: &[Replayed]) -> String {
+    let mut out = match replayed.len() {
+        1 => "replayed 1 delivery\n".to_string(),
+        n => format!("replayed {n} deliveries\n"),
+    };
+    for r in replayed {
+        out.push_str(&format!(
+            "  {} -> {} (was {})\n",
+            r.event,
+            r.destination
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "every routed destination".into()),
+            r.previous_state
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "never attempted".into())
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookrelay_models::{Destination, DestinationId, Source, SourceId};
+
+    const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn keyed_destination() -> Destination {
+        let mut destination = Destination::new(
+            DestinationId::parse("app").unwrap(),
+            "https://user:pa55word@example.com/hook",
+            Secret::new(DEST_SECRET),
+        );
+        destination
+            .headers
+            .insert("Authorization".into(), "Bearer api-key-123".into());
+        destination
+    }
+
+    #[test]
+    fn destinations_never_show_secrets_header_values_or_url_credentials() {
+        for output in [Output::Table, Output::Json] {
+            let printed = render(
+                AdminResponse::Destinations(vec![keyed_destination()]),
+                output,
+            )
+            .unwrap();
+            for secret in ["MfKQ9r8G", "api-key-123", "pa55word", "user:"] {
+                assert!(
+                    !printed.contains(secret),
+                    "{output:?} shows {secret}: {printed}"
+                );
+            }
+            let fingerprint = Secret::new(DEST_SECRET).fingerprint();
+            assert!(printed.contains(&fingerprint), "{output:?}: {printed}");
+            assert!(
+                printed.contains("https://***@example.com/hook"),
+                "{printed}"
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(
+            &render(
+                AdminResponse::Destinations(vec![keyed_destination()]),
+                Output::Json,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let header = json[0]["headers"]["Authorization"].as_str().unwrap();
+        assert!(header.starts_with("sha256:"), "{header}");
+    }
+
+    #[test]
+    fn source_secrets_are_fingerprints_in_every_format() {
+        let mut source = Source::new(
+            SourceId::parse("github").unwrap(),
+            hookrelay_signing::SchemeKind::Github,
+            vec![Secret::new("It's a Secret to Everybody")],
+        );
+        source.secrets.push(Secret::new("the next one"));
+        for output in [Output::Table, Output::Json] {
+            let printed = render(AdminResponse::Sources(vec![source.clone()]), output).unwrap();
+            assert!(!printed.contains("Secret to Everybody"), "{printed}");
+            assert!(!printed.contains("the next one"), "{printed}");
+            assert_eq!(printed.matches("sha256:").count(), 2, "{printed}");
+        }
+    }
+
+    #[test]
+    fn answers_printed_whole_are_redacted_too() {
+        let text = done_text(&AdminResponse::Destinations(vec![keyed_destination()]));
+        assert!(
+            !text.contains("api-key-123") && !text.contains("MfKQ9r8G"),
+            "{text}"
+        );
+        assert_eq!(done_text(&AdminResponse::Done("saved".into())), "saved");
+    }
+
+    #[test]
+    fn tables_align_their_columns() {
+        let printed = table(
+            &["ID", "URL"],
+            vec![
+                vec!["a".into(), "https://a.example/".into()],
+                vec!["longer-id".into(), "https://b.example/".into()],
+            ],
+        );
+        let lines: Vec<&str> = printed.lines().collect();
+        assert_eq!(lines.len(), 3);
+        let column = lines[0].find("URL").unwrap();
+        assert_eq!(lines[1].find("https").unwrap(), column);
+        assert_eq!(lines[2].find("https").unwrap(), column);
+    }
+}

@@ -1,0 +1,124 @@
+//! Consuming the queue: the one batch function every runtime runs. The
+//! dispatcher Lambda gets its batch from SQS's event source and answers
+//! with the messages to redeliver; `hookrelay dev` takes batches from its
+//! queue (in memory or SQS) through [`QueueConsumer`] and settles each
+//! message itself. Both parse, dispatch and judge a batch the same way, in
+//! [`handle_batch`].
+use async_trait::async_trait;
+use futures::future::join_all;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::dispatch::Dispatch;
+use crate::error::CoreError;
+use crate::ports::QueueMessage;
+
+/// A message taken off the queue: its body, and what the queue needs to
+/// settle it (an SQS receipt handle or message id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub receipt: String,
+    pub body: String,
+}
+
+/// The consumer side of the work queue, for a runtime that pulls its own
+/// batches (`hookrelay dev`); on Lambda the event source does this.
+#[async_trait]
+pub trait QueueConsumer: Send + Sync {
+    /// Up to `max` ready messages, waiting up to `wait` for the first.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>, CoreError>;
+    /// Handled: the queue forgets it.
+    async fn ack(&self, message: &Received) -> Result<(), CoreError>;
+    /// Not handled: the queue hands it out again after `after`.
+    async fn retry_later(&self, message: &Received, after: Duration) -> Result<(), CoreError>;
+}
+
+/// How long a message that could not be handled waits before it is tried
+/// again, where the runtime chooses (`hookrelay dev`).
+pub const RETRY_FAILED_MESSAGE_AFTER: Duration = Duration::from_secs(5);
+
+/// Handles every message of a batch concurrently. Returns the receipts of
+/// the ones the queue must deliver again: those whose handling failed
+/// (some delivery could not be claimed, recorded or scheduled), and those
+/// that cannot be read (so they end in the dead-letter queue, for a person
+/// to look at, rather than vanish).
+pub async fn handle_batch(dispatch: &Dispatch, batch: &[Received]) -> Vec<String> {
+    let outcomes = join_all(batch.iter().map(|received| async move {
+        let handled = match serde_json::from_str::<QueueMessage>(&received.body) {
+            Ok(message) => match dispatch.handle_message(&message).await {
+                Ok(_) => true,
+                Err(err) => {
+                    tracing::warn!(event_id = %message.event_id, error = %err, retryable = err.is_retryable(), "message will be retried by the queue");
+                    false
+                }
+            },
+            Err(err) => {
+                tracing::error!(receipt = %received.receipt, error = %err, "unreadable queue message");
+                false
+            }
+        };
+        (received, handled)
+    }))
+    .await;
+    outcomes
+        .into_iter()
+        .filter(|(_, handled)| !handled)
+        .map(|(received, _)| received.receipt.clone())
+        .collect()
+}
+
+/// Pulls batches from `consumer` until `shutdown`, up to
+/// `concurrent_batches` at once (as the event source runs several
+/// invocations), then waits for those in hand. Each batch goes through
+/// [`handle_batch`]; what it handled is acked, the rest handed back.
+pub async fn consume(
+    dispatch: Arc<Dispatch>,
+    consumer: Arc<dyn QueueConsumer>,
+    concurrent_batches: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(concurrent_batches.max(1)));
+    let mut batches = JoinSet::new();
+    while !*shutdown.borrow() {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+            _ = shutdown.changed() => break,
+        };
+        let received = tokio::select! {
+            received = consumer.receive(10, Duration::from_millis(200)) => received,
+            _ = shutdown.changed() => break,
+        };
+        let batch = match received {
+            Ok(batch) if batch.is_empty() => continue,
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::warn!(error = %err, "could not receive from the queue");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let (dispatch, consumer) = (dispatch.clone(), consumer.clone());
+        batches.spawn(async move {
+            let failed = handle_batch(&dispatch, &batch).await;
+            for received in &batch {
+                let settled = if failed.contains(&received.receipt) {
+                    consumer
+                        .retry_later(received, RETRY_FAILED_MESSAGE_AFTER)
+                        .await
+                } else {
+                    consumer.ack(received).await
+                };
+                if let Err(err) = settled {
+                    // The queue hands it out again after its visibility
+                    // timeout; the dispatcher's claims keep that harmless.
+                    tracing::warn!(error = %err, "could not settle a queue message");
+                }
+            }
+            drop(slot);
+        });
+        while batches.try_join_next().is_some() {}
+    }
+    while batches.join_next().await.is_some() {}
+}
