@@ -14,6 +14,11 @@
 //! delivery, delayed by up to SQS's 15 minutes. A message that arrives
 //! before its delivery is due (longer delays) is re-enqueued for the
 //! remaining time.
+mod health;
+mod release;
+
+pub use release::{release_next_parked, resume_destination};
+
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event, Timestamp,
@@ -28,8 +33,8 @@ use tokio::sync::Semaphore;
 use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
-    Claim, Clock, ConfigStore, DeliveryStore, EventStore, ListOrder, MessageKind, OutboundRequest,
-    Queue, QueueMessage, Sender,
+    Claim, Clock, ConfigStore, DeliveryStore, EventStore, MessageKind, OutboundRequest, Queue,
+    QueueMessage, Sender,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
@@ -477,168 +482,6 @@ impl Dispatch {
         Ok(report)
     }
 
-    /// Keeps track of how long a destination has been failing, and
-    /// disables it once every attempt has failed for `auto_disable_after`.
-    /// The decision is checked against the attempt log (another dispatcher
-    /// may have seen a success this one has not), so a destination that
-    /// succeeds now and then is never disabled.
-    async fn track_health(
-        &self,
-        destination: &Destination,
-        event: &hookrelay_models::EventId,
-        outcome: AttemptOutcome,
-        at: Timestamp,
-    ) -> Result<(), CoreError> {
-        let Some(period) = self.settings.auto_disable_after else {
-            return Ok(());
-        };
-        let known = self
-            .failing_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&destination.id)
-            .copied();
-        if outcome.is_success() {
-            if known.is_some() {
-                self.deliveries
-                    .set_failing_since(&destination.id, None)
-                    .await?;
-                self.forget_failing(&destination.id);
-            }
-            return Ok(());
-        }
-        let since = match known {
-            Some(since) => since,
-            None => {
-                let since = self.deliveries.note_failing(&destination.id, at).await?;
-                self.remember_failing(&destination.id, since);
-                since
-            }
-        };
-        if at.since(since) < period {
-            return Ok(());
-        }
-        if known.is_some() {
-            // This process's memory may be stale: the destination may have
-            // been enabled again since (which clears the store's record) or
-            // have recovered under another dispatcher. The store decides.
-            let stored = self.deliveries.note_failing(&destination.id, at).await?;
-            self.remember_failing(&destination.id, stored);
-            if at.since(stored) < period {
-                return Ok(());
-            }
-        }
-        let recent = self
-            .deliveries
-            .attempts_for_destination(&destination.id, 1000)
-            .await?;
-        if let Some(success) = recent.iter().find(|a| a.outcome.is_success()) {
-            if at.since(success.started_at) < period {
-                // Failing only since that success.
-                self.deliveries
-                    .set_failing_since(&destination.id, Some(success.started_at))
-                    .await?;
-                self.remember_failing(&destination.id, success.started_at);
-                return Ok(());
-            }
-        }
-        let reason = format!("{AUTO_DISABLED} from {since} to {at}; disabled automatically");
-        self.config
-            .set_destination_enabled(&destination.id, false, Some(reason))
-            .await?;
-        self.deliveries
-            .set_failing_since(&destination.id, None)
-            .await?;
-        self.forget_failing(&destination.id);
-        tracing::warn!(
-            destination = %destination.id, failing_since = %since,
-            probe_every_secs = self.settings.probe_every.map(|d| d.as_secs()),
-            "destination disabled automatically: every attempt failed; its deliveries are parked until it is enabled"
-        );
-        self.metrics.record(Metric::DestinationDisabled);
-        if let Some(every) = self.settings.probe_every {
-            let probe = QueueMessage {
-                event_id: event.clone(),
-                kind: MessageKind::Probe(destination.id.clone()),
-            };
-            self.queue
-                .enqueue(&probe, every.min(MAX_QUEUE_DELAY))
-                .await?;
-        }
-        Ok(())
-    }
-
-    fn remember_failing(&self, destination: &DestinationId, since: Timestamp) {
-        self.failing_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(destination.clone(), since);
-    }
-
-    fn forget_failing(&self, destination: &DestinationId) {
-        self.failing_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(destination);
-    }
-
-    /// Sends a signed `hookrelay.probe` event to an automatically disabled
-    /// destination. A 2xx enables it and releases its parked deliveries in
-    /// arrival order; anything else schedules the next probe. Probing stops
-    /// if the destination was enabled, removed, or disabled for another
-    /// reason in the meantime.
-    async fn probe(
-        &self,
-        message: &QueueMessage,
-        id: &DestinationId,
-    ) -> Result<Vec<DeliveryResult>, CoreError> {
-        // Read past any cache: an operator may have enabled it, or
-        // disabled it for another reason, since.
-        let Some(destination) = self.config.fresh_destination(id).await? else {
-            return Ok(Vec::new());
-        };
-        let destination = &destination;
-        let auto_disabled = destination
-            .disabled_reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with(AUTO_DISABLED));
-        if destination.enabled || !auto_disabled {
-            return Ok(Vec::new());
-        }
-        let now = self.clock.now();
-        let body = serde_json::json!({
-            "type": "hookrelay.probe",
-            "destination": destination.id.as_str(),
-            "disabled": destination.disabled_reason,
-        })
-        .to_string()
-        .into_bytes();
-        let probe_event = Event {
-            id: hookrelay_models::EventId::new(now),
-            source: hookrelay_models::SourceId::parse("hookrelay").expect("a valid slug"),
-            event_type: Some("hookrelay.probe".into()),
-            provider_delivery_id: None,
-            received_at: now,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body,
-        };
-        let request = self.outbound_request(&probe_event, destination, now)?;
-        let sent = self.sender.send(&request).await;
-        if sent.outcome.is_success() {
-            self.config
-                .set_destination_enabled(&destination.id, true, None)
-                .await?;
-            tracing::info!(destination = %destination.id, "probe succeeded; destination enabled again, releasing its parked deliveries in arrival order");
-            resume_destination(&*self.deliveries, &*self.queue, &destination.id).await?;
-        } else if let Some(every) = self.settings.probe_every {
-            tracing::info!(destination = %destination.id, outcome = %sent.outcome, "probe failed; destination stays disabled");
-            self.queue
-                .enqueue(message, every.min(MAX_QUEUE_DELAY))
-                .await?;
-        }
-        Ok(Vec::new())
-    }
-
     fn outbound_request(
         &self,
         event: &Event,
@@ -681,52 +524,6 @@ impl Dispatch {
             timeout: destination.timeout(),
         })
     }
-}
-
-/// Releases a destination's oldest parked delivery: queues it as a link of
-/// the release chain. The dispatcher reopens it when the message arrives,
-/// attempts it, and once it is settled releases the next, so parked
-/// deliveries go out one at a time in arrival order. Returns the released
-/// event, or `None` if nothing is parked.
-pub async fn release_next_parked(
-    deliveries: &dyn DeliveryStore,
-    queue: &dyn Queue,
-    destination: &DestinationId,
-) -> Result<Option<hookrelay_models::EventId>, CoreError> {
-    let Some(next) = deliveries
-        .deliveries_in_state(
-            destination,
-            DeliveryState::Parked,
-            None,
-            ListOrder::OldestFirst,
-            1,
-        )
-        .await?
-        .into_iter()
-        .next()
-    else {
-        tracing::info!(destination = %destination, "no parked deliveries left to release");
-        return Ok(None);
-    };
-    let message = QueueMessage {
-        event_id: next.clone(),
-        kind: MessageKind::Release(destination.clone()),
-    };
-    queue.enqueue(&message, Duration::ZERO).await?;
-    Ok(Some(next))
-}
-
-/// What follows a destination being enabled again, however that happened
-/// (by hand, by a pushed file, by a probe): failures from before no longer
-/// count towards disabling it, and its parked deliveries are released in
-/// arrival order. Returns the first event released, if any was parked.
-pub async fn resume_destination(
-    deliveries: &dyn DeliveryStore,
-    queue: &dyn Queue,
-    destination: &DestinationId,
-) -> Result<Option<hookrelay_models::EventId>, CoreError> {
-    deliveries.set_failing_since(destination, None).await?;
-    release_next_parked(deliveries, queue, destination).await
 }
 
 fn log_attempt(
