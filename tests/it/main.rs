@@ -24,6 +24,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod admin_rules;
 mod dispatch;
 mod dispatch_queue;
 mod faults;

@@ -35,6 +35,9 @@ pub struct Relay {
     pub queue: Arc<dyn Queue>,
     /// Writes to the configuration, as the admin use case makes them.
     pub writer: Arc<dyn ConfigWriter>,
+    /// The configuration as stored, past any cache (what the admin use
+    /// case reads).
+    pub stored_config: Arc<dyn ConfigStore>,
     pub clock: Arc<ManualClock>,
     transport: Transport,
     /// On moto: the events table, the config table and the queue URL.
@@ -102,6 +105,7 @@ impl Relay {
             config: store.clone(),
             events: store.clone(),
             writer: store.clone(),
+            stored_config: store.clone(),
             deliveries: store,
             queue: queue.clone(),
             clock,
@@ -144,6 +148,7 @@ impl Relay {
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
         dynamo_config.replace_config(&config).await.unwrap();
         let writer = Arc::new(dynamo_config.clone());
+        let stored_config: Arc<dyn ConfigStore> = writer.clone();
         // As in the Lambdas: a warm function caches its configuration.
         let config_store = Arc::new(hookrelay_core::CachedConfigStore::new(
             Arc::new(dynamo_config),
@@ -178,6 +183,7 @@ impl Relay {
             queue,
             clock,
             writer,
+            stored_config,
             aws_names: Some((events_table, config_table, url.clone())),
             transport: Transport::Sqs { client: sqs, url },
         }
@@ -382,6 +388,21 @@ impl Relay {
             handled += self.run_batch_with(dispatch, batch).await;
         }
         panic!("queue did not drain after 200 batches");
+    }
+
+    /// The admin use case on this relay's stores and queue, as the CLI
+    /// runs it (`--aws`) or `hookrelay dev` serves it: destinations are
+    /// checked for private addresses as they are in production.
+    pub fn admin(&self) -> hookrelay_core::Admin {
+        hookrelay_core::Admin::new(
+            self.stored_config.clone(),
+            self.writer.clone(),
+            self.events.clone(),
+            self.deliveries.clone(),
+            Some(self.queue.clone()),
+            self.clock.clone(),
+            Arc::new(hookrelay_http::PrivateAddressCheck),
+        )
     }
 
     /// A second dispatcher on this relay's stores, queue and clock, as
