@@ -5,8 +5,8 @@ use clap::Args;
 use hookrelay_aws::provision;
 use hookrelay_core::consume::consume;
 use hookrelay_core::{
-    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, Dispatch, DispatchSettings,
-    EventStore, Ingest, IngestSettings, Queue, QueueConsumer, SystemClock,
+    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
+    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpSender, PrivateAddressCheck};
@@ -131,12 +131,14 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         store.clone(),
         store.clone(),
         store.clone(),
+        store.clone(),
         queue.clone(),
         sender,
         clock.clone(),
         dispatch_settings(args),
     );
     let admin = Admin::new(
+        store.clone(),
         store.clone(),
         store.clone(),
         store.clone(),
@@ -195,7 +197,9 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let config_store = Arc::new(adapters.config);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events: Arc<dyn EventStore> = Arc::new(adapters.events);
-    let deliveries: Arc<dyn DeliveryStore> = Arc::new(adapters.deliveries);
+    let delivery_store = Arc::new(adapters.deliveries);
+    let health: Arc<dyn DestinationHealth> = delivery_store.clone();
+    let deliveries: Arc<dyn DeliveryStore> = delivery_store;
     let sqs_queue = Arc::new(adapters.queue);
     let consumer: Arc<dyn QueueConsumer> = sqs_queue.clone();
     let queue: Arc<dyn Queue> = sqs_queue;
@@ -209,6 +213,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         config_store,
         events.clone(),
         deliveries.clone(),
+        health.clone(),
         Some(queue.clone()),
         clock.clone(),
         Arc::new(PrivateAddressCheck),
@@ -224,6 +229,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         config_port,
         events,
         deliveries,
+        health,
         queue,
         sender,
         clock,

@@ -256,9 +256,14 @@ async fn a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_d
         .set_destination_enabled(&app(), true, None)
         .await
         .unwrap();
-    hookrelay_core::dispatch::resume_destination(&*relay.deliveries, &*relay.queue, &app())
-        .await
-        .unwrap();
+    hookrelay_core::dispatch::resume_destination(
+        &*relay.health,
+        &*relay.deliveries,
+        &*relay.queue,
+        &app(),
+    )
+    .await
+    .unwrap();
     relay.clock.advance_millis(60 * 1000);
     let third = push(&relay, 3).await;
     relay.drain().await;

@@ -70,6 +70,7 @@ async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
         store.clone(),
         store.clone(),
         store.clone(),
+        store.clone(),
         Some(queue.clone()),
         clock,
         Arc::new(NoCheck),
@@ -139,6 +140,7 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
         ids.push(event.id);
     }
     let admin = Admin::new(
+        store.clone(),
         store.clone(),
         store.clone(),
         store.clone(),

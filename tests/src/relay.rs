@@ -5,8 +5,8 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
-    Clock, ConfigStore, ConfigWriter, DeliveryStore, Dispatch, DispatchSettings, EventStore,
-    Ingest, IngestSettings, Queue, QueueMessage, Sender,
+    Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
+    EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender,
 };
 use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
@@ -32,6 +32,7 @@ pub struct Relay {
     pub config: Arc<dyn ConfigStore>,
     pub events: Arc<dyn EventStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
+    pub health: Arc<dyn DestinationHealth>,
     pub queue: Arc<dyn Queue>,
     /// Writes to the configuration, as the admin use case makes them.
     pub writer: Arc<dyn ConfigWriter>,
@@ -92,6 +93,7 @@ impl Relay {
                 store.clone(),
                 store.clone(),
                 store.clone(),
+                store.clone(),
                 queue.clone(),
                 sender,
                 clock_port,
@@ -106,6 +108,7 @@ impl Relay {
             events: store.clone(),
             writer: store.clone(),
             stored_config: store.clone(),
+            health: store.clone(),
             deliveries: store,
             queue: queue.clone(),
             clock,
@@ -169,6 +172,7 @@ impl Relay {
             config_store.clone(),
             events.clone(),
             deliveries.clone(),
+            deliveries.clone(),
             queue.clone(),
             sender,
             clock_port,
@@ -179,6 +183,7 @@ impl Relay {
             dispatch,
             config: config_store,
             events,
+            health: deliveries.clone(),
             deliveries,
             queue,
             clock,
@@ -399,6 +404,7 @@ impl Relay {
             self.writer.clone(),
             self.events.clone(),
             self.deliveries.clone(),
+            self.health.clone(),
             Some(self.queue.clone()),
             self.clock.clone(),
             Arc::new(hookrelay_http::PrivateAddressCheck),
@@ -413,6 +419,7 @@ impl Relay {
             self.config.clone(),
             self.events.clone(),
             self.deliveries.clone(),
+            self.health.clone(),
             self.queue.clone(),
             Arc::new(HttpSender::new(true).expect("http client")),
             clock,

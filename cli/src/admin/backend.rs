@@ -53,11 +53,13 @@ impl Backend {
             .as_ref()
             .map(|_| Arc::new(adapters.queue) as Arc<dyn Queue>);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let deliveries = Arc::new(adapters.deliveries);
         Ok(Backend::Local(Box::new(Admin::new(
             config.clone() as Arc<dyn ConfigStore>,
             config,
             Arc::new(adapters.events),
-            Arc::new(adapters.deliveries),
+            deliveries.clone(),
+            deliveries,
             queue,
             clock,
             Arc::new(PrivateAddressCheck),

@@ -164,6 +164,7 @@ fn main() {
             store.clone(),
             store.clone(),
             store.clone(),
+            store.clone(),
             queue,
             client,
             clock,

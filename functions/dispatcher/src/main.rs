@@ -19,11 +19,13 @@ async fn main() -> Result<(), Error> {
         clock.clone(),
         settings.config_cache,
     ));
+    let deliveries = Arc::new(adapters.deliveries);
     let dispatch = Arc::new(
         Dispatch::new(
             config,
             Arc::new(adapters.events),
-            Arc::new(adapters.deliveries),
+            deliveries.clone(),
+            deliveries,
             Arc::new(adapters.queue),
             Arc::new(HttpSender::new(settings.allow_private_destinations)?),
             clock,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use hookrelay_core::{Claim, CoreError, DeliveryStore, ListOrder};
+use hookrelay_core::{Claim, CoreError, DeliveryStore, DestinationHealth, ListOrder};
 use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, DestinationId, EventId, Timestamp,
 };
@@ -484,6 +484,44 @@ impl DeliveryStore for DynamoDeliveryStore {
         }
     }
 
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError> {
+        let mut attempts = Vec::new();
+        let mut start = None;
+        while attempts.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :pk")
+                .expression_attribute_values(":pk", s(format!("DST#{destination}")))
+                .scan_index_forward(false)
+                .limit(limit.min(1000) as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_error("dynamodb", e))?;
+            for item in page.items() {
+                attempts.push(attempt_from(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        attempts.truncate(limit);
+        Ok(attempts)
+    }
+}
+
+/// When a destination started failing: one small item per destination,
+/// beside its deliveries' table entries.
+#[async_trait]
+impl DestinationHealth for DynamoDeliveryStore {
     async fn note_failing(
         &self,
         destination: &DestinationId,
@@ -528,38 +566,5 @@ impl DeliveryStore for DynamoDeliveryStore {
         };
         call.send().await.map_err(|e| call_error("dynamodb", e))?;
         Ok(())
-    }
-
-    async fn attempts_for_destination(
-        &self,
-        destination: &DestinationId,
-        limit: usize,
-    ) -> Result<Vec<Attempt>, CoreError> {
-        let mut attempts = Vec::new();
-        let mut start = None;
-        while attempts.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi2")
-                .key_condition_expression("gsi2pk = :pk")
-                .expression_attribute_values(":pk", s(format!("DST#{destination}")))
-                .scan_index_forward(false)
-                .limit(limit.min(1000) as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| call_error("dynamodb", e))?;
-            for item in page.items() {
-                attempts.push(attempt_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        attempts.truncate(limit);
-        Ok(attempts)
     }
 }

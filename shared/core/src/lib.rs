@@ -28,7 +28,7 @@ pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
-    EventStore, InsertOutcome, ListOrder, MessageKind, OutboundRequest, Queue, QueueMessage,
-    SendResult, Sender, SystemClock,
+    DestinationHealth, EventStore, InsertOutcome, ListOrder, MessageKind, OutboundRequest, Queue,
+    QueueMessage, SendResult, Sender, SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -413,6 +413,19 @@ pub trait DeliveryStore: Send + Sync {
         new_series: bool,
     ) -> Result<bool, CoreError>;
 
+    /// The newest `limit` attempts to a destination, newest first.
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError>;
+}
+
+/// Destination health: when attempts to a destination started failing
+/// (every attempt since has failed). Only the dispatcher's automatic
+/// disable and the ways a destination is enabled again use it.
+#[async_trait]
+pub trait DestinationHealth: Send + Sync {
     /// Records that attempts to `destination` are failing, from `at` unless
     /// an earlier start is already recorded; returns the recorded start.
     async fn note_failing(
@@ -427,13 +440,6 @@ pub trait DeliveryStore: Send + Sync {
         destination: &DestinationId,
         since: Option<Timestamp>,
     ) -> Result<(), CoreError>;
-
-    /// The newest `limit` attempts to a destination, newest first.
-    async fn attempts_for_destination(
-        &self,
-        destination: &DestinationId,
-        limit: usize,
-    ) -> Result<Vec<Attempt>, CoreError>;
 }
 
 /// One outbound HTTP request.

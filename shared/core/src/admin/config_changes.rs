@@ -179,9 +179,14 @@ impl Admin {
             }
             match &self.queue {
                 Some(queue) => {
-                    if resume_destination(&*self.deliveries, &**queue, &destination.id)
-                        .await?
-                        .is_some()
+                    if resume_destination(
+                        &*self.health,
+                        &*self.deliveries,
+                        &**queue,
+                        &destination.id,
+                    )
+                    .await?
+                    .is_some()
                     {
                         said.push_str(&format!(
                             "; {} enabled again, releasing its parked deliveries",
@@ -190,9 +195,7 @@ impl Admin {
                     }
                 }
                 None => {
-                    self.deliveries
-                        .set_failing_since(&destination.id, None)
-                        .await?;
+                    self.health.set_failing_since(&destination.id, None).await?;
                     said.push_str(&format!(
                         "; {} enabled again: run `destinations enable {}` with the queue to release its parked deliveries",
                         destination.id, destination.id

@@ -25,7 +25,8 @@ impl Admin {
         self.config
             .set_destination_enabled(&destination, true, None)
             .await?;
-        let released = resume_destination(&*self.deliveries, queue, &destination).await?;
+        let released =
+            resume_destination(&*self.health, &*self.deliveries, queue, &destination).await?;
         let was = if current.enabled {
             "was already enabled"
         } else {

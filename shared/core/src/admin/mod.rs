@@ -24,7 +24,8 @@ use std::sync::Arc;
 
 use crate::error::CoreError;
 use crate::ports::{
-    Clock, ConfigItem, ConfigStore, ConfigWriter, DeliveryStore, EventStore, Queue,
+    Clock, ConfigItem, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, EventStore,
+    Queue,
 };
 
 /// Most events one listing returns, and most deliveries one bulk recovery
@@ -172,6 +173,7 @@ pub struct Admin {
     writer: Arc<dyn ConfigWriter>,
     events: Arc<dyn EventStore>,
     deliveries: Arc<dyn DeliveryStore>,
+    health: Arc<dyn DestinationHealth>,
     /// Replays and releases need it; without one they are refused.
     queue: Option<Arc<dyn Queue>>,
     clock: Arc<dyn Clock>,
@@ -192,6 +194,7 @@ impl Admin {
         writer: Arc<dyn ConfigWriter>,
         events: Arc<dyn EventStore>,
         deliveries: Arc<dyn DeliveryStore>,
+        health: Arc<dyn DestinationHealth>,
         queue: Option<Arc<dyn Queue>>,
         clock: Arc<dyn Clock>,
         addresses: Arc<dyn AddressCheck>,
@@ -201,6 +204,7 @@ impl Admin {
             writer,
             events,
             deliveries,
+            health,
             queue,
             clock,
             addresses,

@@ -32,9 +32,7 @@ impl Dispatch {
             .copied();
         if outcome.is_success() {
             if known.is_some() {
-                self.deliveries
-                    .set_failing_since(&destination.id, None)
-                    .await?;
+                self.health.set_failing_since(&destination.id, None).await?;
                 self.forget_failing(&destination.id);
             }
             return Ok(());
@@ -42,7 +40,7 @@ impl Dispatch {
         let since = match known {
             Some(since) => since,
             None => {
-                let since = self.deliveries.note_failing(&destination.id, at).await?;
+                let since = self.health.note_failing(&destination.id, at).await?;
                 self.remember_failing(&destination.id, since);
                 since
             }
@@ -54,7 +52,7 @@ impl Dispatch {
             // This process's memory may be stale: the destination may have
             // been enabled again since (which clears the store's record) or
             // have recovered under another dispatcher. The store decides.
-            let stored = self.deliveries.note_failing(&destination.id, at).await?;
+            let stored = self.health.note_failing(&destination.id, at).await?;
             self.remember_failing(&destination.id, stored);
             if at.since(stored) < period {
                 return Ok(());
@@ -67,7 +65,7 @@ impl Dispatch {
         if let Some(success) = recent.iter().find(|a| a.outcome.is_success()) {
             if at.since(success.started_at) < period {
                 // Failing only since that success.
-                self.deliveries
+                self.health
                     .set_failing_since(&destination.id, Some(success.started_at))
                     .await?;
                 self.remember_failing(&destination.id, success.started_at);
@@ -78,9 +76,7 @@ impl Dispatch {
         self.config
             .set_destination_enabled(&destination.id, false, Some(reason))
             .await?;
-        self.deliveries
-            .set_failing_since(&destination.id, None)
-            .await?;
+        self.health.set_failing_since(&destination.id, None).await?;
         self.forget_failing(&destination.id);
         tracing::warn!(
             destination = %destination.id, failing_since = %since,
@@ -161,7 +157,13 @@ impl Dispatch {
                 .set_destination_enabled(&destination.id, true, None)
                 .await?;
             tracing::info!(destination = %destination.id, "probe succeeded; destination enabled again, releasing its parked deliveries in arrival order");
-            resume_destination(&*self.deliveries, &*self.queue, &destination.id).await?;
+            resume_destination(
+                &*self.health,
+                &*self.deliveries,
+                &*self.queue,
+                &destination.id,
+            )
+            .await?;
         } else if let Some(every) = self.settings.probe_every {
             tracing::info!(destination = %destination.id, outcome = %sent.outcome, "probe failed; destination stays disabled");
             self.queue

@@ -24,7 +24,7 @@ use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event, Timestamp,
     RESERVED_HEADERS,
 };
-use hookrelay_signing::signature_header;
+use hookrelay_signing::{signature_header, WebhookSecret};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,8 +33,8 @@ use tokio::sync::Semaphore;
 use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
-    Claim, Clock, ConfigStore, DeliveryStore, EventStore, MessageKind, OutboundRequest, Queue,
-    QueueMessage, Sender,
+    Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind,
+    OutboundRequest, Queue, QueueMessage, Sender,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
@@ -119,10 +119,19 @@ pub struct DeliveryResult {
     pub report: DeliveryReport,
 }
 
+/// A destination's signing secrets as last seen, and their parsed keys.
+struct SigningKeys {
+    secret: hookrelay_signing::Secret,
+    retiring: Vec<hookrelay_models::RetiringSecret>,
+    /// The current secret's key, then each retiring one's, in order.
+    parsed: Vec<WebhookSecret>,
+}
+
 pub struct Dispatch {
     config: Arc<dyn ConfigStore>,
     events: Arc<dyn EventStore>,
     deliveries: Arc<dyn DeliveryStore>,
+    health: Arc<dyn DestinationHealth>,
     queue: Arc<dyn Queue>,
     sender: Arc<dyn Sender>,
     clock: Arc<dyn Clock>,
@@ -133,6 +142,7 @@ pub struct Dispatch {
     /// knows: saves a write per failure. The store has the truth.
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
     metrics: Arc<dyn Metrics>,
+    signing_keys: Mutex<HashMap<DestinationId, SigningKeys>>,
 }
 
 impl Dispatch {
@@ -140,6 +150,7 @@ impl Dispatch {
         config: Arc<dyn ConfigStore>,
         events: Arc<dyn EventStore>,
         deliveries: Arc<dyn DeliveryStore>,
+        health: Arc<dyn DestinationHealth>,
         queue: Arc<dyn Queue>,
         sender: Arc<dyn Sender>,
         clock: Arc<dyn Clock>,
@@ -149,6 +160,7 @@ impl Dispatch {
             config,
             events,
             deliveries,
+            health,
             queue,
             sender,
             clock,
@@ -156,6 +168,7 @@ impl Dispatch {
             in_flight: Mutex::new(HashMap::new()),
             failing_since: Mutex::new(HashMap::new()),
             metrics: Arc::new(NoMetrics),
+            signing_keys: Mutex::new(HashMap::new()),
         }
     }
 
@@ -482,15 +495,52 @@ impl Dispatch {
         Ok(report)
     }
 
+    /// The keys that sign a delivery to `destination` at `now`: its
+    /// secrets parsed once, and again only when they change (a rotation
+    /// read with the configuration), not on every send.
+    fn signing_keys(
+        &self,
+        destination: &Destination,
+        now: Timestamp,
+    ) -> Result<Vec<WebhookSecret>, CoreError> {
+        let mut keys = self.signing_keys.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = keys.get(&destination.id).is_some_and(|known| {
+            known.secret == destination.secret && known.retiring == destination.retiring_secrets
+        });
+        if !fresh {
+            // Every retiring secret, whatever its expiry: which still sign
+            // is decided below, at each send.
+            let all = destination
+                .signing_secrets(Timestamp::from_unix_millis(i64::MIN))
+                .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
+            keys.insert(
+                destination.id.clone(),
+                SigningKeys {
+                    secret: destination.secret.clone(),
+                    retiring: destination.retiring_secrets.clone(),
+                    parsed: all,
+                },
+            );
+        }
+        let known = &keys[&destination.id];
+        // The current secret first, then the retiring ones still in their
+        // grace period, as `Destination::signing_secrets` orders them.
+        Ok(known
+            .parsed
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i == 0 || known.retiring[i - 1].expires_at > now)
+            .map(|(_, key)| key.clone())
+            .collect())
+    }
+
     fn outbound_request(
         &self,
         event: &Event,
         destination: &Destination,
         now: Timestamp,
     ) -> Result<OutboundRequest, CoreError> {
-        let secrets = destination
-            .signing_secrets(now)
-            .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
+        let secrets = self.signing_keys(destination, now)?;
         let msg_id = event.message_id();
         let timestamp = now.unix_secs();
         let mut headers = vec![

@@ -4,7 +4,7 @@ use hookrelay_models::{DeliveryState, DestinationId};
 use std::time::Duration;
 
 use crate::error::CoreError;
-use crate::ports::{DeliveryStore, ListOrder, MessageKind, Queue, QueueMessage};
+use crate::ports::{DeliveryStore, DestinationHealth, ListOrder, MessageKind, Queue, QueueMessage};
 
 /// Releases a destination's oldest parked delivery: queues it as a link of
 /// the release chain. The dispatcher reopens it when the message arrives,
@@ -44,10 +44,11 @@ pub async fn release_next_parked(
 /// count towards disabling it, and its parked deliveries are released in
 /// arrival order. Returns the first event released, if any was parked.
 pub async fn resume_destination(
+    health: &dyn DestinationHealth,
     deliveries: &dyn DeliveryStore,
     queue: &dyn Queue,
     destination: &DestinationId,
 ) -> Result<Option<hookrelay_models::EventId>, CoreError> {
-    deliveries.set_failing_since(destination, None).await?;
+    health.set_failing_since(destination, None).await?;
     release_next_parked(deliveries, queue, destination).await
 }

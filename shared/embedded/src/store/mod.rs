@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use hookrelay_core::{
     Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeKey, DeliveryStore,
-    EventStore, InsertOutcome, ListOrder,
+    DestinationHealth, EventStore, InsertOutcome, ListOrder,
 };
 use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
@@ -343,6 +343,28 @@ impl DeliveryStore for MemoryStore {
         Ok(true)
     }
 
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError> {
+        self.check()?;
+        let mut found: Vec<Attempt> = self
+            .lock()
+            .attempts
+            .iter()
+            .filter(|a| &a.destination == destination)
+            .cloned()
+            .collect();
+        // Newest first by start, as the DynamoDB index sorts them.
+        found.sort_by_key(|a| std::cmp::Reverse(a.started_at));
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl DestinationHealth for MemoryStore {
     async fn note_failing(
         &self,
         destination: &DestinationId,
@@ -368,25 +390,6 @@ impl DeliveryStore for MemoryStore {
             None => state.failing_since.remove(destination),
         };
         Ok(())
-    }
-
-    async fn attempts_for_destination(
-        &self,
-        destination: &DestinationId,
-        limit: usize,
-    ) -> Result<Vec<Attempt>, CoreError> {
-        self.check()?;
-        let mut found: Vec<Attempt> = self
-            .lock()
-            .attempts
-            .iter()
-            .filter(|a| &a.destination == destination)
-            .cloned()
-            .collect();
-        // Newest first by start, as the DynamoDB index sorts them.
-        found.sort_by_key(|a| std::cmp::Reverse(a.started_at));
-        found.truncate(limit);
-        Ok(found)
     }
 }
 
