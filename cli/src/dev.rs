@@ -6,7 +6,8 @@ use hookrelay_aws::provision;
 use hookrelay_core::consume::consume;
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
-    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, SystemClock,
+    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, Stores,
+    SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpSender, PrivateAddressCheck};
@@ -128,20 +129,14 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         args.ingest_settings(),
     );
     let dispatch = Dispatch::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
+        Stores::all_in(store.clone()),
         queue.clone(),
         sender,
         clock.clone(),
         dispatch_settings(args),
     );
     let admin = Admin::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
+        Stores::all_in(store.clone()),
         store,
         Some(queue.clone()),
         clock,
@@ -208,12 +203,15 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             .map_err(|e| CliError::Usage(e.to_string()))?,
     );
     let config_port: Arc<dyn ConfigStore> = config_store.clone();
+    let stores = Stores {
+        config: config_port.clone(),
+        events: events.clone(),
+        deliveries,
+        health,
+    };
     let admin = Admin::new(
-        config_port.clone(),
+        stores.clone(),
         config_store,
-        events.clone(),
-        deliveries.clone(),
-        health.clone(),
         Some(queue.clone()),
         clock.clone(),
         Arc::new(PrivateAddressCheck),
@@ -225,16 +223,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         clock.clone(),
         ingest_settings,
     );
-    let dispatch = Dispatch::new(
-        config_port,
-        events,
-        deliveries,
-        health,
-        queue,
-        sender,
-        clock,
-        dispatch_settings(args),
-    );
+    let dispatch = Dispatch::new(stores, queue, sender, clock, dispatch_settings(args));
     Ok(Stack {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),

@@ -66,10 +66,7 @@ async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
         fail_delivery(&store, &event, &app, now).await;
     }
     let admin = Admin::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
+        hookrelay_core::Stores::all_in(store.clone()),
         store.clone(),
         Some(queue.clone()),
         clock,
@@ -140,10 +137,7 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
         ids.push(event.id);
     }
     let admin = Admin::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
+        hookrelay_core::Stores::all_in(store.clone()),
         store.clone(),
         None,
         clock,

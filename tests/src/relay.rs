@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
-    EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender,
+    EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender, Stores,
 };
 use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
@@ -90,10 +90,7 @@ impl Relay {
         .with_metrics(metrics.clone());
         let dispatch = Arc::new(
             Dispatch::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                store.clone(),
+                Stores::all_in(store.clone()),
                 queue.clone(),
                 sender,
                 clock_port,
@@ -169,10 +166,12 @@ impl Relay {
             IngestSettings::default(),
         );
         let dispatch = Arc::new(Dispatch::new(
-            config_store.clone(),
-            events.clone(),
-            deliveries.clone(),
-            deliveries.clone(),
+            Stores {
+                config: config_store.clone(),
+                events: events.clone(),
+                deliveries: deliveries.clone(),
+                health: deliveries.clone(),
+            },
             queue.clone(),
             sender,
             clock_port,
@@ -395,16 +394,27 @@ impl Relay {
         panic!("queue did not drain after 200 batches");
     }
 
+    /// The relay's stores, the configuration read through the dispatcher's
+    /// cache.
+    pub fn stores(&self) -> Stores {
+        Stores {
+            config: self.config.clone(),
+            events: self.events.clone(),
+            deliveries: self.deliveries.clone(),
+            health: self.health.clone(),
+        }
+    }
+
     /// The admin use case on this relay's stores and queue, as the CLI
     /// runs it (`--aws`) or `hookrelay dev` serves it: destinations are
     /// checked for private addresses as they are in production.
     pub fn admin(&self) -> hookrelay_core::Admin {
         hookrelay_core::Admin::new(
-            self.stored_config.clone(),
+            Stores {
+                config: self.stored_config.clone(),
+                ..self.stores()
+            },
             self.writer.clone(),
-            self.events.clone(),
-            self.deliveries.clone(),
-            self.health.clone(),
             Some(self.queue.clone()),
             self.clock.clone(),
             Arc::new(hookrelay_http::PrivateAddressCheck),
@@ -416,10 +426,7 @@ impl Relay {
     pub fn second_dispatcher(&self, settings: DispatchSettings) -> Dispatch {
         let clock: Arc<dyn Clock> = self.clock.clone();
         Dispatch::new(
-            self.config.clone(),
-            self.events.clone(),
-            self.deliveries.clone(),
-            self.health.clone(),
+            self.stores(),
             self.queue.clone(),
             Arc::new(HttpSender::new(true).expect("http client")),
             clock,

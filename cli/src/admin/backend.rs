@@ -1,8 +1,7 @@
 //! Where an admin request runs: sent to a running `hookrelay dev`'s admin
 //! endpoint, or run in this process against DynamoDB and SQS (`--aws`).
 use hookrelay_core::{
-    Admin, AdminRequest, AdminResponse, Clock, ConfigStore, CoreError, ErrorKind, Queue,
-    SystemClock,
+    Admin, AdminRequest, AdminResponse, Clock, CoreError, ErrorKind, Queue, Stores, SystemClock,
 };
 use hookrelay_http::PrivateAddressCheck;
 
@@ -54,12 +53,15 @@ impl Backend {
             .map(|_| Arc::new(adapters.queue) as Arc<dyn Queue>);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let deliveries = Arc::new(adapters.deliveries);
+        let stores = Stores {
+            config: config.clone(),
+            events: Arc::new(adapters.events),
+            deliveries: deliveries.clone(),
+            health: deliveries,
+        };
         Ok(Backend::Local(Box::new(Admin::new(
-            config.clone() as Arc<dyn ConfigStore>,
+            stores,
             config,
-            Arc::new(adapters.events),
-            deliveries.clone(),
-            deliveries,
             queue,
             clock,
             Arc::new(PrivateAddressCheck),

@@ -161,10 +161,7 @@ fn main() {
         let store = Arc::new(MemoryStore::new(config));
         let queue = Arc::new(MemoryQueue::new(clock.clone()));
         let dispatch = Arc::new(Dispatch::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store.clone(),
+            hookrelay_core::Stores::all_in(store.clone()),
             queue,
             client,
             clock,

@@ -1,7 +1,7 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
 use aws_lambda_events::event::sqs::SqsEvent;
 use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
-use hookrelay_core::{CachedConfigStore, Clock, Dispatch, SystemClock};
+use hookrelay_core::{CachedConfigStore, Clock, Dispatch, Stores, SystemClock};
 use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
 use hookrelay_http::HttpSender;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -22,10 +22,12 @@ async fn main() -> Result<(), Error> {
     let deliveries = Arc::new(adapters.deliveries);
     let dispatch = Arc::new(
         Dispatch::new(
-            config,
-            Arc::new(adapters.events),
-            deliveries.clone(),
-            deliveries,
+            Stores {
+                config,
+                events: Arc::new(adapters.events),
+                deliveries: deliveries.clone(),
+                health: deliveries,
+            },
             Arc::new(adapters.queue),
             Arc::new(HttpSender::new(settings.allow_private_destinations)?),
             clock,

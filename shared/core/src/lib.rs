@@ -29,6 +29,6 @@ pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
     DestinationHealth, EventStore, InsertOutcome, ListOrder, MessageKind, OutboundRequest, Queue,
-    QueueMessage, SendResult, Sender, SystemClock,
+    QueueMessage, SendResult, Sender, Stores, SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

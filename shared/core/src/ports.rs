@@ -7,6 +7,7 @@ use hookrelay_models::{
     EventId, Route, Source, SourceId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CoreError;
@@ -440,6 +441,32 @@ pub trait DestinationHealth: Send + Sync {
         destination: &DestinationId,
         since: Option<Timestamp>,
     ) -> Result<(), CoreError>;
+}
+
+/// The stores the dispatcher and the admin use case work on, each a port
+/// of its own; one adapter may implement them all (the in-memory store
+/// does), or each be a different one.
+#[derive(Clone)]
+pub struct Stores {
+    pub config: Arc<dyn ConfigStore>,
+    pub events: Arc<dyn EventStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub health: Arc<dyn DestinationHealth>,
+}
+
+impl Stores {
+    /// All four from one adapter that implements them all.
+    pub fn all_in<T>(store: Arc<T>) -> Self
+    where
+        T: ConfigStore + EventStore + DeliveryStore + DestinationHealth + 'static,
+    {
+        Stores {
+            config: store.clone(),
+            events: store.clone(),
+            deliveries: store.clone(),
+            health: store,
+        }
+    }
 }
 
 /// One outbound HTTP request.

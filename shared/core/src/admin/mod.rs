@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::error::CoreError;
 use crate::ports::{
     Clock, ConfigItem, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, EventStore,
-    Queue,
+    Queue, Stores,
 };
 
 /// Most events one listing returns, and most deliveries one bulk recovery
@@ -190,21 +190,18 @@ pub(super) fn not_found(message: impl Into<String>) -> CoreError {
 
 impl Admin {
     pub fn new(
-        config: Arc<dyn ConfigStore>,
+        stores: Stores,
         writer: Arc<dyn ConfigWriter>,
-        events: Arc<dyn EventStore>,
-        deliveries: Arc<dyn DeliveryStore>,
-        health: Arc<dyn DestinationHealth>,
         queue: Option<Arc<dyn Queue>>,
         clock: Arc<dyn Clock>,
         addresses: Arc<dyn AddressCheck>,
     ) -> Self {
         Admin {
-            config,
+            config: stores.config,
             writer,
-            events,
-            deliveries,
-            health,
+            events: stores.events,
+            deliveries: stores.deliveries,
+            health: stores.health,
             queue,
             clock,
             addresses,

@@ -34,7 +34,7 @@ use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
     Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind,
-    OutboundRequest, Queue, QueueMessage, Sender,
+    OutboundRequest, Queue, QueueMessage, Sender, Stores,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
@@ -147,20 +147,17 @@ pub struct Dispatch {
 
 impl Dispatch {
     pub fn new(
-        config: Arc<dyn ConfigStore>,
-        events: Arc<dyn EventStore>,
-        deliveries: Arc<dyn DeliveryStore>,
-        health: Arc<dyn DestinationHealth>,
+        stores: Stores,
         queue: Arc<dyn Queue>,
         sender: Arc<dyn Sender>,
         clock: Arc<dyn Clock>,
         settings: DispatchSettings,
     ) -> Self {
         Dispatch {
-            config,
-            events,
-            deliveries,
-            health,
+            config: stores.config,
+            events: stores.events,
+            deliveries: stores.deliveries,
+            health: stores.health,
             queue,
             sender,
             clock,
