@@ -51,24 +51,19 @@ impl Admin {
         source: SourceId,
         secret: Secret,
     ) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
-        let current = config
-            .sources
-            .iter_mut()
-            .find(|s| s.id == source)
-            .ok_or_else(|| not_found(format!("no source {source}")))?;
-        if current.secrets.contains(&secret) {
-            return Err(CoreError::Conflict(format!(
-                "source {source} already has that secret"
-            )));
-        }
-        current.secrets.push(secret);
-        let count = current.secrets.len();
-        let updated = current.clone();
-        self.write(&config, ConfigItem::Source(updated)).await?;
-        Ok(AdminResponse::Done(format!(
-            "source {source} now accepts {count} secrets"
-        )))
+        self.change_source_secrets(&source, |secrets| {
+            if secrets.contains(&secret) {
+                return Err(CoreError::Conflict(format!(
+                    "source {source} already has that secret"
+                )));
+            }
+            secrets.push(secret);
+            Ok(format!(
+                "source {source} now accepts {} secrets",
+                secrets.len()
+            ))
+        })
+        .await
     }
 
     pub(super) async fn retire_source_secret(
@@ -76,25 +71,38 @@ impl Admin {
         source: SourceId,
         secret: Secret,
     ) -> Result<AdminResponse, CoreError> {
+        self.change_source_secrets(&source, |secrets| {
+            if !secrets.contains(&secret) {
+                return Err(not_found(format!("source {source} has no such secret")));
+            }
+            if secrets.len() == 1 {
+                return Err(invalid(format!(
+                    "that is the only secret of {source}; add its successor first"
+                )));
+            }
+            secrets.retain(|s| s != &secret);
+            Ok(format!("source {source} no longer accepts that secret"))
+        })
+        .await
+    }
+
+    /// Changes a source's secrets with `change` (which says what it did,
+    /// or refuses), and writes the source once the whole configuration
+    /// still holds.
+    async fn change_source_secrets(
+        &self,
+        source: &SourceId,
+        change: impl FnOnce(&mut Vec<Secret>) -> Result<String, CoreError>,
+    ) -> Result<AdminResponse, CoreError> {
         let mut config = self.config.config().await?;
         let current = config
             .sources
             .iter_mut()
-            .find(|s| s.id == source)
+            .find(|s| &s.id == source)
             .ok_or_else(|| not_found(format!("no source {source}")))?;
-        if !current.secrets.contains(&secret) {
-            return Err(not_found(format!("source {source} has no such secret")));
-        }
-        if current.secrets.len() == 1 {
-            return Err(invalid(format!(
-                "that is the only secret of {source}; add its successor first"
-            )));
-        }
-        current.secrets.retain(|s| s != &secret);
+        let said = change(&mut current.secrets)?;
         let updated = current.clone();
         self.write(&config, ConfigItem::Source(updated)).await?;
-        Ok(AdminResponse::Done(format!(
-            "source {source} no longer accepts that secret"
-        )))
+        Ok(AdminResponse::Done(said))
     }
 }
