@@ -39,17 +39,7 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
         ),
     )
     .unwrap();
-    let mut dev = std::process::Command::new(lambda_binary("hookrelay-cli", "hookrelay"))
-        .args(["dev", "--config"])
-        .arg(&config)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--admin-listen", "127.0.0.1:0"])
-        .env("HOOKRELAY_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let (port, _) = hookrelay_tests::dev_ports(&mut dev);
+    let (mut dev, port) = hookrelay_tests::spawn_dev(&config);
     let client = reqwest::Client::new();
     while client
         .get(format!("http://127.0.0.1:{port}/health"))

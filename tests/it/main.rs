@@ -35,6 +35,7 @@ mod metrics;
 mod receiver_contract;
 mod receiver_logs;
 mod recovery;
+mod retention;
 mod sample_events;
 mod shipped_files;
 mod signing_with_config;

@@ -3,14 +3,16 @@
 //! millisecond.
 use async_trait::async_trait;
 use hookrelay_core::admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
-use hookrelay_core::{Claim, Clock, DeliveryStore, SystemClock};
+use hookrelay_core::{Clock, DeliveryStore, SystemClock};
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
-use hookrelay_models::{
-    Attempt, AttemptOutcome, Config, DeliveryState, DestinationId, EventId, Timestamp,
-};
+use hookrelay_models::{AttemptOutcome, Config, DeliveryState, DestinationId, EventId, Timestamp};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
+
+use hookrelay_tests::settle_delivery;
+
+const FAILED: AttemptOutcome = AttemptOutcome::Response { status: 500 };
 
 struct NoCheck;
 
@@ -19,32 +21,6 @@ impl AddressCheck for NoCheck {
     async fn private_address(&self, _url: &str) -> Option<String> {
         None
     }
-}
-
-/// Records `event`'s delivery to `app` as failed after one attempt.
-async fn fail_delivery(store: &MemoryStore, event: &EventId, app: &DestinationId, now: Timestamp) {
-    let lease = now.saturating_add(Duration::from_secs(60));
-    let Claim::Claimed(mut delivery) = store.claim(event, app, now, lease).await.unwrap() else {
-        panic!("not claimed");
-    };
-    delivery.state = DeliveryState::Failed;
-    delivery.attempts = 1;
-    delivery.next_attempt_at = None;
-    let attempt = Attempt {
-        event_id: event.clone(),
-        destination: app.clone(),
-        number: 1,
-        series: 0,
-        started_at: now,
-        duration_ms: 1,
-        outcome: AttemptOutcome::Response { status: 500 },
-        response_body: String::new(),
-        response_truncated: false,
-    };
-    assert!(store
-        .record_attempt(&attempt, &delivery, lease)
-        .await
-        .unwrap());
 }
 
 #[tokio::test]
@@ -63,7 +39,7 @@ async fn bulk_recovery_pages_through_more_failures_than_a_page_holds() {
     // end inside a millisecond.
     for i in 0..1200 {
         let event = EventId::new(Timestamp::from_unix_millis(1_700_000_000_000 + i / 3));
-        fail_delivery(&store, &event, &app, now).await;
+        settle_delivery(&*store, &event, &app, now, Some(FAILED)).await;
     }
     let admin = Admin::new(
         hookrelay_core::Stores::all_in(store.clone()),
@@ -133,7 +109,7 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
         )
         .await
         .unwrap();
-        fail_delivery(&store, &event.id, &app, now).await;
+        settle_delivery(&*store, &event.id, &app, now, Some(FAILED)).await;
         ids.push(event.id);
     }
     let admin = Admin::new(

@@ -15,7 +15,6 @@
 //! `webhook-id`, as the design promises), so that run allows up to 2 %
 //! repeats; the `hookrelay dev` run allows none.
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
-use hookrelay_tests::lambda_runtime::lambda_binary;
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
@@ -178,18 +177,7 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
     std::fs::create_dir_all(&dir).unwrap();
     let config_path = dir.join("hookrelay.toml");
     std::fs::write(&config_path, config_text(&sink)).unwrap();
-    let binary = lambda_binary("hookrelay-cli", "hookrelay");
-    let mut dev = std::process::Command::new(binary)
-        .args(["dev", "--config"])
-        .arg(&config_path)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(["--admin-listen", "127.0.0.1:0"])
-        .env("HOOKRELAY_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let (port, _) = hookrelay_tests::dev_ports(&mut dev);
+    let (mut dev, port) = hookrelay_tests::spawn_dev(&config_path);
     struct Kill<'a>(&'a mut std::process::Child);
     impl Drop for Kill<'_> {
         fn drop(&mut self) {

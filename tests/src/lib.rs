@@ -113,3 +113,66 @@ pub fn dev_ports(dev: &mut std::process::Child) -> (u16, u16) {
     };
     (port_after("receiver http://"), port_after("admin http://"))
 }
+
+/// The real `hookrelay dev` binary on `config`, on free ports, logging
+/// errors only; returns it and its receiver's port.
+pub fn spawn_dev(config: &std::path::Path) -> (std::process::Child, u16) {
+    let mut dev =
+        std::process::Command::new(lambda_runtime::lambda_binary("hookrelay-cli", "hookrelay"))
+            .args(["dev", "--config"])
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "127.0.0.1:0"])
+            .env("HOOKRELAY_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start hookrelay dev");
+    let (receiver, _) = dev_ports(&mut dev);
+    (dev, receiver)
+}
+
+/// Claims `event`'s delivery to `destination` at `now`, and with `outcome`
+/// records one attempt that settles it that way (succeeded on a 2xx,
+/// failed otherwise); without, it stays pending.
+pub async fn settle_delivery(
+    store: &dyn hookrelay_core::DeliveryStore,
+    event: &hookrelay_models::EventId,
+    destination: &hookrelay_models::DestinationId,
+    now: Timestamp,
+    outcome: Option<hookrelay_models::AttemptOutcome>,
+) {
+    use hookrelay_models::{Attempt, DeliveryState};
+    let lease = now.saturating_add(std::time::Duration::from_secs(60));
+    let hookrelay_core::Claim::Claimed(mut delivery) = store
+        .claim(event, destination, now, lease)
+        .await
+        .expect("claim")
+    else {
+        panic!("not claimed");
+    };
+    let Some(outcome) = outcome else { return };
+    delivery.state = if outcome.is_success() {
+        DeliveryState::Succeeded
+    } else {
+        DeliveryState::Failed
+    };
+    delivery.attempts = 1;
+    delivery.lease_until = None;
+    delivery.next_attempt_at = None;
+    let attempt = Attempt {
+        event_id: event.clone(),
+        destination: destination.clone(),
+        number: 1,
+        series: 0,
+        started_at: now,
+        duration_ms: 1,
+        outcome,
+        response_body: String::new(),
+        response_truncated: false,
+    };
+    assert!(store
+        .record_attempt(&attempt, &delivery, lease)
+        .await
+        .expect("record the attempt"));
+}

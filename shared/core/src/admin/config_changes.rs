@@ -10,7 +10,7 @@ use crate::ports::{ConfigItem, ConfigKey};
 
 impl Admin {
     pub(super) async fn add_source(&self, source: Source) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         if config.source(&source.id).is_some() {
             return Err(CoreError::Conflict(format!(
                 "source {} exists; use `sources update`",
@@ -22,7 +22,7 @@ impl Admin {
     }
 
     pub(super) async fn update_source(&self, source: Source) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         let current = config
             .sources
             .iter_mut()
@@ -33,7 +33,7 @@ impl Admin {
     }
 
     pub(super) async fn remove_source(&self, id: SourceId) -> Result<AdminResponse, CoreError> {
-        let config = self.config.config().await?;
+        let config = self.stores.config.config().await?;
         config
             .source(&id)
             .ok_or_else(|| not_found(format!("no source {id}")))?;
@@ -54,7 +54,7 @@ impl Admin {
         destination: Destination,
         allow_private: bool,
     ) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         if config.destination(&destination.id).is_some() {
             return Err(CoreError::Conflict(format!(
                 "destination {} exists; use `destinations update`",
@@ -72,7 +72,7 @@ impl Admin {
         destination: Destination,
         allow_private: bool,
     ) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         let current = config
             .destinations
             .iter_mut()
@@ -92,7 +92,7 @@ impl Admin {
         &self,
         id: DestinationId,
     ) -> Result<AdminResponse, CoreError> {
-        let config = self.config.config().await?;
+        let config = self.stores.config.config().await?;
         config
             .destination(&id)
             .ok_or_else(|| not_found(format!("no destination {id}")))?;
@@ -111,7 +111,7 @@ impl Admin {
     }
 
     pub(super) async fn add_route(&self, route: Route) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         if find_route(&config, &route.source, &route.destination).is_some() {
             return Err(CoreError::Conflict(format!(
                 "route {} -> {} exists; use `routes update`",
@@ -123,7 +123,7 @@ impl Admin {
     }
 
     pub(super) async fn update_route(&self, route: Route) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         let index = find_route(&config, &route.source, &route.destination).ok_or_else(|| {
             not_found(format!(
                 "no route {} -> {}",
@@ -139,7 +139,7 @@ impl Admin {
         source: SourceId,
         destination: DestinationId,
     ) -> Result<AdminResponse, CoreError> {
-        let config = self.config.config().await?;
+        let config = self.stores.config.config().await?;
         find_route(&config, &source, &destination)
             .ok_or_else(|| not_found(format!("no route {source} -> {destination}")))?;
         self.writer
@@ -160,7 +160,7 @@ impl Admin {
         for destination in &config.destinations {
             self.check_address(destination, allow).await?;
         }
-        let before = self.config.config().await?;
+        let before = self.stores.config.config().await?;
         self.writer.replace(&config).await?;
         let mut said = format!(
             "pushed {} sources, {} destinations, {} routes",
@@ -180,8 +180,8 @@ impl Admin {
             match &self.queue {
                 Some(queue) => {
                     if resume_destination(
-                        &*self.health,
-                        &*self.deliveries,
+                        &*self.stores.health,
+                        &*self.stores.deliveries,
                         &**queue,
                         &destination.id,
                     )
@@ -195,7 +195,10 @@ impl Admin {
                     }
                 }
                 None => {
-                    self.health.set_failing_since(&destination.id, None).await?;
+                    self.stores
+                        .health
+                        .set_failing_since(&destination.id, None)
+                        .await?;
                     said.push_str(&format!(
                         "; {} enabled again: run `destinations enable {}` with the queue to release its parked deliveries",
                         destination.id, destination.id

@@ -14,7 +14,8 @@ impl Admin {
         let current = self.destination(&destination).await?;
         if !enabled {
             let reason = format!("disabled by hand at {}", self.clock.now());
-            self.config
+            self.stores
+                .config
                 .set_destination_enabled(&destination, false, Some(reason))
                 .await?;
             return Ok(AdminResponse::Done(format!(
@@ -22,11 +23,17 @@ impl Admin {
             )));
         }
         let queue = self.queue()?;
-        self.config
+        self.stores
+            .config
             .set_destination_enabled(&destination, true, None)
             .await?;
-        let released =
-            resume_destination(&*self.health, &*self.deliveries, queue, &destination).await?;
+        let released = resume_destination(
+            &*self.stores.health,
+            &*self.stores.deliveries,
+            queue,
+            &destination,
+        )
+        .await?;
         let was = if current.enabled {
             "was already enabled"
         } else {

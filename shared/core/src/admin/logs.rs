@@ -15,7 +15,7 @@ impl Admin {
         limit: usize,
     ) -> Result<AdminResponse, CoreError> {
         let limit = limit.clamp(1, MAX_LIST);
-        let config = self.config.config().await?;
+        let config = self.stores.config.config().await?;
         if let Some(source) = &source {
             if config.source(source).is_none() {
                 return Err(not_found(format!("no source {source}")));
@@ -29,7 +29,12 @@ impl Admin {
                     None => config.sources.iter().map(|s| s.id.clone()).collect(),
                 };
                 for source in &sources {
-                    events.extend(self.events.events_by_source(source, since, limit).await?);
+                    events.extend(
+                        self.stores
+                            .events
+                            .events_by_source(source, since, limit)
+                            .await?,
+                    );
                 }
             }
             Some(state) => {
@@ -40,7 +45,8 @@ impl Admin {
                 let mut ids = BTreeSet::new();
                 for destination in &config.destinations {
                     ids.extend(
-                        self.deliveries
+                        self.stores
+                            .deliveries
                             .deliveries_in_state(
                                 &destination.id,
                                 state,
@@ -56,7 +62,7 @@ impl Admin {
                     if events.len() >= limit {
                         break;
                     }
-                    if let Some(event) = self.events.event(id).await? {
+                    if let Some(event) = self.stores.events.event(id).await? {
                         if source.as_ref().is_none_or(|s| s == &event.source) {
                             events.push(event);
                         }
@@ -69,7 +75,11 @@ impl Admin {
         let mut summaries = Vec::with_capacity(events.len());
         for event in events {
             summaries.push(EventSummary {
-                deliveries: self.deliveries.deliveries_for_event(&event.id).await?,
+                deliveries: self
+                    .stores
+                    .deliveries
+                    .deliveries_for_event(&event.id)
+                    .await?,
                 id: event.id,
                 source: event.source,
                 event_type: event.event_type,
@@ -82,13 +92,14 @@ impl Admin {
 
     pub(super) async fn show_event(&self, id: EventId) -> Result<AdminResponse, CoreError> {
         let event = self
+            .stores
             .events
             .event(&id)
             .await?
             .ok_or_else(|| not_found(format!("no event {id} (or it has expired)")))?;
         Ok(AdminResponse::Event(Box::new(EventDetail {
-            deliveries: self.deliveries.deliveries_for_event(&id).await?,
-            attempts: self.deliveries.attempts_for_event(&id).await?,
+            deliveries: self.stores.deliveries.deliveries_for_event(&id).await?,
+            attempts: self.stores.deliveries.attempts_for_event(&id).await?,
             event,
         })))
     }
@@ -105,6 +116,7 @@ impl Admin {
         // healthy destination still shows its failures.
         let window = if failed_only { MAX_LIST * 10 } else { limit };
         let mut attempts = self
+            .stores
             .deliveries
             .attempts_for_destination(&destination, window)
             .await?;

@@ -23,10 +23,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::error::CoreError;
-use crate::ports::{
-    Clock, ConfigItem, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, EventStore,
-    Queue, Stores,
-};
+use crate::ports::{Clock, ConfigItem, ConfigWriter, Queue, Stores};
 
 /// Most events one listing returns, and most deliveries one bulk recovery
 /// re-queues.
@@ -169,11 +166,10 @@ pub enum AdminResponse {
 }
 
 pub struct Admin {
-    config: Arc<dyn ConfigStore>,
+    /// Its configuration store should not cache: an operator's change must
+    /// be checked against what is stored.
+    stores: Stores,
     writer: Arc<dyn ConfigWriter>,
-    events: Arc<dyn EventStore>,
-    deliveries: Arc<dyn DeliveryStore>,
-    health: Arc<dyn DestinationHealth>,
     /// Replays and releases need it; without one they are refused.
     queue: Option<Arc<dyn Queue>>,
     clock: Arc<dyn Clock>,
@@ -197,11 +193,8 @@ impl Admin {
         addresses: Arc<dyn AddressCheck>,
     ) -> Self {
         Admin {
-            config: stores.config,
+            stores,
             writer,
-            events: stores.events,
-            deliveries: stores.deliveries,
-            health: stores.health,
             queue,
             clock,
             addresses,
@@ -214,12 +207,16 @@ impl Admin {
     pub async fn execute(&self, request: AdminRequest) -> Result<AdminResponse, CoreError> {
         use AdminRequest as R;
         match request {
-            R::ListSources => Ok(AdminResponse::Sources(self.config.config().await?.sources)),
-            R::ListDestinations => Ok(AdminResponse::Destinations(
-                self.config.config().await?.destinations,
+            R::ListSources => Ok(AdminResponse::Sources(
+                self.stores.config.config().await?.sources,
             )),
-            R::ListRoutes => Ok(AdminResponse::Routes(self.config.config().await?.routes)),
-            R::PullConfig => Ok(AdminResponse::Config(self.config.config().await?)),
+            R::ListDestinations => Ok(AdminResponse::Destinations(
+                self.stores.config.config().await?.destinations,
+            )),
+            R::ListRoutes => Ok(AdminResponse::Routes(
+                self.stores.config.config().await?.routes,
+            )),
+            R::PullConfig => Ok(AdminResponse::Config(self.stores.config.config().await?)),
             R::AddSource { source } => self.add_source(source).await,
             R::UpdateSource { source } => self.update_source(source).await,
             R::RemoveSource { id } => self.remove_source(id).await,
@@ -310,7 +307,8 @@ impl Admin {
     }
 
     pub(super) async fn destination(&self, id: &DestinationId) -> Result<Destination, CoreError> {
-        self.config
+        self.stores
+            .config
             .config()
             .await?
             .destination(id)

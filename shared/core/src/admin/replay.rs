@@ -18,7 +18,7 @@ impl Admin {
         destination: Option<DestinationId>,
     ) -> Result<AdminResponse, CoreError> {
         let queue = self.queue()?;
-        if self.events.event(&event).await?.is_none() {
+        if self.stores.events.event(&event).await?.is_none() {
             return Err(not_found(format!("no event {event} (or it has expired)")));
         }
         let targets: Vec<DestinationId> = match &destination {
@@ -27,6 +27,7 @@ impl Admin {
                 vec![id.clone()]
             }
             None => self
+                .stores
                 .deliveries
                 .deliveries_for_event(&event)
                 .await?
@@ -57,8 +58,9 @@ impl Admin {
         event: &EventId,
         destination: &DestinationId,
     ) -> Result<Replayed, CoreError> {
-        let previous = self.deliveries.delivery(event, destination).await?;
-        self.deliveries
+        let previous = self.stores.deliveries.delivery(event, destination).await?;
+        self.stores
+            .deliveries
             .reopen(event, destination, self.clock.now(), true)
             .await?;
         // Queued whatever reopen said: a pending delivery whose message was
@@ -91,6 +93,7 @@ impl Admin {
         let mut from = since;
         loop {
             let page = self
+                .stores
                 .deliveries
                 .deliveries_in_state(
                     &destination,
@@ -112,6 +115,7 @@ impl Admin {
             for event in fresh {
                 let now = self.clock.now();
                 if self
+                    .stores
                     .deliveries
                     .reopen(&event, &destination, now, true)
                     .await?

@@ -15,7 +15,7 @@ impl Admin {
         secret: Secret,
         grace_secs: u64,
     ) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         let now = self.clock.now();
         let current = config
             .destinations
@@ -94,7 +94,7 @@ impl Admin {
         source: &SourceId,
         change: impl FnOnce(&mut Vec<Secret>) -> Result<String, CoreError>,
     ) -> Result<AdminResponse, CoreError> {
-        let mut config = self.config.config().await?;
+        let mut config = self.stores.config.config().await?;
         let current = config
             .sources
             .iter_mut()

@@ -83,6 +83,19 @@ impl MemoryStore {
         self.lock().dedupe.len()
     }
 
+    pub fn delivery_count(&self) -> usize {
+        self.lock().deliveries.len()
+    }
+
+    pub fn attempt_count(&self) -> usize {
+        self.lock().attempts.len()
+    }
+
+    /// Whether the event is still kept.
+    pub fn has_event(&self, id: &EventId) -> bool {
+        self.lock().events.contains_key(id)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind; keep
         // serving rather than poisoning every later call.
