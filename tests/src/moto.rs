@@ -176,7 +176,11 @@ impl Moto {
 
     /// Stops the server (for tests of an unreachable store).
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
+        // TERM, so the watchdog shell's trap ends the server it started; a
+        // SIGKILL would leave that python process running, orphaned.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
     }
 }
