@@ -19,8 +19,9 @@ fn repo_root() -> PathBuf {
 }
 
 /// The port in the line (from `lines`) that starts with `label`, followed
-/// by `http://127.0.0.1:PORT`: sink and dev are started on port 0 and say
-/// where they listen, so no port is chosen and then hoped to stay free.
+/// by `http://127.0.0.1:PORT`: the sink is started on port 0 and says where
+/// it listens (dev too: `hookrelay_tests::dev_ports`), so no port is chosen
+/// and then hoped to stay free.
 fn bound_port(lines: &mpsc::Receiver<String>, label: &str) -> u16 {
     let mut seen = Vec::new();
     let line = wait_for_line(lines, label, &mut seen);
@@ -41,7 +42,6 @@ fn bound_port(lines: &mpsc::Receiver<String>, label: &str) -> u16 {
 }
 
 const SINK_SAYS: &str = "hookrelay sink: listening on ";
-const DEV_SAYS: &str = "hookrelay dev: receiver ";
 
 /// `hookrelay sink` on port 0 with `args`; its output lines and its port.
 fn start_sink(args: &[&str]) -> (Running, mpsc::Receiver<String>, u16) {
@@ -148,8 +148,7 @@ fn dev_accepts_signed_samples_and_delivers_them_signed_to_the_sink_then_stops_cl
             .unwrap(),
     );
     let dev_lines = lines_of(dev.0.stderr.take().unwrap());
-    let dev_stdout = lines_of(dev.0.stdout.take().unwrap());
-    let dev_port = bound_port(&dev_stdout, DEV_SAYS);
+    let (dev_port, _) = hookrelay_tests::dev_ports(&mut dev.0);
     wait_for_health(dev_port);
 
     let mut seen = Vec::new();
@@ -273,8 +272,7 @@ fn start_stack(
         command.env(name, value);
     }
     let mut dev = Running(command.spawn().unwrap());
-    let dev_stdout = lines_of(dev.0.stdout.take().unwrap());
-    let dev_port = bound_port(&dev_stdout, DEV_SAYS);
+    let (dev_port, _) = hookrelay_tests::dev_ports(&mut dev.0);
     wait_for_health(dev_port);
     (sink, sink_lines, dev, dev_port)
 }
