@@ -3,7 +3,7 @@
 //! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
 use clap::Args;
 use hookrelay_aws::provision;
-use hookrelay_core::consume::consume;
+use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
     DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, Stores,
@@ -282,12 +282,15 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         admin_handler(stack.admin.clone(), admin_token),
         shutdown.clone(),
     ));
-    // As the event source runs several invocations at once: up to 8
-    // batches of 10 in hand, a slow destination holding up only its own.
+    // Up to 64 messages in hand, each its own batch: a destination that
+    // stalls holds up only its own messages, not nine others'.
     let dispatcher = tokio::spawn(consume(
         stack.dispatch.clone(),
         stack.consumer.clone(),
-        8,
+        ConsumeLimits {
+            batch_size: 1,
+            concurrent_batches: 64,
+        },
         shutdown.clone(),
     ));
     let ingest = stack.ingest.clone();

@@ -69,55 +69,73 @@ pub async fn handle_batch(dispatch: &Dispatch, batch: &[Received]) -> Vec<String
         .collect()
 }
 
-/// Pulls batches from `consumer` until `shutdown`, up to
-/// `concurrent_batches` at once (as the event source runs several
-/// invocations), then waits for those in hand. Each batch goes through
+/// How a pulling runtime cuts what it receives into batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumeLimits {
+    /// Messages per [`handle_batch`] call: a batch is settled when its
+    /// slowest message is done, so a small batch keeps one stalled
+    /// destination from holding up the others' acknowledgements.
+    pub batch_size: usize,
+    /// Batches handled at once (as the event source runs several
+    /// invocations).
+    pub concurrent_batches: usize,
+}
+
+/// Pulls messages from `consumer` until `shutdown`, cuts them into batches
+/// of `limits.batch_size`, handles up to `limits.concurrent_batches` at
+/// once, then waits for those in hand. Each batch goes through
 /// [`handle_batch`]; what it handled is acked, the rest handed back.
 pub async fn consume(
     dispatch: Arc<Dispatch>,
     consumer: Arc<dyn QueueConsumer>,
-    concurrent_batches: usize,
+    limits: ConsumeLimits,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(concurrent_batches.max(1)));
+    let batch_size = limits.batch_size.max(1);
+    let slots = Arc::new(Semaphore::new(limits.concurrent_batches.max(1)));
     let mut batches = JoinSet::new();
     while !*shutdown.borrow() {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.expect("never closed"),
+        // Receive only with room for at least one more batch.
+        let room = tokio::select! {
+            room = slots.clone().acquire_owned() => room.expect("never closed"),
             _ = shutdown.changed() => break,
         };
+        drop(room);
         let received = tokio::select! {
             received = consumer.receive(10, Duration::from_millis(200)) => received,
             _ = shutdown.changed() => break,
         };
-        let batch = match received {
-            Ok(batch) if batch.is_empty() => continue,
-            Ok(batch) => batch,
+        let received = match received {
+            Ok(received) => received,
             Err(err) => {
                 tracing::warn!(error = %err, "could not receive from the queue");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        let (dispatch, consumer) = (dispatch.clone(), consumer.clone());
-        batches.spawn(async move {
-            let failed = handle_batch(&dispatch, &batch).await;
-            for received in &batch {
-                let settled = if failed.contains(&received.receipt) {
-                    consumer
-                        .retry_later(received, RETRY_FAILED_MESSAGE_AFTER)
-                        .await
-                } else {
-                    consumer.ack(received).await
-                };
-                if let Err(err) = settled {
-                    // The queue hands it out again after its visibility
-                    // timeout; the dispatcher's claims keep that harmless.
-                    tracing::warn!(error = %err, "could not settle a queue message");
+        for chunk in received.chunks(batch_size) {
+            let slot = slots.clone().acquire_owned().await.expect("never closed");
+            let batch = chunk.to_vec();
+            let (dispatch, consumer) = (dispatch.clone(), consumer.clone());
+            batches.spawn(async move {
+                let failed = handle_batch(&dispatch, &batch).await;
+                for received in &batch {
+                    let settled = if failed.contains(&received.receipt) {
+                        consumer
+                            .retry_later(received, RETRY_FAILED_MESSAGE_AFTER)
+                            .await
+                    } else {
+                        consumer.ack(received).await
+                    };
+                    if let Err(err) = settled {
+                        // The queue hands it out again after its visibility
+                        // timeout; the dispatcher's claims keep that harmless.
+                        tracing::warn!(error = %err, "could not settle a queue message");
+                    }
                 }
-            }
-            drop(slot);
-        });
+                drop(slot);
+            });
+        }
         while batches.try_join_next().is_some() {}
     }
     while batches.join_next().await.is_some() {}
