@@ -5,47 +5,19 @@
 //! a correctly signed request.
 use aws_sdk_dynamodb::types::AttributeValue;
 use hookrelay_aws::DynamoConfigStore;
-use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::lambda_runtime::{
-    lambda_binary, sqs_event_records, start_function, RuntimeApi,
+    http_api_event, lambda_binary, sqs_event_records, start_function, RuntimeApi,
 };
 use hookrelay_tests::sink::Sink;
 use hookrelay_tests::{config_from, moto, python_verifies};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::Duration;
 
 const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn function_url_event(body: &[u8], headers: &[(String, String)]) -> Value {
-    let mut header_map: HashMap<String, String> = headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .collect();
-    header_map.insert("content-type".into(), "application/json".into());
-    header_map.insert("host".into(), "abcdefg.lambda-url.us-east-1.on.aws".into());
-    json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/hooks/github",
-        "rawQueryString": "",
-        "headers": header_map,
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "abcdefg",
-            "domainName": "abcdefg.lambda-url.us-east-1.on.aws",
-            "domainPrefix": "abcdefg",
-            "http": { "method": "POST", "path": "/hooks/github", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "GitHub-Hookshot/1" },
-            "requestId": "id-1",
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": "26/Nov/2026:12:00:00 +0000",
-            "timeEpoch": Timestamp::now().unix_millis()
-        },
-        "body": String::from_utf8_lossy(body),
-        "isBase64Encoded": false
-    })
+    http_api_event("/hooks/github", body, headers)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -260,13 +260,12 @@ pub fn sqs_event_records(messages: &[aws_sdk_sqs::types::Message]) -> Vec<Value>
 /// A binary of this workspace (a Lambda, or the CLI), built with the
 /// tests' profile if needed, and its path.
 pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {
-    // This test binary lives in <target>/<profile>/deps.
+    // A test lives in <target>/<profile>/deps, a binary in <target>/<profile>.
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("target profile dir")
-        .to_path_buf();
+    let mut profile_dir = exe.parent().expect("binary dir").to_path_buf();
+    if profile_dir.file_name().is_some_and(|n| n == "deps") {
+        profile_dir.pop();
+    }
     let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
@@ -274,12 +273,21 @@ pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {
         .args(["build", "--quiet", "-p", package, "--bin", binary])
         .env("CARGO_TARGET_DIR", &target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
+    // HOOKRELAY_FUNCTION_PROFILE=release builds the functions as they
+    // ship (the cost bench measures their durations), whatever the
+    // profile of the caller.
+    let release = match std::env::var("HOOKRELAY_FUNCTION_PROFILE").as_deref() {
+        Ok("release") => true,
+        _ => profile_dir.file_name().is_some_and(|n| n == "release"),
+    };
+    if release {
         build.arg("--release");
     }
     let status = build.status().expect("run cargo build");
     assert!(status.success(), "building {binary} failed");
-    profile_dir.join(binary)
+    target_dir
+        .join(if release { "release" } else { "debug" })
+        .join(binary)
 }
 
 /// A function process attached to a runtime API; killed on drop.
@@ -299,6 +307,96 @@ pub fn start_function(
     api: &RuntimeApi,
     env: &[(&str, String)],
 ) -> FunctionProcess {
+    let mut command = function_command(binary, name, api, env);
+    FunctionProcess(command.spawn().expect("start the function binary"))
+}
+
+/// What a function printed on stdout (what Lambda sends to CloudWatch
+/// Logs): lines and bytes, counted as they come.
+#[derive(Debug, Default)]
+pub struct LogCount {
+    pub lines: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// As [`start_function`], counting what the function logs.
+pub fn start_function_counting_logs(
+    binary: &PathBuf,
+    name: &str,
+    api: &RuntimeApi,
+    env: &[(&str, String)],
+) -> (FunctionProcess, Arc<LogCount>) {
+    let mut command = function_command(binary, name, api, env);
+    command.stdout(Stdio::piped());
+    let mut child = command.spawn().expect("start the function binary");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let count = Arc::new(LogCount::default());
+    let counting = count.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            counting.lines.fetch_add(1, Ordering::SeqCst);
+            counting
+                .bytes
+                .fetch_add(text.len() as u64, Ordering::SeqCst);
+            line.clear();
+        }
+    });
+    (FunctionProcess(child), count)
+}
+
+/// The most memory a process has held (`VmHWM`), in KiB.
+pub fn peak_rss_kib(process: &FunctionProcess) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", process.0.id())).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as a function URL or an
+/// HTTP API route hands the receiver a POST to `path`.
+pub fn http_api_event(path: &str, body: &[u8], headers: &[(String, String)]) -> Value {
+    let mut header_map: HashMap<String, String> = headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
+    header_map
+        .entry("content-type".into())
+        .or_insert_with(|| "application/json".into());
+    header_map.insert("host".into(), "abcdefg.lambda-url.us-east-1.on.aws".into());
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": header_map,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abcdefg",
+            "domainName": "abcdefg.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abcdefg",
+            "http": { "method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "provider/1" },
+            "requestId": "id-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "26/Nov/2026:12:00:00 +0000",
+            "timeEpoch": hookrelay_models::Timestamp::now().unix_millis()
+        },
+        "body": String::from_utf8_lossy(body),
+        "isBase64Encoded": false
+    })
+}
+
+fn function_command(
+    binary: &PathBuf,
+    name: &str,
+    api: &RuntimeApi,
+    env: &[(&str, String)],
+) -> Command {
     let mut command = Command::new(binary);
     command
         .env_clear()
@@ -315,5 +413,5 @@ pub fn start_function(
     for (key, value) in env {
         command.env(key, value);
     }
-    FunctionProcess(command.spawn().expect("start the function binary"))
+    command
 }

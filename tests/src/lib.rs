@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod cost;
 pub mod lambda_runtime;
+pub mod meter;
 pub mod moto;
 pub mod proxy;
 pub mod relay;

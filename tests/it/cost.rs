@@ -1,0 +1,86 @@
+//! The cost budget: what each scenario of `bench/cost.sh` spends per
+//! webhook, counted (not timed) through the metering proxy, must stay
+//! within its budget. A change that adds a write, a read or a request per
+//! webhook fails here; one that saves some lowers the budget with it.
+use hookrelay_tests::cost::{CostBench, Scenario};
+use std::time::Duration;
+
+/// Per webhook at the dispatcher's batch size of 10: write units, read
+/// units, SQS requests, and the rounds of AWS calls the receiver waits for
+/// before it answers. The target for one destination is 8 WRU,
+/// 1 RRU, 2 SQS requests and 2 rounds.
+struct Budget {
+    write_units: f64,
+    read_units: f64,
+    sqs_requests: f64,
+    receiver_rounds: f64,
+}
+
+fn budget(scenario: Scenario) -> Budget {
+    match scenario {
+        Scenario::OneDestination => Budget {
+            write_units: 19.0,
+            read_units: 1.0,
+            sqs_requests: 1.2,
+            receiver_rounds: 3.0,
+        },
+        Scenario::OneRetry => Budget {
+            write_units: 27.0,
+            read_units: 2.0,
+            // Jitter spreads the retries, and the event source hands them
+            // over as they come: at worst one batch each.
+            sqs_requests: 4.2,
+            receiver_rounds: 3.0,
+        },
+        Scenario::ThreeDestinations => Budget {
+            write_units: 37.0,
+            read_units: 1.0,
+            sqs_requests: 1.2,
+            receiver_rounds: 3.0,
+        },
+        Scenario::NoDeliveryId => Budget {
+            write_units: 13.0,
+            read_units: 1.0,
+            sqs_requests: 1.2,
+            receiver_rounds: 2.0,
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_stays_within_its_budget_per_webhook() {
+    let mut over = Vec::new();
+    for scenario in Scenario::ALL {
+        let bench = CostBench::start(scenario, Duration::ZERO, true).await;
+        bench.warm_up().await;
+        let run = bench.run(10, 10).await;
+        let spent = run.per_webhook();
+        let limit = budget(scenario);
+        eprintln!("{}", run.report());
+        // Something was measured: a broken meter must not pass.
+        assert!(
+            spent.write_units >= 1.0 && spent.sqs_requests >= 1.0,
+            "{}",
+            run.report()
+        );
+        let checks = [
+            ("write units", spent.write_units, limit.write_units),
+            ("read units", spent.read_units, limit.read_units),
+            ("SQS requests", spent.sqs_requests, limit.sqs_requests),
+            (
+                "receiver rounds",
+                spent.receiver_rounds,
+                limit.receiver_rounds,
+            ),
+        ];
+        for (what, value, allowed) in checks {
+            if value > allowed + 1e-9 {
+                over.push(format!(
+                    "{}: {value:.2} {what} per webhook, budget {allowed:.2}",
+                    scenario.name()
+                ));
+            }
+        }
+    }
+    assert!(over.is_empty(), "over budget:\n{}", over.join("\n"));
+}
