@@ -54,6 +54,34 @@ fn dedupe_pk(key: &DedupeKey) -> String {
     format!("DEDUPE#{}#{}", key.source, key.provider_delivery_id)
 }
 
+/// Bodies are compressed (deflate) together with the event's other fields
+/// into one binary attribute, `z`: a 2 KiB JSON body with its headers
+/// comes to about a kilobyte, which is what DynamoDB bills per write unit.
+/// The frame is the fields as JSON, a newline (JSON keeps its own escaped),
+/// then the body.
+const PACKED: &str = "z";
+/// Unpacking stops past this many bytes: the most an item holds.
+const MAX_UNPACKED: usize = 400 * 1024;
+
+fn pack(stored: &StoredEvent, body: &[u8]) -> Vec<u8> {
+    let mut frame = serde_json::to_vec(stored).expect("events serialize");
+    frame.push(b'\n');
+    frame.extend_from_slice(body);
+    miniz_oxide::deflate::compress_to_vec(&frame, 6)
+}
+
+fn unpack(packed: &[u8]) -> Result<(StoredEvent, Vec<u8>), AwsError> {
+    let frame = miniz_oxide::inflate::decompress_to_vec_with_limit(packed, MAX_UNPACKED)
+        .map_err(|e| AwsError::Corrupt(format!("event item: packed event: {e:?}")))?;
+    let split = frame
+        .iter()
+        .position(|b| *b == b'\n')
+        .ok_or_else(|| AwsError::Corrupt("event item: packed event without fields".into()))?;
+    let stored = serde_json::from_slice(&frame[..split])
+        .map_err(|e| AwsError::Corrupt(format!("event item: {e}")))?;
+    Ok((stored, frame[split + 1..].to_vec()))
+}
+
 fn event_item(event: &Event, expires_at: Timestamp) -> Item {
     let stored = StoredEvent {
         id: event.id.clone(),
@@ -67,15 +95,9 @@ fn event_item(event: &Event, expires_at: Timestamp) -> Item {
         ("pk".into(), s(event_pk(&event.id))),
         ("sk".into(), s(EVENT_SK)),
         (
-            "event".into(),
-            s(serde_json::to_string(&stored).expect("events serialize")),
+            PACKED.into(),
+            AttributeValue::B(Blob::new(pack(&stored, &event.body))),
         ),
-        (
-            "body".into(),
-            AttributeValue::B(Blob::new(event.body.clone())),
-        ),
-        ("source".into(), s(event.source.as_str())),
-        ("received_at".into(), n(event.received_at.unix_millis())),
         ("gsi1pk".into(), s(format!("SRC#{}", event.source))),
         ("gsi1sk".into(), s(event.id.as_str())),
         ("expires_at".into(), n(expires_at.unix_secs())),
@@ -83,17 +105,24 @@ fn event_item(event: &Event, expires_at: Timestamp) -> Item {
 }
 
 fn event_from(item: &Item) -> Result<Event, AwsError> {
-    let json = item
-        .get("event")
-        .and_then(|v| v.as_s().ok())
-        .ok_or_else(|| AwsError::Corrupt("event item without event".into()))?;
-    let stored: StoredEvent =
-        serde_json::from_str(json).map_err(|e| AwsError::Corrupt(format!("event item: {e}")))?;
-    let body = item
-        .get("body")
-        .and_then(|v| v.as_b().ok())
-        .map(|b| b.as_ref().to_vec())
-        .unwrap_or_default();
+    let (stored, body) = match item.get(PACKED).and_then(|v| v.as_b().ok()) {
+        Some(packed) => unpack(packed.as_ref())?,
+        // Written before events were packed: fields as JSON, body apart.
+        None => {
+            let json = item
+                .get("event")
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| AwsError::Corrupt("event item without event".into()))?;
+            let stored: StoredEvent = serde_json::from_str(json)
+                .map_err(|e| AwsError::Corrupt(format!("event item: {e}")))?;
+            let body = item
+                .get("body")
+                .and_then(|v| v.as_b().ok())
+                .map(|b| b.as_ref().to_vec())
+                .unwrap_or_default();
+            (stored, body)
+        }
+    };
     Ok(Event {
         id: stored.id,
         source: stored.source,
@@ -322,5 +351,79 @@ impl EventStore for DynamoEventStore {
             }
         }
         Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(body: &[u8]) -> Event {
+        Event {
+            id: EventId::new(Timestamp::from_unix_millis(1_764_547_200_000)),
+            source: SourceId::parse("stripe").unwrap(),
+            event_type: Some("invoice.paid".into()),
+            provider_delivery_id: Some("evt_1".into()),
+            received_at: Timestamp::from_unix_millis(1_764_547_200_000),
+            headers: vec![("stripe-signature".into(), "t=1,v1=ab\ncd".into())],
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_packed_event_reads_back_whole_and_smaller() {
+        let body = br#"{"id":"evt_1","object":"event","data":{"object":{"lines":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}},"padding":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
+        for body in [&body[..], b"", b"\n\n raw \x00\xff bytes\n"] {
+            let original = event(body);
+            let item = event_item(&original, Timestamp::from_unix_millis(0));
+            assert!(!item.contains_key("body") && !item.contains_key("event"));
+            let back = event_from(&item).unwrap();
+            assert_eq!(back.body, original.body);
+            assert_eq!(back.headers, original.headers);
+            assert_eq!(back.id, original.id);
+            assert_eq!(back.event_type, original.event_type);
+        }
+        // JSON shrinks: a body of 2 KiB or so, with its fields, packs into
+        // well under half.
+        let large = body.repeat(12);
+        let packed = event_item(&event(&large), Timestamp::from_unix_millis(0));
+        let size = packed[PACKED].as_b().unwrap().as_ref().len();
+        assert!(
+            size < large.len() / 2,
+            "{size} bytes packed, {} raw",
+            large.len()
+        );
+    }
+
+    #[test]
+    fn an_event_stored_before_packing_still_reads() {
+        let original = event(b"{\"a\":1}");
+        let stored = StoredEvent {
+            id: original.id.clone(),
+            source: original.source.clone(),
+            event_type: original.event_type.clone(),
+            provider_delivery_id: original.provider_delivery_id.clone(),
+            received_at: original.received_at,
+            headers: original.headers.clone(),
+        };
+        let item: Item = HashMap::from([
+            ("pk".into(), s(event_pk(&original.id))),
+            ("sk".into(), s(EVENT_SK)),
+            ("event".into(), s(serde_json::to_string(&stored).unwrap())),
+            (
+                "body".into(),
+                AttributeValue::B(Blob::new(original.body.clone())),
+            ),
+        ]);
+        let back = event_from(&item).unwrap();
+        assert_eq!(back.body, original.body);
+        assert_eq!(back.headers, original.headers);
+    }
+
+    #[test]
+    fn a_damaged_packed_event_is_corrupt_not_a_panic() {
+        let item: Item =
+            HashMap::from([(PACKED.into(), AttributeValue::B(Blob::new(vec![1, 2, 3])))]);
+        assert!(matches!(event_from(&item), Err(AwsError::Corrupt(_))));
     }
 }

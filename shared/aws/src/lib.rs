@@ -7,7 +7,7 @@
 //!
 //! | item | pk | sk | attributes |
 //! | --- | --- | --- | --- |
-//! | event | `EVT#{event_id}` | `EVENT` | `event` (S, JSON without body), `body` (B), `source`, `received_at` (N, ms), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
+//! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
 //!
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`, `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
@@ -42,7 +42,7 @@
 //!
 //! # Body size
 //!
-//! Bodies are stored as a binary attribute of the event item. DynamoDB
+//! Bodies are stored, deflated, in the event item. DynamoDB
 //! items hold 400 KB, so sources accept at most 320 KiB
 //! ([`hookrelay_models::BODY_LIMIT_CEILING`]), leaving room for headers
 //! (capped at 16 KiB) and metadata; a larger body is answered 413 before
