@@ -26,14 +26,12 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
 
     let moto = moto::shared();
-    let sdk = moto.sdk_config();
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (provisioned, dynamo, sqs) = moto::Provisioned::on_shared_with_clients().await;
     let moto::Provisioned {
         events_table,
         config_table,
         queue_url,
-    } = moto::Provisioned::create(&dynamo, &sqs).await;
+    } = provisioned.clone();
 
     let sink = Sink::start().await;
     let config = config_from(&format!(
@@ -47,16 +45,8 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
         .await
         .unwrap();
 
-    let env = vec![
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        ("HOOKRELAY_EVENTS_TABLE", events_table.clone()),
-        ("HOOKRELAY_CONFIG_TABLE", config_table),
-        ("HOOKRELAY_QUEUE_URL", queue_url.clone()),
-        ("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".to_string()),
-    ];
+    let mut env = provisioned.environment(&moto.endpoint);
+    env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS".into(), "true".into()));
     let receiver_api = RuntimeApi::start().await;
     let _receiver = start_function(&receiver_bin, "hookrelay-receiver", &receiver_api, &env);
     let dispatcher_api = RuntimeApi::start().await;

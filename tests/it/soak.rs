@@ -42,11 +42,13 @@ fn chaos() -> Vec<Reply> {
 }
 
 /// 15 immediate attempts: the chance that 35 % failures exhaust them is
-/// 0.35^15 ≈ 1.5e-7 per event.
+/// 0.35^15 ≈ 1.5e-7 per event. Up to 64 requests in flight to the sink
+/// (the default is 16): more chaos at once, and the run is bound by the
+/// stalls' timeouts, not by the slots.
 fn config_text(sink: &Sink) -> String {
     format!(
         "allow_private_destinations = true\n[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
-         [[destinations]]\nid = \"soak\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ntimeout = \"1s\"\n\
+         [[destinations]]\nid = \"soak\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\ntimeout = \"1s\"\nmax_in_flight = 64\n\
          retry_schedule = [{}]\n[[routes]]\nsource = \"github\"\ndestination = \"soak\"\n",
         sink.url("/hook"),
         vec!["\"0s\""; 15].join(", ")

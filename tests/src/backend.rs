@@ -115,14 +115,12 @@ impl AwsBackend {
     /// Fresh tables and queue on the shared moto server, seeded with
     /// `config`.
     pub async fn new(config: Config, clock: Arc<dyn Clock>, settings: IngestSettings) -> Self {
-        let sdk = moto::shared().sdk_config();
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let (provisioned, dynamo, sqs) = moto::Provisioned::on_shared_with_clients().await;
         let moto::Provisioned {
             events_table,
             config_table,
             queue_url,
-        } = moto::Provisioned::create(&dynamo, &sqs).await;
+        } = provisioned;
         let config_store = DynamoConfigStore::new(dynamo.clone(), &config_table);
         config_store
             .replace_config(&config)

@@ -385,14 +385,12 @@ impl CostBench {
         let receiver_bin = lambda_binary("hookrelay-receiver", "receiver");
         let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
         let moto = moto::shared();
-        let sdk = moto.sdk_config();
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let (provisioned, dynamo, sqs) = moto::Provisioned::on_shared_with_clients().await;
         let moto::Provisioned {
             events_table,
             config_table,
             queue_url,
-        } = moto::Provisioned::create(&dynamo, &sqs).await;
+        } = provisioned.clone();
         let sink = Sink::start().await;
         DynamoConfigStore::new(dynamo.clone(), &config_table)
             .replace_config(&config_from(&config_text(&sink, scenario)))
@@ -410,19 +408,12 @@ impl CostBench {
         let receiver_proxy = MeteringProxy::start(&moto.endpoint, options.clone()).await;
         let dispatcher_proxy = MeteringProxy::start(&moto.endpoint, options).await;
         let env = |endpoint: String| {
-            vec![
-                ("AWS_ENDPOINT_URL", endpoint),
-                ("AWS_REGION", "us-east-1".to_string()),
-                ("AWS_ACCESS_KEY_ID", "test".to_string()),
-                ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-                ("HOOKRELAY_EVENTS_TABLE", events_table.clone()),
-                ("HOOKRELAY_CONFIG_TABLE", config_table.clone()),
-                ("HOOKRELAY_QUEUE_URL", queue_url.clone()),
-                ("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".to_string()),
-                // A warm function reads the configuration once per cache
-                // period, not per webhook: keep the refresh out of a run.
-                ("HOOKRELAY_CONFIG_CACHE_SECS", "600".to_string()),
-            ]
+            let mut env = provisioned.environment(&endpoint);
+            env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS".into(), "true".into()));
+            // A warm function reads the configuration once per cache
+            // period, not per webhook: keep the refresh out of a run.
+            env.push(("HOOKRELAY_CONFIG_CACHE_SECS".into(), "600".into()));
+            env
         };
         let receiver_api = RuntimeApi::start().await;
         let receiver = start_function_counting_logs(

@@ -301,11 +301,11 @@ impl Drop for FunctionProcess {
 }
 
 /// Starts `binary` as Lambda would, pointed at `api`, with `env` added.
-pub fn start_function(
+pub fn start_function<K: AsRef<str>>(
     binary: &PathBuf,
     name: &str,
     api: &RuntimeApi,
-    env: &[(&str, String)],
+    env: &[(K, String)],
 ) -> FunctionProcess {
     let mut command = function_command(binary, name, api, env);
     FunctionProcess(command.spawn().expect("start the function binary"))
@@ -320,11 +320,11 @@ pub struct LogCount {
 }
 
 /// As [`start_function`], counting what the function logs.
-pub fn start_function_counting_logs(
+pub fn start_function_counting_logs<K: AsRef<str>>(
     binary: &PathBuf,
     name: &str,
     api: &RuntimeApi,
-    env: &[(&str, String)],
+    env: &[(K, String)],
 ) -> (FunctionProcess, Arc<LogCount>) {
     let mut command = function_command(binary, name, api, env);
     command.stdout(Stdio::piped());
@@ -391,11 +391,11 @@ pub fn http_api_event(path: &str, body: &[u8], headers: &[(String, String)]) -> 
     })
 }
 
-fn function_command(
+fn function_command<K: AsRef<str>>(
     binary: &PathBuf,
     name: &str,
     api: &RuntimeApi,
-    env: &[(&str, String)],
+    env: &[(K, String)],
 ) -> Command {
     let mut command = Command::new(binary);
     command
@@ -411,7 +411,7 @@ fn function_command(
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     for (key, value) in env {
-        command.env(key, value);
+        command.env(key.as_ref(), value);
     }
     command
 }

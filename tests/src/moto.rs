@@ -262,6 +262,16 @@ impl Provisioned {
         }
     }
 
+    /// On the shared server, with clients of it.
+    pub async fn on_shared_with_clients() -> (Self, aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+        let sdk = shared().sdk_config();
+        let (dynamo, sqs) = (
+            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_sqs::Client::new(&sdk),
+        );
+        (Self::create(&dynamo, &sqs).await, dynamo, sqs)
+    }
+
     /// On the shared server.
     pub async fn on_shared() -> Self {
         let sdk = shared().sdk_config();
