@@ -459,6 +459,21 @@ async fn deliveries_in_a_state_are_listed_from_either_end(kind: Kind) {
     assert_eq!(list(ListOrder::OldestFirst).await, ids[..3].to_vec());
     let newest: Vec<EventId> = ids.iter().rev().take(3).cloned().collect();
     assert_eq!(list(ListOrder::NewestFirst).await, newest);
+    // Pending and succeeded deliveries have no index entries (each would
+    // cost a write as a delivery enters or leaves the state): asking for
+    // them by destination is refused, on both backends alike.
+    for state in [DeliveryState::Pending, DeliveryState::Succeeded] {
+        let refused = relay
+            .deliveries
+            .deliveries_in_state(&dest("down"), state, None, ListOrder::NewestFirst, 3)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.kind(),
+            hookrelay_core::ErrorKind::Invalid,
+            "{refused}"
+        );
+    }
 }
 
 on_both_backends!(

@@ -2,8 +2,7 @@
 //! docs). A delivery's fields are top-level attributes so the claim can be
 //! one conditional update.
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use hookrelay_core::{Claim, CoreError, DeliveryStore, DestinationHealth, ListOrder};
 use hookrelay_models::{
@@ -52,10 +51,15 @@ fn delivery_sk(destination: &DestinationId) -> String {
     format!("DLV#{destination}")
 }
 
-fn attempt_sk(attempt: &Attempt) -> String {
+/// Unique per claim (its lease): an attempt that outlived its lease and
+/// the one made after it under the same number are both kept.
+fn attempt_sk(attempt: &Attempt, lease: Timestamp) -> String {
     format!(
-        "ATT#{}#{:05}#{:05}",
-        attempt.destination, attempt.series, attempt.number
+        "ATT#{}#{:05}#{:05}#{}",
+        attempt.destination,
+        attempt.series,
+        attempt.number,
+        lease.unix_millis()
     )
 }
 
@@ -205,7 +209,6 @@ impl DeliveryStore for DynamoDeliveryStore {
                  attempts = if_not_exists(attempts, :zero), \
                  series = if_not_exists(series, :zero), \
                  deferrals = if_not_exists(deferrals, :zero), \
-                 gsi1pk = :index, gsi1sk = :event, \
                  expires_at = if_not_exists(expires_at, :expires), \
                  lease_until = :lease, updated_at = :now",
             )
@@ -221,10 +224,6 @@ impl DeliveryStore for DynamoDeliveryStore {
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":lease", n(lease_until.unix_millis()))
             .expression_attribute_values(":now", n(now.unix_millis()))
-            .expression_attribute_values(
-                ":index",
-                s(state_partition(destination, DeliveryState::Pending)),
-            )
             .expression_attribute_values(":expires", n(self.expires_at(event)))
             .return_values(ReturnValue::AllNew)
             .send()
@@ -259,7 +258,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         let doc = serde_json::to_string(attempt).expect("attempts serialize");
         let attempt_item: Item = HashMap::from([
             ("pk".into(), s(pk(&attempt.event_id))),
-            ("sk".into(), s(attempt_sk(attempt))),
+            ("sk".into(), s(attempt_sk(attempt, lease))),
             ("doc".into(), s(doc)),
             ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
             ("gsi2pk".into(), s(format!("DST#{}", attempt.destination))),
@@ -280,7 +279,6 @@ impl DeliveryStore for DynamoDeliveryStore {
             "series = :series",
             "deferrals = :deferrals",
             "updated_at = :updated",
-            "gsi1pk = :index",
         ];
         let mut remove = vec!["lease_until"];
         let mut values: HashMap<String, AttributeValue> = HashMap::from([
@@ -290,11 +288,18 @@ impl DeliveryStore for DynamoDeliveryStore {
             (":deferrals".into(), n(delivery.deferrals)),
             (":updated".into(), n(delivery.updated_at.unix_millis())),
             (":lease".into(), n(lease.unix_millis())),
-            (
+        ]);
+        if delivery.state.is_indexed() {
+            set.extend(["gsi1pk = :index", "gsi1sk = :event"]);
+            values.insert(
                 ":index".into(),
                 s(state_partition(&delivery.destination, delivery.state)),
-            ),
-        ]);
+            );
+            values.insert(":event".into(), s(delivery.event_id.as_str()));
+        } else {
+            // Entries from before only failed and parked ones were indexed.
+            remove.extend(["gsi1pk", "gsi1sk"]);
+        }
         match delivery.next_attempt_at {
             Some(at) => {
                 set.push("next_attempt_at = :next");
@@ -309,7 +314,22 @@ impl DeliveryStore for DynamoDeliveryStore {
                 s(serde_json::to_string(&outcome).expect("outcomes serialize")),
             );
         }
-        let update = Update::builder()
+        // Two plain writes, not a transaction (which bills both at double):
+        // the attempt first, since it was made whoever holds the lease now;
+        // then the delivery's state, if the lease is still ours. A crash
+        // between them leaves the delivery leased and pending, so it is
+        // attempted again once the lease runs out, and both attempts stay
+        // on record.
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(attempt_item))
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        let updated = self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(pk(&delivery.event_id)))
             .key("sk", s(delivery_sk(&delivery.destination)))
@@ -321,30 +341,11 @@ impl DeliveryStore for DynamoDeliveryStore {
             .condition_expression("lease_until = :lease")
             .expression_attribute_names("#state", "state")
             .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(|e| call_error("dynamodb", e))?;
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(attempt_item))
-            .build()
-            .map_err(|e| call_error("dynamodb", e))?;
-        let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await;
-        match written {
+        match updated {
             Ok(_) => Ok(true),
-            Err(err)
-                if matches!(
-                    err.as_service_error(),
-                    Some(TransactWriteItemsError::TransactionCanceledException(_))
-                ) =>
-            {
-                Ok(false)
-            }
+            Err(err) if is_condition_failed(&err) => Ok(false),
             Err(err) => Err(call_error("dynamodb", err).into()),
         }
     }
@@ -427,6 +428,11 @@ impl DeliveryStore for DynamoDeliveryStore {
         order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
+        if !state.is_indexed() {
+            return Err(CoreError::Invalid(format!(
+                "{state} deliveries are not listed by destination; list events instead"
+            )));
+        }
         Ok(gsi1_event_ids(
             &self.client,
             &self.table,
@@ -453,10 +459,6 @@ impl DeliveryStore for DynamoDeliveryStore {
         let mut values: Item = HashMap::from([
             (":pending".into(), s("pending")),
             (":now".into(), n(now.unix_millis())),
-            (
-                ":index".into(),
-                s(state_partition(destination, DeliveryState::Pending)),
-            ),
         ]);
         if new_series {
             values.insert(":one".into(), n(1));
@@ -469,8 +471,8 @@ impl DeliveryStore for DynamoDeliveryStore {
             .key("pk", s(pk(event)))
             .key("sk", s(delivery_sk(destination)))
             .update_expression(format!(
-                "SET {restart}#state = :pending, next_attempt_at = :now, updated_at = :now, \
-                 gsi1pk = :index REMOVE lease_until"
+                "SET {restart}#state = :pending, next_attempt_at = :now, updated_at = :now \
+                 REMOVE lease_until, gsi1pk, gsi1sk"
             ))
             .condition_expression("attribute_exists(pk) AND #state <> :pending")
             .expression_attribute_names("#state", "state")

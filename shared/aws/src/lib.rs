@@ -10,20 +10,24 @@
 //! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
 //!
-//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`, `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
+//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
-//! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
+//! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
 //! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in
-//! arrival order (event ids sort by time), and a destination's deliveries
-//! in one state in arrival order (failed ones for bulk recovery, parked
-//! ones for in-order release). Index `gsi2` (`gsi2pk`,
+//! arrival order (event ids sort by time), and a destination's failed or
+//! parked deliveries in arrival order (for bulk recovery and in-order
+//! release). Pending and succeeded deliveries have no entry: every entry
+//! costs a write when a delivery enters its state and another when it
+//! leaves. Index `gsi2` (`gsi2pk`,
 //! `gsi2sk`, all attributes) lists a destination's attempts by time.
 //!
 //! A delivery is claimed by one conditional update: it must be pending,
 //! due (`next_attempt_at <= now`) and not leased (`lease_until <= now`).
-//! The attempt and the delivery's new state are written in one transaction
-//! conditional on the lease still being the claimer's.
+//! After the attempt, its record is written, then the delivery's new state
+//! conditional on the lease still being the claimer's (two plain writes: a
+//! transaction would bill both at double). An attempt that outlived its
+//! lease stays on record; the delivery's state is the new holder's.
 //!
 //! An event and its dedupe record are written in one transaction whose
 //! condition is that no dedupe record exists or its window has ended

@@ -359,9 +359,10 @@ pub trait DeliveryStore: Send + Sync {
         lease_until: Timestamp,
     ) -> Result<Claim, CoreError>;
 
-    /// Writes `attempt` and the delivery's new state together, if the lease
-    /// `lease` is still the one held. Returns false if it was lost (the
-    /// attempt ran past its lease and someone else took over).
+    /// Records `attempt` (it was made), then the delivery's new state if
+    /// the lease `lease` is still the one held. Returns false if it was
+    /// lost (the attempt ran past its lease and someone else took over):
+    /// the attempt is on record, the delivery's state is the new holder's.
     async fn record_attempt(
         &self,
         attempt: &Attempt,
@@ -391,7 +392,9 @@ pub trait DeliveryStore: Send + Sync {
 
     /// A destination's deliveries in `state` for events received at or
     /// after `since`, in `order` of arrival, at most `limit`: the first
-    /// `limit` from that end, so `NewestFirst` gives the newest.
+    /// `limit` from that end, so `NewestFirst` gives the newest. Only for
+    /// states that are indexed ([`DeliveryState::is_indexed`]: failed and
+    /// parked); others are refused as `Invalid`.
     async fn deliveries_in_state(
         &self,
         destination: &DestinationId,

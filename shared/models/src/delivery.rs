@@ -31,6 +31,15 @@ impl DeliveryState {
         }
     }
 
+    /// Whether deliveries in this state are listed from an index, by
+    /// destination: failed ones (for bulk recovery) and parked ones (for
+    /// in-order release). Pending and succeeded ones are not (an index
+    /// entry costs a write each time a delivery enters or leaves a state);
+    /// they are found from their events.
+    pub fn is_indexed(self) -> bool {
+        matches!(self, DeliveryState::Failed | DeliveryState::Parked)
+    }
+
     /// Whether nothing more will happen without a replay.
     pub fn is_final(self) -> bool {
         matches!(self, DeliveryState::Succeeded | DeliveryState::Failed)

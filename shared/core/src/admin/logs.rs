@@ -1,6 +1,8 @@
 //! The event and attempt logs: listings and one event in full.
-use hookrelay_models::{DeliveryState, DestinationId, Event, EventId, SourceId, Timestamp};
-use std::collections::BTreeSet;
+use hookrelay_models::{
+    Delivery, DeliveryState, DestinationId, Event, EventId, SourceId, Timestamp,
+};
+use std::collections::{BTreeSet, HashMap};
 
 use super::{not_found, Admin, AdminResponse, EventDetail, EventSummary, MAX_LIST};
 use crate::error::CoreError;
@@ -22,22 +24,10 @@ impl Admin {
             }
         }
         let mut events: Vec<Event> = Vec::new();
+        // With a status, each event's deliveries are read below anyway.
+        let mut deliveries_of: HashMap<EventId, Vec<Delivery>> = HashMap::new();
         match status {
-            None => {
-                let sources: Vec<SourceId> = match &source {
-                    Some(source) => vec![source.clone()],
-                    None => config.sources.iter().map(|s| s.id.clone()).collect(),
-                };
-                for source in &sources {
-                    events.extend(
-                        self.stores
-                            .events
-                            .events_by_source(source, since, limit)
-                            .await?,
-                    );
-                }
-            }
-            Some(state) => {
+            Some(state) if state.is_indexed() => {
                 // The newest of each destination, merged: the newest
                 // `limit` overall are among them. With a source filter,
                 // others' events are skipped below, so read a wider window.
@@ -69,17 +59,58 @@ impl Admin {
                     }
                 }
             }
+            _ => {
+                // Pending and succeeded deliveries are not indexed: look
+                // through the newest events of each source (at most
+                // MAX_LIST of each) for those with a delivery in `state`.
+                let sources: Vec<SourceId> = match &source {
+                    Some(source) => vec![source.clone()],
+                    None => config.sources.iter().map(|s| s.id.clone()).collect(),
+                };
+                let window = if status.is_some() { MAX_LIST } else { limit };
+                for source in &sources {
+                    let mut kept = 0;
+                    for event in self
+                        .stores
+                        .events
+                        .events_by_source(source, since, window)
+                        .await?
+                    {
+                        if kept >= limit {
+                            break;
+                        }
+                        if let Some(state) = status {
+                            let deliveries = self
+                                .stores
+                                .deliveries
+                                .deliveries_for_event(&event.id)
+                                .await?;
+                            if !deliveries.iter().any(|d| d.state == state) {
+                                continue;
+                            }
+                            deliveries_of.insert(event.id.clone(), deliveries);
+                        }
+                        kept += 1;
+                        events.push(event);
+                    }
+                }
+            }
         }
         events.sort_by(|a, b| b.id.cmp(&a.id));
         events.truncate(limit);
         let mut summaries = Vec::with_capacity(events.len());
         for event in events {
+            let deliveries = match deliveries_of.remove(&event.id) {
+                Some(deliveries) => deliveries,
+                None => {
+                    self.stores
+                        .deliveries
+                        .deliveries_for_event(&event.id)
+                        .await?
+                }
+            };
             summaries.push(EventSummary {
-                deliveries: self
-                    .stores
-                    .deliveries
-                    .deliveries_for_event(&event.id)
-                    .await?,
+                deliveries,
                 id: event.id,
                 source: event.source,
                 event_type: event.event_type,

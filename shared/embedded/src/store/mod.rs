@@ -241,15 +241,17 @@ impl DeliveryStore for MemoryStore {
     ) -> Result<bool, CoreError> {
         self.check()?;
         let mut state = self.lock();
+        // The attempt was made, whoever holds the lease now (as in
+        // DynamoDB); the delivery's state only if the lease is still ours.
+        state.attempts.push(attempt.clone());
         let key = (delivery.event_id.clone(), delivery.destination.clone());
         match state.deliveries.get_mut(&key) {
             Some(current) if current.lease_until == Some(lease) => {
                 *current = delivery.clone();
+                Ok(true)
             }
-            _ => return Ok(false),
+            _ => Ok(false),
         }
-        state.attempts.push(attempt.clone());
-        Ok(true)
     }
 
     async fn park(
@@ -317,6 +319,12 @@ impl DeliveryStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
         self.check()?;
+        // The same contract as DynamoDB, where only these are indexed.
+        if !state.is_indexed() {
+            return Err(CoreError::Invalid(format!(
+                "{state} deliveries are not listed by destination; list events instead"
+            )));
+        }
         let from = since.map(EventId::lower_bound);
         let mut found: Vec<EventId> = self
             .lock()
