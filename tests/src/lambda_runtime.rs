@@ -338,6 +338,9 @@ pub fn start_function_counting_logs<K: AsRef<str>>(
         let mut line = Vec::new();
         while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
             let text = line.strip_suffix(b"\n").unwrap_or(&line);
+            if std::env::var_os("HOOKRELAY_SHOW_FUNCTION_LOGS").is_some() {
+                eprintln!("{}", String::from_utf8_lossy(text));
+            }
             counting.lines.fetch_add(1, Ordering::SeqCst);
             counting
                 .bytes

@@ -86,7 +86,10 @@ impl Adapters {
 }
 
 /// JSON logs for a Lambda: one line per event, no timestamps (CloudWatch
-/// adds them), filtered by `HOOKRELAY_LOG` (default `info`).
+/// adds them), filtered by `HOOKRELAY_LOG` (default `info`). No span list:
+/// it repeated the runtime's request and trace ids on every line (about
+/// 170 bytes, billed per GB ingested), and an invocation's lines already
+/// sit between its START and END lines in its log stream.
 pub fn init_lambda_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOOKRELAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -96,5 +99,6 @@ pub fn init_lambda_logging() {
         .with_target(false)
         .without_time()
         .with_current_span(false)
+        .with_span_list(false)
         .try_init();
 }
