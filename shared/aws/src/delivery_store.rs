@@ -428,11 +428,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
-        if !state.is_indexed() {
-            return Err(CoreError::Invalid(format!(
-                "{state} deliveries are not listed by destination; list events instead"
-            )));
-        }
+        hookrelay_core::listable_by_destination(state)?;
         Ok(gsi1_event_ids(
             &self.client,
             &self.table,

@@ -82,15 +82,21 @@ fn unpack(packed: &[u8]) -> Result<(StoredEvent, Vec<u8>), AwsError> {
     Ok((stored, frame[split + 1..].to_vec()))
 }
 
+impl From<&Event> for StoredEvent {
+    fn from(event: &Event) -> Self {
+        StoredEvent {
+            id: event.id.clone(),
+            source: event.source.clone(),
+            event_type: event.event_type.clone(),
+            provider_delivery_id: event.provider_delivery_id.clone(),
+            received_at: event.received_at,
+            headers: event.headers.clone(),
+        }
+    }
+}
+
 fn event_item(event: &Event, expires_at: Timestamp) -> Item {
-    let stored = StoredEvent {
-        id: event.id.clone(),
-        source: event.source.clone(),
-        event_type: event.event_type.clone(),
-        provider_delivery_id: event.provider_delivery_id.clone(),
-        received_at: event.received_at,
-        headers: event.headers.clone(),
-    };
+    let stored = StoredEvent::from(event);
     HashMap::from([
         ("pk".into(), s(event_pk(&event.id))),
         ("sk".into(), s(EVENT_SK)),
@@ -398,14 +404,7 @@ mod tests {
     #[test]
     fn an_event_stored_before_packing_still_reads() {
         let original = event(b"{\"a\":1}");
-        let stored = StoredEvent {
-            id: original.id.clone(),
-            source: original.source.clone(),
-            event_type: original.event_type.clone(),
-            provider_delivery_id: original.provider_delivery_id.clone(),
-            received_at: original.received_at,
-            headers: original.headers.clone(),
-        };
+        let stored = StoredEvent::from(&original);
         let item: Item = HashMap::from([
             ("pk".into(), s(event_pk(&original.id))),
             ("sk".into(), s(EVENT_SK)),

@@ -27,8 +27,8 @@ pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
-    Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, DedupeKey, DeliveryStore,
-    DestinationHealth, EventStore, InsertOutcome, ListOrder, MessageKind, OutboundRequest, Queue,
-    QueueMessage, SendResult, Sender, Stores, SystemClock,
+    listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,
+    DedupeKey, DeliveryStore, DestinationHealth, EventStore, InsertOutcome, ListOrder, MessageKind,
+    OutboundRequest, Queue, QueueMessage, SendResult, Sender, Stores, SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

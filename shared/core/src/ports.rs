@@ -346,6 +346,19 @@ pub enum ListOrder {
 }
 
 /// Delivery state per (event, destination), and the attempt log.
+/// The check every [`DeliveryStore::deliveries_in_state`] makes first:
+/// only indexed states ([`DeliveryState::is_indexed`]) are listed by
+/// destination.
+pub fn listable_by_destination(state: DeliveryState) -> Result<(), CoreError> {
+    if state.is_indexed() {
+        Ok(())
+    } else {
+        Err(CoreError::Invalid(format!(
+            "{state} deliveries are not listed by destination; list events instead"
+        )))
+    }
+}
+
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Takes the delivery for an attempt, creating it on first sight, if it

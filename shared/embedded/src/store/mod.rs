@@ -319,12 +319,7 @@ impl DeliveryStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
         self.check()?;
-        // The same contract as DynamoDB, where only these are indexed.
-        if !state.is_indexed() {
-            return Err(CoreError::Invalid(format!(
-                "{state} deliveries are not listed by destination; list events instead"
-            )));
-        }
+        hookrelay_core::listable_by_destination(state)?;
         let from = since.map(EventId::lower_bound);
         let mut found: Vec<EventId> = self
             .lock()
