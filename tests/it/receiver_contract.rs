@@ -153,6 +153,8 @@ async fn valid_webhook_is_accepted_stored_and_queued_once(f: Fixture) {
 async fn duplicate_is_answered_with_the_first_id_and_not_queued_again(f: Fixture) {
     let (first_status, first) = send(&f, github_push("d-dup")).await;
     assert_eq!(first_status, 202);
+    let id = hookrelay_models::EventId::parse(first["id"].as_str().unwrap()).unwrap();
+    f.backend.begin_dispatch(&id).await;
     f.clock.advance_millis(60_000);
     let (status, body) = send(&f, github_push("d-dup")).await;
     assert_eq!(status, 200, "{body}");
@@ -160,6 +162,23 @@ async fn duplicate_is_answered_with_the_first_id_and_not_queued_again(f: Fixture
     assert_eq!(body["duplicate"], true);
     assert_eq!(f.backend.messages().await.len(), 1);
     assert_eq!(f.backend.event_count().await, 1);
+}
+
+/// Before the dispatcher has begun on an event, nothing tells a duplicate
+/// whether its first receipt queued it (recording that would cost a write
+/// on every webhook): it is queued again, under the first id, and the
+/// dispatcher drops the second copy.
+async fn an_early_duplicate_queues_the_first_event_again(f: Fixture) {
+    let (_, first) = send(&f, github_push("d-early")).await;
+    let (status, body) = send(&f, github_push("d-early")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["duplicate"], true);
+    assert_eq!(body["id"], first["id"]);
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.event_id.as_str() == first["id"]));
+    assert_eq!(f.backend.event_count().await, 1);
+    assert_eq!(f.backend.dedupe_count().await, 1);
 }
 
 async fn a_delivery_id_is_forgotten_after_the_dedupe_window(f: Fixture) {
@@ -178,6 +197,8 @@ async fn a_delivery_id_is_forgotten_after_the_dedupe_window(f: Fixture) {
 async fn a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says(f: Fixture) {
     let (status, first) = send(&f, github_push("d-captured")).await;
     assert_eq!(status, 202, "{first}");
+    let id = hookrelay_models::EventId::parse(first["id"].as_str().unwrap()).unwrap();
+    f.backend.begin_dispatch(&id).await;
     f.clock.advance_millis(3600 * 1000);
 
     let (status, changed) = send(&f, github_push("d-forged")).await;
@@ -365,12 +386,14 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
 
     f.clock.advance_millis(5_000);
     let (status, body) = send(&f, retry()).await;
-    assert_eq!(status, 202, "the retry is the first acceptance: {body}");
+    assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], orphan.id.as_str());
     let messages = f.backend.messages().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].event_id, orphan.id);
+    assert_eq!(f.backend.event_count().await, 1);
 
+    f.backend.begin_dispatch(&orphan.id).await;
     let (status, body) = send(&f, retry()).await;
     assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
     assert_eq!(f.backend.messages().await.len(), 1);
@@ -460,6 +483,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     valid_webhook_is_accepted_stored_and_queued_once,
     duplicate_is_answered_with_the_first_id_and_not_queued_again,
+    an_early_duplicate_queues_the_first_event_again,
     a_delivery_id_is_forgotten_after_the_dedupe_window,
     concurrent_identical_deliveries_store_one_event,
     a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says,
@@ -473,3 +497,34 @@ on_both_backends!(
     provider_handshakes_are_answered_and_not_queued,
     health_answers_200,
 );
+
+/// DynamoDB only: there the event and its dedupe record are two writes, so
+/// a record can outlive its event's write (which failed, with the record's
+/// take-back). The retry is a duplicate that stores its own copy under the
+/// record's id and queues it. (In memory both are one write.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_a_dedupe_record_whose_event_never_landed_gets_the_retrys_copy() {
+    let f = aws().await;
+    let (status, first) = send(&f, github_push("d-lost")).await;
+    assert_eq!(status, 202, "{first}");
+    let id = hookrelay_models::EventId::parse(first["id"].as_str().unwrap()).unwrap();
+    // Only the event goes: the dedupe record stays.
+    f.backend
+        .event_store()
+        .remove_event(&id, None)
+        .await
+        .unwrap();
+    assert_eq!(f.backend.event_count().await, 0);
+
+    f.clock.advance_millis(5_000);
+    let (status, body) = send(&f, github_push("d-lost")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], first["id"]);
+    let stored = f.backend.event(&id).await.expect("the retry's copy");
+    assert_eq!(stored.id, id);
+    assert_eq!(stored.provider_delivery_id.as_deref(), Some("d-lost"));
+    assert_eq!(f.backend.event_count().await, 1);
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.event_id == id));
+}

@@ -2,12 +2,13 @@
 //! the same contract tests run on both.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use hookrelay_aws::{DynamoConfigStore, DynamoEventStore, SqsQueue};
+use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
-    Clock, ConfigStore, CoreError, EventStore, Ingest, IngestSettings, Queue, QueueMessage,
+    Claim, Clock, ConfigStore, CoreError, DeliveryStore, EventStore, Ingest, IngestSettings, Queue,
+    QueueMessage,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
-use hookrelay_models::{Config, Event, EventId};
+use hookrelay_models::{Config, DestinationId, Event, EventId};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,24 @@ pub trait Backend: Send + Sync {
     /// Every message queued so far (each call returns all, not only new).
     async fn messages(&self) -> Vec<QueueMessage>;
     fn set_queue_reachable(&self, reachable: bool);
+    /// Does what the dispatcher does first with an event: claims a
+    /// delivery of it.
+    async fn begin_dispatch(&self, id: &EventId);
+}
+
+/// What `begin_dispatch` does, on either store.
+async fn claim_first_delivery(store: &dyn DeliveryStore, id: &EventId) {
+    let now = id.timestamp();
+    let claim = store
+        .claim(
+            id,
+            &DestinationId::parse("first").unwrap(),
+            now,
+            now.saturating_add(Duration::from_secs(30)),
+        )
+        .await
+        .expect("claim a delivery");
+    assert!(matches!(claim, Claim::Claimed(_)), "{claim:?}");
 }
 
 pub struct EmbeddedBackend {
@@ -73,6 +92,9 @@ impl Backend for EmbeddedBackend {
     }
     fn set_queue_reachable(&self, reachable: bool) {
         self.queue.set_unavailable(!reachable);
+    }
+    async fn begin_dispatch(&self, id: &EventId) {
+        claim_first_delivery(self.store.as_ref(), id).await;
     }
 }
 
@@ -231,5 +253,9 @@ impl Backend for AwsBackend {
     }
     fn set_queue_reachable(&self, reachable: bool) {
         self.queue.broken.store(!reachable, Ordering::SeqCst);
+    }
+    async fn begin_dispatch(&self, id: &EventId) {
+        let store = DynamoDeliveryStore::new(self.dynamo.clone(), &self.events_table);
+        claim_first_delivery(&store, id).await;
     }
 }

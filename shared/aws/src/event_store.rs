@@ -1,9 +1,7 @@
 //! Events and dedupe records in DynamoDB (layout in the crate docs).
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use hookrelay_core::{CoreError, DedupeKey, EventStore, InsertOutcome};
 use hookrelay_models::{Event, EventId, SourceId, Timestamp};
@@ -24,17 +22,22 @@ pub struct DynamoEventStore {
     table: String,
 }
 
-/// The event as stored: everything but the body, which is a binary
-/// attribute of its own (JSON would inflate it by a third).
+/// The event's fields as stored (the body is kept apart). What the item's
+/// keys already say is left out of new items: the id (`pk`), the source
+/// (`gsi1pk`) and the time of receipt when the id carries it. Items
+/// written before have them, and they win.
 #[derive(Serialize, Deserialize)]
 struct StoredEvent {
-    id: EventId,
-    source: hookrelay_models::SourceId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id: Option<EventId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<SourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     event_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider_delivery_id: Option<String>,
-    received_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    received_at: Option<Timestamp>,
     headers: Vec<(String, String)>,
 }
 
@@ -85,14 +88,22 @@ fn unpack(packed: &[u8]) -> Result<(StoredEvent, Vec<u8>), AwsError> {
 impl From<&Event> for StoredEvent {
     fn from(event: &Event) -> Self {
         StoredEvent {
-            id: event.id.clone(),
-            source: event.source.clone(),
+            id: None,
+            source: None,
             event_type: event.event_type.clone(),
             provider_delivery_id: event.provider_delivery_id.clone(),
-            received_at: event.received_at,
+            received_at: (event.received_at != event.id.timestamp()).then_some(event.received_at),
             headers: event.headers.clone(),
         }
     }
+}
+
+/// The text of a key attribute after its prefix.
+fn key_after<'a>(item: &'a Item, name: &str, prefix: &str) -> Result<&'a str, AwsError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .and_then(|v| v.strip_prefix(prefix))
+        .ok_or_else(|| AwsError::Corrupt(format!("event item without {name}")))
 }
 
 fn event_item(event: &Event, expires_at: Timestamp) -> Item {
@@ -129,30 +140,25 @@ fn event_from(item: &Item) -> Result<Event, AwsError> {
             (stored, body)
         }
     };
+    let id = match stored.id {
+        Some(id) => id,
+        None => EventId::parse(key_after(item, "pk", "EVT#")?)
+            .map_err(|_| AwsError::Corrupt("event item: bad pk".into()))?,
+    };
+    let source = match stored.source {
+        Some(source) => source,
+        None => SourceId::parse(key_after(item, "gsi1pk", "SRC#")?)
+            .map_err(|_| AwsError::Corrupt("event item: bad gsi1pk".into()))?,
+    };
     Ok(Event {
-        id: stored.id,
-        source: stored.source,
+        received_at: stored.received_at.unwrap_or_else(|| id.timestamp()),
+        id,
+        source,
         event_type: stored.event_type,
         provider_delivery_id: stored.provider_delivery_id,
-        received_at: stored.received_at,
         headers: stored.headers,
         body,
     })
-}
-
-fn is_condition_failure(err: &SdkError<TransactWriteItemsError>) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
-            let reasons = cancel.cancellation_reasons();
-            // Some servers omit the reasons; a cancelled transaction whose
-            // only condition is the dedupe one is that condition failing.
-            reasons.is_empty()
-                || reasons
-                    .iter()
-                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
-        }
-        _ => false,
-    }
 }
 
 impl DynamoEventStore {
@@ -196,85 +202,184 @@ impl DynamoEventStore {
         }
     }
 
+    async fn put_event(&self, event: &Event, expires_at: Timestamp) -> Result<(), AwsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(event_item(event, expires_at)))
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        Ok(())
+    }
+
+    /// Writes the dedupe record naming `event`, unless a live one exists:
+    /// `Ok(false)` then.
+    async fn put_dedupe(&self, event: &Event, key: &DedupeKey) -> Result<bool, AwsError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(dedupe_pk(key)))
+            .item("sk", s(DEDUPE_SK))
+            .item("event_id", s(event.id.as_str()))
+            .item("window_ends_at", n(key.expires_at.unix_millis()))
+            .item("expires_at", n(key.expires_at.unix_secs()))
+            .condition_expression("attribute_not_exists(pk) OR window_ends_at <= :now")
+            .expression_attribute_values(":now", n(event.received_at.unix_millis()))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(err) if crate::error::is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(call_error("dynamodb", err)),
+        }
+    }
+
+    /// The event a live dedupe record names, if there is one.
+    async fn live_dedupe(
+        &self,
+        key: &DedupeKey,
+        now: Timestamp,
+    ) -> Result<Option<EventId>, AwsError> {
+        let Some(existing) = self.get(dedupe_pk(key), DEDUPE_SK).await? else {
+            return Ok(None);
+        };
+        let window_ends_at = existing
+            .get("window_ends_at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(i64::MAX);
+        if window_ends_at <= now.unix_millis() {
+            return Ok(None);
+        }
+        existing
+            .get("event_id")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| EventId::parse(v).ok())
+            .map(Some)
+            .ok_or_else(|| AwsError::Corrupt("dedupe item without event_id".into()))
+    }
+
+    /// What became of an event a dedupe record names. One read: the
+    /// partition's items from `DLV#` on sort deliveries (`DLV#…`) before
+    /// the event (`EVENT`), so the first says which.
+    async fn progress(&self, id: &EventId) -> Result<Progress, AwsError> {
+        let found = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :dlv")
+            .expression_attribute_values(":pk", s(event_pk(id)))
+            .expression_attribute_values(":dlv", s("DLV#"))
+            .projection_expression("sk")
+            .consistent_read(true)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        let first = found
+            .items()
+            .first()
+            .and_then(|item| item.get("sk"))
+            .and_then(|v| v.as_s().ok());
+        Ok(match first {
+            Some(sk) if sk.starts_with("DLV#") => Progress::Dispatched,
+            Some(sk) if sk == EVENT_SK => Progress::Stored,
+            _ => Progress::Missing,
+        })
+    }
+
+    /// The event and its dedupe record are two plain writes made at once,
+    /// not a transaction (which bills both at double): the receiver waits
+    /// for one round, and a crash between them is harmless. An event
+    /// without its record is removed, or expires unlisted by no one but
+    /// `events list`; a record without its event is found by the
+    /// provider's retry, which then stores its own copy under the
+    /// record's id.
     async fn insert_deduplicated(
         &self,
         event: &Event,
         key: &DedupeKey,
         expires_at: Timestamp,
     ) -> Result<InsertOutcome, AwsError> {
-        let dedupe_item: Item = HashMap::from([
-            ("pk".into(), s(dedupe_pk(key))),
-            ("sk".into(), s(DEDUPE_SK)),
-            ("event_id".into(), s(event.id.as_str())),
-            ("window_ends_at".into(), n(key.expires_at.unix_millis())),
-            ("expires_at".into(), n(key.expires_at.unix_secs())),
-            ("enqueued".into(), AttributeValue::Bool(false)),
-        ]);
-        let build = |put: aws_sdk_dynamodb::types::builders::PutBuilder| {
-            put.build()
-                .map(|put| TransactWriteItem::builder().put(put).build())
-                .map_err(|e| call_error("dynamodb", e))
-        };
-        let dedupe_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(dedupe_item))
-                .condition_expression("attribute_not_exists(pk) OR window_ends_at <= :now")
-                .expression_attribute_values(":now", n(event.received_at.unix_millis())),
-        )?;
-        let event_put = build(
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(event_item(event, expires_at))),
-        )?;
         // A record whose window ends between our failed write and our read
         // is gone by the read: try the write again, a bounded number of
         // times.
-        for _ in 0..3 {
-            let written = self
-                .client
-                .transact_write_items()
-                .transact_items(dedupe_put.clone())
-                .transact_items(event_put.clone())
-                .send()
-                .await;
-            match written {
-                Ok(_) => return Ok(InsertOutcome::Inserted),
-                Err(err) if is_condition_failure(&err) => {
-                    let Some(existing) = self.get(dedupe_pk(key), DEDUPE_SK).await? else {
-                        continue;
-                    };
-                    let window_ends_at = existing
-                        .get("window_ends_at")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<i64>().ok())
-                        .unwrap_or(i64::MAX);
-                    if window_ends_at <= event.received_at.unix_millis() {
-                        continue;
+        for round in 0..3 {
+            let (dedupe, stored) = if round == 0 {
+                let (dedupe, stored) = tokio::join!(
+                    self.put_dedupe(event, key),
+                    self.put_event(event, expires_at)
+                );
+                (dedupe, stored)
+            } else {
+                (self.put_dedupe(event, key).await, Ok(()))
+            };
+            match (dedupe, stored) {
+                (Ok(true), Ok(())) => return Ok(InsertOutcome::Inserted),
+                (Ok(true), Err(err)) => {
+                    // Take the record back, so the retry is new.
+                    if let Err(undo) = self
+                        .delete(dedupe_pk(key), DEDUPE_SK, Some(&event.id))
+                        .await
+                    {
+                        tracing::warn!(event_id = %event.id, error = %undo, "could not take back a dedupe record whose event was not stored");
                     }
-                    let existing_id = existing
-                        .get("event_id")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|v| EventId::parse(v).ok())
-                        .ok_or_else(|| AwsError::Corrupt("dedupe item without event_id".into()))?;
-                    let enqueued = existing
-                        .get("enqueued")
-                        .and_then(|v| v.as_bool().ok())
-                        .copied()
-                        .unwrap_or(false);
-                    return Ok(InsertOutcome::Duplicate {
-                        existing: existing_id,
-                        enqueued,
-                    });
+                    return Err(err);
                 }
-                Err(err) => return Err(call_error("dynamodb", err)),
+                (Err(err), stored) => {
+                    if stored.is_ok() {
+                        self.remove_copy(&event.id).await;
+                    }
+                    return Err(err);
+                }
+                (Ok(false), _) => {}
             }
+            let Some(existing) = self.live_dedupe(key, event.received_at).await? else {
+                continue;
+            };
+            self.remove_copy(&event.id).await;
+            let dispatched = match self.progress(&existing).await? {
+                Progress::Dispatched => true,
+                Progress::Stored => false,
+                Progress::Missing => {
+                    // The first receipt's event never landed (or has not
+                    // yet): keep this one under the record's id.
+                    let copy = Event {
+                        id: existing.clone(),
+                        ..event.clone()
+                    };
+                    self.put_event(&copy, expires_at).await?;
+                    false
+                }
+            };
+            return Ok(InsertOutcome::Duplicate {
+                existing,
+                dispatched,
+            });
         }
         Err(AwsError::Call {
             service: "dynamodb",
             detail: "dedupe record kept changing under a write".into(),
         })
     }
+
+    /// Removes this receipt's own copy of a duplicate (best effort: left,
+    /// it expires with the retention and is never queued).
+    async fn remove_copy(&self, id: &EventId) {
+        if let Err(err) = self.delete(event_pk(id), EVENT_SK, None).await {
+            tracing::warn!(event_id = %id, error = %err, "could not remove a duplicate's copy");
+        }
+    }
+}
+
+enum Progress {
+    /// The dispatcher has begun: the event has deliveries.
+    Dispatched,
+    /// Stored, no deliveries yet.
+    Stored,
+    Missing,
 }
 
 #[async_trait]
@@ -288,31 +393,10 @@ impl EventStore for DynamoEventStore {
         match dedupe {
             Some(key) => Ok(self.insert_deduplicated(event, key, expires_at).await?),
             None => {
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(event_item(event, expires_at)))
-                    .send()
-                    .await
-                    .map_err(|e| call_error("dynamodb", e))?;
+                self.put_event(event, expires_at).await?;
                 Ok(InsertOutcome::Inserted)
             }
         }
-    }
-
-    async fn mark_enqueued(&self, dedupe: &DedupeKey) -> Result<(), CoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(dedupe_pk(dedupe)))
-            .key("sk", s(DEDUPE_SK))
-            .update_expression("SET enqueued = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|e| call_error("dynamodb", e))?;
-        Ok(())
     }
 
     async fn remove_event(
@@ -388,6 +472,8 @@ mod tests {
             assert_eq!(back.headers, original.headers);
             assert_eq!(back.id, original.id);
             assert_eq!(back.event_type, original.event_type);
+            assert_eq!(back.source, original.source);
+            assert_eq!(back.received_at, original.received_at);
         }
         // JSON shrinks: a body of 2 KiB or so, with its fields, packs into
         // well under half.
@@ -404,11 +490,19 @@ mod tests {
     #[test]
     fn an_event_stored_before_packing_still_reads() {
         let original = event(b"{\"a\":1}");
-        let stored = StoredEvent::from(&original);
+        // As written then: every field, whatever the keys said.
+        let fields = serde_json::json!({
+            "id": original.id,
+            "source": "other-source",
+            "event_type": original.event_type,
+            "provider_delivery_id": original.provider_delivery_id,
+            "received_at": Timestamp::from_unix_millis(7),
+            "headers": original.headers,
+        });
         let item: Item = HashMap::from([
             ("pk".into(), s(event_pk(&original.id))),
             ("sk".into(), s(EVENT_SK)),
-            ("event".into(), s(serde_json::to_string(&stored).unwrap())),
+            ("event".into(), s(fields.to_string())),
             (
                 "body".into(),
                 AttributeValue::B(Blob::new(original.body.clone())),
@@ -417,6 +511,33 @@ mod tests {
         let back = event_from(&item).unwrap();
         assert_eq!(back.body, original.body);
         assert_eq!(back.headers, original.headers);
+        assert_eq!(back.source.as_str(), "other-source");
+        assert_eq!(back.received_at, Timestamp::from_unix_millis(7));
+
+        // Packed with every field, as the first packed items were.
+        let packed = pack(&serde_json::from_value(fields).unwrap(), &original.body);
+        let item: Item = HashMap::from([
+            ("pk".into(), s(event_pk(&original.id))),
+            (PACKED.into(), AttributeValue::B(Blob::new(packed))),
+        ]);
+        let back = event_from(&item).unwrap();
+        assert_eq!(back.id, original.id);
+        assert_eq!(back.source.as_str(), "other-source");
+        assert_eq!(back.received_at, Timestamp::from_unix_millis(7));
+        assert_eq!(back.body, original.body);
+    }
+
+    #[test]
+    fn fields_the_keys_carry_are_not_packed_again() {
+        let original = event(b"{}");
+        let (stored, _) = unpack(&pack(&StoredEvent::from(&original), b"{}")).unwrap();
+        assert!(stored.id.is_none() && stored.source.is_none());
+        // Received when its id was made: the id says when.
+        assert!(stored.received_at.is_none());
+        let mut later = original.clone();
+        later.received_at = Timestamp::from_unix_millis(later.received_at.unix_millis() + 5);
+        let item = event_item(&later, Timestamp::from_unix_millis(0));
+        assert_eq!(event_from(&item).unwrap().received_at, later.received_at);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! | item | pk | sk | attributes |
 //! | --- | --- | --- | --- |
 //! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
-//! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms), `enqueued` (BOOL) |
+//! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms) |
 //!
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |

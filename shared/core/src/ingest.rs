@@ -14,9 +14,15 @@ use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Que
 /// Stored headers may not add up to more than this; a request with more is
 /// malformed (API Gateway itself allows about 10 KB).
 const MAX_STORED_HEADER_BYTES: usize = 16 * 1024;
-/// Headers that are not kept with an event: hop-by-hop ones, and
-/// credentials no provider signature needs.
-const UNSTORED_HEADERS: [&str; 9] = [
+/// Headers that are not kept with an event: hop-by-hop ones, credentials
+/// no provider signature needs, and what API Gateway adds about its own
+/// leg (its trace id, the port and scheme it was called on), which would
+/// cost stored bytes on every event and say nothing about the provider.
+/// `x-forwarded-for`, the sender's address, is kept.
+const UNSTORED_HEADERS: [&str; 12] = [
+    "x-amzn-trace-id",
+    "x-forwarded-port",
+    "x-forwarded-proto",
     "authorization",
     "proxy-authorization",
     "cookie",
@@ -187,48 +193,35 @@ impl Ingest {
             InsertOutcome::Inserted => {}
             InsertOutcome::Duplicate {
                 existing,
-                enqueued: true,
-            } => return Ok(IngestOutcome::Duplicate { id: existing }),
-            InsertOutcome::Duplicate {
-                existing,
-                enqueued: false,
+                dispatched,
             } => {
-                // The first receipt stored the event but did not (or not
-                // yet) queue it. Queue it now: the dispatcher drops a second
-                // copy, while skipping it could lose the event.
-                self.queue
-                    .enqueue(&QueueMessage::fan_out(existing.clone()), Duration::ZERO)
-                    .await?;
-                self.metrics.record(Metric::Enqueued);
-                if let Some(dedupe) = &dedupe {
-                    self.mark_enqueued(dedupe).await;
+                // Not yet begun on: the first receipt may have stored the
+                // event without queueing it. Queue it (again): the
+                // dispatcher drops a second copy, while skipping it could
+                // lose the event. Nothing marks an event as queued, which
+                // would cost a write on every webhook to save one on a rare
+                // early duplicate.
+                if !dispatched {
+                    self.queue
+                        .enqueue(&QueueMessage::fan_out(existing.clone()), Duration::ZERO)
+                        .await?;
+                    self.metrics.record(Metric::Enqueued);
                 }
-                return Ok(IngestOutcome::Accepted { id: existing });
+                return Ok(IngestOutcome::Duplicate { id: existing });
             }
         }
         let message = QueueMessage::fan_out(event.id.clone());
         if let Err(err) = self.queue.enqueue(&message, Duration::ZERO).await {
             // Take the insert back so the provider's retry is new. If that
-            // fails too, the dedupe record stays un-enqueued and the retry
-            // queues the stored event (above).
+            // fails too, the retry finds the stored event not dispatched
+            // and queues it (above).
             if let Err(undo) = self.events.remove_event(&event.id, dedupe.as_ref()).await {
                 tracing::warn!(event_id = %event.id, error = %undo, "could not take back an event whose enqueue failed");
             }
             return Err(err);
         }
         self.metrics.record(Metric::Enqueued);
-        if let Some(dedupe) = &dedupe {
-            self.mark_enqueued(dedupe).await;
-        }
         Ok(IngestOutcome::Accepted { id: event.id })
-    }
-
-    /// Best effort: if it fails, a later duplicate re-queues the event,
-    /// which the dispatcher tolerates.
-    async fn mark_enqueued(&self, dedupe: &DedupeKey) {
-        if let Err(err) = self.events.mark_enqueued(dedupe).await {
-            tracing::warn!(source = %dedupe.source, error = %err, "could not mark an event as queued");
-        }
     }
 }
 
@@ -249,4 +242,37 @@ fn stored_headers(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>,
         kept.push((name, value));
     }
     Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_headers_keep_the_providers_and_drop_credentials_and_the_platforms() {
+        let pairs = [
+            ("Stripe-Signature", "t=1,v1=ab"),
+            ("Authorization", "Bearer secret"),
+            ("Cookie", "session=1"),
+            ("Content-Length", "2"),
+            ("X-Amzn-Trace-Id", "Root=1-abc"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Port", "443"),
+            ("X-Forwarded-For", "54.187.174.169"),
+            ("User-Agent", "Stripe/1.0"),
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string()));
+        let kept = stored_headers(pairs.to_vec()).unwrap();
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["stripe-signature", "x-forwarded-for", "user-agent"]);
+    }
+
+    #[test]
+    fn too_many_header_bytes_are_malformed() {
+        let pairs = vec![("x-big".to_string(), "a".repeat(MAX_STORED_HEADER_BYTES))];
+        assert!(matches!(
+            stored_headers(pairs),
+            Err(CoreError::Malformed(_))
+        ));
+    }
 }

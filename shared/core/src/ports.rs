@@ -82,30 +82,29 @@ pub struct DedupeKey {
 pub enum InsertOutcome {
     /// The event was stored (with its dedupe record, if any).
     Inserted,
-    /// A live dedupe record already names `existing`; nothing was written.
-    /// `enqueued` says whether that event is known to have been queued: if
-    /// not, its first receipt failed half-way (or is still in progress) and
-    /// the caller must queue it, so a provider's retry is never swallowed.
-    Duplicate { existing: EventId, enqueued: bool },
+    /// A live dedupe record already names `existing`, whose event is
+    /// stored (a copy of this one, if the first receipt's was missing);
+    /// this event was not kept. `dispatched` says whether the dispatcher
+    /// has begun on `existing` (it has deliveries). If not, its first
+    /// receipt may have failed half-way, or still be under way, so the
+    /// caller queues it again: a provider's retry is never swallowed, and
+    /// the dispatcher drops a second copy.
+    Duplicate { existing: EventId, dispatched: bool },
 }
 
 /// Where accepted events (and, later, deliveries and attempts) are kept.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores `event` until `expires_at`. With a dedupe key the event and
-    /// its dedupe record are written atomically, and only if no live record
-    /// for the key exists: two concurrent receipts of the same delivery
-    /// yield exactly one stored event.
+    /// Stores `event` until `expires_at`. With a dedupe key, the event is
+    /// kept only if no live dedupe record for the key names another one:
+    /// two concurrent receipts of the same delivery leave one stored event
+    /// (the loser's copy is removed, best effort).
     async fn insert_event(
         &self,
         event: &Event,
         dedupe: Option<&DedupeKey>,
         expires_at: Timestamp,
     ) -> Result<InsertOutcome, CoreError>;
-
-    /// Records that the event named by `dedupe` has been queued, so later
-    /// duplicates are answered without queueing it again.
-    async fn mark_enqueued(&self, dedupe: &DedupeKey) -> Result<(), CoreError>;
 
     /// Takes back an insert whose enqueue failed, so the provider's retry is
     /// treated as new.

@@ -21,7 +21,6 @@ pub use retention::{Retention, DEFAULT_MAX_EVENTS};
 struct DedupeRecord {
     event_id: EventId,
     expires_at: Timestamp,
-    enqueued: bool,
 }
 
 #[derive(Default)]
@@ -423,9 +422,15 @@ impl EventStore for MemoryStore {
             let map_key = (key.source.clone(), key.provider_delivery_id.clone());
             if let Some(existing) = state.dedupe.get(&map_key) {
                 if existing.expires_at > event.received_at {
+                    let existing = existing.event_id.clone();
+                    // An event and its record are written and taken back
+                    // together here, so a missing event was delivered and
+                    // pruned: as good as dispatched.
+                    let dispatched = !state.events.contains_key(&existing)
+                        || state.deliveries.keys().any(|(id, _)| *id == existing);
                     return Ok(InsertOutcome::Duplicate {
-                        existing: existing.event_id.clone(),
-                        enqueued: existing.enqueued,
+                        existing,
+                        dispatched,
                     });
                 }
             }
@@ -434,7 +439,6 @@ impl EventStore for MemoryStore {
                 DedupeRecord {
                     event_id: event.id.clone(),
                     expires_at: key.expires_at,
-                    enqueued: false,
                 },
             );
         }
@@ -443,15 +447,6 @@ impl EventStore for MemoryStore {
             .insert(event.id.clone(), (event.clone(), expires_at));
         prune(&mut state, event.received_at, &self.retention);
         Ok(InsertOutcome::Inserted)
-    }
-
-    async fn mark_enqueued(&self, dedupe: &DedupeKey) -> Result<(), CoreError> {
-        self.check()?;
-        let key = (dedupe.source.clone(), dedupe.provider_delivery_id.clone());
-        if let Some(record) = self.lock().dedupe.get_mut(&key) {
-            record.enqueued = true;
-        }
-        Ok(())
     }
 
     async fn remove_event(
