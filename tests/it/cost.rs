@@ -63,6 +63,33 @@ async fn every_scenario_stays_within_its_budget_per_webhook() {
             "{}",
             run.report()
         );
+        // The functions' metrics add up, one document per invocation.
+        let (receiver, dispatcher) = (&run.receiver_metrics, &run.dispatcher_metrics);
+        assert_eq!(
+            receiver.documents as u64, run.receiver_invocations,
+            "{receiver:?}"
+        );
+        assert_eq!(
+            receiver.get("Received"),
+            run.webhooks as u64,
+            "{receiver:?}"
+        );
+        assert_eq!(
+            receiver.get("Enqueued"),
+            run.webhooks as u64,
+            "{receiver:?}"
+        );
+        assert!(
+            dispatcher.documents as u64 <= run.dispatcher_invocations,
+            "{dispatcher:?}"
+        );
+        let deliveries = (run.webhooks * scenario.destinations()) as u64;
+        assert_eq!(dispatcher.get("Delivered"), deliveries, "{dispatcher:?}");
+        assert_eq!(
+            dispatcher.get("DeliveryLatency"),
+            deliveries,
+            "{dispatcher:?}"
+        );
         let checks = [
             ("write units", spent.write_units, limit.write_units),
             ("read units", spent.read_units, limit.read_units),

@@ -96,7 +96,8 @@ impl Scenario {
         }
     }
 
-    fn destinations(self) -> usize {
+    /// How many destinations each webhook goes to.
+    pub fn destinations(self) -> usize {
         if self == Scenario::ThreeDestinations {
             3
         } else {
@@ -173,6 +174,47 @@ pub struct CostRun {
     /// Deliveries the sink answered (attempts made).
     pub attempts: usize,
     pub memory_mb: u64,
+    /// What each function's metric (EMF) documents added up to.
+    pub receiver_metrics: MetricTotals,
+    pub dispatcher_metrics: MetricTotals,
+}
+
+/// Metric (EMF) documents a function wrote during a run, added up.
+#[derive(Debug, Clone, Default)]
+pub struct MetricTotals {
+    pub documents: usize,
+    /// Per metric: counts summed; measurements, their number of values.
+    pub values: std::collections::BTreeMap<String, u64>,
+}
+
+impl MetricTotals {
+    fn of(documents: &[serde_json::Value]) -> MetricTotals {
+        let mut totals = MetricTotals {
+            documents: documents.len(),
+            ..MetricTotals::default()
+        };
+        for doc in documents {
+            for spec in doc["_aws"]["CloudWatchMetrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                for metric in spec["Metrics"].as_array().into_iter().flatten() {
+                    let name = metric["Name"].as_str().unwrap_or_default();
+                    let added = match &doc[name] {
+                        serde_json::Value::Array(values) => values.len() as u64,
+                        value => value.as_u64().unwrap_or(0),
+                    };
+                    *totals.values.entry(name.to_string()).or_default() += added;
+                }
+            }
+        }
+        totals
+    }
+
+    pub fn get(&self, name: &str) -> u64 {
+        self.values.get(name).copied().unwrap_or(0)
+    }
 }
 
 /// Per webhook.
@@ -643,6 +685,9 @@ impl CostBench {
             logs_before(&self.receiver.1),
             logs_before(&self.dispatcher.1),
         );
+        let documents = |count: &LogCount| count.metric_documents.lock().unwrap().len();
+        let (receiver_documents, dispatcher_documents) =
+            (documents(&self.receiver.1), documents(&self.dispatcher.1));
         let received_before = self.attempts_made();
         let first = self.sent.fetch_add(webhooks, Ordering::SeqCst);
         let mut receiver_compute = Duration::ZERO;
@@ -695,6 +740,12 @@ impl CostBench {
             dispatcher_log: logs_since(&self.dispatcher.1, dispatcher_logs),
             attempts,
             memory_mb: self.memory_mb,
+            receiver_metrics: MetricTotals::of(
+                &self.receiver.1.metric_documents.lock().unwrap()[receiver_documents..],
+            ),
+            dispatcher_metrics: MetricTotals::of(
+                &self.dispatcher.1.metric_documents.lock().unwrap()[dispatcher_documents..],
+            ),
         }
     }
 

@@ -312,11 +312,26 @@ pub fn start_function<K: AsRef<str>>(
 }
 
 /// What a function printed on stdout (what Lambda sends to CloudWatch
-/// Logs): lines and bytes, counted as they come.
+/// Logs): lines and bytes, counted as they come, and its metric (EMF)
+/// documents.
 #[derive(Debug, Default)]
 pub struct LogCount {
     pub lines: AtomicU64,
     pub bytes: AtomicU64,
+    pub metric_documents: Mutex<Vec<Value>>,
+}
+
+impl LogCount {
+    fn note_metrics(&self, line: &[u8]) {
+        if !line.starts_with(b"{") {
+            return;
+        }
+        if let Ok(doc) = serde_json::from_slice::<Value>(line) {
+            if doc.get("_aws").is_some() {
+                self.metric_documents.lock().unwrap().push(doc);
+            }
+        }
+    }
 }
 
 /// As [`start_function`], counting what the function logs.
@@ -341,6 +356,7 @@ pub fn start_function_counting_logs<K: AsRef<str>>(
             if std::env::var_os("HOOKRELAY_SHOW_FUNCTION_LOGS").is_some() {
                 eprintln!("{}", String::from_utf8_lossy(text));
             }
+            counting.note_metrics(text);
             counting.lines.fetch_add(1, Ordering::SeqCst);
             counting
                 .bytes

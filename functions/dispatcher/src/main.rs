@@ -14,6 +14,8 @@ async fn main() -> Result<(), Error> {
     let settings = DispatcherSettings::from_env()?;
     let adapters = Adapters::from_env().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Written once per invocation, when it is done.
+    let metrics = Arc::new(EmfMetrics::new("dispatcher"));
     let config = Arc::new(CachedConfigStore::new(
         Arc::new(adapters.config),
         clock.clone(),
@@ -33,11 +35,16 @@ async fn main() -> Result<(), Error> {
             clock,
             settings.dispatch,
         )
-        .with_metrics(Arc::new(EmfMetrics::new("dispatcher"))),
+        .with_metrics(metrics.clone()),
     );
     run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let dispatch = dispatch.clone();
-        async move { Ok::<_, Error>(handle_batch(&dispatch, event.payload).await) }
+        let metrics = metrics.clone();
+        async move {
+            let response = handle_batch(&dispatch, event.payload).await;
+            metrics.flush();
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }

@@ -12,6 +12,8 @@ async fn main() -> Result<(), Error> {
     let settings = ReceiverSettings::from_env()?;
     let adapters = Adapters::from_env().await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // Written once per invocation, when it is done.
+    let metrics = Arc::new(EmfMetrics::new("receiver"));
     let config = Arc::new(CachedConfigStore::new(
         Arc::new(adapters.config),
         clock.clone(),
@@ -25,11 +27,16 @@ async fn main() -> Result<(), Error> {
             clock,
             settings.ingest,
         )
-        .with_metrics(Arc::new(EmfMetrics::new("receiver"))),
+        .with_metrics(metrics.clone()),
     );
     run(service_fn(move |request: Request| {
         let ingest = ingest.clone();
-        async move { Ok::<_, Error>(handle(&ingest, request).await) }
+        let metrics = metrics.clone();
+        async move {
+            let response = handle(&ingest, request).await;
+            metrics.flush();
+            Ok::<_, Error>(response)
+        }
     }))
     .await
 }
