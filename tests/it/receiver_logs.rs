@@ -53,6 +53,9 @@ async fn logs_name_the_outcome_and_event_but_never_bodies_signatures_or_secrets(
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test's thread, without a subscriber, may have met the
+    // receiver's log call sites first and cached "never" for them.
+    tracing::callsite::rebuild_interest_cache();
 
     let config = config_from(&format!(
         "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n"
