@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 }
 
 mod admin_rules;
+mod attempt_log;
 mod cost;
 mod dispatch;
 mod dispatch_queue;

@@ -63,6 +63,32 @@ fn attempt_sk(attempt: &Attempt, lease: Timestamp) -> String {
     )
 }
 
+/// A success in a delivery's first series is kept in the delivery's item
+/// (`done`); every other attempt is an item of its own.
+fn inline_attempt(attempt: &Attempt) -> bool {
+    attempt.series == 0 && attempt.outcome.is_success()
+}
+
+fn attempt_doc(attempt: &Attempt) -> String {
+    serde_json::to_string(attempt).expect("attempts serialize")
+}
+
+/// The `gsi2` partition of a destination's attempts.
+fn attempt_partition(attempt: &Attempt) -> String {
+    format!("DST#{}", attempt.destination)
+}
+
+/// An attempt's `gsi2` sort key: by time, then event, series and number.
+fn attempt_index_key(attempt: &Attempt) -> String {
+    format!(
+        "{:015}#{}#{:05}#{:05}",
+        attempt.started_at.unix_millis(),
+        attempt.event_id,
+        attempt.series,
+        attempt.number
+    )
+}
+
 fn state_name(state: DeliveryState) -> &'static str {
     state.as_str()
 }
@@ -118,8 +144,13 @@ fn delivery_from(item: &Item) -> Result<Delivery, AwsError> {
     })
 }
 
+/// An attempt from its own item (`doc`) or from the delivery item that
+/// holds it (`done`).
 fn attempt_from(item: &Item) -> Result<Attempt, AwsError> {
-    let doc = get_s(item, "doc")?;
+    let doc = match item.get("done").and_then(|v| v.as_s().ok()) {
+        Some(doc) => doc,
+        None => get_s(item, "doc")?,
+    };
     serde_json::from_str(doc).map_err(|e| AwsError::Corrupt(format!("attempt item: {e}")))
 }
 
@@ -137,6 +168,17 @@ impl DynamoDeliveryStore {
     pub fn with_retention(mut self, retention: Duration) -> Self {
         self.retention = retention;
         self
+    }
+
+    fn attempt_item(&self, attempt: &Attempt, lease: Timestamp) -> Item {
+        HashMap::from([
+            ("pk".into(), s(pk(&attempt.event_id))),
+            ("sk".into(), s(attempt_sk(attempt, lease))),
+            ("doc".into(), s(attempt_doc(attempt))),
+            ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
+            ("gsi2pk".into(), s(attempt_partition(attempt))),
+            ("gsi2sk".into(), s(attempt_index_key(attempt))),
+        ])
     }
 
     /// When the items of `event` expire, in Unix seconds (DynamoDB TTL).
@@ -255,24 +297,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         delivery: &Delivery,
         lease: Timestamp,
     ) -> Result<bool, CoreError> {
-        let doc = serde_json::to_string(attempt).expect("attempts serialize");
-        let attempt_item: Item = HashMap::from([
-            ("pk".into(), s(pk(&attempt.event_id))),
-            ("sk".into(), s(attempt_sk(attempt, lease))),
-            ("doc".into(), s(doc)),
-            ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
-            ("gsi2pk".into(), s(format!("DST#{}", attempt.destination))),
-            (
-                "gsi2sk".into(),
-                s(format!(
-                    "{:015}#{}#{:05}#{:05}",
-                    attempt.started_at.unix_millis(),
-                    attempt.event_id,
-                    attempt.series,
-                    attempt.number
-                )),
-            ),
-        ]);
+        let inline = inline_attempt(attempt);
         let mut set = vec![
             "#state = :state",
             "attempts = :attempts",
@@ -314,6 +339,46 @@ impl DeliveryStore for DynamoDeliveryStore {
                 s(serde_json::to_string(&outcome).expect("outcomes serialize")),
             );
         }
+        let update = |set: &[&str], values: &HashMap<String, AttributeValue>, condition: &str| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(pk(&delivery.event_id)))
+                .key("sk", s(delivery_sk(&delivery.destination)))
+                .update_expression(format!(
+                    "SET {} REMOVE {}",
+                    set.join(", "),
+                    remove.join(", ")
+                ))
+                .condition_expression(condition.to_string())
+                .expression_attribute_names("#state", "state")
+                .set_expression_attribute_values(Some(values.clone()))
+                .send()
+        };
+        if inline {
+            // The common case, a first series' success: the attempt goes
+            // into the delivery's own item, which joins `gsi2` with it, so
+            // recording it costs the one write that settles the delivery.
+            let mut inline_set = set.clone();
+            inline_set.extend(["done = :done", "gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]);
+            let mut inline_values = values.clone();
+            inline_values.insert(":done".into(), s(attempt_doc(attempt)));
+            inline_values.insert(":gsi2pk".into(), s(attempt_partition(attempt)));
+            inline_values.insert(":gsi2sk".into(), s(attempt_index_key(attempt)));
+            match update(
+                &inline_set,
+                &inline_values,
+                "lease_until = :lease AND attribute_not_exists(done)",
+            )
+            .await
+            {
+                Ok(_) => return Ok(true),
+                // Lease lost (or, unexpectedly, a success already inline):
+                // record the attempt as an item of its own, below.
+                Err(err) if is_condition_failed(&err) => {}
+                Err(err) => return Err(call_error("dynamodb", err).into()),
+            }
+        }
         // Two plain writes, not a transaction (which bills both at double):
         // the attempt first, since it was made whoever holds the lease now;
         // then the delivery's state, if the lease is still ours. A crash
@@ -323,27 +388,11 @@ impl DeliveryStore for DynamoDeliveryStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(attempt_item))
+            .set_item(Some(self.attempt_item(attempt, lease)))
             .send()
             .await
             .map_err(|e| call_error("dynamodb", e))?;
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk(&delivery.event_id)))
-            .key("sk", s(delivery_sk(&delivery.destination)))
-            .update_expression(format!(
-                "SET {} REMOVE {}",
-                set.join(", "),
-                remove.join(", ")
-            ))
-            .condition_expression("lease_until = :lease")
-            .expression_attribute_names("#state", "state")
-            .set_expression_attribute_values(Some(values))
-            .send()
-            .await;
-        match updated {
+        match update(&set, &values, "lease_until = :lease").await {
             Ok(_) => Ok(true),
             Err(err) if is_condition_failed(&err) => Ok(false),
             Err(err) => Err(call_error("dynamodb", err).into()),
@@ -411,11 +460,17 @@ impl DeliveryStore for DynamoDeliveryStore {
     }
 
     async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError> {
-        let items = self.query_prefix(event, "ATT#").await?;
-        let mut attempts = items
+        let mut attempts = self
+            .query_prefix(event, "ATT#")
+            .await?
             .iter()
             .map(attempt_from)
             .collect::<Result<Vec<_>, _>>()?;
+        for delivery in self.query_prefix(event, "DLV#").await? {
+            if delivery.contains_key("done") {
+                attempts.push(attempt_from(&delivery)?);
+            }
+        }
         attempts.sort_by_key(|a| (a.started_at, a.series, a.number));
         Ok(attempts)
     }

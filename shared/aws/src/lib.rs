@@ -9,8 +9,7 @@
 //! | --- | --- | --- | --- |
 //! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms) |
-//!
-//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id |
+//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
@@ -19,21 +18,29 @@
 //! parked deliveries in arrival order (for bulk recovery and in-order
 //! release). Pending and succeeded deliveries have no entry: every entry
 //! costs a write when a delivery enters its state and another when it
-//! leaves. Index `gsi2` (`gsi2pk`,
-//! `gsi2sk`, all attributes) lists a destination's attempts by time.
+//! leaves. Index `gsi2` (`gsi2pk`, `gsi2sk`, all attributes) lists a
+//! destination's attempts by time, whether an attempt has its own item or
+//! is the `done` of a delivery.
 //!
 //! A delivery is claimed by one conditional update: it must be pending,
 //! due (`next_attempt_at <= now`) and not leased (`lease_until <= now`).
-//! After the attempt, its record is written, then the delivery's new state
-//! conditional on the lease still being the claimer's (two plain writes: a
-//! transaction would bill both at double). An attempt that outlived its
-//! lease stays on record; the delivery's state is the new holder's.
+//! The usual outcome, a success in the delivery's first series, is then
+//! written into the delivery's item with its new state, conditional on the
+//! lease still being the claimer's: one write records and settles it. Any
+//! other attempt (a failure, a replay's, one that outlived its lease) is
+//! an item of its own, written first, then the delivery's new state under
+//! the same condition (two plain writes: a transaction would bill both at
+//! double). An attempt that outlived its lease stays on record; the
+//! delivery's state is the new holder's.
 //!
-//! An event and its dedupe record are written in one transaction whose
-//! condition is that no dedupe record exists or its window has ended
-//! (`window_ends_at <= received_at`: TTL deletion lags by up to days, so
-//! the window is enforced by the condition, not by TTL). Two concurrent
-//! receipts of one delivery therefore store one event.
+//! An event and its dedupe record are two plain writes made at once; the
+//! record's is conditional on no record existing or its window having
+//! ended (`window_ends_at <= received_at`: TTL deletion lags by up to
+//! days, so the window is enforced by the condition, not by TTL). Of two
+//! concurrent receipts of one delivery, the one whose record lost removes
+//! its event, so one is kept. A duplicate is queued again until the
+//! dispatcher has begun on its event (it has deliveries); a record whose
+//! event never landed gets the retry's copy under its id.
 //!
 //! **Config table** (`HOOKRELAY_CONFIG_TABLE`), keys `pk` (S) and `sk` (S):
 //! `pk` is `SOURCE`, `DESTINATION` or `ROUTE`; `sk` the id (routes:

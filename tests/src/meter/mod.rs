@@ -516,6 +516,9 @@ impl SideCalls<'_> {
         }
         let mut touched = Vec::new();
         for (table, item, is_put, transactional) in targets {
+            // Index writes are billed from the schema: have it before the
+            // write, whatever the operation (not only puts need it).
+            self.schema(&table).await;
             let key = if is_put {
                 self.key_of(&table, &item).await
             } else {
