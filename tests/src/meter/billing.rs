@@ -163,27 +163,54 @@ impl TableSchema {
         before: Option<&WireItem>,
         after: Option<&WireItem>,
     ) -> Vec<(String, f64)> {
+        let mut spent: Vec<(String, f64)> = Vec::new();
+        for (index, _, units) in self.index_partition_writes(before, after) {
+            match spent.iter_mut().find(|(name, _)| *name == index) {
+                Some((_, total)) => *total += units,
+                None => spent.push((index, units)),
+            }
+        }
+        spent
+    }
+
+    /// The same writes, each with the index partition (hash key value)
+    /// it lands on: a moved entry's delete on the old partition, its put
+    /// on the new one.
+    pub fn index_partition_writes(
+        &self,
+        before: Option<&WireItem>,
+        after: Option<&WireItem>,
+    ) -> Vec<(String, String, f64)> {
+        let partition = |index: &IndexSchema, item: &WireItem| {
+            item.get(&index.keys[0])
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
         let mut spent = Vec::new();
         for index in &self.indexes {
             let old = before.and_then(|item| self.entry_size(index, item));
             let new = after.and_then(|item| self.entry_size(index, item));
-            let units = match (old, new) {
-                (None, None) => 0.0,
-                (None, Some(size)) | (Some(size), None) => write_units(size),
+            let mut write = |item: &WireItem, size: usize| {
+                spent.push((
+                    index.name.clone(),
+                    partition(index, item),
+                    write_units(size),
+                ));
+            };
+            match (old, new) {
+                (None, None) => {}
+                (None, Some(size)) => write(after.expect("new entry"), size),
+                (Some(size), None) => write(before.expect("old entry"), size),
                 (Some(old_size), Some(new_size)) => {
                     let (before, after) = (before.expect("old entry"), after.expect("new entry"));
                     let key_changed = index.keys.iter().any(|k| before.get(k) != after.get(k));
                     if key_changed {
-                        write_units(old_size) + write_units(new_size)
+                        write(before, old_size);
+                        write(after, new_size);
                     } else if self.projected_changed(index, before, after) {
-                        write_units(new_size)
-                    } else {
-                        0.0
+                        write(after, new_size);
                     }
                 }
-            };
-            if units > 0.0 {
-                spent.push((index.name.clone(), units));
             }
         }
         spent
@@ -291,6 +318,25 @@ mod tests {
         assert_eq!(
             schema.index_write_units(None, Some(&attempt)),
             vec![("gsi2".to_string(), 2.0)]
+        );
+    }
+
+    #[test]
+    fn index_writes_name_the_partitions_they_land_on() {
+        let schema = schema();
+        let pending = item(
+            json!({"pk": {"S": "a"}, "sk": {"S": "b"}, "gsi1pk": {"S": "P"}, "gsi1sk": {"S": "x"}}),
+        );
+        let mut failed = pending.clone();
+        failed.insert("gsi1pk".into(), json!({"S": "F"}));
+        let writes = schema.index_partition_writes(Some(&pending), Some(&failed));
+        let partitions: Vec<(&str, &str)> = writes
+            .iter()
+            .map(|(index, partition, _)| (index.as_str(), partition.as_str()))
+            .collect();
+        assert_eq!(
+            partitions,
+            [("gsi1", "{\"S\":\"P\"}"), ("gsi1", "{\"S\":\"F\"}")]
         );
     }
 }

@@ -24,6 +24,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
+/// Write units that landed on one partition: table, then `" {pk}"` for the
+/// table's own or `"/{index} {pk}"` for an index's, then units.
+type PartitionWrite = (String, String, f64);
+
 /// What calls of one kind (service, operation, table) came to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Line {
@@ -47,6 +51,10 @@ pub struct Usage {
     pub requests: u64,
     /// Time calls spent in the proxy (its own reads included).
     pub time_in_calls: Duration,
+    /// Write units by the partition they landed on: `"{table} {pk}"` for
+    /// the table's own items, `"{table}/{index} {pk}"` for index entries
+    /// (tables by role, keys as wire JSON).
+    pub partition_writes: BTreeMap<String, f64>,
 }
 
 impl Usage {
@@ -86,8 +94,20 @@ impl Usage {
                 lines.insert(key.clone(), diff);
             }
         }
+        let partition_writes = self
+            .partition_writes
+            .iter()
+            .map(|(key, units)| {
+                (
+                    key.clone(),
+                    units - earlier.partition_writes.get(key).copied().unwrap_or(0.0),
+                )
+            })
+            .filter(|(_, units)| *units > 0.0)
+            .collect();
         Usage {
             lines,
+            partition_writes,
             sequential_rounds: self.sequential_rounds - earlier.sequential_rounds,
             requests: self.requests - earlier.requests,
             time_in_calls: self.time_in_calls.saturating_sub(earlier.time_in_calls),
@@ -299,16 +319,25 @@ async fn forward_and_meter(
                 .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
         };
         let mut lines = Vec::new();
+        let mut partitions = Vec::new();
         match service {
             "dynamodb" if is_write => {
                 let after = side.after_images(touched).await;
-                lines = side.bill_write(&operation, &input, &after, error.as_deref());
+                (lines, partitions) = side.bill_write(&operation, &input, &after, error.as_deref());
             }
             "dynamodb" => lines.push(side.bill_read(&operation, &input, &output)),
             "sqs" => lines.push(bill_sqs(&operation, &input, &output)),
             _ => {}
         }
         let mut counters = state.counters.lock().unwrap();
+        for (table, partition, units) in partitions {
+            let role = state.roles.get(&table).cloned().unwrap_or(table);
+            *counters
+                .usage
+                .partition_writes
+                .entry(format!("{role}{partition}"))
+                .or_default() += units;
+        }
         for (table, mut line) in lines {
             line.calls = 1;
             let role = state.roles.get(&table).cloned().unwrap_or(table);
@@ -551,19 +580,21 @@ impl SideCalls<'_> {
         _input: &Value,
         images: &[(Touched, Option<WireItem>)],
         error: Option<&str>,
-    ) -> Vec<(String, Line)> {
+    ) -> (Vec<(String, Line)>, Vec<PartitionWrite>) {
         let failed_condition = matches!(
             error,
             Some("ConditionalCheckFailedException") | Some("TransactionCanceledException")
         );
         if error.is_some() && !failed_condition {
-            return images
+            let lines = images
                 .iter()
                 .map(|(t, _)| (t.table.clone(), Line::default()))
                 .take(1)
                 .collect();
+            return (lines, Vec::new());
         }
         let mut lines: Vec<(String, Line)> = Vec::new();
+        let mut partitions: Vec<PartitionWrite> = Vec::new();
         for (touched, after) in images {
             let size = |item: &Option<WireItem>| item.as_ref().map_or(0, billing::item_size);
             let mut bytes = size(&touched.before).max(size(after));
@@ -575,6 +606,19 @@ impl SideCalls<'_> {
                 write_units: factor * billing::write_units(bytes),
                 ..Line::default()
             };
+            let base_partition = self
+                .state
+                .schemas
+                .lock()
+                .unwrap()
+                .get(&touched.table)
+                .and_then(|schema| touched.key.get(&schema.keys[0]).map(|v| v.to_string()))
+                .unwrap_or_default();
+            partitions.push((
+                touched.table.clone(),
+                format!(" {base_partition}"),
+                line.write_units,
+            ));
             if !failed_condition {
                 let schema = self
                     .state
@@ -584,11 +628,16 @@ impl SideCalls<'_> {
                     .get(&touched.table)
                     .cloned();
                 if let Some(schema) = schema {
-                    let index: f64 = schema
-                        .index_write_units(touched.before.as_ref(), after.as_ref())
-                        .iter()
-                        .map(|(_, units)| units)
-                        .sum();
+                    let writes =
+                        schema.index_partition_writes(touched.before.as_ref(), after.as_ref());
+                    for (index, partition, units) in &writes {
+                        partitions.push((
+                            touched.table.clone(),
+                            format!("/{index} {partition}"),
+                            *units,
+                        ));
+                    }
+                    let index: f64 = writes.iter().map(|(_, _, units)| units).sum();
                     line.write_units += index;
                     line.index_write_units += index;
                 }
@@ -601,7 +650,7 @@ impl SideCalls<'_> {
                 None => lines.push((touched.table.clone(), line)),
             }
         }
-        lines
+        (lines, partitions)
     }
 
     fn bill_read(&self, operation: &str, input: &Value, output: &Value) -> (String, Line) {
