@@ -182,6 +182,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             config_table: args.config_table.clone(),
             queue_url,
             retention: ingest_settings.retention,
+            index_shards: hookrelay_aws::IndexShards::from_env()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
         },
     );
     adapters

@@ -34,6 +34,7 @@ mod health;
 mod hostile_input;
 mod lambda_e2e;
 mod metrics;
+mod partitions;
 mod receiver_contract;
 mod receiver_logs;
 mod recovery;

@@ -44,6 +44,8 @@ impl Backend {
                 config_table: target.config_table.clone(),
                 queue_url: target.queue_url.clone().unwrap_or_default(),
                 retention: hookrelay_aws::DEFAULT_RETENTION,
+                index_shards: hookrelay_aws::IndexShards::from_env()
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
             },
         );
         let config = Arc::new(adapters.config);

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
-use crate::index::gsi1_event_ids;
+use crate::index::{gsi1_event_ids, merged_query, IndexShards};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -23,6 +23,7 @@ pub struct DynamoDeliveryStore {
     /// Deliveries and attempts expire (TTL) with their event: this long
     /// after it was received.
     retention: Duration,
+    shards: IndexShards,
 }
 
 /// As the receiver keeps events by default.
@@ -73,9 +74,9 @@ fn attempt_doc(attempt: &Attempt) -> String {
     serde_json::to_string(attempt).expect("attempts serialize")
 }
 
-/// The `gsi2` partition of a destination's attempts.
-fn attempt_partition(attempt: &Attempt) -> String {
-    format!("DST#{}", attempt.destination)
+/// The `gsi2` partition of a destination's attempts, before sharding.
+fn attempts_partition(destination: &DestinationId) -> String {
+    format!("DST#{destination}")
 }
 
 /// An attempt's `gsi2` sort key: by time, then event, series and number.
@@ -93,7 +94,8 @@ fn state_name(state: DeliveryState) -> &'static str {
     state.as_str()
 }
 
-/// The `gsi1` partition of a destination's deliveries in one state.
+/// The `gsi1` partition of a destination's deliveries in one state,
+/// before sharding.
 fn state_partition(destination: &DestinationId, state: DeliveryState) -> String {
     format!("DLV#{destination}#{}", state.as_str())
 }
@@ -160,7 +162,14 @@ impl DynamoDeliveryStore {
             client,
             table: table.into(),
             retention: DEFAULT_RETENTION,
+            shards: IndexShards::DEFAULT,
         }
+    }
+
+    /// Spread each destination's index partitions over `shards`.
+    pub fn with_index_shards(mut self, shards: IndexShards) -> Self {
+        self.shards = shards;
+        self
     }
 
     /// Keep deliveries and attempts this long after their event arrived
@@ -170,13 +179,30 @@ impl DynamoDeliveryStore {
         self
     }
 
+    fn attempt_partition(&self, attempt: &Attempt) -> String {
+        self.shards
+            .partition(&attempts_partition(&attempt.destination), &attempt.event_id)
+    }
+
+    /// The sharded `gsi1` partition `event`'s delivery to `destination` is
+    /// listed in while in `state`.
+    fn state_partition(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> String {
+        self.shards
+            .partition(&state_partition(destination, state), event)
+    }
+
     fn attempt_item(&self, attempt: &Attempt, lease: Timestamp) -> Item {
         HashMap::from([
             ("pk".into(), s(pk(&attempt.event_id))),
             ("sk".into(), s(attempt_sk(attempt, lease))),
             ("doc".into(), s(attempt_doc(attempt))),
             ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
-            ("gsi2pk".into(), s(attempt_partition(attempt))),
+            ("gsi2pk".into(), s(self.attempt_partition(attempt))),
             ("gsi2sk".into(), s(attempt_index_key(attempt))),
         ])
     }
@@ -318,7 +344,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             set.extend(["gsi1pk = :index", "gsi1sk = :event"]);
             values.insert(
                 ":index".into(),
-                s(state_partition(&delivery.destination, delivery.state)),
+                s(self.state_partition(&delivery.event_id, &delivery.destination, delivery.state)),
             );
             values.insert(":event".into(), s(delivery.event_id.as_str()));
         } else {
@@ -363,7 +389,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             inline_set.extend(["done = :done", "gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]);
             let mut inline_values = values.clone();
             inline_values.insert(":done".into(), s(attempt_doc(attempt)));
-            inline_values.insert(":gsi2pk".into(), s(attempt_partition(attempt)));
+            inline_values.insert(":gsi2pk".into(), s(self.attempt_partition(attempt)));
             inline_values.insert(":gsi2sk".into(), s(attempt_index_key(attempt)));
             match update(
                 &inline_set,
@@ -422,7 +448,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             .condition_expression("attribute_not_exists(pk) OR #state = :pending")
             .expression_attribute_values(
                 ":index",
-                s(state_partition(destination, DeliveryState::Parked)),
+                s(self.state_partition(event, destination, DeliveryState::Parked)),
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":event", s(event.as_str()))
@@ -487,7 +513,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         Ok(gsi1_event_ids(
             &self.client,
             &self.table,
-            &state_partition(destination, state),
+            &self.shards.partitions(&state_partition(destination, state)),
             since,
             order == ListOrder::OldestFirst,
             limit,
@@ -542,32 +568,19 @@ impl DeliveryStore for DynamoDeliveryStore {
         destination: &DestinationId,
         limit: usize,
     ) -> Result<Vec<Attempt>, CoreError> {
-        let mut attempts = Vec::new();
-        let mut start = None;
-        while attempts.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi2")
-                .key_condition_expression("gsi2pk = :pk")
-                .expression_attribute_values(":pk", s(format!("DST#{destination}")))
-                .scan_index_forward(false)
-                .limit(limit.min(1000) as i32)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| call_error("dynamodb", e))?;
-            for item in page.items() {
-                attempts.push(attempt_from(item)?);
-            }
-            match page.last_evaluated_key() {
-                Some(key) if !key.is_empty() => start = Some(key.clone()),
-                _ => break,
-            }
-        }
-        attempts.truncate(limit);
-        Ok(attempts)
+        merged_query(
+            &self.client,
+            &self.table,
+            "gsi2",
+            &self.shards.partitions(&attempts_partition(destination)),
+            None,
+            false,
+            limit,
+        )
+        .await?
+        .iter()
+        .map(|item| Ok(attempt_from(item)?))
+        .collect()
     }
 }
 

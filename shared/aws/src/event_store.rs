@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use crate::error::{call_error, AwsError};
-use crate::index::gsi1_event_ids;
+use crate::index::{gsi1_event_ids, IndexShards};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -20,6 +20,7 @@ const DEDUPE_SK: &str = "DEDUPE";
 pub struct DynamoEventStore {
     client: Client,
     table: String,
+    shards: IndexShards,
 }
 
 /// The event's fields as stored (the body is kept apart). What the item's
@@ -106,7 +107,12 @@ fn key_after<'a>(item: &'a Item, name: &str, prefix: &str) -> Result<&'a str, Aw
         .ok_or_else(|| AwsError::Corrupt(format!("event item without {name}")))
 }
 
-fn event_item(event: &Event, expires_at: Timestamp) -> Item {
+/// A source's `gsi1` partition, before sharding.
+fn source_partition(source: &SourceId) -> String {
+    format!("SRC#{source}")
+}
+
+fn event_item(event: &Event, expires_at: Timestamp, shards: IndexShards) -> Item {
     let stored = StoredEvent::from(event);
     HashMap::from([
         ("pk".into(), s(event_pk(&event.id))),
@@ -115,7 +121,10 @@ fn event_item(event: &Event, expires_at: Timestamp) -> Item {
             PACKED.into(),
             AttributeValue::B(Blob::new(pack(&stored, &event.body))),
         ),
-        ("gsi1pk".into(), s(format!("SRC#{}", event.source))),
+        (
+            "gsi1pk".into(),
+            s(shards.partition(&source_partition(&event.source), &event.id)),
+        ),
         ("gsi1sk".into(), s(event.id.as_str())),
         ("expires_at".into(), n(expires_at.unix_secs())),
     ])
@@ -147,8 +156,14 @@ fn event_from(item: &Item) -> Result<Event, AwsError> {
     };
     let source = match stored.source {
         Some(source) => source,
-        None => SourceId::parse(key_after(item, "gsi1pk", "SRC#")?)
-            .map_err(|_| AwsError::Corrupt("event item: bad gsi1pk".into()))?,
+        // `SRC#{source}`, then the shard's `#nn` if sharded.
+        None => SourceId::parse(
+            key_after(item, "gsi1pk", "SRC#")?
+                .split('#')
+                .next()
+                .unwrap_or(""),
+        )
+        .map_err(|_| AwsError::Corrupt("event item: bad gsi1pk".into()))?,
     };
     Ok(Event {
         received_at: stored.received_at.unwrap_or_else(|| id.timestamp()),
@@ -166,7 +181,14 @@ impl DynamoEventStore {
         DynamoEventStore {
             client,
             table: table.into(),
+            shards: IndexShards::DEFAULT,
         }
+    }
+
+    /// Spread each source's index partition over `shards`.
+    pub fn with_index_shards(mut self, shards: IndexShards) -> Self {
+        self.shards = shards;
+        self
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, AwsError> {
@@ -206,7 +228,7 @@ impl DynamoEventStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(event_item(event, expires_at)))
+            .set_item(Some(event_item(event, expires_at, self.shards)))
             .send()
             .await
             .map_err(|e| call_error("dynamodb", e))?;
@@ -427,7 +449,7 @@ impl EventStore for DynamoEventStore {
         let ids = gsi1_event_ids(
             &self.client,
             &self.table,
-            &format!("SRC#{source}"),
+            &self.shards.partitions(&source_partition(source)),
             since,
             false,
             limit,
@@ -465,7 +487,11 @@ mod tests {
         let body = br#"{"id":"evt_1","object":"event","data":{"object":{"lines":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]}},"padding":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
         for body in [&body[..], b"", b"\n\n raw \x00\xff bytes\n"] {
             let original = event(body);
-            let item = event_item(&original, Timestamp::from_unix_millis(0));
+            let item = event_item(
+                &original,
+                Timestamp::from_unix_millis(0),
+                IndexShards::DEFAULT,
+            );
             assert!(!item.contains_key("body") && !item.contains_key("event"));
             let back = event_from(&item).unwrap();
             assert_eq!(back.body, original.body);
@@ -478,7 +504,11 @@ mod tests {
         // JSON shrinks: a body of 2 KiB or so, with its fields, packs into
         // well under half.
         let large = body.repeat(12);
-        let packed = event_item(&event(&large), Timestamp::from_unix_millis(0));
+        let packed = event_item(
+            &event(&large),
+            Timestamp::from_unix_millis(0),
+            IndexShards::DEFAULT,
+        );
         let size = packed[PACKED].as_b().unwrap().as_ref().len();
         assert!(
             size < large.len() / 2,
@@ -536,7 +566,7 @@ mod tests {
         assert!(stored.received_at.is_none());
         let mut later = original.clone();
         later.received_at = Timestamp::from_unix_millis(later.received_at.unix_millis() + 5);
-        let item = event_item(&later, Timestamp::from_unix_millis(0));
+        let item = event_item(&later, Timestamp::from_unix_millis(0), IndexShards::DEFAULT);
         assert_eq!(event_from(&item).unwrap().received_at, later.received_at);
     }
 

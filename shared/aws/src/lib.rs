@@ -7,11 +7,16 @@
 //!
 //! | item | pk | sk | attributes |
 //! | --- | --- | --- | --- |
-//! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}`, `gsi1sk` = event id |
+//! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}#{shard}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms) |
-//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
+//! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}#{shard}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
-//! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
+//! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}#{shard}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
+//!
+//! `{shard}` is two digits, a hash of the event id modulo
+//! `HOOKRELAY_INDEX_SHARDS` (see the `index` module): no source or
+//! destination meets one partition's write limit. Entries written before
+//! sharding (without it) are still read.
 //!
 //! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in
 //! arrival order (event ids sort by time), and a destination's failed or
@@ -75,5 +80,6 @@ pub use delivery_store::{DynamoDeliveryStore, DEFAULT_RETENTION};
 pub use emf::EmfMetrics;
 pub use error::AwsError;
 pub use event_store::DynamoEventStore;
+pub use index::IndexShards;
 pub use queue::SqsQueue;
 pub use settings::{init_lambda_logging, sdk_config, Adapters, AwsSettings};

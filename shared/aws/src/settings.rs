@@ -4,6 +4,7 @@ use aws_config::BehaviorVersion;
 use std::time::Duration;
 
 use crate::error::AwsError;
+use crate::index::IndexShards;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
@@ -12,11 +13,15 @@ pub struct AwsSettings {
     pub queue_url: String,
     /// How long events, their deliveries and attempts are kept.
     pub retention: Duration,
+    /// How many shards each source's and destination's index partitions
+    /// are spread over (`HOOKRELAY_INDEX_SHARDS`).
+    pub index_shards: IndexShards,
 }
 
 impl AwsSettings {
     /// `HOOKRELAY_EVENTS_TABLE`, `HOOKRELAY_CONFIG_TABLE`,
-    /// `HOOKRELAY_QUEUE_URL`, `HOOKRELAY_RETENTION_DAYS` (default 30).
+    /// `HOOKRELAY_QUEUE_URL`, `HOOKRELAY_RETENTION_DAYS` (default 30),
+    /// `HOOKRELAY_INDEX_SHARDS` (default 32).
     pub fn from_env() -> Result<Self, AwsError> {
         let var = |name: &'static str| {
             std::env::var(name)
@@ -36,6 +41,7 @@ impl AwsSettings {
                 ),
                 _ => crate::delivery_store::DEFAULT_RETENTION,
             },
+            index_shards: IndexShards::from_env()?,
         })
     }
 }
@@ -71,9 +77,11 @@ impl Adapters {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
-            events: crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table),
+            events: crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
+                .with_index_shards(settings.index_shards),
             deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table)
-                .with_retention(settings.retention),
+                .with_retention(settings.retention)
+                .with_index_shards(settings.index_shards),
             queue: crate::SqsQueue::new(sqs, &settings.queue_url),
         }
     }
