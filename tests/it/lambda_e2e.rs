@@ -3,8 +3,8 @@
 //! SQS (moto). A signed webhook goes in as a function URL event; the queued
 //! message goes to the dispatcher as an SQS event; a sink on 127.0.0.1 gets
 //! a correctly signed request.
-use aws_sdk_dynamodb::types::AttributeValue;
 use hookrelay_aws::DynamoConfigStore;
+use hookrelay_core::DeliveryStore;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
 use hookrelay_tests::lambda_runtime::{
     http_api_event, lambda_binary, sqs_event_records, start_function, RuntimeApi,
@@ -147,14 +147,10 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     ));
 
     // The attempt is on record in DynamoDB.
-    let attempts = dynamo
-        .query()
-        .table_name(&events_table)
-        .key_condition_expression("pk = :pk AND begins_with(sk, :att)")
-        .expression_attribute_values(":pk", AttributeValue::S(format!("EVT#{event_id}")))
-        .expression_attribute_values(":att", AttributeValue::S("ATT#".into()))
-        .send()
+    let attempts = hookrelay_aws::DynamoDeliveryStore::new(dynamo.clone(), &events_table)
+        .attempts_for_event(&hookrelay_models::EventId::parse(&event_id).unwrap())
         .await
         .unwrap();
-    assert_eq!(attempts.items().len(), 1);
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0].outcome.is_success(), "{attempts:?}");
 }
