@@ -163,6 +163,48 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         "attempts newest first"
     );
 
+    // A destination's health record is written when its state changes,
+    // not per attempt: 40 attempts failing are one write (the first
+    // failure), the next success one more (the recovery).
+    sink.script("/hook", vec![Reply::Status(500); 40]);
+    let health_before = proxy.usage();
+    let send = |n: usize| {
+        let relay = &relay;
+        async move {
+            let body = format!(r#"{{"order":{n}}}"#);
+            let delivery = format!("d-{n}");
+            relay
+                .accept_github(
+                    "shop",
+                    SECRET,
+                    body.as_bytes(),
+                    &[
+                        ("X-GitHub-Event", "order"),
+                        ("X-GitHub-Delivery", &delivery),
+                    ],
+                )
+                .await;
+        }
+    };
+    for n in WEBHOOKS..WEBHOOKS + 40 {
+        send(n).await;
+    }
+    while relay.drain().await > 0 {}
+    sink.script("/hook", vec![Reply::Status(200)]);
+    for n in WEBHOOKS + 40..WEBHOOKS + 45 {
+        send(n).await;
+    }
+    while relay.drain().await > 0 {}
+    assert_eq!(sink.received("/hook").len(), WEBHOOKS + 45);
+    let usage = proxy.usage().since(&health_before);
+    let health: Vec<(&String, &f64)> = usage
+        .partition_writes
+        .iter()
+        .filter(|(key, _)| key.contains("HEALTH#"))
+        .collect();
+    let units: f64 = health.iter().map(|(_, units)| **units).sum();
+    assert_eq!(units, 2.0, "{health:?}");
+
     // An entry written before sharding (in the unsharded partition) is
     // still listed.
     let (env, _) = relay.aws_environment();
@@ -186,10 +228,10 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         .unwrap();
     let listed = relay
         .events
-        .events_by_source(&source, None, WEBHOOKS + 10)
+        .events_by_source(&source, None, WEBHOOKS + 100)
         .await
         .unwrap();
-    assert_eq!(listed.len(), WEBHOOKS);
+    assert_eq!(listed.len(), WEBHOOKS + 45);
     assert_eq!(listed.last().unwrap().id, newest_first[WEBHOOKS - 1]);
     assert_eq!(listed.last().unwrap().source, source);
 }

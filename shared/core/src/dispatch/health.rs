@@ -24,26 +24,45 @@ impl Dispatch {
         let Some(period) = self.settings.auto_disable_after else {
             return Ok(());
         };
-        let known = self
-            .failing_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&destination.id)
-            .copied();
         if outcome.is_success() {
-            if known.is_some() {
+            // Only the success that finds the destination failing clears
+            // the record: the others of a batch find it cleared in memory.
+            let was_failing = self
+                .failing_since
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&destination.id)
+                .is_some();
+            if was_failing {
                 self.health.set_failing_since(&destination.id, None).await?;
-                self.forget_failing(&destination.id);
             }
             return Ok(());
         }
+        // The first failure this process sees notes it in the store; the
+        // rest of a batch, failing at the same moment, find it noted here
+        // first. So the record is written when the state changes, not per
+        // attempt.
+        let known = {
+            let mut failing = self.failing_since.lock().unwrap_or_else(|e| e.into_inner());
+            let known = failing.get(&destination.id).copied();
+            if known.is_none() {
+                failing.insert(destination.id.clone(), at);
+            }
+            known
+        };
         let since = match known {
             Some(since) => since,
-            None => {
-                let since = self.health.note_failing(&destination.id, at).await?;
-                self.remember_failing(&destination.id, since);
-                since
-            }
+            None => match self.health.note_failing(&destination.id, at).await {
+                Ok(since) => {
+                    self.remember_failing(&destination.id, since);
+                    since
+                }
+                Err(err) => {
+                    // Not noted: let the next failure try again.
+                    self.forget_failing(&destination.id);
+                    return Err(err);
+                }
+            },
         };
         if at.since(since) < period {
             return Ok(());
