@@ -137,3 +137,88 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
         assert_eq!(listed, newest, "with source filter {source:?}");
     }
 }
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Embedded,
+    Aws,
+}
+
+/// Bulk recovery on either backend, with the failures spread over the
+/// index shards (on DynamoDB): more than a page of them (500), three to a
+/// millisecond, each reopened and queued exactly once.
+async fn bulk_recovery_across_shards_queues_each_failure_once(kind: Kind) {
+    use hookrelay_tests::relay::Relay;
+    use hookrelay_tests::{config_from, ManualClock};
+    const FAILURES: usize = 520;
+    let config = config_from(
+        "[[destinations]]\nid = \"app\"\nurl = \"https://example.com/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
+    );
+    let clock = Arc::new(ManualClock::at_unix_secs(1_790_000_000));
+    let relay = match kind {
+        Kind::Embedded => Relay::embedded(config, clock.clone()),
+        Kind::Aws => Relay::aws(config, clock.clone()).await,
+    };
+    let app = DestinationId::parse("app").unwrap();
+    let now = clock.now_for_tests();
+    let events: Vec<EventId> = (0..FAILURES)
+        .map(|i| {
+            EventId::new(Timestamp::from_unix_millis(
+                1_789_999_000_000 + i as i64 / 3,
+            ))
+        })
+        .collect();
+    for chunk in events.chunks(8) {
+        futures::future::join_all(
+            chunk
+                .iter()
+                .map(|event| settle_delivery(&*relay.deliveries, event, &app, now, Some(FAILED))),
+        )
+        .await;
+    }
+    let AdminResponse::Replayed(replayed) = relay
+        .admin()
+        .execute(AdminRequest::Recover {
+            destination: app.clone(),
+            since: None,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("not a replay");
+    };
+    let recovered: BTreeSet<&EventId> = replayed.iter().map(|r| &r.event).collect();
+    assert_eq!(replayed.len(), FAILURES);
+    assert_eq!(recovered, events.iter().collect());
+
+    let mut queued = Vec::new();
+    loop {
+        let batch = relay.receive_batch().await;
+        if batch.is_empty() {
+            break;
+        }
+        relay.ack(&batch).await;
+        for record in batch {
+            let message: hookrelay_core::QueueMessage =
+                serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+            queued.push(message.event_id);
+        }
+    }
+    let distinct: BTreeSet<&EventId> = queued.iter().collect();
+    assert_eq!(queued.len(), FAILURES, "queued once each");
+    assert_eq!(distinct.len(), FAILURES);
+    assert!(relay
+        .deliveries
+        .deliveries_in_state(
+            &app,
+            DeliveryState::Failed,
+            None,
+            hookrelay_core::ListOrder::OldestFirst,
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+on_both_backends!(bulk_recovery_across_shards_queues_each_failure_once);
