@@ -55,6 +55,10 @@ pub struct DevArgs {
     /// With --aws: the queue's URL (or name it with --create).
     #[arg(long, env = "HOOKRELAY_QUEUE_URL")]
     pub queue_url: Option<String>,
+    /// With --aws: the S3 bucket large bodies are kept in (created with
+    /// --create); without one, an event must fit its DynamoDB item.
+    #[arg(long, env = "HOOKRELAY_BODY_BUCKET")]
+    pub body_bucket: Option<String>,
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
     /// Disable a destination once every attempt to it has failed this long
@@ -166,9 +170,16 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             .queue_url
             .clone()
             .unwrap_or_else(|| "hookrelay-deliveries".into());
-        provision::create_queue(&sqs, &name)
+        let queue_url = provision::create_queue(&sqs, &name)
             .await
-            .map_err(unavailable)?
+            .map_err(unavailable)?;
+        if let Some(bucket) = &args.body_bucket {
+            let retention_days = i32::try_from(args.retention_days).unwrap_or(i32::MAX);
+            provision::create_body_bucket(&hookrelay_aws::s3_client(&sdk), bucket, retention_days)
+                .await
+                .map_err(unavailable)?;
+        }
+        queue_url
     } else {
         args.queue_url.clone().ok_or_else(|| {
             CliError::Usage("--aws needs --queue-url (or HOOKRELAY_QUEUE_URL), or --create".into())
@@ -184,6 +195,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             retention: ingest_settings.retention,
             index_shards: hookrelay_aws::IndexShards::from_env()
                 .map_err(|e| CliError::Usage(e.to_string()))?,
+            body_bucket: args.body_bucket.clone(),
+            inline_body_bytes: hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
         },
     );
     adapters

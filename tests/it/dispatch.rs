@@ -508,12 +508,7 @@ async fn deliveries_and_attempts_expire_with_their_event_in_dynamodb() {
         DeliveryState::Succeeded
     );
 
-    let (env, _) = relay.aws_environment();
-    let table = env
-        .iter()
-        .find(|(name, _)| *name == "HOOKRELAY_EVENTS_TABLE")
-        .map(|(_, value)| value.clone())
-        .unwrap();
+    let table = relay.events_table();
     let items = aws_sdk_dynamodb::Client::new(&hookrelay_tests::moto::shared().sdk_config())
         .query()
         .table_name(&table)

@@ -73,6 +73,7 @@ async fn table_and_queue_outages_mid_run_lose_nothing_and_duplicate_nothing() {
         test_dispatch_settings(),
         &dynamodb.endpoint(),
         &sqs.endpoint(),
+        &moto.endpoint,
     )
     .await;
     // Deliveries answered per provider delivery: what the provider holds a

@@ -61,7 +61,7 @@ async fn oversized_bodies_are_413_at_the_sources_limit_and_the_ceiling() {
         .await,
         413
     );
-    let huge = vec![b'x'; 5 << 20];
+    let huge = vec![b'x'; hookrelay_models::BODY_LIMIT_CEILING + 1];
     assert_eq!(
         status(
             &backend,

@@ -33,6 +33,7 @@ mod faults;
 mod health;
 mod hostile_input;
 mod lambda_e2e;
+mod large_bodies;
 mod metrics;
 mod partitions;
 mod receiver_contract;

@@ -44,6 +44,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         test_dispatch_settings(),
         &proxy.endpoint(),
         &moto.endpoint,
+        &moto.endpoint,
     )
     .await;
     let before = proxy.usage();
@@ -207,12 +208,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
 
     // An entry written before sharding (in the unsharded partition) is
     // still listed.
-    let (env, _) = relay.aws_environment();
-    let table = env
-        .iter()
-        .find(|(name, _)| *name == "HOOKRELAY_EVENTS_TABLE")
-        .map(|(_, value)| value.clone())
-        .unwrap();
+    let table = relay.events_table();
     aws_sdk_dynamodb::Client::new(&moto.sdk_config())
         .update_item()
         .table_name(&table)

@@ -313,6 +313,22 @@ async fn a_body_over_the_limit_is_413_and_nothing_is_written(f: Fixture) {
     assert_nothing_written(&f).await;
 }
 
+/// A source without a limit of its own takes up to the ceiling (5 MiB),
+/// and a byte more is refused before anything is written.
+async fn a_body_over_the_ceiling_is_413_and_nothing_is_written(f: Fixture) {
+    let body = vec![b'x'; hookrelay_models::BODY_LIMIT_CEILING + 1];
+    let request = signed_post(
+        "github",
+        Scheme::Github,
+        GITHUB_SECRET,
+        &body,
+        &[("X-GitHub-Event", "push")],
+    );
+    let (status, _) = send(&f, request).await;
+    assert_eq!(status, 413);
+    assert_nothing_written(&f).await;
+}
+
 async fn a_malformed_signature_header_is_400(f: Fixture) {
     let request = http::Request::builder()
         .method("POST")
@@ -491,6 +507,7 @@ on_both_backends!(
     a_stale_timestamp_is_401,
     unknown_sources_and_path_tricks_are_404,
     a_body_over_the_limit_is_413_and_nothing_is_written,
+    a_body_over_the_ceiling_is_413_and_nothing_is_written,
     a_malformed_signature_header_is_400,
     an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry,
     a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry,

@@ -432,6 +432,7 @@ impl CostBench {
             events_table,
             config_table,
             queue_url,
+            ..
         } = provisioned.clone();
         let sink = Sink::start().await;
         DynamoConfigStore::new(dynamo.clone(), &config_table)

@@ -59,6 +59,26 @@ impl Clock for ManualClock {
     }
 }
 
+/// A GitHub-like push of exactly `size` bytes of JSON (many commits, with
+/// quotes and newlines to escape): the large bodies tests send.
+pub fn large_json_body(size: usize) -> Vec<u8> {
+    let mut body = String::from(r#"{"ref":"refs/heads/main","commits":["#);
+    let mut n = 0;
+    while body.len() + 120 < size {
+        body.push_str(&format!(
+            r#"{{"id":"{n:040x}","message":"Commit number {n} \"quoted\" with a\nnewline"}},"#
+        ));
+        n += 1;
+    }
+    body.push_str(r#"{}],"pad":""#);
+    while body.len() + 2 < size {
+        body.push('x');
+    }
+    body.push_str(r#""}"#);
+    assert_eq!(body.len(), size, "ask for at least 40 bytes");
+    body.into_bytes()
+}
+
 /// Checks a Standard Webhooks signature with Python's hmac module: an
 /// implementation independent of ours.
 pub fn python_verifies(
@@ -68,20 +88,29 @@ pub fn python_verifies(
     body: &[u8],
     signature: &str,
 ) -> bool {
+    // The body goes on stdin: a large one would not fit an argument list.
     let script = r#"
 import base64, hashlib, hmac, sys
-secret, msg_id, ts, body_hex, header = sys.argv[1:6]
+secret, msg_id, ts, header = sys.argv[1:5]
+body = sys.stdin.buffer.read()
 key = base64.b64decode(secret.split("_", 1)[1])
-expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + bytes.fromhex(body_hex), hashlib.sha256).digest()).decode()
+expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()).decode()
 ok = any(p.split(",", 1)[1] == expected for p in header.split(" ") if p.startswith("v1,"))
 sys.exit(0 if ok else 1)
 "#;
-    let body_hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
-    std::process::Command::new("python3")
-        .args(["-c", script, secret, id, timestamp, &body_hex, signature])
-        .status()
-        .expect("python3 is needed for the independent signature check (apt-get install python3)")
-        .success()
+    use std::io::Write;
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", script, secret, id, timestamp, signature])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is needed for the independent signature check (apt-get install python3)");
+    python
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(body)
+        .expect("hand the body to python3");
+    python.wait().expect("python3 ran").success()
 }
 
 /// The receiver and admin ports a `hookrelay dev` process bound, read from

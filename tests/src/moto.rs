@@ -237,12 +237,18 @@ pub struct Provisioned {
     pub events_table: String,
     pub config_table: String,
     pub queue_url: String,
+    /// The S3 bucket for bodies too large for their item.
+    pub body_bucket: String,
 }
 
 impl Provisioned {
-    /// Creates them through `dynamo` and `sqs` (clients of the server, or
-    /// of a proxy in front of it).
-    pub async fn create(dynamo: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client) -> Self {
+    /// Creates them through `dynamo`, `sqs` and `s3` (clients of the
+    /// server, or of a proxy in front of it).
+    pub async fn create(
+        dynamo: &aws_sdk_dynamodb::Client,
+        sqs: &aws_sdk_sqs::Client,
+        s3: &aws_sdk_s3::Client,
+    ) -> Self {
         use hookrelay_aws::provision;
         let events_table = unique_name("events");
         let config_table = unique_name("config");
@@ -255,10 +261,15 @@ impl Provisioned {
         let queue_url = provision::create_queue(sqs, &unique_name("queue"))
             .await
             .expect("create the queue");
+        let body_bucket = unique_name("bodies");
+        provision::create_body_bucket(s3, &body_bucket, 30)
+            .await
+            .expect("create the body bucket");
         Provisioned {
             events_table,
             config_table,
             queue_url,
+            body_bucket,
         }
     }
 
@@ -269,7 +280,8 @@ impl Provisioned {
             aws_sdk_dynamodb::Client::new(&sdk),
             aws_sdk_sqs::Client::new(&sdk),
         );
-        (Self::create(&dynamo, &sqs).await, dynamo, sqs)
+        let s3 = hookrelay_aws::s3_client(&sdk);
+        (Self::create(&dynamo, &sqs, &s3).await, dynamo, sqs)
     }
 
     /// On the shared server.
@@ -278,6 +290,7 @@ impl Provisioned {
         Self::create(
             &aws_sdk_dynamodb::Client::new(&sdk),
             &aws_sdk_sqs::Client::new(&sdk),
+            &hookrelay_aws::s3_client(&sdk),
         )
         .await
     }
@@ -293,6 +306,7 @@ impl Provisioned {
             ("HOOKRELAY_EVENTS_TABLE".into(), self.events_table.clone()),
             ("HOOKRELAY_CONFIG_TABLE".into(), self.config_table.clone()),
             ("HOOKRELAY_QUEUE_URL".into(), self.queue_url.clone()),
+            ("HOOKRELAY_BODY_BUCKET".into(), self.body_bucket.clone()),
         ]
     }
 }

@@ -3,7 +3,10 @@
 //! messages to the dispatcher's Lambda handler the way the SQS event source
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
+use hookrelay_aws::{
+    s3_client, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
+    DEFAULT_INLINE_BODY_BYTES,
+};
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
     EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender, Stores,
@@ -42,7 +45,8 @@ pub struct Relay {
     pub clock: Arc<ManualClock>,
     transport: Transport,
     /// On moto: the events table, the config table and the queue URL.
-    aws_names: Option<(String, String, String)>,
+    /// Events table, config table, queue URL, body bucket.
+    aws_names: Option<(String, String, String, String)>,
 }
 
 /// Dispatch settings for tests: no jitter, so schedules are exact.
@@ -124,10 +128,10 @@ impl Relay {
         settings: DispatchSettings,
     ) -> Relay {
         let endpoint = &moto::shared().endpoint;
-        Self::aws_at(config, clock, settings, endpoint, endpoint).await
+        Self::aws_at(config, clock, settings, endpoint, endpoint, endpoint).await
     }
 
-    /// On moto, reaching DynamoDB and SQS at the given endpoints (e.g.
+    /// On moto, reaching DynamoDB, SQS and S3 at the given endpoints (e.g.
     /// through a [`crate::proxy::CuttableProxy`] each).
     pub async fn aws_at(
         config: Config,
@@ -135,16 +139,19 @@ impl Relay {
         settings: DispatchSettings,
         dynamodb_endpoint: &str,
         sqs_endpoint: &str,
+        s3_endpoint: &str,
     ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
         let dynamo = aws_sdk_dynamodb::Client::new(&moto::sdk_config_for(dynamodb_endpoint));
         let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config_for(sqs_endpoint));
+        let s3 = s3_client(&moto::sdk_config_for(s3_endpoint));
         let moto::Provisioned {
             events_table,
             config_table,
             queue_url: url,
-        } = moto::Provisioned::create(&dynamo, &sqs).await;
+            body_bucket,
+        } = moto::Provisioned::create(&dynamo, &sqs, &s3).await;
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
         dynamo_config.replace_config(&config).await.unwrap();
         let writer = Arc::new(dynamo_config.clone());
@@ -155,7 +162,10 @@ impl Relay {
             clock_port.clone(),
             Duration::from_secs(30),
         ));
-        let events = Arc::new(DynamoEventStore::new(dynamo.clone(), &events_table));
+        let events = Arc::new(
+            DynamoEventStore::new(dynamo.clone(), &events_table)
+                .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES),
+        );
         let deliveries = Arc::new(DynamoDeliveryStore::new(dynamo, &events_table));
         let queue = Arc::new(SqsQueue::new(sqs.clone(), &url));
         let ingest = Ingest::new(
@@ -188,15 +198,21 @@ impl Relay {
             clock,
             writer,
             stored_config,
-            aws_names: Some((events_table, config_table, url.clone())),
+            aws_names: Some((events_table, config_table, url.clone(), body_bucket)),
             transport: Transport::Sqs { client: sqs, url },
         }
+    }
+
+    /// The events table of an AWS relay.
+    pub fn events_table(&self) -> String {
+        self.aws_names.clone().expect("an AWS relay (Relay::aws)").0
     }
 
     /// The environment a Lambda binary needs to work on this relay's
     /// tables and queue (on moto), and the queue's URL.
     pub fn aws_environment(&self) -> (Vec<(&'static str, String)>, String) {
-        let (events, config, queue) = self.aws_names.clone().expect("an AWS relay (Relay::aws)");
+        let (events, config, queue, bucket) =
+            self.aws_names.clone().expect("an AWS relay (Relay::aws)");
         let env = vec![
             ("AWS_ENDPOINT_URL", moto::shared().endpoint.clone()),
             ("AWS_REGION", "us-east-1".to_string()),
@@ -205,6 +221,7 @@ impl Relay {
             ("HOOKRELAY_EVENTS_TABLE", events),
             ("HOOKRELAY_CONFIG_TABLE", config),
             ("HOOKRELAY_QUEUE_URL", queue.clone()),
+            ("HOOKRELAY_BODY_BUCKET", bucket),
         ];
         (env, queue)
     }

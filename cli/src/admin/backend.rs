@@ -46,6 +46,12 @@ impl Backend {
                 retention: hookrelay_aws::DEFAULT_RETENTION,
                 index_shards: hookrelay_aws::IndexShards::from_env()
                     .map_err(|e| CliError::Usage(e.to_string()))?,
+                // Read only to show bodies kept in S3; nothing is stored
+                // through the admin path.
+                body_bucket: std::env::var("HOOKRELAY_BODY_BUCKET")
+                    .ok()
+                    .filter(|v| !v.is_empty()),
+                inline_body_bytes: hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
             },
         );
         let config = Arc::new(adapters.config);

@@ -8,6 +8,7 @@ use hookrelay_models::{Event, EventId, SourceId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+use crate::body_bucket::{BodyBucket, BodyRef, DEFAULT_INLINE_BODY_BYTES};
 use crate::error::{call_error, AwsError};
 use crate::index::{gsi1_event_ids, IndexShards};
 
@@ -21,6 +22,10 @@ pub struct DynamoEventStore {
     client: Client,
     table: String,
     shards: IndexShards,
+    /// Where bodies too large to keep inline go, if anywhere.
+    bodies: Option<BodyBucket>,
+    /// Packed events larger than this keep their body in `bodies`.
+    inline_limit: usize,
 }
 
 /// The event's fields as stored (the body is kept apart). What the item's
@@ -64,8 +69,15 @@ fn dedupe_pk(key: &DedupeKey) -> String {
 /// The frame is the fields as JSON, a newline (JSON keeps its own escaped),
 /// then the body.
 const PACKED: &str = "z";
-/// Unpacking stops past this many bytes: the most an item holds.
-const MAX_UNPACKED: usize = 400 * 1024;
+/// Unpacking stops past this many bytes: the largest body, its headers
+/// and fields.
+const MAX_UNPACKED: usize = hookrelay_models::BODY_LIMIT_CEILING + 64 * 1024;
+/// Without a bucket, the most a packed event may take: an item holds
+/// 400 KB, and its keys and other attributes need the rest.
+const MAX_INLINE_PACKED: usize = 380 * 1024;
+/// The attribute naming a body kept in the bucket (JSON of a `BodyRef`);
+/// the packed frame then holds the fields and an empty body.
+const BODY_REF: &str = "b";
 
 fn pack(stored: &StoredEvent, body: &[u8]) -> Vec<u8> {
     let mut frame = serde_json::to_vec(stored).expect("events serialize");
@@ -130,6 +142,19 @@ fn event_item(event: &Event, expires_at: Timestamp, shards: IndexShards) -> Item
     ])
 }
 
+/// The bucket object an item names as its body, if any.
+fn body_ref(item: &Item) -> Result<Option<BodyRef>, AwsError> {
+    item.get(BODY_REF)
+        .and_then(|v| v.as_s().ok())
+        .map(|json| {
+            serde_json::from_str(json)
+                .map_err(|e| AwsError::Corrupt(format!("event item: body reference: {e}")))
+        })
+        .transpose()
+}
+
+/// The event an item holds; a body kept in the bucket is left empty
+/// (see [`body_ref`]).
 fn event_from(item: &Item) -> Result<Event, AwsError> {
     let (stored, body) = match item.get(PACKED).and_then(|v| v.as_b().ok()) {
         Some(packed) => unpack(packed.as_ref())?,
@@ -182,7 +207,17 @@ impl DynamoEventStore {
             client,
             table: table.into(),
             shards: IndexShards::DEFAULT,
+            bodies: None,
+            inline_limit: DEFAULT_INLINE_BODY_BYTES,
         }
+    }
+
+    /// Keep bodies whose packed event is larger than `inline_limit` bytes
+    /// in `bucket` (without a bucket, an event must fit its item).
+    pub fn with_body_bucket(mut self, bucket: BodyBucket, inline_limit: usize) -> Self {
+        self.bodies = Some(bucket);
+        self.inline_limit = inline_limit;
+        self
     }
 
     /// Spread each source's index partition over `shards`.
@@ -224,11 +259,69 @@ impl DynamoEventStore {
         }
     }
 
-    async fn put_event(&self, event: &Event, expires_at: Timestamp) -> Result<(), AwsError> {
+    /// The item for `event`. A body too large to keep inline goes to the
+    /// bucket first, so no item ever names a body that is not stored; with
+    /// no bucket, an event that cannot fit its item is refused before
+    /// anything is written.
+    async fn item_for(&self, event: &Event, expires_at: Timestamp) -> Result<Item, CoreError> {
+        // A body this much larger than the inline limit does not deflate
+        // under it (JSON shrinks four- to tenfold): not worth compressing
+        // megabytes to find out.
+        if let Some(bucket) = &self.bodies {
+            if event.body.len() > self.inline_limit.saturating_mul(32) {
+                return self.item_with_body_in(bucket, event, expires_at).await;
+            }
+        }
+        let item = event_item(event, expires_at, self.shards);
+        let packed_len = item
+            .get(PACKED)
+            .and_then(|v| v.as_b().ok())
+            .map_or(0, |b| b.as_ref().len());
+        match &self.bodies {
+            Some(bucket) if packed_len > self.inline_limit => {
+                return self.item_with_body_in(bucket, event, expires_at).await;
+            }
+            None if packed_len > MAX_INLINE_PACKED => {
+                return Err(CoreError::TooLarge {
+                    size: event.body.len(),
+                    limit: MAX_INLINE_PACKED,
+                })
+            }
+            _ => {}
+        }
+        Ok(item)
+    }
+
+    /// The item for `event` with its body put in `bucket` first.
+    async fn item_with_body_in(
+        &self,
+        bucket: &BodyBucket,
+        event: &Event,
+        expires_at: Timestamp,
+    ) -> Result<Item, CoreError> {
+        let reference = bucket.put(&event.id, &event.body).await?;
+        let fields = Event {
+            id: event.id.clone(),
+            source: event.source.clone(),
+            event_type: event.event_type.clone(),
+            provider_delivery_id: event.provider_delivery_id.clone(),
+            received_at: event.received_at,
+            headers: event.headers.clone(),
+            body: Vec::new(),
+        };
+        let mut item = event_item(&fields, expires_at, self.shards);
+        item.insert(
+            BODY_REF.into(),
+            s(serde_json::to_string(&reference).expect("references serialize")),
+        );
+        Ok(item)
+    }
+
+    async fn put_item(&self, item: Item) -> Result<(), AwsError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(event_item(event, expires_at, self.shards)))
+            .set_item(Some(item))
             .send()
             .await
             .map_err(|e| call_error("dynamodb", e))?;
@@ -324,16 +417,17 @@ impl DynamoEventStore {
         event: &Event,
         key: &DedupeKey,
         expires_at: Timestamp,
-    ) -> Result<InsertOutcome, AwsError> {
+    ) -> Result<InsertOutcome, CoreError> {
+        // Before any write: a large body goes to the bucket, or an event
+        // that cannot be stored is refused.
+        let item = self.item_for(event, expires_at).await?;
         // A record whose window ends between our failed write and our read
         // is gone by the read: try the write again, a bounded number of
         // times.
         for round in 0..3 {
             let (dedupe, stored) = if round == 0 {
-                let (dedupe, stored) = tokio::join!(
-                    self.put_dedupe(event, key),
-                    self.put_event(event, expires_at)
-                );
+                let (dedupe, stored) =
+                    tokio::join!(self.put_dedupe(event, key), self.put_item(item.clone()));
                 (dedupe, stored)
             } else {
                 (self.put_dedupe(event, key).await, Ok(()))
@@ -348,13 +442,13 @@ impl DynamoEventStore {
                     {
                         tracing::warn!(event_id = %event.id, error = %undo, "could not take back a dedupe record whose event was not stored");
                     }
-                    return Err(err);
+                    return Err(err.into());
                 }
                 (Err(err), stored) => {
                     if stored.is_ok() {
                         self.remove_copy(&event.id).await;
                     }
-                    return Err(err);
+                    return Err(err.into());
                 }
                 (Ok(false), _) => {}
             }
@@ -372,7 +466,8 @@ impl DynamoEventStore {
                         id: existing.clone(),
                         ..event.clone()
                     };
-                    self.put_event(&copy, expires_at).await?;
+                    let item = self.item_for(&copy, expires_at).await?;
+                    self.put_item(item).await?;
                     false
                 }
             };
@@ -384,7 +479,8 @@ impl DynamoEventStore {
         Err(AwsError::Call {
             service: "dynamodb",
             detail: "dedupe record kept changing under a write".into(),
-        })
+        }
+        .into())
     }
 
     /// Removes this receipt's own copy of a duplicate (best effort: left,
@@ -413,9 +509,10 @@ impl EventStore for DynamoEventStore {
         expires_at: Timestamp,
     ) -> Result<InsertOutcome, CoreError> {
         match dedupe {
-            Some(key) => Ok(self.insert_deduplicated(event, key, expires_at).await?),
+            Some(key) => self.insert_deduplicated(event, key, expires_at).await,
             None => {
-                self.put_event(event, expires_at).await?;
+                let item = self.item_for(event, expires_at).await?;
+                self.put_item(item).await?;
                 Ok(InsertOutcome::Inserted)
             }
         }
@@ -435,7 +532,19 @@ impl EventStore for DynamoEventStore {
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
         match self.get(event_pk(id), EVENT_SK).await? {
-            Some(item) => Ok(Some(event_from(&item)?)),
+            Some(item) => {
+                let mut event = event_from(&item)?;
+                if let Some(reference) = body_ref(&item)? {
+                    let bucket = self.bodies.as_ref().ok_or_else(|| {
+                        CoreError::Misconfigured(format!(
+                            "event {id} keeps its body in S3 ({}), but no body bucket is configured (HOOKRELAY_BODY_BUCKET)",
+                            reference.key
+                        ))
+                    })?;
+                    event.body = bucket.get(&reference).await?;
+                }
+                Ok(Some(event))
+            }
             None => Ok(None),
         }
     }

@@ -58,13 +58,17 @@
 //!
 //! # Body size
 //!
-//! Bodies are stored, deflated, in the event item. DynamoDB
-//! items hold 400 KB, so sources accept at most 320 KiB
-//! ([`hookrelay_models::BODY_LIMIT_CEILING`]), leaving room for headers
-//! (capped at 16 KiB) and metadata; a larger body is answered 413 before
-//! anything is written.
+//! A packed event (fields, headers, deflated body) of up to 8 KiB
+//! (`HOOKRELAY_INLINE_BODY_BYTES`) is kept whole in its item. A larger one
+//! keeps its body in the S3 bucket `HOOKRELAY_BODY_BUCKET` under
+//! `bodies/{event id}` (SSE-S3, expiring with the retention), written
+//! before the item that names it (`b`: key, size, SHA-256, checked on every
+//! read). Without a bucket, an event that cannot fit its 400 KB item is
+//! refused (413) before anything is written. Sources accept at most
+//! [`hookrelay_models::BODY_LIMIT_CEILING`] (5 MiB).
 #![forbid(unsafe_code)]
 
+mod body_bucket;
 mod config_store;
 mod delivery_store;
 pub mod emf;
@@ -75,6 +79,7 @@ pub mod provision;
 mod queue;
 mod settings;
 
+pub use body_bucket::{s3_client, BodyBucket, DEFAULT_INLINE_BODY_BYTES};
 pub use config_store::DynamoConfigStore;
 pub use delivery_store::{DynamoDeliveryStore, DEFAULT_RETENTION};
 pub use emf::EmfMetrics;

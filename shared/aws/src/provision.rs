@@ -1,4 +1,4 @@
-//! Creates the tables and queue hookrelay needs, as `infra/template.yaml`
+//! Creates the tables, queue and bucket hookrelay needs, as `infra/template.yaml`
 //! declares them. For the local stack on moto and for tests; deployments
 //! use the SAM template.
 use aws_sdk_dynamodb::types::{
@@ -103,4 +103,73 @@ pub async fn create_queue(client: &aws_sdk_sqs::Client, name: &str) -> Result<St
         service: "sqs",
         detail: "create_queue returned no URL".into(),
     })
+}
+
+/// The bucket large bodies are kept in: encrypted by default (SSE-S3),
+/// and its `bodies/` objects expire after `retention_days`, with their
+/// events. In us-east-1 (the local stack's region) or the SDK's region.
+pub async fn create_body_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    retention_days: i32,
+) -> Result<(), AwsError> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
+        ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
+    };
+    let s3 = |e: aws_sdk_s3::error::BuildError| call_error("s3", e);
+    let mut create = client.create_bucket().bucket(name);
+    if let Some(region) = client.config().region().map(|r| r.as_ref().to_string()) {
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                    .build(),
+            );
+        }
+    }
+    create.send().await.map_err(|e| call_error("s3", e))?;
+    client
+        .put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::Aes256)
+                                .build()
+                                .map_err(s3)?,
+                        )
+                        .build(),
+                )
+                .build()
+                .map_err(s3)?,
+        )
+        .send()
+        .await
+        .map_err(|e| call_error("s3", e))?;
+    let rule = LifecycleRule::builder()
+        .id("bodies-expire-with-their-events")
+        .filter(LifecycleRuleFilter::builder().prefix("bodies/").build())
+        .expiration(LifecycleExpiration::builder().days(retention_days).build())
+        .status(ExpirationStatus::Enabled)
+        .build()
+        .map_err(s3)?;
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(name)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .build()
+                .map_err(s3)?,
+        )
+        .send()
+        .await
+        .map_err(|e| call_error("s3", e))?;
+    Ok(())
 }

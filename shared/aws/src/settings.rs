@@ -16,12 +16,19 @@ pub struct AwsSettings {
     /// How many shards each source's and destination's index partitions
     /// are spread over (`HOOKRELAY_INDEX_SHARDS`).
     pub index_shards: IndexShards,
+    /// The S3 bucket large bodies are kept in (`HOOKRELAY_BODY_BUCKET`);
+    /// without one, an event must fit its DynamoDB item.
+    pub body_bucket: Option<String>,
+    /// Packed events larger than this keep their body in the bucket
+    /// (`HOOKRELAY_INLINE_BODY_BYTES`).
+    pub inline_body_bytes: usize,
 }
 
 impl AwsSettings {
     /// `HOOKRELAY_EVENTS_TABLE`, `HOOKRELAY_CONFIG_TABLE`,
     /// `HOOKRELAY_QUEUE_URL`, `HOOKRELAY_RETENTION_DAYS` (default 30),
-    /// `HOOKRELAY_INDEX_SHARDS` (default 32).
+    /// `HOOKRELAY_INDEX_SHARDS` (default 32), `HOOKRELAY_BODY_BUCKET`
+    /// (optional), `HOOKRELAY_INLINE_BODY_BYTES` (default 8192).
     pub fn from_env() -> Result<Self, AwsError> {
         let var = |name: &'static str| {
             std::env::var(name)
@@ -42,6 +49,15 @@ impl AwsSettings {
                 _ => crate::delivery_store::DEFAULT_RETENTION,
             },
             index_shards: IndexShards::from_env()?,
+            body_bucket: std::env::var("HOOKRELAY_BODY_BUCKET")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            inline_body_bytes: match std::env::var("HOOKRELAY_INLINE_BODY_BYTES") {
+                Ok(bytes) if !bytes.is_empty() => bytes
+                    .parse()
+                    .map_err(|_| AwsError::BadEnv("HOOKRELAY_INLINE_BODY_BYTES", bytes))?,
+                _ => crate::DEFAULT_INLINE_BODY_BYTES,
+            },
         })
     }
 }
@@ -77,8 +93,17 @@ impl Adapters {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
-            events: crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
-                .with_index_shards(settings.index_shards),
+            events: {
+                let events = crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
+                    .with_index_shards(settings.index_shards);
+                match &settings.body_bucket {
+                    Some(bucket) => events.with_body_bucket(
+                        crate::BodyBucket::new(crate::s3_client(sdk), bucket),
+                        settings.inline_body_bytes,
+                    ),
+                    None => events,
+                }
+            },
             deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table)
                 .with_retention(settings.retention)
                 .with_index_shards(settings.index_shards),

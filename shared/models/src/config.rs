@@ -14,12 +14,17 @@ use crate::ids::{DestinationId, SourceId};
 use crate::retry::{optional_duration, RetrySchedule};
 use crate::time::Timestamp;
 
-/// Body limit when a source sets none.
-pub const DEFAULT_BODY_LIMIT: usize = 256 * 1024;
-/// No source may accept more: the event item in DynamoDB (400 KB at most)
-/// must hold the body plus its headers and metadata. Larger bodies are
-/// answered 413 before anything is stored.
-pub const BODY_LIMIT_CEILING: usize = 320 * 1024;
+/// Body limit when a source sets none: the ceiling.
+pub const DEFAULT_BODY_LIMIT: usize = BODY_LIMIT_CEILING;
+/// No source may accept more: 5 MiB, about what the platform passes to the
+/// receiver. Lambda takes a request event of less than 6 MiB
+/// (6 291 456 bytes), and API Gateway puts the body in it as a JSON
+/// string (JSON bodies, a few percent longer once escaped) or base64
+/// (binary and form bodies, a third longer: those fit up to about
+/// 4.6 MB, and above it API Gateway answers 413 before the receiver
+/// runs). Bodies too big for a DynamoDB item are kept in S3. Larger
+/// bodies are answered 413 before anything is stored.
+pub const BODY_LIMIT_CEILING: usize = 5 * 1024 * 1024;
 /// The longest timestamp tolerance a source may set: past it a captured
 /// request stays replayable for too long.
 pub const MAX_TOLERANCE_SECS: u64 = 3600;
@@ -107,7 +112,7 @@ pub struct Source {
     /// Allowed clock difference for signed timestamps, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance_secs: Option<u64>,
-    /// Largest body accepted, in bytes (default 256 KiB, at most 320 KiB).
+    /// Largest body accepted, in bytes (default and most: 5 MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<usize>,
     /// Where the event type is read, if not the scheme's default.
@@ -167,7 +172,7 @@ impl Source {
             Some(0) => return Err(refuse("max_body_bytes must be positive".into())),
             Some(limit) if limit > BODY_LIMIT_CEILING => {
                 return Err(refuse(format!(
-                    "max_body_bytes {limit} is above the ceiling of {BODY_LIMIT_CEILING} bytes (a stored event must fit one DynamoDB item)"
+                    "max_body_bytes {limit} is above the ceiling of {BODY_LIMIT_CEILING} bytes (about what API Gateway and Lambda pass to the receiver)"
                 )))
             }
             _ => {}

@@ -1,0 +1,216 @@
+//! Large payloads (claim check): bodies past what an item should hold are
+//! kept in S3 on DynamoDB (in memory on the embedded backend), and arrive
+//! at the destination byte for byte, signed, first time and on replay.
+use hookrelay_core::admin::{AdminRequest, AdminResponse};
+use hookrelay_core::CoreError;
+use hookrelay_models::{EventId, SourceId, BODY_LIMIT_CEILING};
+use hookrelay_tests::proxy::CuttableProxy;
+use hookrelay_tests::relay::{test_dispatch_settings, Relay};
+use hookrelay_tests::sink::{Reply, Sink};
+use hookrelay_tests::{config_from, large_json_body, moto, python_verifies, ManualClock};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+const SECRET: &str = "It's a Secret to Everybody";
+const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Embedded,
+    Aws,
+}
+
+fn config(sink: &Sink) -> hookrelay_models::Config {
+    config_from(&format!(
+        "allow_private_destinations = true\n[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
+         [[destinations]]\nid = \"app\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\ntimeout = \"60s\"\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"app\"\n",
+        sink.url("/hook")
+    ))
+}
+
+async fn relay(kind: Kind, sink: &Sink) -> Relay {
+    let clock = Arc::new(ManualClock::at_system_time());
+    match kind {
+        Kind::Embedded => Relay::embedded(config(sink), clock),
+        Kind::Aws => Relay::aws(config(sink), clock).await,
+    }
+}
+
+/// Bytes no compression shrinks, of every value.
+fn binary_body(size: usize) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+async fn accept(relay: &Relay, body: &[u8], content_type: &str, delivery: &str) -> EventId {
+    relay
+        .accept_github(
+            "github",
+            SECRET,
+            body,
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", delivery),
+                ("Content-Type", content_type),
+            ],
+        )
+        .await
+}
+
+/// Delivered, byte for byte, with a signature Python's `hmac` accepts.
+fn assert_delivered_intact(sink: &Sink, event: &EventId, body: &[u8]) {
+    let message_id = event.as_str().replace("evt_", "msg_");
+    let received = sink.received("/hook");
+    let delivery = received
+        .iter()
+        .rev()
+        .find(|r| r.header("webhook-id") == Some(message_id.as_str()))
+        .unwrap_or_else(|| panic!("{event} was not delivered"));
+    assert_eq!(delivery.body.len(), body.len());
+    assert_eq!(
+        sha256(&delivery.body),
+        sha256(body),
+        "{event}: bytes differ"
+    );
+    assert!(python_verifies(
+        DEST_SECRET,
+        &message_id,
+        delivery.header("webhook-timestamp").unwrap(),
+        &delivery.body,
+        delivery.header("webhook-signature").unwrap()
+    ));
+}
+
+async fn a_5_mib_json_body_and_a_1_mib_binary_body_arrive_byte_for_byte(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(200)]);
+    let relay = relay(kind, &sink).await;
+    let json = large_json_body(BODY_LIMIT_CEILING);
+    let binary = binary_body(1024 * 1024);
+    let json_event = accept(&relay, &json, "application/json", "d-json").await;
+    let binary_event = accept(&relay, &binary, "application/octet-stream", "d-bin").await;
+    while relay.drain().await > 0 {}
+    assert_delivered_intact(&sink, &json_event, &json);
+    assert_delivered_intact(&sink, &binary_event, &binary);
+    // Stored whole, read back whole.
+    let stored = relay.events.event(&binary_event).await.unwrap().unwrap();
+    assert_eq!(sha256(&stored.body), sha256(&binary));
+
+    // A replay reads the stored body again.
+    let AdminResponse::Replayed(replayed) = relay
+        .admin()
+        .execute(AdminRequest::Replay {
+            event: json_event.clone(),
+            destination: None,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("not a replay");
+    };
+    assert_eq!(replayed.len(), 1);
+    while relay.drain().await > 0 {}
+    assert_eq!(sink.received("/hook").len(), 3);
+    assert_delivered_intact(&sink, &json_event, &json);
+}
+
+async fn a_body_just_over_the_inline_limit_and_a_small_one_both_round_trip(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(200)]);
+    let relay = relay(kind, &sink).await;
+    let mut events = Vec::new();
+    for (n, size) in [10, 8 * 1024, 8 * 1024 + 1, 20 * 1024]
+        .into_iter()
+        .enumerate()
+    {
+        let body = binary_body(size);
+        let id = accept(&relay, &body, "application/octet-stream", &format!("d-{n}")).await;
+        events.push((id, body));
+    }
+    while relay.drain().await > 0 {}
+    for (id, body) in &events {
+        assert_delivered_intact(&sink, id, body);
+    }
+    let listed = relay
+        .events
+        .events_by_source(&SourceId::parse("github").unwrap(), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), events.len());
+    for event in listed {
+        let (_, body) = events.iter().find(|(id, _)| *id == event.id).unwrap();
+        assert_eq!(sha256(&event.body), sha256(body));
+    }
+}
+
+on_both_backends!(
+    a_5_mib_json_body_and_a_1_mib_binary_body_arrive_byte_for_byte,
+    a_body_just_over_the_inline_limit_and_a_small_one_both_round_trip,
+);
+
+/// DynamoDB + S3: the object is written before the item that names it, so
+/// with S3 unreachable the provider gets a 503 and nothing is left to
+/// swallow its retry, which then succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_unavailable_at_ingest_is_503_and_the_retry_succeeds() {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(200)]);
+    let moto = moto::shared();
+    let s3 = CuttableProxy::start(&moto.endpoint).await;
+    let relay = Relay::aws_at(
+        config(&sink),
+        Arc::new(ManualClock::at_system_time()),
+        test_dispatch_settings(),
+        &moto.endpoint,
+        &moto.endpoint,
+        &s3.endpoint(),
+    )
+    .await;
+    let body = binary_body(64 * 1024);
+    let headers = [
+        ("X-GitHub-Event", "push"),
+        ("X-GitHub-Delivery", "d-s3"),
+        ("Content-Type", "application/octet-stream"),
+    ];
+    s3.cut();
+    let refused = relay
+        .try_accept_github("github", SECRET, &body, &headers)
+        .await;
+    assert!(
+        matches!(refused, Err(CoreError::Unavailable { .. })),
+        "{refused:?}"
+    );
+    let source = SourceId::parse("github").unwrap();
+    assert!(relay
+        .events
+        .events_by_source(&source, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(relay.receive_batch().await.is_empty(), "nothing queued");
+
+    s3.restore();
+    let event = match relay
+        .try_accept_github("github", SECRET, &body, &headers)
+        .await
+        .unwrap()
+    {
+        hookrelay_core::IngestOutcome::Accepted { id } => id,
+        other => panic!("the retry is new: {other:?}"),
+    };
+    while relay.drain().await > 0 {}
+    assert_delivered_intact(&sink, &event, &body);
+    assert_eq!(sink.received("/hook").len(), 1);
+}
