@@ -173,8 +173,14 @@ pub enum EventsCommand {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// An event's headers, body, deliveries and attempts.
-    Show { id: String },
+    /// An event's headers, body, deliveries and attempts (a large body
+    /// only in part: `--body-out` writes it whole).
+    Show {
+        id: String,
+        /// Write the body, byte for byte, to this file.
+        #[arg(long)]
+        body_out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -135,6 +135,7 @@ pub async fn routes(command: RoutesCommand, target: TargetArgs) -> Result<String
 }
 
 pub async fn events(command: EventsCommand, target: TargetArgs) -> Result<String, CliError> {
+    let mut body_out = None;
     let request = match command {
         EventsCommand::List {
             source,
@@ -147,12 +148,21 @@ pub async fn events(command: EventsCommand, target: TargetArgs) -> Result<String
             status: status.as_deref().map(state).transpose()?,
             limit,
         },
-        EventsCommand::Show { id } => AdminRequest::ShowEvent {
-            id: EventId::parse(&id).map_err(|e| CliError::Invalid(e.to_string()))?,
-        },
+        EventsCommand::Show { id, body_out: out } => {
+            body_out = out;
+            AdminRequest::ShowEvent {
+                id: EventId::parse(&id).map_err(|e| CliError::Invalid(e.to_string()))?,
+            }
+        }
     };
     let backend = Backend::connect(&target).await?;
-    render(backend.run(request).await?, target.output)
+    let response = backend.run(request).await?;
+    if let (Some(path), AdminResponse::Event(detail)) = (&body_out, &response) {
+        std::fs::write(path, &detail.event.body).map_err(|e| {
+            CliError::Unavailable(format!("could not write {}: {e}", path.display()))
+        })?;
+    }
+    render(response, target.output)
 }
 
 pub async fn attempts(command: AttemptsCommand, target: TargetArgs) -> Result<String, CliError> {

@@ -239,6 +239,9 @@ pub(crate) fn attempts_table(attempts: &[Attempt]) -> String {
     )
 }
 
+/// How much of a body `events show` prints.
+const SHOWN_BODY_BYTES: usize = 4 * 1024;
+
 pub(crate) fn event_text(detail: &EventDetail) -> String {
     let event = &detail.event;
     let mut out = format!(
@@ -257,17 +260,35 @@ pub(crate) fn event_text(detail: &EventDetail) -> String {
         out.push_str(&format!("  {name}: {value}\n"));
     }
     out.push_str(&format!("\nbody ({} bytes):\n", event.body.len()));
-    match std::str::from_utf8(&event.body) {
+    // A large body is shown in part; `--body-out FILE` writes it whole.
+    let shown = if event.body.len() > SHOWN_BODY_BYTES {
+        &event.body[..SHOWN_BODY_BYTES]
+    } else {
+        &event.body[..]
+    };
+    match std::str::from_utf8(shown) {
         Ok(text) => {
             out.push_str(text);
             if !text.ends_with('\n') {
                 out.push('\n');
             }
         }
+        // Cut inside a character: the text up to it.
+        Err(err) if err.error_len().is_none() && shown.len() < event.body.len() => {
+            out.push_str(&String::from_utf8_lossy(&shown[..err.valid_up_to()]));
+            out.push('\n');
+        }
         Err(_) => out.push_str(&format!(
             "  (binary) {}\n",
-            base64::engine::general_purpose::STANDARD.encode(&event.body)
+            base64::engine::general_purpose::STANDARD.encode(shown)
         )),
+    }
+    if shown.len() < event.body.len() {
+        out.push_str(&format!(
+            "  … {} more bytes (`hookrelay events show {} --body-out FILE` writes the body whole)\n",
+            event.body.len() - shown.len(),
+            event.id
+        ));
     }
     out.push_str("\ndeliveries:\n");
     if detail.deliveries.is_empty() {
@@ -409,6 +430,45 @@ mod tests {
             "{text}"
         );
         assert_eq!(done_text(&AdminResponse::Done("saved".into())), "saved");
+    }
+
+    fn detail(body: Vec<u8>) -> EventDetail {
+        let at = hookrelay_models::Timestamp::from_unix_secs(1_790_000_000);
+        EventDetail {
+            event: hookrelay_models::Event {
+                id: hookrelay_models::EventId::new(at),
+                source: SourceId::parse("github").unwrap(),
+                event_type: None,
+                provider_delivery_id: None,
+                received_at: at,
+                headers: Vec::new(),
+                body,
+            },
+            deliveries: Vec::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_large_body_is_shown_in_part_with_how_to_get_it_whole() {
+        let mut body = "é".repeat(SHOWN_BODY_BYTES).into_bytes();
+        body.extend_from_slice(b"THE END");
+        let text = event_text(&detail(body.clone()));
+        assert!(
+            text.contains(&format!("body ({} bytes)", body.len())),
+            "{text}"
+        );
+        assert!(!text.contains("THE END"));
+        assert!(text.contains(&format!("{} more bytes", body.len() - SHOWN_BODY_BYTES)));
+        assert!(text.contains("--body-out FILE"));
+        // Whole characters only, cut where the part ends.
+        assert!(text.contains(&"é".repeat(SHOWN_BODY_BYTES / 2)));
+
+        let small = event_text(&detail(b"{\"ok\":true}".to_vec()));
+        assert!(
+            small.contains("{\"ok\":true}") && !small.contains("more bytes"),
+            "{small}"
+        );
     }
 
     #[test]
