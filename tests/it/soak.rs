@@ -69,7 +69,21 @@ fn signed_headers(body: &[u8], delivery: &str) -> Vec<(String, String)> {
     headers
 }
 
+/// A small push, and every 25th a large one (40 KiB that deflate cannot
+/// shrink under the inline limit): on DynamoDB its body goes to S3.
 fn push_body(i: usize) -> Vec<u8> {
+    if i % 25 == 0 {
+        let mut state = i as u64 | 1;
+        let pad: String = (0..40 * 1024 / 16)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                format!("{state:016x}")
+            })
+            .collect();
+        return format!(r#"{{"ref":"refs/heads/main","n":{i},"pad":"{pad}"}}"#).into_bytes();
+    }
     format!(r#"{{"ref":"refs/heads/main","n":{i}}}"#).into_bytes()
 }
 
@@ -250,7 +264,20 @@ async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
-    let relay = Arc::new(Relay::aws(config_from(&config_text(&sink)), clock).await);
+    // A moto server of its own: it is one Python process, and this much
+    // load on the shared one would hold up every other test against it.
+    let moto = hookrelay_tests::moto::Moto::start();
+    let relay = Arc::new(
+        Relay::aws_at(
+            config_from(&config_text(&sink)),
+            clock,
+            hookrelay_tests::relay::test_dispatch_settings(),
+            &moto.endpoint,
+            &moto.endpoint,
+            &moto.endpoint,
+        )
+        .await,
+    );
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // The event source mapping: several pollers feeding the dispatcher's
