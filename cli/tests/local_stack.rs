@@ -175,14 +175,7 @@ fn dev_accepts_signed_samples_and_delivers_them_signed_to_the_sink_then_stops_cl
         assert!(sent.status.success(), "{sent:?}");
         let stdout = String::from_utf8(sent.stdout).unwrap();
         assert!(stdout.contains("-> 202"), "{stdout}");
-        let event_id = stdout
-            .split("\"id\":\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap();
-        let message_id = event_id.replace("evt_", "msg_");
+        let message_id = sent_event_id(&stdout).replace("evt_", "msg_");
 
         let line = wait_for_line(&sink_lines, &message_id, &mut seen);
         assert!(line.contains("signature=valid"), "{line}");
@@ -283,6 +276,16 @@ thread_local! {
     static LAST_ADMIN_PORT: std::cell::Cell<u16> = const { std::cell::Cell::new(0) };
 }
 
+/// The event id in `hookrelay send`'s printed answer.
+fn sent_event_id(stdout: &str) -> String {
+    stdout
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no event id in {stdout:?}"))
+        .to_string()
+}
+
 fn send_github(dev_port: u16) -> String {
     let sent = hookrelay()
         .current_dir(repo_root())
@@ -298,14 +301,7 @@ fn send_github(dev_port: u16) -> String {
         .unwrap();
     assert!(sent.status.success(), "{sent:?}");
     let stdout = String::from_utf8(sent.stdout).unwrap();
-    stdout
-        .split("\"id\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .replace("evt_", "msg_")
+    sent_event_id(&stdout).replace("evt_", "msg_")
 }
 
 /// The ceiling, 5 MiB: accepted, stored whole (`events show --body-out`
@@ -334,14 +330,7 @@ fn dev_accepts_and_delivers_a_5_mib_body_intact() {
         .unwrap();
     assert!(sent.status.success(), "{sent:?}");
     let stdout = String::from_utf8(sent.stdout).unwrap();
-    let event_id = stdout
-        .split("\"id\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let event_id = sent_event_id(&stdout);
     let mut seen = Vec::new();
     let line = wait_for_line(&sink_lines, &event_id.replace("evt_", "msg_"), &mut seen);
     assert!(

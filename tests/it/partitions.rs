@@ -17,6 +17,23 @@ const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Five webhooks per shard on average.
 const WEBHOOKS: usize = 160;
 
+/// Order `n` from the `shop` source, signed as GitHub signs.
+async fn send_order(relay: &Relay, n: usize) -> EventId {
+    let body = format!(r#"{{"order":{n}}}"#);
+    let delivery = format!("d-{n}");
+    relay
+        .accept_github(
+            "shop",
+            SECRET,
+            body.as_bytes(),
+            &[
+                ("X-GitHub-Event", "order"),
+                ("X-GitHub-Delivery", &delivery),
+            ],
+        )
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     let sink = Sink::start().await;
@@ -53,24 +70,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     let mut accepted = Vec::new();
     for chunk in (0..WEBHOOKS).collect::<Vec<_>>().chunks(8) {
         clock.advance_millis(1);
-        let sends = chunk.iter().map(|n| {
-            let body = format!(r#"{{"order":{n}}}"#);
-            let delivery = format!("d-{n}");
-            let relay = &relay;
-            async move {
-                relay
-                    .accept_github(
-                        "shop",
-                        SECRET,
-                        body.as_bytes(),
-                        &[
-                            ("X-GitHub-Event", "order"),
-                            ("X-GitHub-Delivery", &delivery),
-                        ],
-                    )
-                    .await
-            }
-        });
+        let sends = chunk.iter().map(|n| send_order(&relay, *n));
         accepted.extend(futures::future::join_all(sends).await);
     }
     while relay.drain().await > 0 {}
@@ -169,31 +169,13 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     // failure), the next success one more (the recovery).
     sink.script("/hook", vec![Reply::Status(500); 40]);
     let health_before = proxy.usage();
-    let send = |n: usize| {
-        let relay = &relay;
-        async move {
-            let body = format!(r#"{{"order":{n}}}"#);
-            let delivery = format!("d-{n}");
-            relay
-                .accept_github(
-                    "shop",
-                    SECRET,
-                    body.as_bytes(),
-                    &[
-                        ("X-GitHub-Event", "order"),
-                        ("X-GitHub-Delivery", &delivery),
-                    ],
-                )
-                .await;
-        }
-    };
     for n in WEBHOOKS..WEBHOOKS + 40 {
-        send(n).await;
+        send_order(&relay, n).await;
     }
     while relay.drain().await > 0 {}
     sink.script("/hook", vec![Reply::Status(200)]);
     for n in WEBHOOKS + 40..WEBHOOKS + 45 {
-        send(n).await;
+        send_order(&relay, n).await;
     }
     while relay.drain().await > 0 {}
     assert_eq!(sink.received("/hook").len(), WEBHOOKS + 45);
