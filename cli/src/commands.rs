@@ -61,6 +61,37 @@ pub async fn config(command: ConfigCommand) -> Result<String, CliError> {
 }
 
 #[derive(Debug, Args)]
+pub struct SchemesArgs {
+    /// Print README's table (markdown) instead of one line per scheme.
+    #[arg(long)]
+    markdown: bool,
+}
+
+/// The catalogue: one line per scheme (name, provider, where the signature
+/// is), or README's markdown table.
+pub fn schemes(args: &SchemesArgs) -> String {
+    if args.markdown {
+        return hookrelay_signing::markdown_table();
+    }
+    let width = SchemeKind::ALL
+        .iter()
+        .map(|kind| kind.as_str().len())
+        .max()
+        .unwrap_or(0);
+    hookrelay_signing::CATALOG
+        .iter()
+        .map(|spec| {
+            format!(
+                "{:width$}  {}: {}\n",
+                spec.kind.as_str(),
+                spec.provider,
+                spec.header.replace('`', "")
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Args)]
 pub struct SignArgs {
     /// github|stripe|shopify|slack|standard|zoom|twitch|paddle|linear|twilio|hmac
     #[arg(long)]
@@ -98,8 +129,11 @@ pub fn sign(args: SignArgs) -> Result<String, CliError> {
         }
         (_, _) => None,
     };
-    if args.scheme == SchemeKind::Twilio && args.url.is_none() {
-        return Err(CliError::Usage("--scheme twilio needs --url".into()));
+    if args.scheme.spec().signs_url() && args.url.is_none() {
+        return Err(CliError::Usage(format!(
+            "--scheme {} needs --url",
+            args.scheme
+        )));
     }
     let scheme = Scheme::from_parts(args.scheme, hmac)?;
     let timestamp = args.timestamp.unwrap_or_else(|| {
@@ -119,4 +153,26 @@ pub fn sign(args: SignArgs) -> Result<String, CliError> {
         .iter()
         .map(|(name, value)| format!("{name}: {value}\n"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_lists_every_scheme_once() {
+        let plain = schemes(&SchemesArgs { markdown: false });
+        for kind in SchemeKind::ALL {
+            let lines = plain
+                .lines()
+                .filter(|l| l.split_whitespace().next() == Some(kind.as_str()))
+                .count();
+            assert_eq!(lines, 1, "{kind}");
+        }
+        let markdown = schemes(&SchemesArgs { markdown: true });
+        assert!(
+            markdown.contains("| `gitlab` | GitLab | `X-Gitlab-Token` |"),
+            "{markdown}"
+        );
+    }
 }

@@ -19,6 +19,8 @@ enum Command {
     Config(commands::ConfigCommand),
     /// Print the signature headers a provider would send with a payload.
     Sign(commands::SignArgs),
+    /// List the verification schemes a source can use.
+    Schemes(commands::SchemesArgs),
     /// Run the receiver and the dispatcher locally (in memory by default).
     Dev(dev::DevArgs),
     /// POST a payload to the receiver, signed as the source's provider would.
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Config(command) => runtime().block_on(commands::config(command)),
         Command::Sign(args) => commands::sign(args),
+        Command::Schemes(args) => Ok(commands::schemes(&args)),
         Command::Dev(args) => runtime().block_on(dev::dev(args)),
         Command::Send(args) => runtime().block_on(send::send(args)),
         Command::Sink(args) => runtime().block_on(sink::sink(args)),

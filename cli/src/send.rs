@@ -2,7 +2,7 @@
 //! the source's provider signs it, with the headers it sends.
 use clap::Args;
 use hookrelay_models::{Config, EventId, SourceId, Timestamp};
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind};
+use hookrelay_signing::{sign_as_provider, Pick, ProviderMessage, Scheme, SchemeKind};
 use std::path::PathBuf;
 
 use crate::error::{read, CliError};
@@ -54,11 +54,8 @@ pub async fn send(args: SendArgs) -> Result<String, CliError> {
         url: Some(&public_url),
     };
     let mut headers = sign_as_provider(&scheme, &source.secrets[0], &message)?;
-    headers.extend(provider_headers(
-        source.scheme,
-        args.event.as_deref(),
-        &delivery,
-    ));
+    let extra = provider_headers(source.scheme, args.event.as_deref(), &delivery, &headers);
+    headers.extend(extra);
 
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -83,11 +80,13 @@ pub async fn send(args: SendArgs) -> Result<String, CliError> {
 }
 
 /// The non-signature headers each provider sends, so the receiver reads an
-/// event type and a delivery id as it would in production.
+/// event type and a delivery id as it would in production: the headers the
+/// scheme's catalogue entry reads them from, unless signing set them.
 fn provider_headers(
     scheme: SchemeKind,
     event: Option<&str>,
     delivery: &str,
+    signed: &[(String, String)],
 ) -> Vec<(String, String)> {
     let header = |n: &str, v: &str| (n.to_string(), v.to_string());
     let content_type = if scheme == SchemeKind::Twilio {
@@ -102,25 +101,34 @@ fn provider_headers(
             &format!("hookrelay-send/{}", env!("CARGO_PKG_VERSION")),
         ),
     ];
-    match scheme {
-        SchemeKind::Github => {
-            headers.push(header("X-GitHub-Event", event.unwrap_or("push")));
-            headers.push(header("X-GitHub-Delivery", delivery));
+    if scheme == SchemeKind::Twitch {
+        headers.push(header("Twitch-Eventsub-Message-Type", "notification"));
+    }
+    let spec = scheme.spec();
+    let event = event.unwrap_or(match scheme {
+        SchemeKind::Github => "push",
+        SchemeKind::Shopify => "orders/create",
+        SchemeKind::Twitch => "channel.follow",
+        SchemeKind::Gitlab => "Push Hook",
+        SchemeKind::Bitbucket => "repo:push",
+        SchemeKind::Woocommerce => "order.created",
+        _ => "test",
+    });
+    let unset = |name: &str, headers: &[(String, String)]| {
+        !signed
+            .iter()
+            .chain(headers)
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    if let Some(Pick::Header(name)) = spec.event_type.first.first() {
+        if unset(name, &headers) {
+            headers.push(header(name, event));
         }
-        SchemeKind::Shopify => {
-            headers.push(header("X-Shopify-Topic", event.unwrap_or("orders/create")));
-            headers.push(header("X-Shopify-Webhook-Id", delivery));
+    }
+    if let Some(Pick::Header(name)) = spec.delivery_id.first.first() {
+        if unset(name, &headers) {
+            headers.push(header(name, delivery));
         }
-        SchemeKind::Twitch => {
-            headers.push(header("Twitch-Eventsub-Message-Type", "notification"));
-            headers.push(header(
-                "Twitch-Eventsub-Subscription-Type",
-                event.unwrap_or("channel.follow"),
-            ));
-        }
-        SchemeKind::Linear => headers.push(header("Linear-Delivery", delivery)),
-        SchemeKind::Twilio => headers.push(header("I-Twilio-Idempotency-Token", delivery)),
-        _ => {}
     }
     headers
 }

@@ -2,7 +2,7 @@
 //! delivery (headers, a body preview, whether the Standard Webhooks
 //! signature verifies) and can be told to fail.
 use clap::Args;
-use hookrelay_signing::{InboundRequest, Scheme, Secret, Verifier};
+use hookrelay_signing::{InboundRequest, Scheme, SchemeKind, Secret, Verifier};
 use http::{Response, StatusCode};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -52,8 +52,11 @@ pub async fn sink(args: SinkArgs) -> Result<String, CliError> {
         .map_err(|_| CliError::Usage(format!("--status {} is not an HTTP status", args.status)))?;
     let verifier = match &args.secret {
         Some(secret) => Some(
-            Verifier::new(Scheme::Standard, &[Secret::new(secret.clone())])
-                .map_err(|e| CliError::Usage(format!("--secret: {e}")))?,
+            Verifier::new(
+                Scheme::Named(SchemeKind::Standard),
+                &[Secret::new(secret.clone())],
+            )
+            .map_err(|e| CliError::Usage(format!("--secret: {e}")))?,
         ),
         None => None,
     };

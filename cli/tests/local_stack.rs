@@ -1,5 +1,6 @@
 //! The local stack as a newcomer runs it: the real `hookrelay` binary as
 //! `sink`, `dev` (with the shipped hookrelay.toml) and `send`.
+use hookrelay_signing::SchemeKind;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -521,7 +522,7 @@ fn dev_memory_stays_flat_past_max_events() {
                             url: None,
                         };
                         let headers = hookrelay_signing::sign_as_provider(
-                            &hookrelay_signing::Scheme::Github,
+                            &hookrelay_signing::Scheme::Named(SchemeKind::Github),
                             &hookrelay_signing::Secret::new("It's a Secret to Everybody"),
                             &message,
                         )

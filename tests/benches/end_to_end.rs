@@ -7,7 +7,7 @@
 //!   against starting `/bin/true`.
 //!
 //!   cargo bench -p hookrelay-tests --bench end_to_end
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi};
 use hookrelay_tests::sink::Sink;
 use std::time::{Duration, Instant};
@@ -62,7 +62,12 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
                 id: "",
                 url: None,
             };
-            let signature = sign_as_provider(&Scheme::Github, &Secret::new("s"), &message).unwrap();
+            let signature = sign_as_provider(
+                &Scheme::Named(SchemeKind::Github),
+                &Secret::new("s"),
+                &message,
+            )
+            .unwrap();
             (body, signature)
         })
         .collect();

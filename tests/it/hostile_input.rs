@@ -3,7 +3,7 @@
 //! provider retry forever — and nothing is stored for it.
 use hookrelay_core::IngestSettings;
 use hookrelay_receiver::handle;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::backend::{Backend, EmbeddedBackend};
 use hookrelay_tests::{config_from, ManualClock};
 use lambda_http::{Body, Request};
@@ -56,7 +56,11 @@ async fn oversized_bodies_are_413_at_the_sources_limit_and_the_ceiling() {
     assert_eq!(
         status(
             &backend,
-            post("small", &signed(Scheme::Github, "gh", &body), body)
+            post(
+                "small",
+                &signed(Scheme::Named(SchemeKind::Github), "gh", &body),
+                body
+            )
         )
         .await,
         413
@@ -65,7 +69,11 @@ async fn oversized_bodies_are_413_at_the_sources_limit_and_the_ceiling() {
     assert_eq!(
         status(
             &backend,
-            post("github", &signed(Scheme::Github, "gh", &huge), huge)
+            post(
+                "github",
+                &signed(Scheme::Named(SchemeKind::Github), "gh", &huge),
+                huge
+            )
         )
         .await,
         413
@@ -79,7 +87,11 @@ async fn invalid_utf8_bodies_are_verified_as_bytes_and_kept_exactly() {
     let body = vec![0xff, 0xfe, 0x00, b'{', 0xc3, 0x28];
     let response = handle(
         backend.ingest(),
-        post("github", &signed(Scheme::Github, "gh", &body), body.clone()),
+        post(
+            "github",
+            &signed(Scheme::Named(SchemeKind::Github), "gh", &body),
+            body.clone(),
+        ),
     )
     .await;
     assert_eq!(response.status(), 202);
@@ -97,7 +109,11 @@ async fn deeply_nested_json_is_accepted_without_overflowing_the_stack() {
     let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
     let response = handle(
         backend.ingest(),
-        post("stripe", &signed(Scheme::Stripe, "whsec_st", &body), body),
+        post(
+            "stripe",
+            &signed(Scheme::Named(SchemeKind::Stripe), "whsec_st", &body),
+            body,
+        ),
     )
     .await;
     // Genuine, so accepted; its type simply cannot be read.
@@ -108,7 +124,7 @@ async fn deeply_nested_json_is_accepted_without_overflowing_the_stack() {
 async fn thousands_of_headers_are_400_and_nothing_is_stored() {
     let backend = backend();
     let body = b"{}".to_vec();
-    let mut headers = signed(Scheme::Github, "gh", &body);
+    let mut headers = signed(Scheme::Named(SchemeKind::Github), "gh", &body);
     for i in 0..5000 {
         headers.push((format!("x-filler-{i}"), "y".repeat(20)));
     }

@@ -5,7 +5,7 @@
 //! a correctly signed request.
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_core::DeliveryStore;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::lambda_runtime::{
     http_api_event, lambda_binary, peak_rss_kib, sqs_event_records, start_function, RuntimeApi,
 };
@@ -29,7 +29,7 @@ fn signed_push(body: &[u8], delivery: &str) -> Vec<(String, String)> {
         url: None,
     };
     let mut headers = sign_as_provider(
-        &Scheme::Github,
+        &Scheme::Named(SchemeKind::Github),
         &Secret::new("It's a Secret to Everybody"),
         &message,
     )

@@ -1,6 +1,6 @@
 //! The counts the alarms rely on are recorded where things happen.
 use hookrelay_embedded::MemoryMetrics;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
@@ -19,7 +19,12 @@ fn push(secret: &str, delivery: &str) -> lambda_http::Request {
         .uri("/hooks/gh")
         .header("X-GitHub-Event", "push")
         .header("X-GitHub-Delivery", delivery);
-    for (name, value) in sign_as_provider(&Scheme::Github, &Secret::new(secret), &message).unwrap()
+    for (name, value) in sign_as_provider(
+        &Scheme::Named(SchemeKind::Github),
+        &Secret::new(secret),
+        &message,
+    )
+    .unwrap()
     {
         builder = builder.header(name, value);
     }
@@ -87,8 +92,12 @@ async fn handshakes_and_outages_are_not_counted_as_received_or_malformed() {
         url: None,
     };
     let mut builder = http::Request::builder().method("POST").uri("/hooks/slack");
-    for (name, value) in
-        sign_as_provider(&Scheme::Slack, &Secret::new("slack-secret"), &message).unwrap()
+    for (name, value) in sign_as_provider(
+        &Scheme::Named(SchemeKind::Slack),
+        &Secret::new("slack-secret"),
+        &message,
+    )
+    .unwrap()
     {
         builder = builder.header(name, value);
     }

@@ -3,7 +3,7 @@
 //! written once and run on both backends.
 use hookrelay_core::IngestSettings;
 use hookrelay_receiver::handle;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::backend::{AwsBackend, Backend, EmbeddedBackend};
 use hookrelay_tests::{config_from, ManualClock};
 use lambda_http::{Body, Request};
@@ -108,7 +108,7 @@ fn signed_post(
 fn github_push(delivery: &str) -> Request {
     signed_post(
         "github",
-        Scheme::Github,
+        Scheme::Named(SchemeKind::Github),
         GITHUB_SECRET,
         br#"{"ref":"refs/heads/main","after":"abc"}"#,
         &[("X-GitHub-Event", "push"), ("X-GitHub-Delivery", delivery)],
@@ -208,7 +208,7 @@ async fn a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says(f: Fixt
 
     let without_id = signed_post(
         "github",
-        Scheme::Github,
+        Scheme::Named(SchemeKind::Github),
         GITHUB_SECRET,
         br#"{"ref":"refs/heads/main","after":"abc"}"#,
         &[("X-GitHub-Event", "push")],
@@ -224,7 +224,7 @@ async fn a_replayed_request_is_a_duplicate_whatever_its_delivery_id_says(f: Fixt
     // A different body is a different delivery, whatever its id.
     let other = signed_post(
         "github",
-        Scheme::Github,
+        Scheme::Named(SchemeKind::Github),
         GITHUB_SECRET,
         br#"{"ref":"refs/heads/main","after":"def"}"#,
         &[
@@ -262,7 +262,7 @@ async fn concurrent_identical_deliveries_store_one_event(f: Fixture) {
 async fn a_bad_signature_is_401_without_detail_and_nothing_is_written(f: Fixture) {
     let request = signed_post(
         "github",
-        Scheme::Github,
+        Scheme::Named(SchemeKind::Github),
         "not the secret",
         b"{}",
         &[("X-GitHub-Event", "push")],
@@ -277,7 +277,7 @@ async fn a_stale_timestamp_is_401(f: Fixture) {
     f.clock.set_unix_secs(NOW + 301);
     let request = signed_post(
         "stripe",
-        Scheme::Stripe,
+        Scheme::Named(SchemeKind::Stripe),
         STRIPE_SECRET,
         br#"{"id":"evt_s","type":"invoice.paid"}"#,
         &[],
@@ -289,7 +289,13 @@ async fn a_stale_timestamp_is_401(f: Fixture) {
 
 async fn unknown_sources_and_path_tricks_are_404(f: Fixture) {
     for source in ["nope", "..%2F..%2Fetc", "%2e%2e", &"x".repeat(300)] {
-        let request = signed_post(source, Scheme::Github, GITHUB_SECRET, b"{}", &[]);
+        let request = signed_post(
+            source,
+            Scheme::Named(SchemeKind::Github),
+            GITHUB_SECRET,
+            b"{}",
+            &[],
+        );
         let (status, _) = send(&f, request).await;
         assert_eq!(status, 404, "{source}");
     }
@@ -303,7 +309,7 @@ async fn a_body_over_the_limit_is_413_and_nothing_is_written(f: Fixture) {
     );
     let request = signed_post(
         "stripe",
-        Scheme::Stripe,
+        Scheme::Named(SchemeKind::Stripe),
         STRIPE_SECRET,
         body.as_bytes(),
         &[],
@@ -319,7 +325,7 @@ async fn a_body_over_the_ceiling_is_413_and_nothing_is_written(f: Fixture) {
     let body = vec![b'x'; hookrelay_models::BODY_LIMIT_CEILING + 1];
     let request = signed_post(
         "github",
-        Scheme::Github,
+        Scheme::Named(SchemeKind::Github),
         GITHUB_SECRET,
         &body,
         &[("X-GitHub-Event", "push")],
@@ -368,7 +374,7 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
     let retry = || {
         signed_post(
             "stripe",
-            Scheme::Stripe,
+            Scheme::Named(SchemeKind::Stripe),
             STRIPE_SECRET,
             br#"{"id":"evt_crash","type":"invoice.paid"}"#,
             &[],
@@ -419,7 +425,7 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
 async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     let slack = signed_post(
         "slack",
-        Scheme::Slack,
+        Scheme::Named(SchemeKind::Slack),
         "slack-secret",
         br#"{"type":"url_verification","challenge":"3eZbrw1a"}"#,
         &[],
@@ -432,7 +438,7 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
 
     let zoom = signed_post(
         "zoom",
-        Scheme::Zoom,
+        Scheme::Named(SchemeKind::Zoom),
         "zoom-secret",
         br#"{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"}}"#,
         &[],
@@ -440,8 +446,11 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     let (status, body) = send(&f, zoom).await;
     assert_eq!(status, 200);
     assert_eq!(body["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
-    let verifier =
-        hookrelay_signing::Verifier::new(Scheme::Zoom, &[Secret::new("zoom-secret")]).unwrap();
+    let verifier = hookrelay_signing::Verifier::new(
+        Scheme::Named(SchemeKind::Zoom),
+        &[Secret::new("zoom-secret")],
+    )
+    .unwrap();
     assert_eq!(
         body["encryptedToken"],
         verifier.challenge_response_hex(b"qgg8vlvZRS6UYooatFL8Aw")
@@ -449,7 +458,7 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
 
     let twitch = signed_post(
         "twitch",
-        Scheme::Twitch,
+        Scheme::Named(SchemeKind::Twitch),
         "twitch-secret",
         br#"{"challenge":"pogchamp-kappa","subscription":{"type":"channel.follow"}}"#,
         &[(

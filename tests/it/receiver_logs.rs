@@ -2,7 +2,7 @@
 //! source, outcome and event id — and never a body, a signature or a secret.
 use hookrelay_core::IngestSettings;
 use hookrelay_receiver::handle;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::backend::{Backend, EmbeddedBackend};
 use hookrelay_tests::{config_from, ManualClock};
 use lambda_http::Body;
@@ -32,7 +32,12 @@ fn request(secret: &str) -> lambda_http::Request {
         id: "",
         url: None,
     };
-    let headers = sign_as_provider(&Scheme::Github, &Secret::new(secret), &message).unwrap();
+    let headers = sign_as_provider(
+        &Scheme::Named(SchemeKind::Github),
+        &Secret::new(secret),
+        &message,
+    )
+    .unwrap();
     let mut builder = http::Request::builder()
         .method("POST")
         .uri("/hooks/github")
@@ -90,7 +95,7 @@ async fn logs_name_the_outcome_and_event_but_never_bodies_signatures_or_secrets(
     );
 
     let signature = sign_as_provider(
-        &Scheme::Github,
+        &Scheme::Named(SchemeKind::Github),
         &Secret::new(SECRET),
         &ProviderMessage {
             body: BODY,

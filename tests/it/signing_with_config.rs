@@ -4,7 +4,7 @@
 use hookrelay_models::{RetiringSecret, SourceId, Timestamp};
 use hookrelay_signing::{
     sign_as_provider, signature_header, HeaderPairs, InboundRequest, ProviderMessage, Scheme,
-    Secret, Verifier, VerifyError,
+    SchemeKind, Secret, Verifier, VerifyError,
 };
 use hookrelay_tests::config_from;
 
@@ -34,7 +34,12 @@ fn a_source_from_toml_verifies_its_providers_signature_with_any_active_secret() 
             id: "",
             url: None,
         };
-        let headers = sign_as_provider(&Scheme::Stripe, &Secret::new(*secret), &message).unwrap();
+        let headers = sign_as_provider(
+            &Scheme::Named(SchemeKind::Stripe),
+            &Secret::new(*secret),
+            &message,
+        )
+        .unwrap();
         let pairs = HeaderPairs(&headers);
         let request = InboundRequest::new(&pairs, body);
         assert_eq!(
@@ -73,8 +78,11 @@ fn deliveries_verify_under_either_secret_during_rotation_and_only_the_new_one_af
             ("webhook-timestamp".to_string(), at.unix_secs().to_string()),
             ("webhook-signature".to_string(), header),
         ];
-        let verifier =
-            Verifier::new(Scheme::Standard, std::slice::from_ref(receiver_secret)).unwrap();
+        let verifier = Verifier::new(
+            Scheme::Named(SchemeKind::Standard),
+            std::slice::from_ref(receiver_secret),
+        )
+        .unwrap();
         let pairs = HeaderPairs(&headers);
         verifier.verify(&InboundRequest::new(&pairs, body), at.unix_secs())
     };

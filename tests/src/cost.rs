@@ -12,7 +12,7 @@ use crate::sink::{Reply, Sink};
 use crate::{config_from, moto};
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_models::Timestamp;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
@@ -520,9 +520,12 @@ impl CostBench {
                     id: "",
                     url: None,
                 };
-                let headers =
-                    sign_as_provider(&Scheme::Stripe, &Secret::new(STRIPE_SECRET), &message)
-                        .expect("sign");
+                let headers = sign_as_provider(
+                    &Scheme::Named(SchemeKind::Stripe),
+                    &Secret::new(STRIPE_SECRET),
+                    &message,
+                )
+                .expect("sign");
                 ("/hooks/stripe".into(), body, headers)
             }
         }

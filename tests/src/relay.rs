@@ -15,6 +15,7 @@ use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_http::HttpSender;
 use hookrelay_models::Config;
+use hookrelay_signing::SchemeKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -262,8 +263,12 @@ impl Relay {
             id: "",
             url: None,
         };
-        let mut headers = sign_as_provider(&Scheme::Github, &Secret::new(secret), &message)
-            .expect("sign as GitHub");
+        let mut headers = sign_as_provider(
+            &Scheme::Named(SchemeKind::Github),
+            &Secret::new(secret),
+            &message,
+        )
+        .expect("sign as GitHub");
         headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         let pairs = HeaderPairs(&headers);
         let hook = InboundHook {

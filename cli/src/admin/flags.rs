@@ -280,6 +280,10 @@ mod tests {
         let (a, b) = (generate_secret(), generate_secret());
         assert!(a.expose().starts_with("whsec_"));
         assert_ne!(a.expose(), b.expose());
-        hookrelay_signing::Verifier::new(hookrelay_signing::Scheme::Standard, &[a]).unwrap();
+        hookrelay_signing::Verifier::new(
+            hookrelay_signing::Scheme::Named(SchemeKind::Standard),
+            &[a],
+        )
+        .unwrap();
     }
 }

@@ -7,7 +7,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use hookrelay_core::{Clock, Ingest, IngestSettings, SystemClock};
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_models::Config;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, Secret};
+use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use lambda_http::{Body, Request};
 use std::sync::Arc;
 
@@ -71,8 +71,12 @@ fn bench_warm_path(c: &mut Criterion) {
                     id: "",
                     url: None,
                 };
-                let signature =
-                    sign_as_provider(&Scheme::Github, &Secret::new(SECRET), &message).unwrap();
+                let signature = sign_as_provider(
+                    &Scheme::Named(SchemeKind::Github),
+                    &Secret::new(SECRET),
+                    &message,
+                )
+                .unwrap();
                 let mut builder = http::Request::builder()
                     .method("POST")
                     .uri("https://example.execute-api.us-east-1.amazonaws.com/hooks/github")

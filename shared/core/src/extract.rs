@@ -1,7 +1,7 @@
 //! Reading the event type and the provider's delivery id from a verified
 //! request, per scheme, unless the source configures where to look.
 use hookrelay_models::{FieldSelector, Source};
-use hookrelay_signing::{HeaderLookup, SchemeKind};
+use hookrelay_signing::{Field, HeaderLookup, Pick};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -49,6 +49,22 @@ fn select(
     }
 }
 
+/// A scheme's default place for a value, from the catalogue.
+fn from_field(
+    field: &Field,
+    headers: &dyn HeaderLookup,
+    json: &mut LazyJson<'_>,
+) -> Option<String> {
+    let first = field.first.iter().find_map(|pick| match pick {
+        Pick::Header(name) => header(headers, name),
+        Pick::Json(pointer) => json.string_at(pointer),
+    })?;
+    match field.then.and_then(|pointer| json.string_at(pointer)) {
+        Some(suffix) => Some(format!("{first}.{suffix}")),
+        None => Some(first),
+    }
+}
+
 fn header(headers: &dyn HeaderLookup, name: &str) -> Option<String> {
     headers
         .header(name)
@@ -65,30 +81,7 @@ pub(crate) fn event_type(
 ) -> Option<String> {
     let found = match &source.event_type {
         Some(selector) => select(selector, headers, json),
-        None => match source.scheme {
-            SchemeKind::Github => {
-                header(headers, "X-GitHub-Event").map(|event| match json.string_at("/action") {
-                    Some(action) => format!("{event}.{action}"),
-                    None => event,
-                })
-            }
-            SchemeKind::Stripe | SchemeKind::Standard => json.string_at("/type"),
-            SchemeKind::Shopify => header(headers, "X-Shopify-Topic"),
-            SchemeKind::Slack => json
-                .string_at("/event/type")
-                .or_else(|| json.string_at("/type")),
-            SchemeKind::Zoom => json.string_at("/event"),
-            SchemeKind::Twitch => header(headers, "Twitch-Eventsub-Subscription-Type"),
-            SchemeKind::Paddle => json.string_at("/event_type"),
-            SchemeKind::Linear => {
-                let kind = json.string_at("/type");
-                match (kind, json.string_at("/action")) {
-                    (Some(kind), Some(action)) => Some(format!("{kind}.{action}")),
-                    (kind, _) => kind,
-                }
-            }
-            SchemeKind::Twilio | SchemeKind::Hmac => None,
-        },
+        None => from_field(&source.scheme.spec().event_type, headers, json),
     };
     found.filter(|t| !t.is_empty()).map(|t| {
         t.chars()
@@ -106,21 +99,7 @@ pub(crate) fn delivery_id(
 ) -> Option<String> {
     let found = match &source.delivery_id {
         Some(selector) => select(selector, headers, json),
-        None => match source.scheme {
-            SchemeKind::Github => header(headers, "X-GitHub-Delivery"),
-            SchemeKind::Stripe => json.string_at("/id"),
-            SchemeKind::Standard => {
-                header(headers, "webhook-id").or_else(|| header(headers, "svix-id"))
-            }
-            SchemeKind::Shopify => header(headers, "X-Shopify-Webhook-Id")
-                .or_else(|| header(headers, "X-Shopify-Event-Id")),
-            SchemeKind::Slack => json.string_at("/event_id"),
-            SchemeKind::Twitch => header(headers, "Twitch-Eventsub-Message-Id"),
-            SchemeKind::Paddle => json.string_at("/event_id"),
-            SchemeKind::Linear => header(headers, "Linear-Delivery"),
-            SchemeKind::Twilio => header(headers, "I-Twilio-Idempotency-Token"),
-            SchemeKind::Zoom | SchemeKind::Hmac => None,
-        },
+        None => from_field(&source.scheme.spec().delivery_id, headers, json),
     };
     found.filter(|id| !id.is_empty()).map(|id| {
         if id.len() <= MAX_DELIVERY_ID && id.bytes().all(|b| b.is_ascii_graphic()) {
@@ -135,6 +114,7 @@ pub(crate) fn delivery_id(
 mod tests {
     use super::*;
     use hookrelay_models::SourceId;
+    use hookrelay_signing::SchemeKind;
     use hookrelay_signing::{HeaderPairs, Secret};
 
     fn source(scheme: SchemeKind) -> Source {

@@ -4,7 +4,8 @@
 //! comparison with `openssl speed` is `scripts/bench-signing.sh`.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hookrelay_signing::{
-    sign_as_provider, HeaderPairs, InboundRequest, ProviderMessage, Scheme, Secret, Verifier,
+    sign_as_provider, HeaderPairs, InboundRequest, ProviderMessage, Scheme, SchemeKind, Secret,
+    Verifier,
 };
 use std::hint::black_box;
 
@@ -15,9 +16,15 @@ fn bench_verify(c: &mut Criterion) {
     for (label, size) in [("1KiB", 1 << 10), ("64KiB", 64 << 10), ("1MiB", 1 << 20)] {
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         group.throughput(Throughput::Bytes(size as u64));
-        for scheme in [Scheme::Github, Scheme::Stripe, Scheme::Standard] {
+        for scheme in [
+            Scheme::Named(SchemeKind::Github),
+            Scheme::Named(SchemeKind::Stripe),
+            Scheme::Named(SchemeKind::Standard),
+        ] {
             let secret = match scheme {
-                Scheme::Standard => Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+                Scheme::Named(SchemeKind::Standard) => {
+                    Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                }
                 _ => Secret::new("It's a Secret to Everybody"),
             };
             let message = ProviderMessage {

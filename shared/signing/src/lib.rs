@@ -16,6 +16,7 @@
 //! redact themselves in `Debug`, and errors never name a secret.
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 mod error;
 mod headers;
 mod mac;
@@ -26,6 +27,7 @@ mod secret;
 mod standard;
 mod verify;
 
+pub use catalog::{markdown_table, Field, Pick, SchemeSpec, CATALOG};
 pub use error::{SecretError, VerifyError, VerifyErrorKind};
 pub use headers::{HeaderLookup, HeaderPairs};
 pub use provider::{sign_as_provider, ProviderMessage};

@@ -5,6 +5,8 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
+use crate::scheme::Encoding;
+
 /// Longest signature we decode (SHA-512 hex is 128 characters); anything
 /// longer cannot match and is refused before decoding.
 const MAX_SIGNATURE_CHARS: usize = 256;
@@ -72,7 +74,9 @@ pub fn parse_paddle_signature(value: &str) -> Result<TimestampedSignatures<'_>, 
     parse_timestamped(value, ';', "ts", "h1")
 }
 
-fn parse_timestamped<'a>(
+/// `{timestamp_key}=<ts>{separator}{signature_key}=<hex>…`: a timestamp
+/// and one or more hex signatures; items with other keys are ignored.
+pub fn parse_timestamped<'a>(
     value: &'a str,
     separator: char,
     timestamp_key: &str,
@@ -104,6 +108,34 @@ fn parse_timestamped<'a>(
         timestamp,
         signatures,
     })
+}
+
+/// One signature after `prefix`, or with `list`, several separated by it
+/// (PagerDuty's `v1=<hex>,v1=<hex>` during a rotation).
+pub fn parse_signature_list(
+    value: &str,
+    prefix: &str,
+    encoding: Encoding,
+    list: Option<char>,
+) -> Result<Vec<Vec<u8>>, &'static str> {
+    let decode = |item: &str| match encoding {
+        Encoding::Hex => parse_prefixed_hex(item, prefix),
+        Encoding::Base64 => parse_prefixed_base64(item, prefix),
+    };
+    let Some(separator) = list else {
+        return Ok(vec![decode(value)?]);
+    };
+    let mut signatures = Vec::new();
+    for item in value.split(separator).filter(|i| !i.trim().is_empty()) {
+        if signatures.len() == MAX_SIGNATURES {
+            return Err("too many signatures");
+        }
+        signatures.push(decode(item)?);
+    }
+    if signatures.is_empty() {
+        return Err("no signature");
+    }
+    Ok(signatures)
 }
 
 /// Standard Webhooks: space-separated `v1,<base64>` entries. Entries of
@@ -192,6 +224,31 @@ mod tests {
         let long = "a".repeat(MAX_SIGNATURE_CHARS + 2);
         assert_eq!(decode_hex(&long), Err("signature has the wrong length"));
         assert_eq!(decode_base64(&long), Err("signature has the wrong length"));
+    }
+
+    #[test]
+    fn signature_lists_split_and_each_item_needs_the_prefix() {
+        assert_eq!(
+            parse_signature_list("v1=0a,v1=0b", "v1=", Encoding::Hex, Some(',')),
+            Ok(vec![vec![10], vec![11]])
+        );
+        assert_eq!(
+            parse_signature_list("v1=0a,v2=0b", "v1=", Encoding::Hex, Some(',')),
+            Err("expected prefix is missing")
+        );
+        assert_eq!(
+            parse_signature_list(",", "v1=", Encoding::Hex, Some(',')),
+            Err("no signature")
+        );
+        assert_eq!(
+            parse_signature_list("sha256=AQI=", "sha256=", Encoding::Base64, None),
+            Ok(vec![vec![1, 2]])
+        );
+        let many = vec!["v1=00"; MAX_SIGNATURES + 1].join(",");
+        assert_eq!(
+            parse_signature_list(&many, "v1=", Encoding::Hex, Some(',')),
+            Err("too many signatures")
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::catalog::{Method, Part, TimestampForm};
 use crate::error::SecretError;
 use crate::scheme::{Encoding, Scheme, TemplatePart};
 use crate::secret::Secret;
@@ -34,40 +35,59 @@ pub fn sign_as_provider(
     let body = message.body;
     let ts = message.timestamp.to_string();
     let header = |name: &str, value: String| (name.to_string(), value);
-    Ok(match scheme {
-        Scheme::Github => vec![header(
-            "X-Hub-Signature-256",
-            format!("sha256={}", hex::encode(tag(&[body]))),
-        )],
-        Scheme::Stripe => vec![header(
-            "Stripe-Signature",
+    Ok(match verifier.method() {
+        Method::Hmac(preset) => {
+            let stamp = match preset.timestamp {
+                Some((_, form)) => timestamp_as(form, message.timestamp),
+                None => String::new(),
+            };
+            let url = message.url.unwrap_or_default();
+            let parts: Vec<&[u8]> = preset
+                .parts
+                .iter()
+                .map(|part| match part {
+                    Part::Lit(text) => text.as_bytes(),
+                    Part::Body => body,
+                    Part::Timestamp => stamp.as_bytes(),
+                    Part::Id => message.id.as_bytes(),
+                    Part::Url => url.as_bytes(),
+                })
+                .collect();
+            let raw = tag(&parts);
+            let encoded = match preset.encoding {
+                Encoding::Hex => hex::encode(raw),
+                Encoding::Base64 => BASE64.encode(raw),
+            };
+            let mut headers = Vec::new();
+            if let Some((name, _)) = preset.timestamp {
+                headers.push(header(name, stamp.clone()));
+            }
+            if let Some(name) = preset.id_header {
+                headers.push(header(name, message.id.to_string()));
+            }
+            headers.push(header(preset.header, format!("{}{encoded}", preset.prefix)));
+            headers
+        }
+        Method::Timestamped {
+            header: name,
+            separator,
+            timestamp_key,
+            signature_key,
+            joiner,
+        } => vec![header(
+            name,
             format!(
-                "t={ts},v1={}",
-                hex::encode(tag(&[ts.as_bytes(), b".", body]))
+                "{timestamp_key}={ts}{separator}{signature_key}={}",
+                hex::encode(tag(&[ts.as_bytes(), joiner.as_bytes(), body]))
             ),
         )],
-        Scheme::Shopify => vec![header("X-Shopify-Hmac-Sha256", BASE64.encode(tag(&[body])))],
-        Scheme::Slack => vec![
-            header("X-Slack-Request-Timestamp", ts.clone()),
-            header(
-                "X-Slack-Signature",
-                format!(
-                    "v0={}",
-                    hex::encode(tag(&[b"v0:", ts.as_bytes(), b":", body]))
-                ),
-            ),
-        ],
-        Scheme::Zoom => vec![
-            header("x-zm-request-timestamp", ts.clone()),
-            header(
-                "x-zm-signature",
-                format!(
-                    "v0={}",
-                    hex::encode(tag(&[b"v0:", ts.as_bytes(), b":", body]))
-                ),
-            ),
-        ],
-        Scheme::Standard => vec![
+        Method::Token {
+            header: name,
+            prefix,
+        } => {
+            vec![header(name, format!("{prefix}{}", secret.expose()))]
+        }
+        Method::Standard => vec![
             header("webhook-id", message.id.to_string()),
             header("webhook-timestamp", ts.clone()),
             header(
@@ -84,31 +104,8 @@ pub fn sign_as_provider(
                 ),
             ),
         ],
-        Scheme::Twitch => {
-            let secs = u64::try_from(message.timestamp).unwrap_or(0);
-            let rfc3339 = humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs))
-                .to_string();
-            vec![
-                header("Twitch-Eventsub-Message-Id", message.id.to_string()),
-                header("Twitch-Eventsub-Message-Timestamp", rfc3339.clone()),
-                header(
-                    "Twitch-Eventsub-Message-Signature",
-                    format!(
-                        "sha256={}",
-                        hex::encode(tag(&[message.id.as_bytes(), rfc3339.as_bytes(), body]))
-                    ),
-                ),
-            ]
-        }
-        Scheme::Paddle => vec![header(
-            "Paddle-Signature",
-            format!(
-                "ts={ts};h1={}",
-                hex::encode(tag(&[ts.as_bytes(), b":", body]))
-            ),
-        )],
-        Scheme::Linear => vec![header("Linear-Signature", hex::encode(tag(&[body])))],
-        Scheme::Twilio => {
+        Method::Linear => vec![header("Linear-Signature", hex::encode(tag(&[body])))],
+        Method::Twilio => {
             let url = message.url.unwrap_or_default();
             let (with_params, params) = twilio_signed_params(url, body);
             let mut parts: Vec<&[u8]> = vec![url.as_bytes()];
@@ -120,7 +117,10 @@ pub fn sign_as_provider(
             }
             vec![header("X-Twilio-Signature", BASE64.encode(tag(&parts)))]
         }
-        Scheme::Hmac(options) => {
+        Method::Configured => {
+            let Scheme::Hmac(options) = scheme else {
+                unreachable!("only the hmac scheme is configured")
+            };
             let mut headers = Vec::new();
             let mut parts: Vec<&[u8]> = Vec::new();
             match verifier.template() {
@@ -154,4 +154,16 @@ pub fn sign_as_provider(
             headers
         }
     })
+}
+
+/// `timestamp` (Unix seconds) as a scheme writes it.
+fn timestamp_as(form: TimestampForm, timestamp: i64) -> String {
+    match form {
+        TimestampForm::UnixSeconds => timestamp.to_string(),
+        TimestampForm::UnixMillis => (timestamp * 1000).to_string(),
+        TimestampForm::Rfc3339 => {
+            let secs = u64::try_from(timestamp).unwrap_or(0);
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+        }
+    }
 }

@@ -6,62 +6,77 @@ use std::str::FromStr;
 
 use crate::error::SecretError;
 
-/// The name of a scheme, as written in configuration (`scheme = "github"`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SchemeKind {
-    Github,
-    Stripe,
-    Shopify,
-    Slack,
-    Standard,
-    Zoom,
-    Twitch,
-    Paddle,
-    Linear,
-    Twilio,
-    Hmac,
+/// Declares [`SchemeKind`] with its configuration names, in one list.
+macro_rules! scheme_kinds {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The name of a scheme, as written in configuration
+        /// (`scheme = "github"`). What each one checks is in
+        /// [`crate::catalog::CATALOG`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SchemeKind {
+            $($variant,)*
+        }
+
+        impl SchemeKind {
+            pub const ALL: &'static [SchemeKind] = &[$(SchemeKind::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(SchemeKind::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+scheme_kinds! {
+    Github = "github",
+    Stripe = "stripe",
+    Shopify = "shopify",
+    Slack = "slack",
+    Standard = "standard",
+    Zoom = "zoom",
+    Twitch = "twitch",
+    Paddle = "paddle",
+    Linear = "linear",
+    Twilio = "twilio",
+    Gitlab = "gitlab",
+    Bitbucket = "bitbucket",
+    Meta = "meta",
+    Square = "square",
+    Hubspot = "hubspot",
+    Intercom = "intercom",
+    Pagerduty = "pagerduty",
+    Typeform = "typeform",
+    Calendly = "calendly",
+    Sentry = "sentry",
+    Vercel = "vercel",
+    Woocommerce = "woocommerce",
+    Zendesk = "zendesk",
+    Coinbase = "coinbase",
+    Mux = "mux",
+    Dropbox = "dropbox",
+    Lemonsqueezy = "lemonsqueezy",
+    Razorpay = "razorpay",
+    Paystack = "paystack",
+    Checkout = "checkout",
+    Clickup = "clickup",
+    Circleci = "circleci",
+    Coinify = "coinify",
+    Clerk = "clerk",
+    Resend = "resend",
+    Openai = "openai",
+    Replicate = "replicate",
+    Polar = "polar",
+    Liveblocks = "liveblocks",
+    Hmac = "hmac",
 }
 
 impl SchemeKind {
-    pub const ALL: [SchemeKind; 11] = [
-        SchemeKind::Github,
-        SchemeKind::Stripe,
-        SchemeKind::Shopify,
-        SchemeKind::Slack,
-        SchemeKind::Standard,
-        SchemeKind::Zoom,
-        SchemeKind::Twitch,
-        SchemeKind::Paddle,
-        SchemeKind::Linear,
-        SchemeKind::Twilio,
-        SchemeKind::Hmac,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SchemeKind::Github => "github",
-            SchemeKind::Stripe => "stripe",
-            SchemeKind::Shopify => "shopify",
-            SchemeKind::Slack => "slack",
-            SchemeKind::Standard => "standard",
-            SchemeKind::Zoom => "zoom",
-            SchemeKind::Twitch => "twitch",
-            SchemeKind::Paddle => "paddle",
-            SchemeKind::Linear => "linear",
-            SchemeKind::Twilio => "twilio",
-            SchemeKind::Hmac => "hmac",
-        }
-    }
-
-    /// The tolerance a scheme uses unless configured otherwise. Twitch
-    /// documents ten minutes and Linear one; the rest use five.
+    /// The tolerance a scheme uses unless configured otherwise, from its
+    /// provider's documentation (most say five minutes).
     pub fn default_tolerance_secs(self) -> u64 {
-        match self {
-            SchemeKind::Twitch => 600,
-            SchemeKind::Linear => 60,
-            _ => crate::DEFAULT_TOLERANCE_SECS,
-        }
+        self.spec().tolerance_secs
     }
 }
 
@@ -75,12 +90,26 @@ impl FromStr for SchemeKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SchemeKind::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = SchemeKind::ALL.iter().map(|k| k.as_str()).collect();
                 format!("unknown scheme {s:?}; expected one of {}", names.join("|"))
             })
+    }
+}
+
+impl Serialize for SchemeKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SchemeKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -141,19 +170,11 @@ impl HmacOptions {
     }
 }
 
-/// A scheme with everything needed to verify it.
+/// A scheme with everything needed to verify it: a catalogue scheme by
+/// name, or the generic one with its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scheme {
-    Github,
-    Stripe,
-    Shopify,
-    Slack,
-    Standard,
-    Zoom,
-    Twitch,
-    Paddle,
-    Linear,
-    Twilio,
+    Named(SchemeKind),
     Hmac(HmacOptions),
 }
 
@@ -161,36 +182,17 @@ impl Scheme {
     /// Joins a scheme name with its options: `hmac` needs them, the others
     /// refuse them.
     pub fn from_parts(kind: SchemeKind, hmac: Option<HmacOptions>) -> Result<Self, SecretError> {
-        if kind != SchemeKind::Hmac && hmac.is_some() {
-            return Err(SecretError::UnexpectedHmacOptions);
+        match (kind, hmac) {
+            (SchemeKind::Hmac, Some(options)) => Ok(Scheme::Hmac(options)),
+            (SchemeKind::Hmac, None) => Err(SecretError::MissingHmacOptions),
+            (_, Some(_)) => Err(SecretError::UnexpectedHmacOptions),
+            (kind, None) => Ok(Scheme::Named(kind)),
         }
-        Ok(match kind {
-            SchemeKind::Github => Scheme::Github,
-            SchemeKind::Stripe => Scheme::Stripe,
-            SchemeKind::Shopify => Scheme::Shopify,
-            SchemeKind::Slack => Scheme::Slack,
-            SchemeKind::Standard => Scheme::Standard,
-            SchemeKind::Zoom => Scheme::Zoom,
-            SchemeKind::Twitch => Scheme::Twitch,
-            SchemeKind::Paddle => Scheme::Paddle,
-            SchemeKind::Linear => Scheme::Linear,
-            SchemeKind::Twilio => Scheme::Twilio,
-            SchemeKind::Hmac => Scheme::Hmac(hmac.ok_or(SecretError::MissingHmacOptions)?),
-        })
     }
 
     pub fn kind(&self) -> SchemeKind {
         match self {
-            Scheme::Github => SchemeKind::Github,
-            Scheme::Stripe => SchemeKind::Stripe,
-            Scheme::Shopify => SchemeKind::Shopify,
-            Scheme::Slack => SchemeKind::Slack,
-            Scheme::Standard => SchemeKind::Standard,
-            Scheme::Zoom => SchemeKind::Zoom,
-            Scheme::Twitch => SchemeKind::Twitch,
-            Scheme::Paddle => SchemeKind::Paddle,
-            Scheme::Linear => SchemeKind::Linear,
-            Scheme::Twilio => SchemeKind::Twilio,
+            Scheme::Named(kind) => *kind,
             Scheme::Hmac(_) => SchemeKind::Hmac,
         }
     }
@@ -250,12 +252,12 @@ mod tests {
 
     #[test]
     fn scheme_names_round_trip() {
-        for kind in SchemeKind::ALL {
+        for &kind in SchemeKind::ALL {
             assert_eq!(kind.as_str().parse::<SchemeKind>(), Ok(kind));
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
-        let err = "gitlab".parse::<SchemeKind>().unwrap_err();
+        let err = "gitlob".parse::<SchemeKind>().unwrap_err();
         assert!(err.contains("github|stripe"), "{err}");
     }
 

@@ -4,12 +4,14 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::time::UNIX_EPOCH;
+use subtle::ConstantTimeEq;
 
+use crate::catalog::{HmacPreset, Method, Part, TimestampForm};
 use crate::error::{SecretError, VerifyError};
 use crate::headers::HeaderLookup;
 use crate::mac::MacKey;
 use crate::parse;
-use crate::scheme::{parse_template, Encoding, HmacAlgorithm, Scheme, TemplatePart};
+use crate::scheme::{parse_template, Encoding, HmacAlgorithm, Scheme, SchemeKind, TemplatePart};
 use crate::secret::Secret;
 use crate::standard::decode_whsec;
 
@@ -59,7 +61,11 @@ pub struct Verified {
 #[derive(Clone)]
 pub struct Verifier {
     scheme: Scheme,
+    method: Method,
     keys: Vec<MacKey>,
+    /// For schemes whose header carries the secret itself: the SHA-256 of
+    /// each secret, so the comparison's time does not depend on lengths.
+    tokens: Vec<[u8; 32]>,
     tolerance_secs: u64,
     template: Option<Vec<TemplatePart>>,
 }
@@ -82,9 +88,15 @@ impl Verifier {
         if secrets.is_empty() {
             return Err(SecretError::NoSecrets);
         }
-        let algorithm = match &scheme {
-            Scheme::Twilio => HmacAlgorithm::Sha1,
-            Scheme::Hmac(options) => options.algorithm,
+        let method = match &scheme {
+            Scheme::Named(SchemeKind::Hmac) => return Err(SecretError::MissingHmacOptions),
+            Scheme::Named(kind) => kind.spec().method,
+            Scheme::Hmac(_) => Method::Configured,
+        };
+        let algorithm = match (&method, &scheme) {
+            (Method::Hmac(preset), _) => preset.algorithm,
+            (Method::Twilio, _) => HmacAlgorithm::Sha1,
+            (Method::Configured, Scheme::Hmac(options)) => options.algorithm,
             _ => HmacAlgorithm::Sha256,
         };
         let mut keys = Vec::with_capacity(secrets.len());
@@ -93,12 +105,19 @@ impl Verifier {
             if raw.is_empty() {
                 return Err(SecretError::Empty { index });
             }
-            let key = match scheme {
-                Scheme::Standard => decode_whsec(raw, index)?,
+            let key = match method {
+                Method::Standard => decode_whsec(raw, index)?,
                 _ => raw.as_bytes().to_vec(),
             };
             keys.push(MacKey::new(algorithm, &key));
         }
+        let tokens = match method {
+            Method::Token { .. } => secrets
+                .iter()
+                .map(|secret| Sha256::digest(secret.expose().as_bytes()).into())
+                .collect(),
+            _ => Vec::new(),
+        };
         let template = match &scheme {
             Scheme::Hmac(options) => match &options.template {
                 Some(template) => {
@@ -134,7 +153,9 @@ impl Verifier {
         Ok(Verifier {
             tolerance_secs: scheme.kind().default_tolerance_secs(),
             scheme,
+            method,
             keys,
+            tokens,
             template,
         })
     }
@@ -143,6 +164,10 @@ impl Verifier {
     pub fn with_tolerance_secs(mut self, tolerance_secs: u64) -> Self {
         self.tolerance_secs = tolerance_secs;
         self
+    }
+
+    pub(crate) fn method(&self) -> Method {
+        self.method
     }
 
     pub fn scheme(&self) -> &Scheme {
@@ -164,75 +189,110 @@ impl Verifier {
     pub fn verify(&self, request: &InboundRequest<'_>, now: i64) -> Result<Verified, VerifyError> {
         let headers = request.headers;
         let body = request.body;
-        match &self.scheme {
-            Scheme::Github => {
-                let value = required(headers, "X-Hub-Signature-256")?;
-                let signature = parse::parse_prefixed_hex(value, "sha256=")
-                    .map_err(|reason| malformed("X-Hub-Signature-256", reason))?;
-                self.untimed(&[body], &[signature])
-            }
-            Scheme::Shopify => {
-                let value = required(headers, "X-Shopify-Hmac-Sha256")?;
-                let signature = parse::decode_base64(value.trim())
-                    .map_err(|reason| malformed("X-Shopify-Hmac-Sha256", reason))?;
-                self.untimed(&[body], &[signature])
-            }
-            Scheme::Linear => self.verify_linear(headers, body, now),
-            Scheme::Stripe => {
-                let value = required(headers, "Stripe-Signature")?;
-                let parsed = parse::parse_stripe_signature(value)
-                    .map_err(|reason| malformed("Stripe-Signature", reason))?;
+        match self.method {
+            Method::Hmac(preset) => self.verify_preset(&preset, request, now),
+            Method::Timestamped {
+                header,
+                separator,
+                timestamp_key,
+                signature_key,
+                joiner,
+            } => {
+                let value = required(headers, header)?;
+                let parsed =
+                    parse::parse_timestamped(value, separator, timestamp_key, signature_key)
+                        .map_err(|reason| malformed(header, reason))?;
                 self.check_timestamp(parsed.timestamp, now)?;
-                let parts: [&[u8]; 3] = [parsed.timestamp_raw.as_bytes(), b".", body];
+                let parts: [&[u8]; 3] = [parsed.timestamp_raw.as_bytes(), joiner.as_bytes(), body];
                 self.timed(&parts, &parsed.signatures, parsed.timestamp)
             }
-            Scheme::Paddle => {
-                let value = required(headers, "Paddle-Signature")?;
-                let parsed = parse::parse_paddle_signature(value)
-                    .map_err(|reason| malformed("Paddle-Signature", reason))?;
-                self.check_timestamp(parsed.timestamp, now)?;
-                let parts: [&[u8]; 3] = [parsed.timestamp_raw.as_bytes(), b":", body];
-                self.timed(&parts, &parsed.signatures, parsed.timestamp)
-            }
-            Scheme::Slack => self.verify_v0(
-                headers,
-                body,
-                now,
-                "X-Slack-Signature",
-                "X-Slack-Request-Timestamp",
-            ),
-            Scheme::Zoom => self.verify_v0(
-                headers,
-                body,
-                now,
-                "x-zm-signature",
-                "x-zm-request-timestamp",
-            ),
-            Scheme::Standard => self.verify_standard(headers, body, now),
-            Scheme::Twitch => self.verify_twitch(headers, body, now),
-            Scheme::Twilio => self.verify_twilio(headers, body, request.url),
-            Scheme::Hmac(options) => self.verify_hmac(options, headers, body, now),
+            Method::Token { header, prefix } => self.verify_token(headers, body, header, prefix),
+            Method::Standard => self.verify_standard(headers, body, now),
+            Method::Twilio => self.verify_twilio(headers, body, request.url),
+            Method::Linear => self.verify_linear(headers, body, now),
+            Method::Configured => match &self.scheme {
+                Scheme::Hmac(options) => self.verify_hmac(options, headers, body, now),
+                Scheme::Named(_) => unreachable!("only the hmac scheme is configured"),
+            },
         }
     }
 
-    /// Slack and Zoom: `v0=<hex>` over `v0:{timestamp}:{body}`.
-    fn verify_v0(
+    /// A catalogue HMAC: the signature header (one signature, or a list),
+    /// the timestamp and id headers it names, then the tag over its parts.
+    fn verify_preset(
+        &self,
+        preset: &HmacPreset,
+        request: &InboundRequest<'_>,
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        let headers = request.headers;
+        let value = required(headers, preset.header)?;
+        let mut timestamp = None;
+        let mut timestamp_raw = "";
+        if let Some((name, form)) = preset.timestamp {
+            timestamp_raw = required(headers, name)?.trim();
+            timestamp = Some(
+                parse_timestamp(timestamp_raw, form).map_err(|reason| malformed(name, reason))?,
+            );
+        }
+        let id = match preset.id_header {
+            Some(name) => required(headers, name)?,
+            None => "",
+        };
+        let signatures =
+            parse::parse_signature_list(value, preset.prefix, preset.encoding, preset.list)
+                .map_err(|reason| malformed(preset.header, reason))?;
+        let url = if preset.parts.contains(&Part::Url) {
+            request.url.ok_or(VerifyError::MissingUrl)?
+        } else {
+            ""
+        };
+        if let Some(timestamp) = timestamp {
+            self.check_timestamp(timestamp, now)?;
+        }
+        let parts: Vec<&[u8]> = preset
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Lit(text) => text.as_bytes(),
+                Part::Body => request.body,
+                Part::Timestamp => timestamp_raw.as_bytes(),
+                Part::Id => id.as_bytes(),
+                Part::Url => url.as_bytes(),
+            })
+            .collect();
+        match timestamp {
+            Some(timestamp) => self.timed(&parts, &signatures, timestamp),
+            None => self.untimed(&parts, &signatures),
+        }
+    }
+
+    /// A header that carries the secret itself. Every secret is compared
+    /// (as SHA-256 digests, in constant time) so rotation works as for the
+    /// signing schemes.
+    fn verify_token(
         &self,
         headers: &dyn HeaderLookup,
         body: &[u8],
-        now: i64,
-        signature_header: &'static str,
-        timestamp_header: &'static str,
+        header: &'static str,
+        prefix: &'static str,
     ) -> Result<Verified, VerifyError> {
-        let value = required(headers, signature_header)?;
-        let timestamp_raw = required(headers, timestamp_header)?.trim();
-        let timestamp = parse::parse_unix_seconds(timestamp_raw)
-            .map_err(|reason| malformed(timestamp_header, reason))?;
-        let signature = parse::parse_prefixed_hex(value, "v0=")
-            .map_err(|reason| malformed(signature_header, reason))?;
-        self.check_timestamp(timestamp, now)?;
-        let parts: [&[u8]; 4] = [b"v0:", timestamp_raw.as_bytes(), b":", body];
-        self.timed(&parts, &[signature], timestamp)
+        let value = required(headers, header)?;
+        let token = value
+            .strip_prefix(prefix)
+            .ok_or_else(|| malformed(header, "expected prefix is missing"))?;
+        if token.is_empty() {
+            return Err(malformed(header, "token is empty"));
+        }
+        let candidate: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let found = self
+            .tokens
+            .iter()
+            .position(|digest| bool::from(digest.ct_eq(&candidate)))
+            .ok_or(VerifyError::NoMatchingSignature)?;
+        // The token covers nothing, so an exact replay is recognised by
+        // its body (the token itself is kept out of the key).
+        Ok(Self::untimed_at(found, &[body]))
     }
 
     /// Standard Webhooks, under its `webhook-*` names or Svix's `svix-*`.
@@ -258,32 +318,6 @@ impl Verifier {
         self.check_timestamp(timestamp, now)?;
         let parts: [&[u8]; 5] = [id.as_bytes(), b".", timestamp_raw.as_bytes(), b".", body];
         self.timed(&parts, &signatures, timestamp)
-    }
-
-    /// Twitch EventSub: `sha256=<hex>` over `{id}{timestamp}{body}`, with an
-    /// RFC 3339 timestamp.
-    fn verify_twitch(
-        &self,
-        headers: &dyn HeaderLookup,
-        body: &[u8],
-        now: i64,
-    ) -> Result<Verified, VerifyError> {
-        const SIG: &str = "Twitch-Eventsub-Message-Signature";
-        const ID: &str = "Twitch-Eventsub-Message-Id";
-        const TS: &str = "Twitch-Eventsub-Message-Timestamp";
-        let value = required(headers, SIG)?;
-        let id = required(headers, ID)?;
-        let timestamp_raw = required(headers, TS)?;
-        let timestamp = humantime::parse_rfc3339_weak(timestamp_raw.trim())
-            .ok()
-            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-            .and_then(|since| i64::try_from(since.as_secs()).ok())
-            .ok_or_else(|| malformed(TS, "timestamp is not RFC 3339"))?;
-        let signature =
-            parse::parse_prefixed_hex(value, "sha256=").map_err(|reason| malformed(SIG, reason))?;
-        self.check_timestamp(timestamp, now)?;
-        let parts: [&[u8]; 3] = [id.as_bytes(), timestamp_raw.as_bytes(), body];
-        self.timed(&parts, &[signature], timestamp)
     }
 
     /// Linear: hex over the body; the body's `webhookTimestamp` (ms) must be
@@ -435,6 +469,11 @@ impl Verifier {
 
     fn untimed(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<Verified, VerifyError> {
         let secret_index = self.find_secret(parts, candidates)?;
+        Ok(Self::untimed_at(secret_index, parts))
+    }
+
+    /// Verified by secret `secret_index`, with a replay key over `parts`.
+    fn untimed_at(secret_index: usize, parts: &[&[u8]]) -> Verified {
         // Each part with its length, so no two different lists of parts
         // hash alike.
         let mut digest = Sha256::new();
@@ -442,11 +481,11 @@ impl Verifier {
             digest.update((part.len() as u64).to_be_bytes());
             digest.update(part);
         }
-        Ok(Verified {
+        Verified {
             secret_index,
             timestamp: None,
             replay_key: Some(digest.finalize().into()),
-        })
+        }
     }
 
     fn timed(
@@ -510,4 +549,17 @@ pub(crate) fn twilio_signed_params(url: &str, body: &[u8]) -> (bool, Vec<(String
         .collect();
     params.sort();
     (true, params)
+}
+
+/// A signed timestamp as Unix seconds (milliseconds are floored).
+fn parse_timestamp(raw: &str, form: TimestampForm) -> Result<i64, &'static str> {
+    match form {
+        TimestampForm::UnixSeconds => parse::parse_unix_seconds(raw),
+        TimestampForm::UnixMillis => parse::parse_unix_seconds(raw).map(|ms| ms.div_euclid(1000)),
+        TimestampForm::Rfc3339 => humantime::parse_rfc3339_weak(raw)
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .and_then(|since| i64::try_from(since.as_secs()).ok())
+            .ok_or("timestamp is not RFC 3339"),
+    }
 }

@@ -1,9 +1,12 @@
 //! Every inbound scheme against signatures computed by an independent
 //! implementation (Python's `hmac`/`hashlib`, see the values below), and
 //! against the failure cases a receiver must tell apart.
+/// The body of go-pagerduty's webhook v3 test, byte for byte.
+const PAGERDUTY_BODY: &[u8] = include_bytes!("data/pagerduty-v3.json");
+
 use hookrelay_signing::{
     sign_as_provider, Encoding, HeaderPairs, HmacOptions, InboundRequest, ProviderMessage, Scheme,
-    Secret, Verifier, VerifyError, VerifyErrorKind,
+    SchemeKind, Secret, Verifier, VerifyError, VerifyErrorKind,
 };
 
 const TS: i64 = 1_700_000_000;
@@ -15,6 +18,10 @@ const TWILIO_FORM_URL: &str = "https://example.com/hooks/twilio?x=1";
 const TWILIO_FORM_BODY: &[u8] = b"To=%2B1555&From=%2B1666&Body=hi+there";
 const TWILIO_JSON_URL: &str = "https://example.com/hooks/twilio?bodySHA256=d0d68fc7e872c5939afbebc3266f9bf866148a28a9b90b787c8caacc700c6bc6";
 const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// HMAC-SHA256 of BODY with `s3cr3t`, hex and base64; HMAC-SHA1, hex.
+const BODY_SHA256_HEX: &str = "31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42";
+const BODY_SHA256_BASE64: &str = "MeU+D5j7y2ydr6sJF7nVaoLooDYRDzSFSeLTM7IRi0I=";
+const BODY_SHA1_HEX: &str = "f4a1ee95def29f9eb0f558cde42cb0ad5f2b3b1a";
 
 /// One scheme with a request signed by an independent implementation.
 struct Case {
@@ -28,6 +35,8 @@ struct Case {
     headers: Vec<(&'static str, &'static str)>,
     /// Whether the scheme signs a timestamp that must be fresh.
     timed: bool,
+    /// Whether the header carries the secret itself (nothing is signed).
+    token: bool,
 }
 
 fn hmac_template_options() -> HmacOptions {
@@ -50,6 +59,7 @@ fn cases() -> Vec<Case> {
         url: None,
         headers,
         timed: false,
+        token: false,
     };
     let timed = |name, scheme, headers| Case {
         timed: true,
@@ -58,7 +68,7 @@ fn cases() -> Vec<Case> {
     vec![
         plain(
             "github",
-            Scheme::Github,
+            Scheme::Named(SchemeKind::Github),
             vec![(
                 "X-Hub-Signature-256",
                 "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42",
@@ -69,7 +79,7 @@ fn cases() -> Vec<Case> {
             wrong_secret: "whsec_stripe_tesT",
             ..timed(
                 "stripe",
-                Scheme::Stripe,
+                Scheme::Named(SchemeKind::Stripe),
                 vec![(
                     "Stripe-Signature",
                     "t=1700000000,v1=3951c1891e7d7f3735a4bdf78a8a9ae399991085b146a6d01cf2cb08cb948e71",
@@ -78,7 +88,7 @@ fn cases() -> Vec<Case> {
         },
         plain(
             "shopify",
-            Scheme::Shopify,
+            Scheme::Named(SchemeKind::Shopify),
             vec![(
                 "X-Shopify-Hmac-Sha256",
                 "MeU+D5j7y2ydr6sJF7nVaoLooDYRDzSFSeLTM7IRi0I=",
@@ -86,7 +96,7 @@ fn cases() -> Vec<Case> {
         ),
         timed(
             "slack",
-            Scheme::Slack,
+            Scheme::Named(SchemeKind::Slack),
             vec![
                 (
                     "X-Slack-Signature",
@@ -97,7 +107,7 @@ fn cases() -> Vec<Case> {
         ),
         timed(
             "zoom",
-            Scheme::Zoom,
+            Scheme::Named(SchemeKind::Zoom),
             vec![
                 (
                     "x-zm-signature",
@@ -111,7 +121,7 @@ fn cases() -> Vec<Case> {
             wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             ..timed(
                 "standard",
-                Scheme::Standard,
+                Scheme::Named(SchemeKind::Standard),
                 vec![
                     (
                         "webhook-signature",
@@ -127,7 +137,7 @@ fn cases() -> Vec<Case> {
             wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             ..timed(
                 "standard-svix-headers",
-                Scheme::Standard,
+                Scheme::Named(SchemeKind::Standard),
                 vec![
                     ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
                     ("svix-id", ID),
@@ -137,7 +147,7 @@ fn cases() -> Vec<Case> {
         },
         timed(
             "twitch",
-            Scheme::Twitch,
+            Scheme::Named(SchemeKind::Twitch),
             vec![
                 (
                     "Twitch-Eventsub-Message-Signature",
@@ -149,7 +159,7 @@ fn cases() -> Vec<Case> {
         ),
         timed(
             "paddle",
-            Scheme::Paddle,
+            Scheme::Named(SchemeKind::Paddle),
             vec![(
                 "Paddle-Signature",
                 "ts=1700000000;h1=fbb265fbc8b3ce09937546adec987ba1fa11996447aa8feedda2b4ed11f78955",
@@ -159,7 +169,7 @@ fn cases() -> Vec<Case> {
             body: LINEAR_BODY,
             ..timed(
                 "linear",
-                Scheme::Linear,
+                Scheme::Named(SchemeKind::Linear),
                 vec![(
                     "Linear-Signature",
                     "33432b2b40903aea26ec93364f48dc399c72c75a48e454c8b1a801c5d03aa2b4",
@@ -171,7 +181,7 @@ fn cases() -> Vec<Case> {
             url: Some(TWILIO_FORM_URL),
             ..plain(
                 "twilio-form",
-                Scheme::Twilio,
+                Scheme::Named(SchemeKind::Twilio),
                 vec![("X-Twilio-Signature", "PKe4EYw2CoVl8OqJCAILjcuVRTM=")],
             )
         },
@@ -179,8 +189,240 @@ fn cases() -> Vec<Case> {
             url: Some(TWILIO_JSON_URL),
             ..plain(
                 "twilio-json",
-                Scheme::Twilio,
+                Scheme::Named(SchemeKind::Twilio),
                 vec![("X-Twilio-Signature", "aGOjxlKPl2aUdwXuj813R+mog+E=")],
+            )
+        },
+        Case {
+            token: true,
+            ..plain(
+                "gitlab",
+                Scheme::Named(SchemeKind::Gitlab),
+                vec![("X-Gitlab-Token", "s3cr3t")],
+            )
+        },
+        plain(
+            "bitbucket",
+            Scheme::Named(SchemeKind::Bitbucket),
+            vec![("X-Hub-Signature", "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42")],
+        ),
+        plain(
+            "meta",
+            Scheme::Named(SchemeKind::Meta),
+            vec![("X-Hub-Signature-256", "sha256=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42")],
+        ),
+        Case {
+            url: Some("https://example.com/hooks/square"),
+            ..plain(
+                "square",
+                Scheme::Named(SchemeKind::Square),
+                vec![(
+                    "x-square-hmacsha256-signature",
+                    "9pXQgC7hoVEKOAZedBZfBhw7PC6/JVnGXo8gK8D3v30=",
+                )],
+            )
+        },
+        Case {
+            url: Some("https://example.com/hooks/hubspot"),
+            ..timed(
+                "hubspot",
+                Scheme::Named(SchemeKind::Hubspot),
+                vec![
+                    (
+                        "X-HubSpot-Signature-v3",
+                        "IabGeI7OZch0//34bHC/VxCT25Ae7VI21cTQpfWUNLw=",
+                    ),
+                    ("X-HubSpot-Request-Timestamp", "1700000000000"),
+                ],
+            )
+        },
+        plain(
+            "intercom",
+            Scheme::Named(SchemeKind::Intercom),
+            vec![("X-Hub-Signature", "sha1=f4a1ee95def29f9eb0f558cde42cb0ad5f2b3b1a")],
+        ),
+        plain(
+            "pagerduty",
+            Scheme::Named(SchemeKind::Pagerduty),
+            vec![(
+                "X-PagerDuty-Signature",
+                "v1=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42",
+            )],
+        ),
+        plain(
+            "typeform",
+            Scheme::Named(SchemeKind::Typeform),
+            vec![("Typeform-Signature", "sha256=MeU+D5j7y2ydr6sJF7nVaoLooDYRDzSFSeLTM7IRi0I=")],
+        ),
+        timed(
+            "calendly",
+            Scheme::Named(SchemeKind::Calendly),
+            vec![(
+                "Calendly-Webhook-Signature",
+                "t=1700000000,v1=f200818dc556e4a4d3946a5ce8f61483650fa8d2ec08e80e1961feccbd771c39",
+            )],
+        ),
+        plain(
+            "sentry",
+            Scheme::Named(SchemeKind::Sentry),
+            vec![("Sentry-Hook-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "vercel",
+            Scheme::Named(SchemeKind::Vercel),
+            vec![("x-vercel-signature", BODY_SHA1_HEX)],
+        ),
+        plain(
+            "woocommerce",
+            Scheme::Named(SchemeKind::Woocommerce),
+            vec![("X-WC-Webhook-Signature", BODY_SHA256_BASE64)],
+        ),
+        timed(
+            "zendesk",
+            Scheme::Named(SchemeKind::Zendesk),
+            vec![
+                (
+                    "X-Zendesk-Webhook-Signature",
+                    "T6KkjnDLFTL7xgQPZtzwpRZc/JbHSW9Q11Ma52XLEME=",
+                ),
+                ("X-Zendesk-Webhook-Signature-Timestamp", "2023-11-14T22:13:20Z"),
+            ],
+        ),
+        plain(
+            "coinbase",
+            Scheme::Named(SchemeKind::Coinbase),
+            vec![("X-CC-Webhook-Signature", BODY_SHA256_HEX)],
+        ),
+        timed(
+            "mux",
+            Scheme::Named(SchemeKind::Mux),
+            vec![(
+                "Mux-Signature",
+                "t=1700000000,v1=f200818dc556e4a4d3946a5ce8f61483650fa8d2ec08e80e1961feccbd771c39",
+            )],
+        ),
+        plain(
+            "dropbox",
+            Scheme::Named(SchemeKind::Dropbox),
+            vec![("X-Dropbox-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "lemonsqueezy",
+            Scheme::Named(SchemeKind::Lemonsqueezy),
+            vec![("X-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "razorpay",
+            Scheme::Named(SchemeKind::Razorpay),
+            vec![("X-Razorpay-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "paystack",
+            Scheme::Named(SchemeKind::Paystack),
+            vec![(
+                "x-paystack-signature",
+                "f561da976d9033df000f7dbcc8362da61a9d24d66286a588f575ac2f80a746ef09586782ff6ca0d79ecfcab63d1f4df7e562f6a088309e9ada23b8a728ea3ad1",
+            )],
+        ),
+        plain(
+            "checkout",
+            Scheme::Named(SchemeKind::Checkout),
+            vec![("Cko-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "clickup",
+            Scheme::Named(SchemeKind::Clickup),
+            vec![("X-Signature", BODY_SHA256_HEX)],
+        ),
+        plain(
+            "circleci",
+            Scheme::Named(SchemeKind::Circleci),
+            vec![(
+                "circleci-signature",
+                "v1=31e53e0f98fbcb6c9dafab0917b9d56a82e8a036110f348549e2d333b2118b42",
+            )],
+        ),
+        plain(
+            "coinify",
+            Scheme::Named(SchemeKind::Coinify),
+            vec![("X-Coinify-Webhook-Signature", BODY_SHA256_HEX)],
+        ),
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "clerk",
+                Scheme::Named(SchemeKind::Clerk),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "resend",
+                Scheme::Named(SchemeKind::Resend),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "openai",
+                Scheme::Named(SchemeKind::Openai),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "replicate",
+                Scheme::Named(SchemeKind::Replicate),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "polar",
+                Scheme::Named(SchemeKind::Polar),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
+            )
+        },
+        Case {
+            secret: STANDARD_SECRET,
+            wrong_secret: "whsec_AfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ..timed(
+                "liveblocks",
+                Scheme::Named(SchemeKind::Liveblocks),
+                vec![
+                    ("svix-signature", "v1,O/zhV//NaJE7CsAg4MuKG7x343XDcxmqdAt+x2ANr/A="),
+                    ("svix-id", ID),
+                    ("svix-timestamp", "1700000000"),
+                ],
             )
         },
         plain(
@@ -247,6 +489,128 @@ fn independently_signed_requests_verify_for_every_scheme() {
 }
 
 #[test]
+fn every_scheme_has_a_case() {
+    let covered: Vec<SchemeKind> = cases().iter().map(|c| c.scheme.kind()).collect();
+    for kind in SchemeKind::ALL {
+        assert!(covered.contains(kind), "no case for {kind}");
+    }
+}
+
+#[test]
+fn published_examples_verify() {
+    struct Example {
+        scheme: SchemeKind,
+        secret: &'static str,
+        body: &'static [u8],
+        url: Option<&'static str>,
+        headers: Vec<(&'static str, &'static str)>,
+        now: i64,
+    }
+    let examples = [
+        // square/square-nodejs-sdk tests/integration/webhooks.test.ts
+        Example {
+            scheme: SchemeKind::Square,
+            secret: "Ibxx_5AKakO-3qeNVR61Dw",
+            body: br#"{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}"#,
+            url: Some("https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9"),
+            headers: vec![(
+                "x-square-hmacsha256-signature",
+                "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=",
+            )],
+            now: TS,
+        },
+        Example {
+            scheme: SchemeKind::Square,
+            secret: "signature-key",
+            body: br#"{"data":{"type":"webhooks","id":">id<"}}"#,
+            url: Some("https://webhook.site/webhooks"),
+            headers: vec![(
+                "x-square-hmacsha256-signature",
+                "Cxt7+aTi4rKgcA0bC4g9EHdVtLSDWdqccmL5MvihU4U=",
+            )],
+            now: TS,
+        },
+        // HubSpot/hubspot-api-python tests/spec/utils/test_signature.py (v3)
+        Example {
+            scheme: SchemeKind::Hubspot,
+            secret: "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy",
+            body: b"{'example_field':'example_value'}",
+            url: Some("https://www.example.com/webhook_uri"),
+            headers: vec![
+                (
+                    "X-HubSpot-Signature-v3",
+                    "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw=",
+                ),
+                ("X-HubSpot-Request-Timestamp", "15000000"),
+            ],
+            now: 15_000,
+        },
+        // coinbase/coinbase-commerce-node test/testWebhook.spec.js
+        Example {
+            scheme: SchemeKind::Coinbase,
+            secret: "30291a20-0bd1-4267-9b0f-e6e7b123c0bf",
+            body: br#"{"id":1,"scheduled_for":"2017-01-31T20:50:02Z","attempt_number":1,"event":{"id":"24934862-d980-46cb-9402-43c81b0cdba6","type":"charge:created","api_version":"2018-03-22","created_at":"2017-01-31T20:49:02Z","data":{"code":"66BEOV2A","name":"The Sovereign Individual","description":"Mastering the Transition to the Information Age","hosted_url":"https://commerce.coinbase.com/charges/66BEOV2A","created_at":"2017-01-31T20:49:02Z","expires_at":"2017-01-31T21:04:02Z","timeline":[{"time":"2017-01-31T20:49:02Z","status":"NEW"}],"metadata":{},"pricing_type":"no_price","payments":[],"addresses":{"bitcoin":"0000000000000000000000000000000000","ethereum":"0x0000000000000000000000000000000000000000","litecoin":"3000000000000000000000000000000000","bitcoincash":"bitcoincash:000000000000000000000000000000000000000000"}}}}"#,
+            url: None,
+            headers: vec![(
+                "X-CC-Webhook-Signature",
+                "8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d",
+            )],
+            now: TS,
+        },
+        // coinify.readme.io/docs/webhook-signature
+        Example {
+            scheme: SchemeKind::Coinify,
+            secret: "my-shared-secret",
+            body: br#"{"examplePayload":true}"#,
+            url: None,
+            headers: vec![(
+                "X-Coinify-Webhook-Signature",
+                "bcdbb89e3031905f3cc1a20d16b5f969a17a7d8fa0c26e4a807c2193402d66f4",
+            )],
+            now: TS,
+        },
+        // PagerDuty/go-pagerduty webhookv3/webhookv3_test.go, with a
+        // second, unrelated v1 entry as during a rotation.
+        Example {
+            scheme: SchemeKind::Pagerduty,
+            secret: "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK",
+            body: PAGERDUTY_BODY,
+            url: None,
+            headers: vec![(
+                "X-PagerDuty-Signature",
+                "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5,v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd",
+            )],
+            now: TS,
+        },
+    ];
+    for example in examples {
+        let verifier = Verifier::new(
+            Scheme::Named(example.scheme),
+            &[Secret::new(example.secret)],
+        )
+        .unwrap();
+        let pairs = HeaderPairs(&example.headers);
+        let mut request = InboundRequest::new(&pairs, example.body);
+        request.url = example.url;
+        let verified = verifier.verify(&request, example.now);
+        assert!(verified.is_ok(), "{}: {verified:?}", example.scheme);
+        // One character of the URL or body changed: refused.
+        let mut tampered = example.body.to_vec();
+        tampered[2] ^= 1;
+        let request = InboundRequest {
+            body: &tampered,
+            ..request
+        };
+        assert_eq!(
+            verifier.verify(&request, example.now),
+            Err(VerifyError::NoMatchingSignature),
+            "{}",
+            example.scheme
+        );
+    }
+}
+
+#[test]
 fn header_names_are_case_insensitive() {
     for case in cases() {
         let upper: Vec<(String, &str)> = case
@@ -291,7 +655,13 @@ fn a_tampered_body_is_rejected_for_every_scheme() {
         // form bodies stay well-formed and only the signature can object.
         let at = body.iter().position(|b| *b == b'1').unwrap();
         body[at] = b'2';
-        let err = verify_with(&case, &[case.secret], &case.headers, &body, TS).unwrap_err();
+        let result = verify_with(&case, &[case.secret], &case.headers, &body, TS);
+        if case.token {
+            // Nothing is signed: the token proves the sender, not the body.
+            assert!(result.is_ok(), "{}", case.name);
+            continue;
+        }
+        let err = result.unwrap_err();
         assert_eq!(err, VerifyError::NoMatchingSignature, "{}", case.name);
         assert_eq!(err.kind(), VerifyErrorKind::Unauthenticated);
     }
@@ -389,7 +759,13 @@ fn configured_tolerance_overrides_the_default() {
 #[test]
 fn malformed_signature_headers_are_malformed_not_unauthenticated() {
     for case in cases() {
-        for garbage in ["%%%", "", "sha256=zz", "t=x,v1=00", "v1,***"] {
+        // Any non-empty token is well-formed, just wrong.
+        let garbage: &[&'static str] = if case.token {
+            &[""]
+        } else {
+            &["%%%", "", "sha256=zz", "t=x,v1=00", "v1,***"]
+        };
+        for &garbage in garbage {
             let headers = with_signature(&case, garbage);
             let err = verify_with(&case, &[case.secret], &headers, case.body, TS).unwrap_err();
             assert_eq!(
@@ -452,8 +828,11 @@ fn github_reference_vector_from_design() {
         "X-Hub-Signature-256",
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
     )];
-    let verifier =
-        Verifier::new(Scheme::Github, &[Secret::new("It's a Secret to Everybody")]).unwrap();
+    let verifier = Verifier::new(
+        Scheme::Named(SchemeKind::Github),
+        &[Secret::new("It's a Secret to Everybody")],
+    )
+    .unwrap();
     let pairs = HeaderPairs(&headers);
     let verified = verifier
         .verify(&InboundRequest::new(&pairs, b"Hello, World!"), 0)
@@ -471,7 +850,11 @@ fn standard_webhooks_reference_vector_verifies_inbound() {
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
         ),
     ];
-    let verifier = Verifier::new(Scheme::Standard, &[Secret::new(STANDARD_SECRET)]).unwrap();
+    let verifier = Verifier::new(
+        Scheme::Named(SchemeKind::Standard),
+        &[Secret::new(STANDARD_SECRET)],
+    )
+    .unwrap();
     let pairs = HeaderPairs(&headers);
     let request = InboundRequest::new(&pairs, br#"{"test": 2432232314}"#);
     assert!(verifier.verify(&request, 1614265330).is_ok());
@@ -479,7 +862,8 @@ fn standard_webhooks_reference_vector_verifies_inbound() {
 
 #[test]
 fn zoom_url_validation_answer_matches_hmac_of_the_plain_token() {
-    let verifier = Verifier::new(Scheme::Zoom, &[Secret::new("s3cr3t")]).unwrap();
+    let verifier =
+        Verifier::new(Scheme::Named(SchemeKind::Zoom), &[Secret::new("s3cr3t")]).unwrap();
     assert_eq!(
         verifier.challenge_response_hex(b"qgg8vlvZRS6UYooatFL8Aw"),
         "86b565e97036973cc44c3b3f24af76cabe70c2cbf5554c32419d44ecf6c0f2ca"
@@ -507,7 +891,7 @@ fn linear_body_without_timestamp_is_malformed() {
     let body = br#"{"action":"create"}"#;
     let secret = Secret::new("s3cr3t");
     let headers = sign_as_provider(
-        &Scheme::Linear,
+        &Scheme::Named(SchemeKind::Linear),
         &secret,
         &ProviderMessage {
             body,
@@ -517,7 +901,7 @@ fn linear_body_without_timestamp_is_malformed() {
         },
     )
     .unwrap();
-    let verifier = Verifier::new(Scheme::Linear, &[secret]).unwrap();
+    let verifier = Verifier::new(Scheme::Named(SchemeKind::Linear), &[secret]).unwrap();
     let pairs = HeaderPairs(&headers);
     assert_eq!(
         verifier.verify(&InboundRequest::new(&pairs, body), TS),
@@ -548,15 +932,23 @@ fn errors_never_contain_the_secret() {
 fn bad_secrets_are_refused_when_the_verifier_is_built() {
     use hookrelay_signing::SecretError;
     assert_eq!(
-        Verifier::new(Scheme::Github, &[]).unwrap_err(),
+        Verifier::new(Scheme::Named(SchemeKind::Github), &[]).unwrap_err(),
         SecretError::NoSecrets
     );
     assert_eq!(
-        Verifier::new(Scheme::Github, &[Secret::new("ok"), Secret::new("")]).unwrap_err(),
+        Verifier::new(
+            Scheme::Named(SchemeKind::Github),
+            &[Secret::new("ok"), Secret::new("")]
+        )
+        .unwrap_err(),
         SecretError::Empty { index: 1 }
     );
     assert_eq!(
-        Verifier::new(Scheme::Standard, &[Secret::new("whsec_%%%")]).unwrap_err(),
+        Verifier::new(
+            Scheme::Named(SchemeKind::Standard),
+            &[Secret::new("whsec_%%%")]
+        )
+        .unwrap_err(),
         SecretError::BadBase64 { index: 0 }
     );
     let mut options = hmac_template_options();

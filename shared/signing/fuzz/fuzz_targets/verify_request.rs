@@ -3,34 +3,29 @@
 //! rest is the body. Verification must return, never panic.
 #![no_main]
 use hookrelay_signing::{
-    HeaderPairs, HmacOptions, InboundRequest, Scheme, Secret, Verifier,
+    HeaderPairs, HmacOptions, InboundRequest, Scheme, SchemeKind, Secret, Verifier,
 };
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
-    let schemes = [
-        Scheme::Github,
-        Scheme::Stripe,
-        Scheme::Shopify,
-        Scheme::Slack,
-        Scheme::Standard,
-        Scheme::Zoom,
-        Scheme::Twitch,
-        Scheme::Paddle,
-        Scheme::Linear,
-        Scheme::Twilio,
-        Scheme::Hmac(HmacOptions {
-            template: Some("{id}.{timestamp}.{body}".into()),
-            timestamp_header: Some("x-ts".into()),
-            id_header: Some("x-id".into()),
-            ..HmacOptions::new("x-sig")
-        }),
-    ];
+    // Every catalogue scheme, and the generic one with a template.
+    let mut schemes: Vec<Scheme> = SchemeKind::ALL
+        .iter()
+        .filter(|kind| **kind != SchemeKind::Hmac)
+        .map(|kind| Scheme::Named(*kind))
+        .collect();
+    schemes.push(Scheme::Hmac(HmacOptions {
+        template: Some("{id}.{timestamp}.{body}".into()),
+        timestamp_header: Some("x-ts".into()),
+        id_header: Some("x-id".into()),
+        ..HmacOptions::new("x-sig")
+    }));
     let scheme = schemes[selector as usize % schemes.len()].clone();
-    let secret = match scheme {
-        Scheme::Standard => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        _ => "fuzz-secret",
+    let secret = if scheme.kind().spec().takes_whsec() {
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    } else {
+        "fuzz-secret"
     };
     let verifier = Verifier::new(scheme, &[Secret::new(secret)]).expect("valid test secret");
     let split = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
