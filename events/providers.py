@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Writes one sample API Gateway event per provider scheme into providers/.
+
+Each provider's signature is computed here with Python's hmac module from
+the provider's documentation, independently of hookrelay's Rust catalogue.
+providers/hookrelay.toml configures one source per scheme (source id =
+scheme name) with the secret used here, and providers/expected.json says
+what the receiver must read from each sample (event type, delivery id).
+tests/it/sample_events.rs replays every sample through the real receiver
+handler. Timed schemes are signed at SIGNED_AT (see generate.py).
+"""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+
+from generate import DOMAIN, SIGNED_AT, http_api_v2
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "providers")
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+TS = str(SIGNED_AT)
+
+
+def secret(scheme):
+    return f"sample-{scheme}-secret"
+
+
+def mac(scheme, message, algo=hashlib.sha256):
+    return hmac.new(secret(scheme).encode(), message, algo).digest()
+
+
+def hexmac(scheme, message, algo=hashlib.sha256):
+    return mac(scheme, message, algo).hex()
+
+
+def b64mac(scheme, message, algo=hashlib.sha256):
+    return base64.b64encode(mac(scheme, message, algo)).decode()
+
+
+def url(scheme):
+    return f"https://{DOMAIN}/hooks/{scheme}"
+
+
+def standard(scheme, body, msg_id):
+    key = base64.b64decode(STANDARD_SECRET[len("whsec_"):])
+    sig = base64.b64encode(
+        hmac.new(key, f"{msg_id}.{TS}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    return {"svix-id": msg_id, "svix-timestamp": TS, "svix-signature": f"v1,{sig}"}
+
+
+def j(value):
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+# scheme -> (body, headers for that body, expected event type, expected
+# delivery id). Bodies are shaped like each provider's documented payloads.
+def samples():
+    out = {}
+
+    body = j({"object_kind": "push", "ref": "refs/heads/main", "project": {"id": 15}})
+    out["gitlab"] = (body, {
+        "X-Gitlab-Token": secret("gitlab"),
+        "X-Gitlab-Event": "Push Hook",
+        "Idempotency-Key": "f5e5f430-f57b-4e6e-9fac-d9128cd7232f",
+    }, "Push Hook", "f5e5f430-f57b-4e6e-9fac-d9128cd7232f")
+
+    body = j({"push": {"changes": []}, "repository": {"full_name": "acme/app"}})
+    out["bitbucket"] = (body, {
+        "X-Hub-Signature": "sha256=" + hexmac("bitbucket", body),
+        "X-Event-Key": "repo:push",
+        "X-Request-UUID": "4a2c1c1e-7d3e-4a3b-9c52-0f0b2f6d1a10",
+    }, "repo:push", "4a2c1c1e-7d3e-4a3b-9c52-0f0b2f6d1a10")
+
+    body = j({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp"}}]}]})
+    out["meta"] = (body, {
+        "X-Hub-Signature-256": "sha256=" + hexmac("meta", body),
+    }, "whatsapp_business_account.messages", None)
+
+    body = j({"merchant_id": "MLEFBHHSJGVHD", "type": "payment.updated", "event_id": "ac3ac95b-f97d-458c-a6e6-18981597e05f", "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY"}})
+    out["square"] = (body, {
+        "x-square-hmacsha256-signature": b64mac("square", url("square").encode() + body),
+    }, "payment.updated", "ac3ac95b-f97d-458c-a6e6-18981597e05f")
+
+    body = j([{"eventId": 100, "subscriptionId": 12345, "portalId": 62515, "occurredAt": SIGNED_AT * 1000, "subscriptionType": "contact.creation", "attemptNumber": 0, "objectId": 123, "changeSource": "CRM", "changeFlag": "NEW", "appId": 54321}])
+    ms = str(SIGNED_AT * 1000)
+    out["hubspot"] = (body, {
+        "X-HubSpot-Signature-v3": b64mac("hubspot", b"POST" + url("hubspot").encode() + body + ms.encode()),
+        "X-HubSpot-Request-Timestamp": ms,
+    }, "contact.creation", "100")
+
+    body = j({"type": "notification_event", "id": "notif_78c122d0-23ba-11e4-9464-79b01267cc2e", "topic": "contact.created", "app_id": "a86dr8yl", "data": {"item": {}}})
+    out["intercom"] = (body, {
+        "X-Hub-Signature": "sha1=" + hexmac("intercom", body, hashlib.sha1),
+    }, "contact.created", "notif_78c122d0-23ba-11e4-9464-79b01267cc2e")
+
+    body = j({"event": {"id": "01BWDWL3NYY7LUFPZCC28QUCMK", "event_type": "incident.triggered", "resource_type": "incident", "data": {"id": "PGR0VU2"}}})
+    out["pagerduty"] = (body, {
+        "X-PagerDuty-Signature": "v1=" + "00" * 32 + ",v1=" + hexmac("pagerduty", body),
+        "X-Webhook-Id": "7b7a5f62-8e50-4d44-8b2c-2a0e7c6b2a11",
+    }, "incident.triggered", "7b7a5f62-8e50-4d44-8b2c-2a0e7c6b2a11")
+
+    body = j({"event_id": "01KBYWTTXW2SXX86TBH2SGNCCS", "event_type": "form_response", "form_response": {"form_id": "lT4Z3j", "token": "a3a12ec67a1365927098a606107fac15"}})
+    out["typeform"] = (body, {
+        "Typeform-Signature": "sha256=" + b64mac("typeform", body),
+    }, "form_response", "01KBYWTTXW2SXX86TBH2SGNCCS")
+
+    body = j({"event": "invitee.created", "created_at": "2026-11-18T10:13:20.000000Z", "payload": {"uri": "https://api.calendly.com/scheduled_events/GBGBDCAADAEDCRZ2/invitees/AAAAAAAAAAAAAAAA"}})
+    out["calendly"] = (body, {
+        "Calendly-Webhook-Signature": f"t={TS},v1=" + hexmac("calendly", TS.encode() + b"." + body),
+    }, "invitee.created", None)
+
+    body = j({"action": "created", "installation": {"uuid": "7a485448-a9e2-4c85-8a3c-4f44175783c9"}, "data": {"issue": {"id": "1117540176"}}})
+    out["sentry"] = (body, {
+        "Sentry-Hook-Signature": hexmac("sentry", body),
+        "Sentry-Hook-Resource": "issue",
+        "Sentry-Hook-Timestamp": TS,
+        "Request-ID": "9d8a8c0b2e4f4d5a8d3c1b0a9f8e7d6c",
+    }, "issue.created", "9d8a8c0b2e4f4d5a8d3c1b0a9f8e7d6c")
+
+    body = j({"id": "uHHtKGrHbGxAXJqA9cX6FMVF", "type": "deployment.succeeded", "createdAt": SIGNED_AT * 1000, "payload": {"deployment": {"id": "dpl_2qcf"}}})
+    out["vercel"] = (body, {
+        "x-vercel-signature": hexmac("vercel", body, hashlib.sha1),
+    }, "deployment.succeeded", "uHHtKGrHbGxAXJqA9cX6FMVF")
+
+    body = j({"id": 727, "status": "processing", "currency": "USD", "total": "29.35"})
+    out["woocommerce"] = (body, {
+        "X-WC-Webhook-Signature": b64mac("woocommerce", body),
+        "X-WC-Webhook-Topic": "order.created",
+        "X-WC-Webhook-Resource": "order",
+        "X-WC-Webhook-Event": "created",
+        "X-WC-Webhook-ID": "12",
+        "X-WC-Webhook-Delivery-ID": "8b3f0a4e2c7d9e1f6a5b4c3d2e1f0a9b",
+    }, "order.created", "8b3f0a4e2c7d9e1f6a5b4c3d2e1f0a9b")
+
+    body = j({"type": "zen:event-type:user.active_changed", "id": "2b7e2f4a-9f3d-4f6b-8e1c-0a7d5b3c2e1f", "account_id": 123456, "detail": {"id": "28"}})
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(SIGNED_AT))
+    out["zendesk"] = (body, {
+        "X-Zendesk-Webhook-Signature": b64mac("zendesk", iso.encode() + body),
+        "X-Zendesk-Webhook-Signature-Timestamp": iso,
+        "X-Zendesk-Webhook-Id": "01F1KRFQ6BG29CNWFR60NK5FNY",
+        "X-Zendesk-Webhook-Invocation-Id": "8350205582",
+    }, "zen:event-type:user.active_changed", "8350205582")
+
+    body = j({"id": 1, "scheduled_for": "2026-11-18T10:13:20Z", "attempt_number": 1, "event": {"id": "24934862-d980-46cb-9402-43c81b0cdba6", "type": "charge:created"}})
+    out["coinbase"] = (body, {
+        "X-CC-Webhook-Signature": hexmac("coinbase", body),
+    }, "charge:created", "1")
+
+    body = j({"type": "video.asset.ready", "id": "3a56ac3d-33da-4366-855b-f592d898409d", "object": {"type": "asset", "id": "0201p02fGKPE7MrbC269XRD7LpcHhrmbu0002"}})
+    out["mux"] = (body, {
+        "Mux-Signature": f"t={TS},v1=" + hexmac("mux", TS.encode() + b"." + body),
+    }, "video.asset.ready", "3a56ac3d-33da-4366-855b-f592d898409d")
+
+    body = j({"list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]}, "delta": {"users": [12345678]}})
+    out["dropbox"] = (body, {
+        "X-Dropbox-Signature": hexmac("dropbox", body),
+    }, None, None)
+
+    body = j({"meta": {"event_name": "order_created"}, "data": {"type": "orders", "id": "1"}})
+    out["lemonsqueezy"] = (body, {
+        "X-Signature": hexmac("lemonsqueezy", body),
+        "X-Event-Name": "order_created",
+    }, "order_created", None)
+
+    body = j({"entity": "event", "account_id": "acc_BFQ7uQEaa7j2z7", "event": "payment.captured", "payload": {"payment": {"entity": {"id": "pay_DESlfW9H8K9uqM"}}}})
+    out["razorpay"] = (body, {
+        "X-Razorpay-Signature": hexmac("razorpay", body),
+        "x-razorpay-event-id": "JhNm1LjBlIFW2g",
+    }, "payment.captured", "JhNm1LjBlIFW2g")
+
+    body = j({"event": "charge.success", "data": {"id": 302961, "reference": "qTPrJoy9Bx"}})
+    out["paystack"] = (body, {
+        "x-paystack-signature": hexmac("paystack", body, hashlib.sha512),
+    }, "charge.success", None)
+
+    body = j({"id": "evt_az5sblvku4ge3dwpztvyizgcau", "type": "payment_approved", "data": {"id": "pay_mbabizu24mvu3mela5njyhpit4"}})
+    out["checkout"] = (body, {
+        "Cko-Signature": hexmac("checkout", body),
+    }, "payment_approved", "evt_az5sblvku4ge3dwpztvyizgcau")
+
+    body = j({"event": "taskCreated", "task_id": "1vj37mc", "webhook_id": "7fa3ec74-69a8-4530-a251-8a13730bd204"})
+    out["clickup"] = (body, {
+        "X-Signature": hexmac("clickup", body),
+    }, "taskCreated", None)
+
+    body = j({"id": "3888f21b-eaa7-38e3-8f3d-75a63bba8895", "type": "workflow-completed", "happened_at": "2026-11-18T10:13:20.000Z"})
+    out["circleci"] = (body, {
+        "circleci-signature": "v1=" + hexmac("circleci", body),
+        "Circleci-Event-Type": "workflow-completed",
+    }, "workflow-completed", "3888f21b-eaa7-38e3-8f3d-75a63bba8895")
+
+    body = j({"id": "4f6c2b8a-2a7c-4d8e-9c1b-5e3f7a9d0b2c", "event": "trade-order.completed", "context": {"id": "trade-order-1"}})
+    out["coinify"] = (body, {
+        "X-Coinify-Webhook-Signature": hexmac("coinify", body),
+    }, "trade-order.completed", "4f6c2b8a-2a7c-4d8e-9c1b-5e3f7a9d0b2c")
+
+    for scheme, event_type in [
+        ("clerk", "user.created"),
+        ("resend", "email.delivered"),
+        ("openai", "response.completed"),
+        ("polar", "order.paid"),
+        ("liveblocks", "storageUpdated"),
+    ]:
+        body = j({"type": event_type, "data": {"id": f"{scheme}_sample_1"}})
+        msg_id = f"msg_{scheme}_sample_0001"
+        out[scheme] = (body, standard(scheme, body, msg_id), event_type, msg_id)
+    body = j({"id": "ufawqhfynnddngldkgtslldrkq", "status": "succeeded", "output": ["https://replicate.delivery/x.png"]})
+    out["replicate"] = (body, standard("replicate", body, "msg_replicate_sample_0001"), "succeeded", "msg_replicate_sample_0001")
+    return out
+
+
+def main():
+    os.makedirs(HERE, exist_ok=True)
+    config = ["# One source per scheme, for the samples in this folder (see ../providers.py).\n"]
+    expected = {}
+    for scheme, (body, headers, event_type, delivery_id) in sorted(samples().items()):
+        headers = {"Content-Type": "application/json", **headers}
+        event = http_api_v2(f"/hooks/{scheme}", headers, body)
+        with open(os.path.join(HERE, f"{scheme}.json"), "w") as f:
+            json.dump(event, f, indent=2)
+            f.write("\n")
+        key = STANDARD_SECRET if "svix-signature" in headers else secret(scheme)
+        config.append(f'\n[[sources]]\nid = "{scheme}"\nscheme = "{scheme}"\nsecrets = ["{key}"]\n')
+        expected[scheme] = {"event_type": event_type, "delivery_id": delivery_id}
+    with open(os.path.join(HERE, "hookrelay.toml"), "w") as f:
+        f.write("".join(config))
+    with open(os.path.join(HERE, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
