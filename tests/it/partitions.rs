@@ -14,8 +14,13 @@ use std::time::Duration;
 
 const SECRET: &str = "It's a Secret to Everybody";
 const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-/// Five webhooks per shard on average.
-const WEBHOOKS: usize = 160;
+/// Shards of the indexes in this test: fewer than the default 32, so 48
+/// webhooks put about as many writes on each shard as 160 would on 32.
+const SHARDS: u16 = 8;
+/// Six webhooks per shard on average.
+const WEBHOOKS: usize = 48;
+/// Failures in a row in the health phase.
+const FAILING: usize = 12;
 
 /// Order `n` from the `shop` source, signed as GitHub signs.
 async fn send_order(relay: &Relay, n: usize) -> EventId {
@@ -55,13 +60,12 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     )
     .await;
     let clock = Arc::new(ManualClock::at_unix_secs(1_790_000_000));
-    let relay = Relay::aws_at(
+    let relay = Relay::aws_sharded(
         config,
         clock.clone(),
         test_dispatch_settings(),
-        &proxy.endpoint(),
-        &moto.endpoint,
-        &moto.endpoint,
+        [&proxy.endpoint(), &moto.endpoint, &moto.endpoint],
+        IndexShards::new(SHARDS).unwrap(),
     )
     .await;
     let before = proxy.usage();
@@ -80,7 +84,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     // shard is a hash of the event id, so a shard's count varies around
     // the mean by about its square root.
     let usage = proxy.usage().since(&before);
-    let shards = IndexShards::DEFAULT.count() as f64;
+    let shards = f64::from(SHARDS);
     let mean = WEBHOOKS as f64 / shards;
     let allowed = mean + 5.0 * mean.sqrt();
     let mut hottest = ("", 0.0);
@@ -96,7 +100,8 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         hottest.1,
         usage.partition_writes
     );
-    // Each index family used (nearly) every shard.
+    // Each index family used (nearly) every shard: a shard is missed with
+    // chance (7/8)^48, about 0.2 %.
     for family in [r#"/gsi1 {"S":"SRC#shop#"#, r#"/gsi2 {"S":"DST#orders#"#] {
         let used = usage
             .partition_writes
@@ -104,7 +109,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
             .filter(|key| key.contains(family))
             .count() as f64;
         assert!(
-            used >= shards - 3.0,
+            used >= shards - 1.0,
             "{family}: {used} of {shards} shards written"
         );
     }
@@ -137,7 +142,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         .unwrap();
     let page: Vec<EventId> = page.into_iter().map(|e| e.id).collect();
     assert_eq!(page, newest_first[..7]);
-    let since = newest_first[99].timestamp();
+    let since = newest_first[29].timestamp();
     let recent = relay
         .events
         .events_by_source(&source, Some(since), WEBHOOKS)
@@ -147,7 +152,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         .iter()
         .filter(|id| id.timestamp() >= since)
         .count();
-    assert!(expected >= 100);
+    assert!(expected >= 30);
     assert_eq!(recent.len(), expected);
 
     let destination = DestinationId::parse("orders").unwrap();
@@ -165,20 +170,20 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
     );
 
     // A destination's health record is written when its state changes,
-    // not per attempt: 40 attempts failing are one write (the first
+    // not per attempt: attempts failing in a row are one write (the first
     // failure), the next success one more (the recovery).
-    sink.script("/hook", vec![Reply::Status(500); 40]);
+    sink.script("/hook", vec![Reply::Status(500); FAILING]);
     let health_before = proxy.usage();
-    for n in WEBHOOKS..WEBHOOKS + 40 {
+    for n in WEBHOOKS..WEBHOOKS + FAILING {
         send_order(&relay, n).await;
     }
     while relay.drain().await > 0 {}
     sink.script("/hook", vec![Reply::Status(200)]);
-    for n in WEBHOOKS + 40..WEBHOOKS + 45 {
+    for n in WEBHOOKS + FAILING..WEBHOOKS + FAILING + 5 {
         send_order(&relay, n).await;
     }
     while relay.drain().await > 0 {}
-    assert_eq!(sink.received("/hook").len(), WEBHOOKS + 45);
+    assert_eq!(sink.received("/hook").len(), WEBHOOKS + FAILING + 5);
     let usage = proxy.usage().since(&health_before);
     let health: Vec<(&String, &f64)> = usage
         .partition_writes
@@ -209,7 +214,7 @@ async fn a_burst_from_one_source_to_one_destination_spreads_over_the_shards() {
         .events_by_source(&source, None, WEBHOOKS + 100)
         .await
         .unwrap();
-    assert_eq!(listed.len(), WEBHOOKS + 45);
+    assert_eq!(listed.len(), WEBHOOKS + FAILING + 5);
     assert_eq!(listed.last().unwrap().id, newest_first[WEBHOOKS - 1]);
     assert_eq!(listed.last().unwrap().source, source);
 }

@@ -145,12 +145,15 @@ enum Kind {
 }
 
 /// Bulk recovery on either backend, with the failures spread over the
-/// index shards (on DynamoDB): more than a page of them (500), three to a
-/// millisecond, each reopened and queued exactly once.
+/// index shards (on DynamoDB): two and a half pages of them, three to a
+/// millisecond (so a page ends inside a millisecond), each reopened and
+/// queued exactly once. The page is 40 here instead of 500, so a hundred
+/// failures cross page boundaries as thousands would.
 async fn bulk_recovery_across_shards_queues_each_failure_once(kind: Kind) {
     use hookrelay_tests::relay::Relay;
     use hookrelay_tests::{config_from, ManualClock};
-    const FAILURES: usize = 520;
+    const FAILURES: usize = 100;
+    const PAGE: usize = 40;
     let config = config_from(
         "[[destinations]]\nid = \"app\"\nurl = \"https://example.com/\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n",
     );
@@ -178,6 +181,7 @@ async fn bulk_recovery_across_shards_queues_each_failure_once(kind: Kind) {
     }
     let AdminResponse::Replayed(replayed) = relay
         .admin()
+        .with_recover_page(PAGE)
         .execute(AdminRequest::Recover {
             destination: app.clone(),
             since: None,

@@ -4,8 +4,8 @@
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{
-    s3_client, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue,
-    DEFAULT_INLINE_BODY_BYTES,
+    s3_client, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, IndexShards,
+    SqsQueue, DEFAULT_INLINE_BODY_BYTES,
 };
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
@@ -142,6 +142,25 @@ impl Relay {
         sqs_endpoint: &str,
         s3_endpoint: &str,
     ) -> Relay {
+        Self::aws_sharded(
+            config,
+            clock,
+            settings,
+            [dynamodb_endpoint, sqs_endpoint, s3_endpoint],
+            IndexShards::DEFAULT,
+        )
+        .await
+    }
+
+    /// As [`Relay::aws_at`] (endpoints for DynamoDB, SQS and S3), with the
+    /// indexes spread over `shards`.
+    pub async fn aws_sharded(
+        config: Config,
+        clock: Arc<ManualClock>,
+        settings: DispatchSettings,
+        [dynamodb_endpoint, sqs_endpoint, s3_endpoint]: [&str; 3],
+        shards: IndexShards,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config);
         let dynamo = aws_sdk_dynamodb::Client::new(&moto::sdk_config_for(dynamodb_endpoint));
@@ -165,9 +184,11 @@ impl Relay {
         ));
         let events = Arc::new(
             DynamoEventStore::new(dynamo.clone(), &events_table)
-                .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES),
+                .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES)
+                .with_index_shards(shards),
         );
-        let deliveries = Arc::new(DynamoDeliveryStore::new(dynamo, &events_table));
+        let deliveries =
+            Arc::new(DynamoDeliveryStore::new(dynamo, &events_table).with_index_shards(shards));
         let queue = Arc::new(SqsQueue::new(sqs.clone(), &url));
         let ingest = Ingest::new(
             config_store.clone(),

@@ -174,7 +174,13 @@ pub struct Admin {
     queue: Option<Arc<dyn Queue>>,
     clock: Arc<dyn Clock>,
     addresses: Arc<dyn AddressCheck>,
+    /// How many failed deliveries a bulk recovery reads at a time.
+    recover_page: usize,
 }
+
+/// Failed deliveries a bulk recovery reads per query: one DynamoDB page of
+/// small index entries.
+const RECOVER_PAGE: usize = 500;
 
 pub(super) fn invalid(message: impl Into<String>) -> CoreError {
     CoreError::Invalid(message.into())
@@ -198,7 +204,15 @@ impl Admin {
             queue,
             clock,
             addresses,
+            recover_page: RECOVER_PAGE,
         }
+    }
+
+    /// Reads failed deliveries `page` at a time in a bulk recovery, so a
+    /// test can cross page boundaries with a few dozen failures.
+    pub fn with_recover_page(mut self, page: usize) -> Self {
+        self.recover_page = page.max(1);
+        self
     }
 
     /// Carries out one request: each group of operations lives in a module

@@ -87,7 +87,7 @@ impl Admin {
     ) -> Result<AdminResponse, CoreError> {
         let queue = self.queue()?;
         self.destination(&destination).await?;
-        const PAGE: usize = 500;
+        let page_size = self.recover_page;
         let mut replayed = Vec::new();
         let mut seen = BTreeSet::new();
         let mut from = since;
@@ -100,10 +100,10 @@ impl Admin {
                     DeliveryState::Failed,
                     from,
                     ListOrder::OldestFirst,
-                    PAGE,
+                    page_size,
                 )
                 .await?;
-            let full = page.len() == PAGE;
+            let full = page.len() == page_size;
             let last = page.last().map(EventId::timestamp);
             // Replayed deliveries leave the failed list, but an index that
             // lags may still show them: skip what was seen.
