@@ -6,7 +6,7 @@
 #
 #   tests/fuzz.sh                 # 300 s per target
 #   tests/fuzz.sh 1800            # 30 min per target
-#   tests/fuzz.sh 600 parse_stripe receiver_request   # only these targets
+#   tests/fuzz.sh 600 parse_headers receiver_request   # only these targets
 #   FUZZ_SANITIZER=address tests/fuzz.sh               # with AddressSanitizer
 #
 # The corpus grows across runs and stays out of the repository: it lives in

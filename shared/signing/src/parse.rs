@@ -54,24 +54,15 @@ pub fn decode_base64(value: &str) -> Result<Vec<u8>, &'static str> {
 }
 
 /// A timestamp with one or more signatures over it: Stripe's
-/// `t=<ts>,v1=<hex>,v1=<hex>` and Paddle's `ts=<ts>;h1=<hex>`.
+/// `t=<ts>,v1=<hex>,v1=<hex>` and Paddle's `ts=<ts>;h1=<hex>`. Only the
+/// signature key counts (Stripe's `v0` is ignored, as Stripe's own
+/// libraries do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimestampedSignatures<'a> {
     /// The timestamp exactly as sent; it is part of the signed string.
     pub timestamp_raw: &'a str,
     pub timestamp: i64,
     pub signatures: Vec<Vec<u8>>,
-}
-
-/// Stripe: `t=1492774577,v1=5257a8…,v0=6ffbb5…`. Only `v1` is HMAC-SHA256;
-/// other keys are ignored, as Stripe's own libraries do.
-pub fn parse_stripe_signature(value: &str) -> Result<TimestampedSignatures<'_>, &'static str> {
-    parse_timestamped(value, ',', "t", "v1")
-}
-
-/// Paddle Billing: `ts=1671552777;h1=eb4d0dc8…`.
-pub fn parse_paddle_signature(value: &str) -> Result<TimestampedSignatures<'_>, &'static str> {
-    parse_timestamped(value, ';', "ts", "h1")
 }
 
 /// `{timestamp_key}=<ts>{separator}{signature_key}=<hex>…`: a timestamp
@@ -163,9 +154,17 @@ pub fn parse_standard_signatures(value: &str) -> Result<Vec<Vec<u8>>, &'static s
 mod tests {
     use super::*;
 
+    fn stripe(value: &str) -> Result<TimestampedSignatures<'_>, &'static str> {
+        parse_timestamped(value, ',', "t", "v1")
+    }
+
+    fn paddle(value: &str) -> Result<TimestampedSignatures<'_>, &'static str> {
+        parse_timestamped(value, ';', "ts", "h1")
+    }
+
     #[test]
     fn stripe_header_with_two_v1_and_a_v0_parses() {
-        let parsed = parse_stripe_signature("t=12,v1=00ff, v0=abab,v1=0102").unwrap();
+        let parsed = stripe("t=12,v1=00ff, v0=abab,v1=0102").unwrap();
         assert_eq!(parsed.timestamp, 12);
         assert_eq!(parsed.timestamp_raw, "12");
         assert_eq!(parsed.signatures, vec![vec![0, 255], vec![1, 2]]);
@@ -173,17 +172,11 @@ mod tests {
 
     #[test]
     fn stripe_header_without_timestamp_or_signature_is_refused() {
-        assert_eq!(parse_stripe_signature("v1=00"), Err("no timestamp"));
-        assert_eq!(parse_stripe_signature("t=1"), Err("no signature"));
-        assert_eq!(
-            parse_stripe_signature("t=1,v1=zz"),
-            Err("signature is not hex")
-        );
-        assert_eq!(
-            parse_stripe_signature("t=1,t=2,v1=00"),
-            Err("timestamp given twice")
-        );
-        assert_eq!(parse_stripe_signature(""), Err("item without '='"));
+        assert_eq!(stripe("v1=00"), Err("no timestamp"));
+        assert_eq!(stripe("t=1"), Err("no signature"));
+        assert_eq!(stripe("t=1,v1=zz"), Err("signature is not hex"));
+        assert_eq!(stripe("t=1,t=2,v1=00"), Err("timestamp given twice"));
+        assert_eq!(stripe(""), Err("item without '='"));
     }
 
     #[test]
@@ -196,7 +189,7 @@ mod tests {
 
     #[test]
     fn paddle_header_parses_multiple_h1() {
-        let parsed = parse_paddle_signature("ts=1671552777;h1=aa;h1=bb").unwrap();
+        let parsed = paddle("ts=1671552777;h1=aa;h1=bb").unwrap();
         assert_eq!(parsed.timestamp, 1671552777);
         assert_eq!(parsed.signatures, vec![vec![0xaa], vec![0xbb]]);
     }

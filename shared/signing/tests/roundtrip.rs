@@ -138,8 +138,9 @@ proptest! {
     #[test]
     fn header_parsers_never_panic(value in ".{0,300}") {
         use hookrelay_signing::parse;
-        let _ = parse::parse_stripe_signature(&value);
-        let _ = parse::parse_paddle_signature(&value);
+        let _ = parse::parse_timestamped(&value, ',', "t", "v1");
+        let _ = parse::parse_timestamped(&value, ';', "ts", "h1");
+        let _ = parse::parse_signature_list(&value, "v1=", Encoding::Hex, Some(','));
         let _ = parse::parse_standard_signatures(&value);
         let _ = parse::parse_prefixed_hex(&value, "sha256=");
         let _ = parse::parse_unix_seconds(&value);
