@@ -40,6 +40,11 @@ secrets = ["zoom-secret"]
 id = "twitch"
 scheme = "twitch"
 secrets = ["twitch-secret"]
+
+[[sources]]
+id = "shop"
+scheme = "woocommerce"
+secrets = ["woo-secret"]
 "#;
 
 pub struct Fixture {
@@ -470,6 +475,23 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/plain");
     assert_eq!(response.body().as_ref(), b"pogchamp-kappa");
+
+    // WooCommerce's creation ping is unsigned: exactly 200, nothing kept.
+    let ping = http::Request::builder()
+        .method("POST")
+        .uri("/hooks/shop")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(&b"webhook_id=12"[..]))
+        .unwrap();
+    let response = handle(f.backend.ingest(), ping).await;
+    assert_eq!(response.status(), 200);
+    // Anything else unsigned is still refused.
+    let unsigned = http::Request::builder()
+        .method("POST")
+        .uri("/hooks/shop")
+        .body(Body::from(&br#"{"id":12}"#[..]))
+        .unwrap();
+    assert_eq!(handle(f.backend.ingest(), unsigned).await.status(), 401);
 
     assert_nothing_written(&f).await;
 }

@@ -12,6 +12,33 @@ pub struct HandshakeReply {
     pub body: Vec<u8>,
 }
 
+/// Requests a provider sends unsigned while a webhook is being set up,
+/// answered before verification (they carry no signature to check) and
+/// never stored or queued: WooCommerce's creation ping, a POST whose whole
+/// body is `webhook_id=<n>`, without WooCommerce's headers, which must get
+/// exactly 200 or the webhook stays pending
+/// (woocommerce/woocommerce `includes/class-wc-webhook.php`, `deliver_ping`).
+/// Anyone may send one; it only ever gets this answer.
+pub(crate) fn unsigned_ping(
+    scheme: SchemeKind,
+    headers: &dyn HeaderLookup,
+    body: &[u8],
+) -> Option<HandshakeReply> {
+    match scheme {
+        SchemeKind::Woocommerce if headers.header("X-WC-Webhook-Signature").is_none() => {
+            let id = std::str::from_utf8(body)
+                .ok()?
+                .strip_prefix("webhook_id=")?;
+            let is_id = (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
+            is_id.then(|| HandshakeReply {
+                content_type: "text/plain",
+                body: b"ok".to_vec(),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Slack's `url_verification`, Zoom's `endpoint.url_validation` and
 /// Twitch's `webhook_callback_verification`; `None` for ordinary events.
 pub(crate) fn reply(
@@ -54,5 +81,44 @@ pub(crate) fn reply(
             })
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookrelay_signing::HeaderPairs;
+
+    #[test]
+    fn only_woocommerces_bare_ping_is_answered_unsigned() {
+        let none: [(&str, &str); 0] = [];
+        let signed = [("X-WC-Webhook-Signature", "abc=")];
+        let ping = |scheme, headers: &dyn HeaderLookup, body: &[u8]| {
+            unsigned_ping(scheme, headers, body).is_some()
+        };
+        assert!(ping(
+            SchemeKind::Woocommerce,
+            &HeaderPairs(&none),
+            b"webhook_id=12"
+        ));
+        for body in [
+            &b"webhook_id="[..],
+            b"webhook_id=12&x=1",
+            b"webhook_id=-1",
+            b"{\"id\":12}",
+            b"webhook_id=123456789012345678901",
+        ] {
+            assert!(!ping(SchemeKind::Woocommerce, &HeaderPairs(&none), body));
+        }
+        assert!(!ping(
+            SchemeKind::Woocommerce,
+            &HeaderPairs(&signed),
+            b"webhook_id=12"
+        ));
+        assert!(!ping(
+            SchemeKind::Github,
+            &HeaderPairs(&none),
+            b"webhook_id=12"
+        ));
     }
 }

@@ -127,6 +127,9 @@ impl Ingest {
                 limit: source.body_limit(),
             });
         }
+        if let Some(reply) = handshake::unsigned_ping(source.scheme, hook.headers, hook.body) {
+            return Ok(IngestOutcome::Handshake(reply));
+        }
         let now = self.clock.now();
         let verifier = source
             .verifier()
