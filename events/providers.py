@@ -24,7 +24,8 @@ TS = str(SIGNED_AT)
 
 
 def secret(scheme):
-    return f"sample-{scheme}-secret"
+    # HTTP Basic's secret is the credentials, user:password.
+    return f"sample-{scheme}-user:secret" if scheme == "basic" else f"sample-{scheme}-secret"
 
 
 def mac(scheme, message, algo=hashlib.sha256):
@@ -196,6 +197,11 @@ def samples():
     out["coinify"] = (body, {
         "X-Coinify-Webhook-Signature": hexmac("coinify", body),
     }, "trade-order.completed", "4f6c2b8a-2a7c-4d8e-9c1b-5e3f7a9d0b2c")
+
+    body = j({"RecordType": "Delivery", "ServerID": 23, "MessageStream": "outbound", "MessageID": "00000000-0000-0000-0000-000000000000", "Recipient": "john@example.com", "DeliveredAt": "2026-11-18T10:13:20Z"})
+    out["basic"] = (body, {
+        "Authorization": "Basic " + base64.b64encode(secret("basic").encode()).decode(),
+    }, "Delivery", None)
 
     for scheme, event_type in [
         ("clerk", "user.created"),

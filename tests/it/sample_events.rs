@@ -169,11 +169,13 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
         );
 
         // The same request with one body byte changed is refused, and
-        // nothing is stored (a token scheme signs no body: its token is
-        // changed instead).
+        // nothing is stored (a token or Basic scheme signs no body: its
+        // credentials are changed instead).
         let mut tampered: serde_json::Value = serde_json::from_str(&sample).unwrap();
         if scheme == "gitlab" {
             tampered["headers"]["x-gitlab-token"] = "not-the-token".into();
+        } else if scheme == "basic" {
+            tampered["headers"]["authorization"] = "Basic bm90OnRoZS1wYXNzd29yZA==".into();
         } else {
             let text = tampered["body"].as_str().unwrap().replacen('{', "{ ", 1);
             tampered["body"] = text.into();

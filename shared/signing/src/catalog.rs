@@ -101,6 +101,9 @@ pub(crate) enum Method {
         header: &'static str,
         prefix: &'static str,
     },
+    /// HTTP Basic credentials (`user:password`) as the secret, compared in
+    /// constant time.
+    Basic,
     /// Standard Webhooks: `webhook-*` or `svix-*` headers, `whsec_` keys.
     Standard,
     Twilio,
@@ -666,6 +669,20 @@ pub static CATALOG: &[SchemeSpec] = &[
         delivery_id: any(&[J("/id")]),
         method: body_hmac("X-Coinify-Webhook-Signature", "", Hex, Sha256),
     },
+    SchemeSpec {
+        kind: SchemeKind::Basic,
+        provider: "HTTP Basic senders (Postmark, …)",
+        docs: "https://postmarkapp.com/developer/webhooks/webhooks-overview",
+        header: "`Authorization: Basic <base64>`",
+        signed: "none: the credentials are the secret (`user:password`)",
+        encoding: "compared in constant time",
+        tolerance_secs: FIVE_MINUTES,
+        // Postmark's record type; its MessageID is shared by a message's
+        // events (an open and a click), so it cannot identify a delivery.
+        event_type: any(&[J("/RecordType")]),
+        delivery_id: Field::NONE,
+        method: Method::Basic,
+    },
     standard_alias(
         SchemeKind::Clerk,
         "Clerk (Svix)",
@@ -720,7 +737,7 @@ impl SchemeSpec {
     /// Whether the header carries the secret itself rather than a
     /// signature (nothing is signed).
     pub fn is_token(&self) -> bool {
-        matches!(self.method, Method::Token { .. })
+        matches!(self.method, Method::Token { .. } | Method::Basic)
     }
 
     /// Whether the signature covers the public URL the provider posted to.

@@ -67,6 +67,8 @@ pub enum SecretError {
     NotWhsec { index: usize },
     #[error("secret #{index}: the part after whsec_ is not valid base64")]
     BadBase64 { index: usize },
+    #[error("secret #{index} must be the credentials as user:password")]
+    NotUserPassword { index: usize },
     #[error("scheme hmac needs an [hmac] section with at least a header name")]
     MissingHmacOptions,
     #[error("hmac options are only allowed with scheme hmac")]

@@ -87,6 +87,10 @@ pub fn sign_as_provider(
         } => {
             vec![header(name, format!("{prefix}{}", secret.expose()))]
         }
+        Method::Basic => vec![header(
+            "Authorization",
+            format!("Basic {}", BASE64.encode(secret.expose())),
+        )],
         Method::Standard => vec![
             header("webhook-id", message.id.to_string()),
             header("webhook-timestamp", ts.clone()),

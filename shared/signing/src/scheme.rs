@@ -69,6 +69,7 @@ scheme_kinds! {
     Replicate = "replicate",
     Polar = "polar",
     Liveblocks = "liveblocks",
+    Basic = "basic",
     Hmac = "hmac",
 }
 

@@ -111,8 +111,13 @@ impl Verifier {
             };
             keys.push(MacKey::new(algorithm, &key));
         }
+        if method == Method::Basic {
+            if let Some(index) = secrets.iter().position(|s| !s.expose().contains(':')) {
+                return Err(SecretError::NotUserPassword { index });
+            }
+        }
         let tokens = match method {
-            Method::Token { .. } => secrets
+            Method::Token { .. } | Method::Basic => secrets
                 .iter()
                 .map(|secret| Sha256::digest(secret.expose().as_bytes()).into())
                 .collect(),
@@ -207,6 +212,7 @@ impl Verifier {
                 self.timed(&parts, &parsed.signatures, parsed.timestamp)
             }
             Method::Token { header, prefix } => self.verify_token(headers, body, header, prefix),
+            Method::Basic => self.verify_basic(headers, body),
             Method::Standard => self.verify_standard(headers, body, now),
             Method::Twilio => self.verify_twilio(headers, body, request.url),
             Method::Linear => self.verify_linear(headers, body, now),
@@ -284,7 +290,32 @@ impl Verifier {
         if token.is_empty() {
             return Err(malformed(header, "token is empty"));
         }
-        let candidate: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.match_token(token.as_bytes(), body)
+    }
+
+    /// `Authorization: Basic <base64 of user:password>`.
+    fn verify_basic(
+        &self,
+        headers: &dyn HeaderLookup,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
+        const AUTHORIZATION: &str = "Authorization";
+        let value = required(headers, AUTHORIZATION)?.trim();
+        let (kind, encoded) = value
+            .split_once(' ')
+            .ok_or_else(|| malformed(AUTHORIZATION, "expected Basic credentials"))?;
+        if !kind.eq_ignore_ascii_case("basic") {
+            return Err(malformed(AUTHORIZATION, "expected Basic credentials"));
+        }
+        let credentials = parse::decode_base64(encoded.trim())
+            .map_err(|_| malformed(AUTHORIZATION, "credentials are not base64"))?;
+        self.match_token(&credentials, body)
+    }
+
+    /// The index of the secret equal to `token`, comparing SHA-256 digests
+    /// in constant time.
+    fn match_token(&self, token: &[u8], body: &[u8]) -> Result<Verified, VerifyError> {
+        let candidate: [u8; 32] = Sha256::digest(token).into();
         let found = self
             .tokens
             .iter()

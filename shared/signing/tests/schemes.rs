@@ -201,6 +201,17 @@ fn cases() -> Vec<Case> {
                 vec![("X-Gitlab-Token", "s3cr3t")],
             )
         },
+        Case {
+            token: true,
+            secret: "postmark:s3cr3t",
+            wrong_secret: "postmark:s3cr3T",
+            ..plain(
+                "basic",
+                Scheme::Named(SchemeKind::Basic),
+                // base64 of postmark:s3cr3t
+                vec![("Authorization", "Basic cG9zdG1hcms6czNjcjN0")],
+            )
+        },
         plain(
             "bitbucket",
             Scheme::Named(SchemeKind::Bitbucket),
@@ -950,6 +961,14 @@ fn bad_secrets_are_refused_when_the_verifier_is_built() {
         )
         .unwrap_err(),
         SecretError::BadBase64 { index: 0 }
+    );
+    assert_eq!(
+        Verifier::new(
+            Scheme::Named(SchemeKind::Basic),
+            &[Secret::new("user:pass"), Secret::new("no-colon")]
+        )
+        .unwrap_err(),
+        SecretError::NotUserPassword { index: 1 }
     );
     let mut options = hmac_template_options();
     options.timestamp_header = None;

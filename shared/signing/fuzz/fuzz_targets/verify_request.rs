@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let secret = if scheme.kind().spec().takes_whsec() {
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     } else {
-        "fuzz-secret"
+        "fuzz:secret"
     };
     let verifier = Verifier::new(scheme, &[Secret::new(secret)]).expect("valid test secret");
     let split = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
