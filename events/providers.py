@@ -80,6 +80,12 @@ def samples():
         "X-Hub-Signature-256": "sha256=" + hexmac("meta", body),
     }, "whatsapp_business_account.messages", None)
 
+    # Mailgun signs timestamp + token, inside the body.
+    token = "e0b5477167110d68991efc6b9f89f0a11066af27834600e123"
+    body = j({"signature": {"token": token, "timestamp": TS, "signature": hexmac("mailgun", TS.encode() + token.encode())},
+              "event-data": {"event": "delivered", "id": "CCXMjJ7nQi2N3BPigGOdgQ", "recipient": "alice@example.com"}})
+    out["mailgun"] = (body, {}, "delivered", "CCXMjJ7nQi2N3BPigGOdgQ")
+
     body = j({"merchant_id": "MLEFBHHSJGVHD", "type": "payment.updated", "event_id": "ac3ac95b-f97d-458c-a6e6-18981597e05f", "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY"}})
     out["square"] = (body, {
         "x-square-hmacsha256-signature": b64mac("square", url("square").encode() + body),

@@ -3,7 +3,8 @@
 use clap::{Args, Subcommand};
 use hookrelay_models::Config;
 use hookrelay_signing::{
-    sign_as_provider, HmacOptions, ProviderMessage, Scheme, SchemeKind, Secret,
+    sign_as_provider, sign_body_as_provider, HmacOptions, ProviderMessage, Scheme, SchemeKind,
+    Secret,
 };
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -148,11 +149,19 @@ pub fn sign(args: SignArgs) -> Result<String, CliError> {
         id: &args.id,
         url: args.url.as_deref(),
     };
-    let headers = sign_as_provider(&scheme, &Secret::new(args.secret), &message)?;
-    Ok(headers
+    let secret = Secret::new(args.secret);
+    let headers = sign_as_provider(&scheme, &secret, &message)?;
+    let mut out: String = headers
         .iter()
         .map(|(name, value)| format!("{name}: {value}\n"))
-        .collect())
+        .collect();
+    // Mailgun signs inside the body: print the body as it would be sent.
+    if let Some(body) = sign_body_as_provider(&scheme, &secret, &message)? {
+        out.push('\n');
+        out.push_str(&String::from_utf8_lossy(&body));
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! the source's provider signs it, with the headers it sends.
 use clap::Args;
 use hookrelay_models::{Config, EventId, SourceId, Timestamp};
-use hookrelay_signing::{sign_as_provider, Pick, ProviderMessage, Scheme, SchemeKind};
+use hookrelay_signing::{
+    sign_as_provider, sign_body_as_provider, Pick, ProviderMessage, Scheme, SchemeKind,
+};
 use std::path::PathBuf;
 
 use crate::error::{read, CliError};
@@ -54,6 +56,8 @@ pub async fn send(args: SendArgs) -> Result<String, CliError> {
         url: Some(&public_url),
     };
     let mut headers = sign_as_provider(&scheme, &source.secrets[0], &message)?;
+    // Mailgun's signature travels inside the body.
+    let signed_body = sign_body_as_provider(&scheme, &source.secrets[0], &message)?;
     let extra = provider_headers(source.scheme, args.event.as_deref(), &delivery, &headers);
     headers.extend(extra);
 
@@ -61,7 +65,7 @@ pub async fn send(args: SendArgs) -> Result<String, CliError> {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| CliError::Unavailable(e.to_string()))?;
-    let mut request = client.post(&url).body(body);
+    let mut request = client.post(&url).body(signed_body.unwrap_or(body));
     for (name, value) in &headers {
         request = request.header(name.as_str(), value.as_str());
     }

@@ -104,6 +104,9 @@ pub(crate) enum Method {
     /// HTTP Basic credentials (`user:password`) as the secret, compared in
     /// constant time.
     Basic,
+    /// Mailgun: a `signature` object inside the JSON body, hex HMAC-SHA256
+    /// over its `timestamp` and `token`.
+    Mailgun,
     /// Standard Webhooks: `webhook-*` or `svix-*` headers, `whsec_` keys.
     Standard,
     Twilio,
@@ -380,6 +383,18 @@ pub static CATALOG: &[SchemeSpec] = &[
         event_type: then(&[J("/object")], "/entry/0/changes/0/field"),
         delivery_id: Field::NONE,
         method: body_hmac("X-Hub-Signature-256", "sha256=", Hex, Sha256),
+    },
+    SchemeSpec {
+        kind: SchemeKind::Mailgun,
+        provider: "Mailgun",
+        docs: "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks",
+        header: "none: a `signature` object in the JSON body",
+        signed: "`{timestamp}{token}` from that object (key: the webhook signing key; the rest of the body is not signed)",
+        encoding: "hex, 300 s",
+        tolerance_secs: FIVE_MINUTES,
+        event_type: any(&[J("/event-data/event")]),
+        delivery_id: any(&[J("/event-data/id")]),
+        method: Method::Mailgun,
     },
     SchemeSpec {
         kind: SchemeKind::Square,

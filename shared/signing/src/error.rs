@@ -18,6 +18,9 @@ pub enum VerifyError {
     },
     #[error("malformed body: {0}")]
     MalformedBody(&'static str),
+    /// The scheme carries its signature in the body, and this one has none.
+    #[error("body has no {0}")]
+    MissingBodyField(&'static str),
     #[error("timestamp is {age_secs} s old, beyond the tolerance")]
     TimestampTooOld { age_secs: u64 },
     #[error("timestamp is {ahead_secs} s in the future, beyond the tolerance")]
@@ -45,6 +48,7 @@ impl VerifyError {
     pub fn kind(&self) -> VerifyErrorKind {
         match self {
             VerifyError::MissingHeader(_)
+            | VerifyError::MissingBodyField(_)
             | VerifyError::TimestampTooOld { .. }
             | VerifyError::TimestampInFuture { .. }
             | VerifyError::NoMatchingSignature => VerifyErrorKind::Unauthenticated,
@@ -69,6 +73,8 @@ pub enum SecretError {
     BadBase64 { index: usize },
     #[error("secret #{index} must be the credentials as user:password")]
     NotUserPassword { index: usize },
+    #[error("this scheme signs inside the body, which must be a JSON object")]
+    BodyNotJsonObject,
     #[error("scheme hmac needs an [hmac] section with at least a header name")]
     MissingHmacOptions,
     #[error("hmac options are only allowed with scheme hmac")]

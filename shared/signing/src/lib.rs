@@ -30,7 +30,7 @@ mod verify;
 pub use catalog::{markdown_table, Field, Pick, SchemeSpec, CATALOG};
 pub use error::{SecretError, VerifyError, VerifyErrorKind};
 pub use headers::{HeaderLookup, HeaderPairs};
-pub use provider::{sign_as_provider, ProviderMessage};
+pub use provider::{sign_as_provider, sign_body_as_provider, ProviderMessage};
 pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
 pub use secret::Secret;
 pub use standard::{signature_header, WebhookSecret};

@@ -3,6 +3,7 @@
 //! it to make valid requests for every scheme.
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use sha2::Digest;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::catalog::{Method, Part, TimestampForm};
@@ -87,6 +88,8 @@ pub fn sign_as_provider(
         } => {
             vec![header(name, format!("{prefix}{}", secret.expose()))]
         }
+        // The signature goes into the body: see `sign_body_as_provider`.
+        Method::Mailgun => Vec::new(),
         Method::Basic => vec![header(
             "Authorization",
             format!("Basic {}", BASE64.encode(secret.expose())),
@@ -170,4 +173,35 @@ fn timestamp_as(form: TimestampForm, timestamp: i64) -> String {
             humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
         }
     }
+}
+
+/// For a scheme that signs inside the body (Mailgun): `message.body` (a
+/// JSON object) with its signature added, the token being `message.id`
+/// (or, if that is empty, a digest of the body). `None` for every other
+/// scheme, whose signatures are headers (`sign_as_provider`).
+pub fn sign_body_as_provider(
+    scheme: &Scheme,
+    secret: &Secret,
+    message: &ProviderMessage<'_>,
+) -> Result<Option<Vec<u8>>, SecretError> {
+    let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(secret))?;
+    if verifier.method() != Method::Mailgun {
+        return Ok(None);
+    }
+    let mut body: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(message.body).map_err(|_| SecretError::BodyNotJsonObject)?;
+    let timestamp = message.timestamp.to_string();
+    let token = if message.id.is_empty() {
+        hex::encode(sha2::Sha256::digest(message.body))
+    } else {
+        message.id.to_string()
+    };
+    let signature = hex::encode(verifier.first_key_tag(&[timestamp.as_bytes(), token.as_bytes()]));
+    body.insert(
+        "signature".into(),
+        serde_json::json!({ "timestamp": timestamp, "token": token, "signature": signature }),
+    );
+    Ok(Some(
+        serde_json::to_vec(&body).expect("a JSON map serialises"),
+    ))
 }

@@ -43,6 +43,7 @@ scheme_kinds! {
     Gitlab = "gitlab",
     Bitbucket = "bitbucket",
     Meta = "meta",
+    Mailgun = "mailgun",
     Square = "square",
     Hubspot = "hubspot",
     Intercom = "intercom",

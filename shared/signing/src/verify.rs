@@ -213,6 +213,7 @@ impl Verifier {
             }
             Method::Token { header, prefix } => self.verify_token(headers, body, header, prefix),
             Method::Basic => self.verify_basic(headers, body),
+            Method::Mailgun => self.verify_mailgun(body, now),
             Method::Standard => self.verify_standard(headers, body, now),
             Method::Twilio => self.verify_twilio(headers, body, request.url),
             Method::Linear => self.verify_linear(headers, body, now),
@@ -291,6 +292,49 @@ impl Verifier {
             return Err(malformed(header, "token is empty"));
         }
         self.match_token(token.as_bytes(), body)
+    }
+
+    /// Mailgun: `{"signature": {"timestamp", "token", "signature"}, …}`;
+    /// hex HMAC-SHA256 of timestamp and token, which the timestamp's
+    /// tolerance keeps from being replayed for long.
+    fn verify_mailgun(&self, body: &[u8], now: i64) -> Result<Verified, VerifyError> {
+        #[derive(Deserialize)]
+        struct MailgunBody {
+            signature: Option<MailgunSignature>,
+        }
+        #[derive(Deserialize)]
+        struct MailgunSignature {
+            timestamp: Option<serde_json::Value>,
+            token: Option<String>,
+            signature: Option<String>,
+        }
+        let parsed: MailgunBody = serde_json::from_slice(body)
+            .map_err(|_| VerifyError::MalformedBody("body is not a JSON object"))?;
+        let object = parsed
+            .signature
+            .ok_or(VerifyError::MissingBodyField("signature object"))?;
+        let timestamp_raw = match object.timestamp {
+            Some(serde_json::Value::String(text)) => text,
+            Some(serde_json::Value::Number(number)) => number.to_string(),
+            Some(_) => {
+                return Err(VerifyError::MalformedBody(
+                    "signature.timestamp is not a number",
+                ))
+            }
+            None => return Err(VerifyError::MissingBodyField("signature.timestamp")),
+        };
+        let timestamp =
+            parse::parse_unix_seconds(&timestamp_raw).map_err(VerifyError::MalformedBody)?;
+        let token = object
+            .token
+            .ok_or(VerifyError::MissingBodyField("signature.token"))?;
+        let signature = object
+            .signature
+            .ok_or(VerifyError::MissingBodyField("signature.signature"))?;
+        let signature = parse::decode_hex(&signature).map_err(VerifyError::MalformedBody)?;
+        self.check_timestamp(timestamp, now)?;
+        let parts: [&[u8]; 2] = [timestamp_raw.as_bytes(), token.as_bytes()];
+        self.timed(&parts, &[signature], timestamp)
     }
 
     /// `Authorization: Basic <base64 of user:password>`.

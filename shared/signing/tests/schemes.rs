@@ -5,8 +5,8 @@
 const PAGERDUTY_BODY: &[u8] = include_bytes!("data/pagerduty-v3.json");
 
 use hookrelay_signing::{
-    sign_as_provider, Encoding, HeaderPairs, HmacOptions, InboundRequest, ProviderMessage, Scheme,
-    SchemeKind, Secret, Verifier, VerifyError, VerifyErrorKind,
+    sign_as_provider, sign_body_as_provider, Encoding, HeaderPairs, HmacOptions, InboundRequest,
+    ProviderMessage, Scheme, SchemeKind, Secret, Verifier, VerifyError, VerifyErrorKind,
 };
 
 const TS: i64 = 1_700_000_000;
@@ -502,9 +502,104 @@ fn independently_signed_requests_verify_for_every_scheme() {
 #[test]
 fn every_scheme_has_a_case() {
     let covered: Vec<SchemeKind> = cases().iter().map(|c| c.scheme.kind()).collect();
+    // Signed inside the body, not in a header: tested on its own below.
+    let own_tests = [SchemeKind::Mailgun];
     for kind in SchemeKind::ALL {
-        assert!(covered.contains(kind), "no case for {kind}");
+        assert!(
+            covered.contains(kind) || own_tests.contains(kind),
+            "no case for {kind}"
+        );
     }
+}
+
+/// mailgun/mailgun-php tests/Api/WebhookTest.php: key, timestamp and token
+/// give this signature; another token does not.
+const MAILGUN_KEY: &str = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0";
+
+fn mailgun_body(token: &str, timestamp: &str, signature: &str) -> Vec<u8> {
+    format!(
+        r#"{{"signature":{{"timestamp":{timestamp},"token":"{token}","signature":"{signature}"}},"event-data":{{"event":"delivered","id":"CCXMjJ7nQi2N3BPigGOdgQ"}}}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn mailgun_signatures_inside_the_body_verify_as_published() {
+    let verify = |key: &str, body: &[u8], now: i64| {
+        let verifier =
+            Verifier::new(Scheme::Named(SchemeKind::Mailgun), &[Secret::new(key)]).unwrap();
+        let none: [(&str, &str); 0] = [];
+        let pairs = HeaderPairs(&none);
+        verifier.verify(&InboundRequest::new(&pairs, body), now)
+    };
+    const SIGNATURE: &str = "9cfc5c41582e51246e73c88d34db3af0a3a2692a76fbab81492842f000256d33";
+    const TOKEN: &str = "5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6";
+    const AT: i64 = 1_403_645_220;
+    // The timestamp as a string, as Mailgun sends it, and as a number.
+    for timestamp in ["\"1403645220\"", "1403645220"] {
+        let body = mailgun_body(TOKEN, timestamp, SIGNATURE);
+        let verified = verify(MAILGUN_KEY, &body, AT + 10).unwrap();
+        assert_eq!(verified.timestamp, Some(AT));
+    }
+    let body = mailgun_body(TOKEN, "\"1403645220\"", SIGNATURE);
+    assert_eq!(
+        verify("key-other", &body, AT),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    assert_eq!(
+        verify(MAILGUN_KEY, &body, AT + 301),
+        Err(VerifyError::TimestampTooOld { age_secs: 301 })
+    );
+    // The published negative case: another token.
+    let other = mailgun_body(
+        "owyldpe6nxhmrn78epljl6bj0orrki1u3d2v5e6cnlmmuox8jr",
+        "\"1403645220\"",
+        SIGNATURE,
+    );
+    assert_eq!(
+        verify(MAILGUN_KEY, &other, AT),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    // No signature object is unauthenticated; a broken one is malformed.
+    let err = verify(MAILGUN_KEY, br#"{"event-data":{}}"#, AT).unwrap_err();
+    assert_eq!(err.kind(), VerifyErrorKind::Unauthenticated, "{err}");
+    for broken in [
+        mailgun_body(TOKEN, "\"14036x5220\"", SIGNATURE),
+        mailgun_body(TOKEN, "\"1403645220\"", "zz"),
+        b"not json".to_vec(),
+    ] {
+        let err = verify(MAILGUN_KEY, &broken, AT).unwrap_err();
+        assert_eq!(err.kind(), VerifyErrorKind::Malformed, "{err}");
+    }
+}
+
+#[test]
+fn mailgun_bodies_signed_by_us_verify() {
+    let secret = Secret::new(MAILGUN_KEY);
+    let message = ProviderMessage {
+        body: br#"{"event-data":{"event":"opened","id":"x1"}}"#,
+        timestamp: TS,
+        id: "a-token-of-fifty-characters-or-so",
+        url: None,
+    };
+    let scheme = Scheme::Named(SchemeKind::Mailgun);
+    assert!(sign_as_provider(&scheme, &secret, &message)
+        .unwrap()
+        .is_empty());
+    let body = sign_body_as_provider(&scheme, &secret, &message)
+        .unwrap()
+        .expect("mailgun signs the body");
+    let verifier = Verifier::new(scheme.clone(), &[secret.clone()]).unwrap();
+    let none: [(&str, &str); 0] = [];
+    let pairs = HeaderPairs(&none);
+    assert!(verifier
+        .verify(&InboundRequest::new(&pairs, &body), TS)
+        .is_ok());
+    // Header schemes leave the body alone.
+    assert_eq!(
+        sign_body_as_provider(&Scheme::Named(SchemeKind::Github), &secret, &message),
+        Ok(None)
+    );
 }
 
 #[test]
