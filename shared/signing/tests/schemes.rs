@@ -589,7 +589,7 @@ fn mailgun_bodies_signed_by_us_verify() {
     let body = sign_body_as_provider(&scheme, &secret, &message)
         .unwrap()
         .expect("mailgun signs the body");
-    let verifier = Verifier::new(scheme.clone(), &[secret.clone()]).unwrap();
+    let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(&secret)).unwrap();
     let none: [(&str, &str); 0] = [];
     let pairs = HeaderPairs(&none);
     assert!(verifier
