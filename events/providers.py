@@ -209,6 +209,10 @@ def samples():
         "Authorization": "Basic " + base64.b64encode(secret("basic").encode()).decode(),
     }, "Delivery", None)
 
+    body = j({"eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "eventId": "b5a188b9-5ece-4636-b041-482ffda96311", "eventTime": "2026-11-18T10:13:20.000Z",
+              "data": {"events": [{"uuid": "4c6b4e2a-8d9c-11ee-b9d1-0242ac120002", "eventType": "user.session.start"}]}})
+    out["okta"] = (body, {"Authorization": secret("okta")}, "user.session.start", "b5a188b9-5ece-4636-b041-482ffda96311")
+
     for scheme, event_type in [
         ("clerk", "user.created"),
         ("resend", "email.delivered"),

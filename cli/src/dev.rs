@@ -328,10 +328,15 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
                         format!("http://{host}{path}")
                     });
                 let (parts, body) = request.into_parts();
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
                 http_api::handle(
                     &ingest,
                     &parts.method,
-                    parts.uri.path(),
+                    path,
                     &parts.headers,
                     &body,
                     public_url.as_deref(),

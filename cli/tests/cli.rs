@@ -53,7 +53,7 @@ fn config_check_accepts_a_valid_file_and_summarises_it() {
 fn config_check_refuses_a_broken_file_with_line_and_exit_code_2() {
     let path = temp_file(
         "broken.toml",
-        "[[sources]]\nid = \"gh\"\nscheme = \"gitlab\"\nsecrets = [\"s\"]\n",
+        "[[sources]]\nid = \"gh\"\nscheme = \"gitlob\"\nsecrets = [\"s\"]\n",
     );
     let output = hookrelay()
         .args(["config", "check", "--config"])
@@ -63,7 +63,7 @@ fn config_check_refuses_a_broken_file_with_line_and_exit_code_2() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("broken.toml: line 3"), "{stderr}");
-    assert!(stderr.contains("gitlab"), "{stderr}");
+    assert!(stderr.contains("gitlob"), "{stderr}");
 }
 
 #[test]

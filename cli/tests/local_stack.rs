@@ -555,3 +555,92 @@ fn dev_memory_stays_flat_past_max_events() {
         "memory grew by {growth} KiB from 2 000 to 6 000 events ({after_2000} -> {after_6000} KiB)"
     );
 }
+
+/// One raw HTTP/1.1 request to `hookrelay dev`; the whole answer.
+fn raw_request(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send() {
+    let dir = std::env::temp_dir().join(format!("hookrelay-checks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("hookrelay.toml");
+    std::fs::write(
+        &config,
+        "[[sources]]\nid = \"meta\"\nscheme = \"meta\"\nsecrets = [\"app-secret\"]\nverify_token = \"the-verify-token\"\n\
+         [[sources]]\nid = \"dropbox\"\nscheme = \"dropbox\"\nsecrets = [\"app-secret\"]\n\
+         [[sources]]\nid = \"okta\"\nscheme = \"okta\"\nsecrets = [\"okta-secret\"]\n\
+         [[sources]]\nid = \"mailgun\"\nscheme = \"mailgun\"\nsecrets = [\"key-mailgun\"]\n\
+         [[sources]]\nid = \"gitlab\"\nscheme = \"gitlab\"\nsecrets = [\"gitlab-token\"]\n",
+    )
+    .unwrap();
+    let mut dev = Running(
+        hookrelay()
+            .current_dir(repo_root())
+            .args(["dev", "--config"])
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (port, _) = hookrelay_tests::dev_ports(&mut dev.0);
+    wait_for_health(port);
+    let get = |target: &str, extra: &str| {
+        raw_request(
+            port,
+            &format!(
+                "GET {target} HTTP/1.1\r\nhost: localhost\r\n{extra}connection: close\r\n\r\n"
+            ),
+        )
+    };
+    let meta = get(
+        "/hooks/meta?hub.mode=subscribe&hub.verify_token=the-verify-token&hub.challenge=1158201444",
+        "",
+    );
+    assert!(meta.starts_with("HTTP/1.1 200"), "{meta}");
+    assert!(meta.ends_with("\r\n\r\n1158201444"), "{meta}");
+    let wrong = get(
+        "/hooks/meta?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1",
+        "",
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    let dropbox = get("/hooks/dropbox?challenge=abcXYZ123", "");
+    assert!(dropbox.ends_with("\r\n\r\nabcXYZ123"), "{dropbox}");
+    let okta = get("/hooks/okta", "x-okta-verification-challenge: chal-42\r\n");
+    assert!(okta.ends_with(r#"{"verification":"chal-42"}"#), "{okta}");
+    let not_here = get("/hooks/gitlab", "");
+    assert!(not_here.starts_with("HTTP/1.1 405"), "{not_here}");
+
+    // hookrelay send signs Mailgun inside the body and sends GitLab's
+    // token; both are accepted.
+    let payload = dir.join("payload.json");
+    std::fs::write(
+        &payload,
+        r#"{"event-data":{"event":"delivered","id":"m-1"}}"#,
+    )
+    .unwrap();
+    for source in ["mailgun", "gitlab"] {
+        let sent = hookrelay()
+            .current_dir(repo_root())
+            .args(["send", "--source", source, "--file"])
+            .arg(&payload)
+            .arg("--config")
+            .arg(&config)
+            .args(["--url", &format!("http://127.0.0.1:{port}")])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&sent.stdout);
+        assert!(
+            sent.status.success() && stdout.contains("-> 202"),
+            "{source}: {sent:?}"
+        );
+    }
+}

@@ -45,6 +45,22 @@ secrets = ["twitch-secret"]
 id = "shop"
 scheme = "woocommerce"
 secrets = ["woo-secret"]
+
+[[sources]]
+id = "meta"
+scheme = "meta"
+secrets = ["meta-app-secret"]
+verify_token = "meta-verify-token"
+
+[[sources]]
+id = "dropbox"
+scheme = "dropbox"
+secrets = ["dropbox-app-secret"]
+
+[[sources]]
+id = "okta"
+scheme = "okta"
+secrets = ["okta-authorization-secret"]
 "#;
 
 pub struct Fixture {
@@ -496,6 +512,85 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     assert_nothing_written(&f).await;
 }
 
+/// A GET as API Gateway hands it over.
+fn get(uri: &str, headers: &[(&str, &str)]) -> Request {
+    let mut request = http::Request::builder().method("GET").uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::Empty).unwrap()
+}
+
+async fn provider_endpoint_checks_are_answered_to_get(f: Fixture) {
+    let text = |response: &http::Response<Body>| {
+        (
+            response.status().as_u16(),
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+            String::from_utf8_lossy(response.body().as_ref()).to_string(),
+        )
+    };
+    // Meta: the verify token must match; the challenge comes back.
+    let meta = "/hooks/meta?hub.mode=subscribe&hub.verify_token=meta-verify-token&hub.challenge=1158201444";
+    let response = handle(f.backend.ingest(), get(meta, &[])).await;
+    assert_eq!(
+        text(&response),
+        (200, "text/plain".into(), "1158201444".into())
+    );
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    for refused in [
+        "/hooks/meta?hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1158201444",
+        "/hooks/meta?hub.mode=subscribe&hub.verify_token=meta-verify-token",
+        "/hooks/meta?hub.mode=unsubscribe&hub.verify_token=meta-verify-token&hub.challenge=1",
+        "/hooks/meta?hub.mode=subscribe&hub.verify_token=meta-verify-token&hub.challenge=%3Cscript%3E",
+    ] {
+        let status = handle(f.backend.ingest(), get(refused, &[])).await.status();
+        assert_eq!(status, 401, "{refused}");
+    }
+    // Dropbox: the challenge comes back as text.
+    let response = handle(
+        f.backend.ingest(),
+        get("/hooks/dropbox?challenge=Z9gP2xwIfaQ-1", &[]),
+    )
+    .await;
+    assert_eq!(
+        text(&response),
+        (200, "text/plain".into(), "Z9gP2xwIfaQ-1".into())
+    );
+    let status = handle(f.backend.ingest(), get("/hooks/dropbox", &[]))
+        .await
+        .status();
+    assert_eq!(status, 400);
+    // Okta: the header's challenge comes back as JSON.
+    let response = handle(
+        f.backend.ingest(),
+        get(
+            "/hooks/okta",
+            &[("X-Okta-Verification-Challenge", "We4p3dhdsxWFa1Ya3S6m")],
+        ),
+    )
+    .await;
+    let (status, content_type, body) = text(&response);
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({ "verification": "We4p3dhdsxWFa1Ya3S6m" })
+    );
+    // A scheme without such a check: GET stays 405; an unknown source 404.
+    let response = handle(f.backend.ingest(), get("/hooks/github?challenge=x", &[])).await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let status = handle(f.backend.ingest(), get("/hooks/nobody?challenge=x", &[]))
+        .await
+        .status();
+    assert_eq!(status, 404);
+
+    assert_nothing_written(&f).await;
+}
+
 async fn health_answers_200(f: Fixture) {
     let request = http::Request::builder()
         .method("GET")
@@ -543,6 +638,7 @@ on_both_backends!(
     an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry,
     a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry,
     provider_handshakes_are_answered_and_not_queued,
+    provider_endpoint_checks_are_answered_to_get,
     health_answers_200,
 );
 

@@ -174,11 +174,16 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
         let mut tampered: serde_json::Value = serde_json::from_str(&sample).unwrap();
         if scheme == "gitlab" {
             tampered["headers"]["x-gitlab-token"] = "not-the-token".into();
+        } else if scheme == "okta" {
+            tampered["headers"]["authorization"] = "not-the-secret".into();
         } else if scheme == "basic" {
             tampered["headers"]["authorization"] = "Basic bm90OnRoZS1wYXNzd29yZA==".into();
         } else if scheme == "mailgun" {
             // Mailgun signs its signature object's timestamp and token.
-            let text = tampered["body"].as_str().unwrap().replacen("e0b5", "e0b6", 1);
+            let text = tampered["body"]
+                .as_str()
+                .unwrap()
+                .replacen("e0b5", "e0b6", 1);
             tampered["body"] = text.into();
         } else {
             let text = tampered["body"].as_str().unwrap().replacen('{', "{ ", 1);

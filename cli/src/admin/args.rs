@@ -86,6 +86,9 @@ pub struct SourceArgs {
     pub delivery_id: Option<String>,
     #[arg(long)]
     pub public_url: Option<String>,
+    /// The token Meta echoes when it checks the endpoint (scheme meta).
+    #[arg(long)]
+    pub verify_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,9 @@ pub(crate) fn apply_source_args(source: &mut Source, args: SourceArgs) -> Result
     if args.public_url.is_some() {
         source.public_url = args.public_url;
     }
+    if let Some(token) = args.verify_token {
+        source.verify_token = Some(Secret::new(token));
+    }
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub(crate) fn redact(value: &mut serde_json::Value) {
         serde_json::Value::Object(map) => {
             for (key, field) in map.iter_mut() {
                 match (key.as_str(), &*field) {
-                    ("secret", serde_json::Value::String(s)) => {
+                    ("secret" | "verify_token", serde_json::Value::String(s)) => {
                         *field = fingerprint_value(s);
                     }
                     ("headers", serde_json::Value::Object(headers)) => {

@@ -75,10 +75,17 @@ pub fn public_url(request: &Request) -> Option<String> {
 pub async fn handle(ingest: &Ingest, request: Request) -> Response<Body> {
     let url = public_url(&request);
     let (parts, body) = request.into_parts();
+    // The query goes along: providers' endpoint checks put their
+    // challenge in it.
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let response = http_api::handle(
         ingest,
         &parts.method,
-        parts.uri.path(),
+        path,
         &parts.headers,
         body.as_ref(),
         url.as_deref(),

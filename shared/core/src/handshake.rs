@@ -1,15 +1,108 @@
 //! Provider handshakes the receiver answers itself, after verification:
 //! they prove the endpoint to the provider and are never queued.
+use hookrelay_models::Source;
 use hookrelay_signing::{HeaderLookup, SchemeKind, Verifier};
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+use crate::error::CoreError;
 use crate::extract::LazyJson;
+use hookrelay_signing::VerifyError;
 
 /// An answer to a handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeReply {
     pub content_type: &'static str,
     pub body: Vec<u8>,
+}
+
+/// Longest challenge echoed back: providers send short random tokens.
+const MAX_CHALLENGE: usize = 256;
+
+/// A challenge fit to echo: short, and only characters random tokens are
+/// made of, so an answer can never carry markup or a header break.
+fn echoable(challenge: &str) -> bool {
+    (1..=MAX_CHALLENGE).contains(&challenge.len())
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~=+/".contains(&b))
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+/// The `GET` a provider sends to check an endpoint before it posts to it;
+/// `Ok(None)` when the source's scheme has none (the caller answers 405).
+/// Never stored or queued.
+/// - Meta: `?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`, the
+///   token compared in constant time with the source's `verify_token`, the
+///   challenge echoed (developers.facebook.com/docs/graph-api/webhooks/getting-started).
+/// - Dropbox: `?challenge=…` echoed as text
+///   (dropbox.com/developers/reference/webhooks).
+/// - Okta event hooks: the `X-Okta-Verification-Challenge` header returned
+///   as `{"verification": …}` (developer.okta.com/docs/concepts/event-hooks).
+pub(crate) fn answer_get(
+    source: &Source,
+    query: &str,
+    headers: &dyn HeaderLookup,
+) -> Result<Option<HandshakeReply>, CoreError> {
+    let refused = || {
+        CoreError::Unauthenticated(VerifyError::MissingHeader(
+            "a valid verification request".into(),
+        ))
+    };
+    let text = |challenge: String| HandshakeReply {
+        content_type: "text/plain",
+        body: challenge.into_bytes(),
+    };
+    match source.scheme {
+        SchemeKind::Meta => {
+            let expected = source.verify_token.as_ref().ok_or_else(refused)?;
+            let token = query_param(query, "hub.verify_token").ok_or_else(refused)?;
+            let matches: bool = Sha256::digest(token.as_bytes())
+                .ct_eq(&Sha256::digest(expected.expose().as_bytes()))
+                .into();
+            let challenge = query_param(query, "hub.challenge").unwrap_or_default();
+            if !matches
+                || query_param(query, "hub.mode").as_deref() != Some("subscribe")
+                || !echoable(&challenge)
+            {
+                return Err(refused());
+            }
+            Ok(Some(text(challenge)))
+        }
+        SchemeKind::Dropbox => {
+            let challenge = query_param(query, "challenge").unwrap_or_default();
+            if !echoable(&challenge) {
+                return Err(CoreError::Malformed(
+                    "challenge is missing or unusual".into(),
+                ));
+            }
+            Ok(Some(text(challenge)))
+        }
+        SchemeKind::Okta => {
+            let challenge = headers
+                .header("X-Okta-Verification-Challenge")
+                .map(str::trim)
+                .unwrap_or_default();
+            if !echoable(challenge) {
+                return Err(CoreError::Malformed(
+                    "X-Okta-Verification-Challenge is missing or unusual".into(),
+                ));
+            }
+            Ok(Some(HandshakeReply {
+                content_type: "application/json",
+                body: json!({ "verification": challenge })
+                    .to_string()
+                    .into_bytes(),
+            }))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Requests a provider sends unsigned while a webhook is being set up,

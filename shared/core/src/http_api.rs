@@ -42,9 +42,14 @@ fn route(path: &str) -> Route<'_> {
 fn respond(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Challenges are echoed: a browser must never read one as anything
+    // but the stated type (Dropbox asks for this).
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -71,6 +76,33 @@ pub async fn handle(
             return json_response(StatusCode::OK, json!({ "status": "ok" }))
         }
         (Route::Hook(source_id), &Method::POST) => source_id,
+        (Route::Hook(source_id), &Method::GET) => {
+            // `path` may carry the query (providers' checks put their
+            // challenge there).
+            let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            match ingest.answer_get(source_id, query, headers).await {
+                Ok(Some(reply)) => {
+                    tracing::info!(
+                        source = source_id,
+                        outcome = "handshake",
+                        "provider check answered"
+                    );
+                    ingest.metrics().record(Metric::Handshake);
+                    return respond(StatusCode::OK, reply.content_type, reply.body);
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    let response = error_to_response(&err);
+                    log_outcome(source_id, &Err(err));
+                    return response;
+                }
+            }
+            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
         (Route::Health | Route::Hook(_), _) => {
             let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
             let allow = if matches!(route(path), Route::Health) {

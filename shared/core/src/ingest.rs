@@ -114,6 +114,23 @@ impl Ingest {
         self.metrics.as_ref()
     }
 
+    /// A provider's `GET` to check the endpoint: answered for sources whose
+    /// scheme has such a check, `Ok(None)` for the others; nothing is kept.
+    pub async fn answer_get(
+        &self,
+        source_id: &str,
+        query: &str,
+        headers: &dyn HeaderLookup,
+    ) -> Result<Option<HandshakeReply>, CoreError> {
+        let source_id = SourceId::parse(source_id).map_err(|_| CoreError::UnknownSource)?;
+        let source = self
+            .config
+            .source(&source_id)
+            .await?
+            .ok_or(CoreError::UnknownSource)?;
+        handshake::answer_get(&source, query, headers)
+    }
+
     pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
         let source_id = SourceId::parse(hook.source_id).map_err(|_| CoreError::UnknownSource)?;
         let source = self

@@ -126,6 +126,11 @@ pub struct Source {
     /// when it cannot be rebuilt from the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// The string the provider echoes when it checks the endpoint with a
+    /// `GET` (Meta's `hub.verify_token`): chosen by the user, typed into
+    /// the provider's dashboard, and not the signing secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_token: Option<Secret>,
 }
 
 impl Source {
@@ -140,6 +145,7 @@ impl Source {
             event_type: None,
             delivery_id: None,
             public_url: None,
+            verify_token: None,
         }
     }
 
@@ -184,6 +190,17 @@ impl Source {
         }
         if let Some(url) = &self.public_url {
             parse_http_url(url).map_err(refuse)?;
+        }
+        match (&self.verify_token, self.scheme) {
+            (Some(token), SchemeKind::Meta) if token.expose().is_empty() => {
+                return Err(refuse("verify_token is empty".into()))
+            }
+            (Some(_), SchemeKind::Meta) | (None, _) => {}
+            (Some(_), scheme) => {
+                return Err(refuse(format!(
+                    "verify_token is only used by scheme meta, not {scheme}"
+                )))
+            }
         }
         Ok(())
     }

@@ -88,10 +88,10 @@ fn syntax_errors_name_file_line_and_column() {
 
 #[test]
 fn unknown_schemes_and_fields_are_refused_with_their_line() {
-    let bad_scheme = "[[sources]]\nid = \"x\"\nscheme = \"gitlab\"\nsecrets = [\"s\"]\n";
+    let bad_scheme = "[[sources]]\nid = \"x\"\nscheme = \"gitlob\"\nsecrets = [\"s\"]\n";
     let err = Config::from_toml(bad_scheme, "f.toml").unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("line 3") && text.contains("gitlab"), "{text}");
+    assert!(text.contains("line 3") && text.contains("gitlob"), "{text}");
 
     let typo = "[[sources]]\nid = \"x\"\nscheme = \"github\"\nsecret = [\"s\"]\n";
     let text = Config::from_toml(typo, "f.toml").unwrap_err().to_string();

@@ -57,6 +57,7 @@ scheme_kinds! {
     Coinbase = "coinbase",
     Mux = "mux",
     Dropbox = "dropbox",
+    Okta = "okta",
     Lemonsqueezy = "lemonsqueezy",
     Razorpay = "razorpay",
     Paystack = "paystack",

@@ -212,6 +212,14 @@ fn cases() -> Vec<Case> {
                 vec![("Authorization", "Basic cG9zdG1hcms6czNjcjN0")],
             )
         },
+        Case {
+            token: true,
+            ..plain(
+                "okta",
+                Scheme::Named(SchemeKind::Okta),
+                vec![("Authorization", "s3cr3t")],
+            )
+        },
         plain(
             "bitbucket",
             Scheme::Named(SchemeKind::Bitbucket),
