@@ -116,6 +116,20 @@ fn wait_for_health(port: u16) {
     panic!("hookrelay dev did not answer /health on port {port}");
 }
 
+/// `hookrelay dev` on `config`, on ports the system picks (printed on
+/// stdout, read by `dev_ports`).
+fn dev_on_any_port(config: &std::path::Path) -> Command {
+    let mut command = hookrelay();
+    command
+        .current_dir(repo_root())
+        .args(["dev", "--config"])
+        .arg(config)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped());
+    command
+}
+
 /// The shipped configuration with the sink's port in place of 9000.
 fn shipped_config_with_sink_port(port: u16) -> PathBuf {
     let shipped = std::fs::read_to_string(repo_root().join("hookrelay.toml")).unwrap();
@@ -137,13 +151,7 @@ fn dev_accepts_signed_samples_and_delivers_them_signed_to_the_sink_then_stops_cl
         start_sink(&["--secret", "whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0"]);
     let config = shipped_config_with_sink_port(sink_port);
     let mut dev = Running(
-        hookrelay()
-            .current_dir(repo_root())
-            .args(["dev", "--config"])
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--admin-listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
+        dev_on_any_port(&config)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -580,13 +588,7 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
     )
     .unwrap();
     let mut dev = Running(
-        hookrelay()
-            .current_dir(repo_root())
-            .args(["dev", "--config"])
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--admin-listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
+        dev_on_any_port(&config)
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
