@@ -16,11 +16,32 @@ import json
 import os
 import time
 
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from generate import DOMAIN, SIGNED_AT, http_api_v2
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "providers")
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 TS = str(SIGNED_AT)
+
+
+# Public-key schemes: fixed private keys, so the public keys in
+# providers/hookrelay.toml stay the same from run to run.
+DISCORD_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"hookrelay discord sample").digest())
+SENDGRID_KEY = ec.derive_private_key(
+    int.from_bytes(hashlib.sha256(b"hookrelay sendgrid sample").digest(), "big"), ec.SECP256R1()
+)
+PUBLIC_KEYS = {
+    "discord": DISCORD_KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex(),
+    "sendgrid": base64.b64encode(SENDGRID_KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode(),
+}
+
+
+def discord_headers(body):
+    return {"X-Signature-Ed25519": DISCORD_KEY.sign(TS.encode() + body).hex(), "X-Signature-Timestamp": TS}
 
 
 def secret(scheme):
@@ -213,6 +234,17 @@ def samples():
               "data": {"events": [{"uuid": "4c6b4e2a-8d9c-11ee-b9d1-0242ac120002", "eventType": "user.session.start"}]}})
     out["okta"] = (body, {"Authorization": secret("okta")}, "user.session.start", "b5a188b9-5ece-4636-b041-482ffda96311")
 
+    body = j({"id": "787053080478613555", "application_id": "775799577604522054", "type": 2, "version": 1,
+              "token": "ThisIsATokenFromDiscord", "data": {"id": "771825006014889984", "name": "blep", "type": 1}})
+    out["discord"] = (body, discord_headers(body), "blep", "787053080478613555")
+
+    body = b'[{"email":"alice@example.com","event":"delivered","sg_event_id":"ZGVsaXZlcmVkLTAtMjM0NTY3ODktdGVzdA","sg_message_id":"14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0","timestamp":1795000000}]\r\n'
+    signature = SENDGRID_KEY.sign(TS.encode() + body, ec.ECDSA(hashes.SHA256()))
+    out["sendgrid"] = (body, {
+        "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(signature).decode(),
+        "X-Twilio-Email-Event-Webhook-Timestamp": TS,
+    }, "delivered", "ZGVsaXZlcmVkLTAtMjM0NTY3ODktdGVzdA")
+
     for scheme, event_type in [
         ("clerk", "user.created"),
         ("resend", "email.delivered"),
@@ -238,11 +270,17 @@ def main():
         with open(os.path.join(HERE, f"{scheme}.json"), "w") as f:
             json.dump(event, f, indent=2)
             f.write("\n")
-        key = STANDARD_SECRET if "svix-signature" in headers else secret(scheme)
+        key = STANDARD_SECRET if "svix-signature" in headers else PUBLIC_KEYS.get(scheme, secret(scheme))
         config.append(f'\n[[sources]]\nid = "{scheme}"\nscheme = "{scheme}"\nsecrets = ["{key}"]\n')
         expected[scheme] = {"event_type": event_type, "delivery_id": delivery_id}
     with open(os.path.join(HERE, "hookrelay.toml"), "w") as f:
         f.write("".join(config))
+    # Discord's PING interaction, answered by the receiver itself.
+    ping = b'{"type":1}'
+    with open(os.path.join(HERE, "discord-ping.json"), "w") as f:
+        headers = {"Content-Type": "application/json", **discord_headers(ping)}
+        json.dump(http_api_v2("/hooks/discord", headers, ping), f, indent=2)
+        f.write("\n")
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(expected, f, indent=2, sort_keys=True)
         f.write("\n")

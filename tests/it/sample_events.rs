@@ -197,3 +197,24 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
         assert_eq!(backend.event_count().await, 0, "{scheme}");
     }
 }
+
+/// Discord's PING interaction, signed with the sample application key, is
+/// answered PONG (`{"type":1}`) by the receiver and nothing is kept.
+#[tokio::test]
+async fn the_discord_ping_sample_is_answered_pong_and_not_stored() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/providers");
+    let config = config_from(&std::fs::read_to_string(dir.join("hookrelay.toml")).unwrap());
+    let sample = std::fs::read_to_string(dir.join("discord-ping.json")).unwrap();
+    let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));
+    let backend = EmbeddedBackend::new(config, clock, IngestSettings::default());
+    let response = handle(
+        backend.ingest(),
+        lambda_http::request::from_str(&sample).unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.body().as_ref(), br#"{"type":1}"#);
+    assert_eq!(backend.event_count().await, 0);
+    assert!(backend.messages().await.is_empty());
+}

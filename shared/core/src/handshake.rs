@@ -132,8 +132,9 @@ pub(crate) fn unsigned_ping(
     }
 }
 
-/// Slack's `url_verification`, Zoom's `endpoint.url_validation` and
-/// Twitch's `webhook_callback_verification`; `None` for ordinary events.
+/// Slack's `url_verification`, Zoom's `endpoint.url_validation`,
+/// Twitch's `webhook_callback_verification` and Discord's PING
+/// interaction; `None` for ordinary events.
 pub(crate) fn reply(
     scheme: SchemeKind,
     verifier: &Verifier,
@@ -158,6 +159,17 @@ pub(crate) fn reply(
                 body: json!({ "plainToken": plain, "encryptedToken": encrypted })
                     .to_string()
                     .into_bytes(),
+            })
+        }
+        // Discord's PING interaction: answered PONG, the same type 1
+        // (discord.com/developers/docs/interactions/overview).
+        SchemeKind::Discord
+            if json.get().is_some_and(|v| v.get("type") == Some(&json!(1)))
+                && json.get().is_some_and(|v| v.get("event").is_none()) =>
+        {
+            Some(HandshakeReply {
+                content_type: "application/json",
+                body: br#"{"type":1}"#.to_vec(),
             })
         }
         SchemeKind::Twitch

@@ -107,6 +107,12 @@ pub(crate) enum Method {
     /// Mailgun: a `signature` object inside the JSON body, hex HMAC-SHA256
     /// over its `timestamp` and `token`.
     Mailgun,
+    /// Discord: Ed25519 over `{timestamp}{body}`, hex, with the
+    /// application's hex public key.
+    Discord,
+    /// SendGrid: ECDSA P-256 / SHA-256 over `{timestamp}{body}`, a base64
+    /// DER signature, with the base64 DER public key from the console.
+    Sendgrid,
     /// Standard Webhooks: `webhook-*` or `svix-*` headers, `whsec_` keys.
     Standard,
     Twilio,
@@ -395,6 +401,31 @@ pub static CATALOG: &[SchemeSpec] = &[
         event_type: any(&[J("/event-data/event")]),
         delivery_id: any(&[J("/event-data/id")]),
         method: Method::Mailgun,
+    },
+    SchemeSpec {
+        kind: SchemeKind::Discord,
+        provider: "Discord (interactions, webhook events)",
+        docs: "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
+        header: "`X-Signature-Ed25519`, `X-Signature-Timestamp`",
+        signed: "`{timestamp}{body}` (key: the application's hex public key)",
+        encoding: "hex Ed25519, 600 s",
+        // Webhook events are retried for up to ten minutes.
+        tolerance_secs: 600,
+        event_type: any(&[J("/event/type"), J("/data/name"), J("/type")]),
+        delivery_id: any(&[J("/id")]),
+        method: Method::Discord,
+    },
+    SchemeSpec {
+        kind: SchemeKind::Sendgrid,
+        provider: "SendGrid (signed event webhook)",
+        docs: "https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
+        header: "`X-Twilio-Email-Event-Webhook-Signature`, `…-Timestamp`",
+        signed: "`{timestamp}{body}` (key: the base64 public key from the console)",
+        encoding: "base64 DER ECDSA P-256/SHA-256 (retries keep their timestamp for 24 h: not timed)",
+        tolerance_secs: FIVE_MINUTES,
+        event_type: any(&[J("/0/event")]),
+        delivery_id: any(&[J("/0/sg_event_id")]),
+        method: Method::Sendgrid,
     },
     SchemeSpec {
         kind: SchemeKind::Square,
@@ -777,6 +808,12 @@ impl SchemeSpec {
             Method::Hmac(preset) => preset.parts.contains(&Part::Url),
             _ => false,
         }
+    }
+
+    /// Whether the "secret" is a public key: only the provider can sign,
+    /// and hookrelay cannot sign as it (`hookrelay send` cannot be used).
+    pub fn takes_public_key(&self) -> bool {
+        matches!(self.method, Method::Discord | Method::Sendgrid)
     }
 
     /// Whether secrets are Standard Webhooks keys (`whsec_<base64>`).

@@ -71,6 +71,13 @@ pub enum SecretError {
     NotWhsec { index: usize },
     #[error("secret #{index}: the part after whsec_ is not valid base64")]
     BadBase64 { index: usize },
+    #[error("key #{index} is not a public key of the form this scheme uses ({expected})")]
+    BadPublicKey {
+        index: usize,
+        expected: &'static str,
+    },
+    #[error("this scheme verifies with the provider's public key; hookrelay cannot sign as the provider")]
+    CannotSign,
     #[error("secret #{index} must be the credentials as user:password")]
     NotUserPassword { index: usize },
     #[error("this scheme signs inside the body, which must be a JSON object")]

@@ -32,6 +32,9 @@ pub fn sign_as_provider(
     message: &ProviderMessage<'_>,
 ) -> Result<Vec<(String, String)>, SecretError> {
     let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(secret))?;
+    if scheme.kind().spec().takes_public_key() {
+        return Err(SecretError::CannotSign);
+    }
     let tag = |parts: &[&[u8]]| verifier.first_key_tag(parts);
     let body = message.body;
     let ts = message.timestamp.to_string();
@@ -90,6 +93,7 @@ pub fn sign_as_provider(
         }
         // The signature goes into the body: see `sign_body_as_provider`.
         Method::Mailgun => Vec::new(),
+        Method::Discord | Method::Sendgrid => unreachable!("refused above"),
         Method::Basic => vec![header(
             "Authorization",
             format!("Basic {}", BASE64.encode(secret.expose())),

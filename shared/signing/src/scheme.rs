@@ -44,6 +44,8 @@ scheme_kinds! {
     Bitbucket = "bitbucket",
     Meta = "meta",
     Mailgun = "mailgun",
+    Discord = "discord",
+    Sendgrid = "sendgrid",
     Square = "square",
     Hubspot = "hubspot",
     Intercom = "intercom",

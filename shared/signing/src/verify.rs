@@ -1,5 +1,8 @@
 //! Inbound verification: one [`Verifier`] per source, built once from its
 //! scheme and secrets, used for every request the source receives.
+use aws_lc_rs::signature;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -63,6 +66,9 @@ pub struct Verifier {
     scheme: Scheme,
     method: Method,
     keys: Vec<MacKey>,
+    /// For public-key schemes: each key in the form aws-lc-rs verifies
+    /// with (Ed25519: 32 bytes; P-256: the uncompressed point).
+    public_keys: Vec<Vec<u8>>,
     /// For schemes whose header carries the secret itself: the SHA-256 of
     /// each secret, so the comparison's time does not depend on lengths.
     tokens: Vec<[u8; 32]>,
@@ -100,10 +106,15 @@ impl Verifier {
             _ => HmacAlgorithm::Sha256,
         };
         let mut keys = Vec::with_capacity(secrets.len());
+        let mut public_keys = Vec::new();
         for (index, secret) in secrets.iter().enumerate() {
             let raw = secret.expose();
             if raw.is_empty() {
                 return Err(SecretError::Empty { index });
+            }
+            if let Some(key) = public_key(method, raw.trim(), index)? {
+                public_keys.push(key);
+                continue;
             }
             let key = match method {
                 Method::Standard => decode_whsec(raw, index)?,
@@ -160,6 +171,7 @@ impl Verifier {
             scheme,
             method,
             keys,
+            public_keys,
             tokens,
             template,
         })
@@ -214,6 +226,29 @@ impl Verifier {
             Method::Token { header, prefix } => self.verify_token(headers, body, header, prefix),
             Method::Basic => self.verify_basic(headers, body),
             Method::Mailgun => self.verify_mailgun(body, now),
+            Method::Discord => self.verify_public_key(
+                request,
+                now,
+                PublicKeyScheme {
+                    signature_header: "X-Signature-Ed25519",
+                    timestamp_header: "X-Signature-Timestamp",
+                    encoding: Encoding::Hex,
+                    algorithm: &signature::ED25519,
+                    timed: true,
+                },
+            ),
+            Method::Sendgrid => self.verify_public_key(
+                request,
+                now,
+                PublicKeyScheme {
+                    signature_header: "X-Twilio-Email-Event-Webhook-Signature",
+                    timestamp_header: "X-Twilio-Email-Event-Webhook-Timestamp",
+                    encoding: Encoding::Base64,
+                    algorithm: &signature::ECDSA_P256_SHA256_ASN1,
+                    // Retries keep their first timestamp for up to 24 h.
+                    timed: false,
+                },
+            ),
             Method::Standard => self.verify_standard(headers, body, now),
             Method::Twilio => self.verify_twilio(headers, body, request.url),
             Method::Linear => self.verify_linear(headers, body, now),
@@ -292,6 +327,46 @@ impl Verifier {
             return Err(malformed(header, "token is empty"));
         }
         self.match_token(token.as_bytes(), body)
+    }
+
+    /// A signature by the provider's private key over `{timestamp}{body}`,
+    /// checked against each configured public key. Exact replays are known
+    /// by a digest of what is signed, as no delivery id is signed.
+    fn verify_public_key(
+        &self,
+        request: &InboundRequest<'_>,
+        now: i64,
+        scheme: PublicKeyScheme,
+    ) -> Result<Verified, VerifyError> {
+        let headers = request.headers;
+        let value = required(headers, scheme.signature_header)?.trim();
+        let timestamp_raw = required(headers, scheme.timestamp_header)?.trim();
+        let timestamp = parse::parse_unix_seconds(timestamp_raw)
+            .map_err(|reason| malformed(scheme.timestamp_header, reason))?;
+        let signature = match scheme.encoding {
+            Encoding::Hex => parse::decode_hex(value),
+            Encoding::Base64 => parse::decode_base64(value),
+        }
+        .map_err(|reason| malformed(scheme.signature_header, reason))?;
+        if scheme.timed {
+            self.check_timestamp(timestamp, now)?;
+        }
+        let mut message = Vec::with_capacity(timestamp_raw.len() + request.body.len());
+        message.extend_from_slice(timestamp_raw.as_bytes());
+        message.extend_from_slice(request.body);
+        let secret_index = self
+            .public_keys
+            .iter()
+            .position(|key| {
+                signature::UnparsedPublicKey::new(scheme.algorithm, key)
+                    .verify(&message, &signature)
+                    .is_ok()
+            })
+            .ok_or(VerifyError::NoMatchingSignature)?;
+        Ok(Verified {
+            timestamp: scheme.timed.then_some(timestamp),
+            ..Self::untimed_at(secret_index, &[timestamp_raw.as_bytes(), request.body])
+        })
     }
 
     /// Mailgun: `{"signature": {"timestamp", "token", "signature"}, …}`;
@@ -636,5 +711,48 @@ fn parse_timestamp(raw: &str, form: TimestampForm) -> Result<i64, &'static str> 
             .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
             .and_then(|since| i64::try_from(since.as_secs()).ok())
             .ok_or("timestamp is not RFC 3339"),
+    }
+}
+
+/// How one public-key scheme carries its signature.
+struct PublicKeyScheme {
+    signature_header: &'static str,
+    timestamp_header: &'static str,
+    encoding: Encoding,
+    algorithm: &'static dyn signature::VerificationAlgorithm,
+    /// Whether the timestamp must be within the tolerance.
+    timed: bool,
+}
+
+/// The DER SubjectPublicKeyInfo header of every P-256 public key
+/// (id-ecPublicKey, prime256v1, then a 66-byte BIT STRING).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// For a public-key scheme, the configured key in the form aws-lc-rs
+/// verifies with; `None` for the others. Discord gives a hex Ed25519 key,
+/// SendGrid the base64 of a DER P-256 SubjectPublicKeyInfo.
+fn public_key(method: Method, raw: &str, index: usize) -> Result<Option<Vec<u8>>, SecretError> {
+    match method {
+        Method::Discord => match hex::decode(raw) {
+            Ok(key) if key.len() == 32 => Ok(Some(key)),
+            _ => Err(SecretError::BadPublicKey {
+                index,
+                expected: "64 hex digits, the application's public key",
+            }),
+        },
+        Method::Sendgrid => {
+            let der = BASE64.decode(raw).unwrap_or_default();
+            match der.strip_prefix(&P256_SPKI_PREFIX[..]) {
+                Some(point) if point.len() == 65 && point[0] == 0x04 => Ok(Some(point.to_vec())),
+                _ => Err(SecretError::BadPublicKey {
+                    index,
+                    expected: "the base64 P-256 verification key from the SendGrid console",
+                }),
+            }
+        }
+        _ => Ok(None),
     }
 }

@@ -37,6 +37,8 @@ struct Case {
     timed: bool,
     /// Whether the header carries the secret itself (nothing is signed).
     token: bool,
+    /// Whether the "secret" is the provider's public key (we cannot sign).
+    public_key: bool,
 }
 
 fn hmac_template_options() -> HmacOptions {
@@ -60,6 +62,7 @@ fn cases() -> Vec<Case> {
         headers,
         timed: false,
         token: false,
+        public_key: false,
     };
     let timed = |name, scheme, headers| Case {
         timed: true,
@@ -210,6 +213,38 @@ fn cases() -> Vec<Case> {
                 Scheme::Named(SchemeKind::Basic),
                 // base64 of postmark:s3cr3t
                 vec![("Authorization", "Basic cG9zdG1hcms6czNjcjN0")],
+            )
+        },
+        // Ed25519 with RFC 8032's first test key (seed 9d61b1…), signed by
+        // Python's `cryptography`; the wrong key is RFC 8032's second.
+        Case {
+            public_key: true,
+            secret: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+            wrong_secret: "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+            ..timed(
+                "discord",
+                Scheme::Named(SchemeKind::Discord),
+                vec![
+                    ("X-Signature-Ed25519", "db28edfb4285e3ad31f75168c6fd7e95ffd080de5553350ba88eb0a86f473c2499f36259a04fdc21781179ad90870053492c200c8a55d76c4bc134fea90f030d"),
+                    ("X-Signature-Timestamp", "1700000000"),
+                ],
+            )
+        },
+        // sendgrid-python, -nodejs and -go eventwebhook tests: key,
+        // signature, timestamp and payload (ending in CR LF) as published;
+        // the wrong key is theirs too.
+        Case {
+            public_key: true,
+            secret: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==",
+            wrong_secret: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==",
+            body: include_bytes!("data/sendgrid-event.json"),
+            ..plain(
+                "sendgrid",
+                Scheme::Named(SchemeKind::Sendgrid),
+                vec![
+                    ("X-Twilio-Email-Event-Webhook-Signature", "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM="),
+                    ("X-Twilio-Email-Event-Webhook-Timestamp", "1600112502"),
+                ],
             )
         },
         Case {
@@ -688,6 +723,18 @@ fn header_names_are_case_insensitive() {
 #[test]
 fn sign_as_provider_produces_the_independent_signatures() {
     for case in cases() {
+        if case.public_key {
+            // Only the provider holds the private key.
+            let message = ProviderMessage {
+                body: case.body,
+                timestamp: TS,
+                id: ID,
+                url: None,
+            };
+            let refused = sign_as_provider(&case.scheme, &Secret::new(case.secret), &message);
+            assert_eq!(refused, Err(hookrelay_signing::SecretError::CannotSign));
+            continue;
+        }
         let message = ProviderMessage {
             body: case.body,
             timestamp: TS,
@@ -1010,6 +1057,23 @@ fn bad_secrets_are_refused_when_the_verifier_is_built() {
         .unwrap_err(),
         SecretError::BadBase64 { index: 0 }
     );
+    for (kind, key) in [
+        (SchemeKind::Discord, "d75a98"),
+        (SchemeKind::Discord, "not hex at all"),
+        (SchemeKind::Sendgrid, "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"),
+        (
+            SchemeKind::Sendgrid,
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        ),
+    ] {
+        assert!(
+            matches!(
+                Verifier::new(Scheme::Named(kind), &[Secret::new(key)]),
+                Err(SecretError::BadPublicKey { index: 0, .. })
+            ),
+            "{kind} {key}"
+        );
+    }
     assert_eq!(
         Verifier::new(
             Scheme::Named(SchemeKind::Basic),

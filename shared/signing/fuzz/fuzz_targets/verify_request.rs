@@ -22,10 +22,11 @@ fuzz_target!(|data: &[u8]| {
         ..HmacOptions::new("x-sig")
     }));
     let scheme = schemes[selector as usize % schemes.len()].clone();
-    let secret = if scheme.kind().spec().takes_whsec() {
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    } else {
-        "fuzz:secret"
+    let secret = match scheme.kind() {
+        kind if kind.spec().takes_whsec() => "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        SchemeKind::Discord => "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        SchemeKind::Sendgrid => "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==",
+        _ => "fuzz:secret",
     };
     let verifier = Verifier::new(scheme, &[Secret::new(secret)]).expect("valid test secret");
     let split = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
