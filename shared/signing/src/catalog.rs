@@ -113,7 +113,8 @@ pub(crate) enum Method {
     /// SendGrid: ECDSA P-256 / SHA-256 over `{timestamp}{body}`, a base64
     /// DER signature, with the base64 DER public key from the console.
     Sendgrid,
-    /// Standard Webhooks: `webhook-*` or `svix-*` headers, `whsec_` keys.
+    /// Standard Webhooks: `webhook-*` or `svix-*` headers; `v1,` HMAC with
+    /// `whsec_` secrets, `v1a,` Ed25519 with `whpk_` public keys.
     Standard,
     Twilio,
     Linear,
@@ -260,7 +261,7 @@ pub static CATALOG: &[SchemeSpec] = &[
         provider: "Standard Webhooks, Svix",
         docs: "https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md",
         header: "`webhook-id/-timestamp/-signature` or `svix-*`",
-        signed: "`{id}.{ts}.{body}` (key: base64 after `whsec_`)",
+        signed: "`{id}.{ts}.{body}` (`v1,` HMAC, key: base64 after `whsec_`; `v1a,` Ed25519, key: a `whpk_` public key)",
         encoding: "base64, 300 s",
         tolerance_secs: FIVE_MINUTES,
         event_type: any(&[J("/type")]),

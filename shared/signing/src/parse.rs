@@ -129,23 +129,34 @@ pub fn parse_signature_list(
     Ok(signatures)
 }
 
-/// Standard Webhooks: space-separated `v1,<base64>` entries. Entries of
-/// other versions (e.g. `v1a` for asymmetric keys) are skipped; at least one
-/// `v1` entry is required.
-pub fn parse_standard_signatures(value: &str) -> Result<Vec<Vec<u8>>, &'static str> {
-    let mut signatures = Vec::new();
+/// The signatures of a Standard Webhooks header, by version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StandardSignatures {
+    /// `v1,<base64>`: HMAC-SHA256 with a `whsec_` secret.
+    pub v1: Vec<Vec<u8>>,
+    /// `v1a,<base64>`: Ed25519 with a `whpk_` public key.
+    pub v1a: Vec<Vec<u8>>,
+}
+
+/// Standard Webhooks: space-separated `v1,<base64>` and `v1a,<base64>`
+/// entries. Entries of other versions are skipped; at least one `v1` or
+/// `v1a` entry is required.
+pub fn parse_standard_signatures(value: &str) -> Result<StandardSignatures, &'static str> {
+    let mut signatures = StandardSignatures::default();
     for entry in value.split(' ').filter(|e| !e.is_empty()) {
         let (version, signature) = entry.split_once(',').ok_or("entry without ','")?;
-        if version != "v1" {
-            continue;
-        }
-        if signatures.len() == MAX_SIGNATURES {
+        let list = match version {
+            "v1" => &mut signatures.v1,
+            "v1a" => &mut signatures.v1a,
+            _ => continue,
+        };
+        if list.len() == MAX_SIGNATURES {
             return Err("too many signatures");
         }
-        signatures.push(decode_base64(signature)?);
+        list.push(decode_base64(signature)?);
     }
-    if signatures.is_empty() {
-        return Err("no v1 signature");
+    if signatures.v1.is_empty() && signatures.v1a.is_empty() {
+        return Err("no v1 or v1a signature");
     }
     Ok(signatures)
 }
@@ -195,12 +206,13 @@ mod tests {
     }
 
     #[test]
-    fn standard_header_skips_other_versions() {
+    fn standard_header_sorts_versions_and_skips_others() {
         let parsed = parse_standard_signatures("v1a,AAAA v1,AQI= v2,xx").unwrap();
-        assert_eq!(parsed, vec![vec![1, 2]]);
+        assert_eq!(parsed.v1, vec![vec![1, 2]]);
+        assert_eq!(parsed.v1a, vec![vec![0, 0, 0]]);
         assert_eq!(
-            parse_standard_signatures("v1a,AAAA"),
-            Err("no v1 signature")
+            parse_standard_signatures("v2,AAAA"),
+            Err("no v1 or v1a signature")
         );
         assert_eq!(
             parse_standard_signatures("garbage"),

@@ -32,7 +32,7 @@ pub fn sign_as_provider(
     message: &ProviderMessage<'_>,
 ) -> Result<Vec<(String, String)>, SecretError> {
     let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(secret))?;
-    if scheme.kind().spec().takes_public_key() {
+    if scheme.kind().spec().takes_public_key() || !verifier.can_sign() {
         return Err(SecretError::CannotSign);
     }
     let tag = |parts: &[&[u8]]| verifier.first_key_tag(parts);

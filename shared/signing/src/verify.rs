@@ -65,10 +65,11 @@ pub struct Verified {
 pub struct Verifier {
     scheme: Scheme,
     method: Method,
-    keys: Vec<MacKey>,
-    /// For public-key schemes: each key in the form aws-lc-rs verifies
-    /// with (Ed25519: 32 bytes; P-256: the uncompressed point).
-    public_keys: Vec<Vec<u8>>,
+    /// HMAC keys, each with the index of the secret it came from.
+    keys: Vec<(usize, MacKey)>,
+    /// Public keys, each with its secret's index, in the form aws-lc-rs
+    /// verifies with (Ed25519: 32 bytes; P-256: the uncompressed point).
+    public_keys: Vec<(usize, Vec<u8>)>,
     /// For schemes whose header carries the secret itself: the SHA-256 of
     /// each secret, so the comparison's time does not depend on lengths.
     tokens: Vec<[u8; 32]>,
@@ -80,7 +81,7 @@ impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
             .field("scheme", &self.scheme)
-            .field("secrets", &self.keys.len())
+            .field("secrets", &(self.keys.len() + self.public_keys.len()))
             .field("tolerance_secs", &self.tolerance_secs)
             .finish()
     }
@@ -113,14 +114,14 @@ impl Verifier {
                 return Err(SecretError::Empty { index });
             }
             if let Some(key) = public_key(method, raw.trim(), index)? {
-                public_keys.push(key);
+                public_keys.push((index, key));
                 continue;
             }
             let key = match method {
                 Method::Standard => decode_whsec(raw, index)?,
                 _ => raw.as_bytes().to_vec(),
             };
-            keys.push(MacKey::new(algorithm, &key));
+            keys.push((index, MacKey::new(algorithm, &key)));
         }
         if method == Method::Basic {
             if let Some(index) = secrets.iter().position(|s| !s.expose().contains(':')) {
@@ -183,6 +184,12 @@ impl Verifier {
         self
     }
 
+    /// Whether a secret (not only public keys) is configured, so requests
+    /// can be signed as the provider.
+    pub(crate) fn can_sign(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
     pub(crate) fn method(&self) -> Method {
         self.method
     }
@@ -198,7 +205,7 @@ impl Verifier {
     /// Hex HMAC-SHA256 of `message` with the first secret: the
     /// `encryptedToken` of Zoom's `endpoint.url_validation` handshake.
     pub fn challenge_response_hex(&self, message: &[u8]) -> String {
-        hex::encode(self.keys[0].tag(&[message]).as_bytes())
+        hex::encode(self.keys[0].1.tag(&[message]).as_bytes())
     }
 
     /// Checks `request` against every active secret at time `now` (Unix
@@ -354,15 +361,8 @@ impl Verifier {
         let mut message = Vec::with_capacity(timestamp_raw.len() + request.body.len());
         message.extend_from_slice(timestamp_raw.as_bytes());
         message.extend_from_slice(request.body);
-        let secret_index = self
-            .public_keys
-            .iter()
-            .position(|key| {
-                signature::UnparsedPublicKey::new(scheme.algorithm, key)
-                    .verify(&message, &signature)
-                    .is_ok()
-            })
-            .ok_or(VerifyError::NoMatchingSignature)?;
+        let secret_index =
+            self.find_public_key(scheme.algorithm, &message, std::slice::from_ref(&signature))?;
         Ok(Verified {
             timestamp: scheme.timed.then_some(timestamp),
             ..Self::untimed_at(secret_index, &[timestamp_raw.as_bytes(), request.body])
@@ -467,7 +467,21 @@ impl Verifier {
             .map_err(|reason| malformed(sig_name, reason))?;
         self.check_timestamp(timestamp, now)?;
         let parts: [&[u8]; 5] = [id.as_bytes(), b".", timestamp_raw.as_bytes(), b".", body];
-        self.timed(&parts, &signatures, timestamp)
+        // `v1,` HMAC signatures against the `whsec_` secrets, `v1a,`
+        // Ed25519 ones against the `whpk_` keys; either may match.
+        let by_secret = self.find_secret(&parts, &signatures.v1);
+        let secret_index = match by_secret {
+            Ok(index) => index,
+            Err(_) if !signatures.v1a.is_empty() && !self.public_keys.is_empty() => {
+                self.find_public_key(&signature::ED25519, &parts.concat(), &signatures.v1a)?
+            }
+            Err(err) => return Err(err),
+        };
+        Ok(Verified {
+            secret_index,
+            timestamp: Some(timestamp),
+            replay_key: None,
+        })
     }
 
     /// Linear: hex over the body; the body's `webhookTimestamp` (ms) must be
@@ -593,7 +607,7 @@ impl Verifier {
     }
 
     pub(crate) fn first_key_tag(&self, parts: &[&[u8]]) -> Vec<u8> {
-        self.keys[0].tag(parts).as_bytes().to_vec()
+        self.keys[0].1.tag(parts).as_bytes().to_vec()
     }
 
     pub(crate) fn template(&self) -> Option<&[TemplatePart]> {
@@ -651,16 +665,36 @@ impl Verifier {
         })
     }
 
+    /// The index of the first public key under which any candidate is a
+    /// valid signature of `message`.
+    fn find_public_key(
+        &self,
+        algorithm: &'static dyn signature::VerificationAlgorithm,
+        message: &[u8],
+        candidates: &[Vec<u8>],
+    ) -> Result<usize, VerifyError> {
+        self.public_keys
+            .iter()
+            .find(|(_, key)| {
+                let key = signature::UnparsedPublicKey::new(algorithm, key);
+                candidates
+                    .iter()
+                    .any(|candidate| key.verify(message, candidate).is_ok())
+            })
+            .map(|(index, _)| *index)
+            .ok_or(VerifyError::NoMatchingSignature)
+    }
+
     /// The index of the first secret whose tag equals any candidate. Every
     /// candidate is compared in constant time against each tag.
     fn find_secret(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<usize, VerifyError> {
-        for (index, key) in self.keys.iter().enumerate() {
+        for (index, key) in &self.keys {
             let tag = key.tag(parts);
             let matched = candidates
                 .iter()
                 .fold(false, |found, candidate| found | tag.matches(candidate));
             if matched {
-                return Ok(index);
+                return Ok(*index);
             }
         }
         Err(VerifyError::NoMatchingSignature)
@@ -731,6 +765,11 @@ const P256_SPKI_PREFIX: [u8; 26] = [
     0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
+/// The DER SubjectPublicKeyInfo header of every Ed25519 public key.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
 /// For a public-key scheme, the configured key in the form aws-lc-rs
 /// verifies with; `None` for the others. Discord gives a hex Ed25519 key,
 /// SendGrid the base64 of a DER P-256 SubjectPublicKeyInfo.
@@ -743,6 +782,28 @@ fn public_key(method: Method, raw: &str, index: usize) -> Result<Option<Vec<u8>>
                 expected: "64 hex digits, the application's public key",
             }),
         },
+        Method::Standard if raw.starts_with("whsk_") => Err(SecretError::BadPublicKey {
+            index,
+            expected: "whpk_<base64>, the sender's public key; whsk_ is its private key",
+        }),
+        Method::Standard => {
+            let Some(encoded) = raw.strip_prefix("whpk_") else {
+                return Ok(None);
+            };
+            let der = BASE64.decode(encoded).unwrap_or_default();
+            // The raw 32-byte key (Svix), or it as a DER SubjectPublicKeyInfo.
+            let key = match der.len() {
+                32 => Some(der),
+                44 => der
+                    .strip_prefix(&ED25519_SPKI_PREFIX[..])
+                    .map(<[u8]>::to_vec),
+                _ => None,
+            };
+            key.map(Some).ok_or(SecretError::BadPublicKey {
+                index,
+                expected: "whpk_ followed by the base64 of a 32-byte Ed25519 public key",
+            })
+        }
         Method::Sendgrid => {
             let der = BASE64.decode(raw).unwrap_or_default();
             match der.strip_prefix(&P256_SPKI_PREFIX[..]) {

@@ -1089,3 +1089,109 @@ fn bad_secrets_are_refused_when_the_verifier_is_built() {
         SecretError::BadTemplate(_)
     ));
 }
+
+/// Standard Webhooks' asymmetric `v1a` (Ed25519): Svix's server test
+/// (raw `whpk_` key) and Cosium's verifier test (the key as a DER
+/// SubjectPublicKeyInfo), alongside `v1` HMAC secrets during a change.
+#[test]
+fn standard_webhooks_v1a_signatures_verify_with_whpk_keys() {
+    struct Example {
+        key: &'static str,
+        id: &'static str,
+        timestamp: &'static str,
+        body: &'static [u8],
+        signature: &'static str,
+    }
+    let svix = Example {
+        key: "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+        id: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp: "1614265330",
+        body: br#"{"test": 2432232314}"#,
+        signature: "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg==",
+    };
+    let cosium = Example {
+        key: "whpk_MCowBQYDK2VwAyEAkp3dScDPIzT1CwUFUMdzyPbWOAQaCF9z4ucuKuZD7Io=",
+        id: "7a2486b3-31cf-4bd3-a460-df8845d16cd5",
+        timestamp: "1737987215",
+        body: br#"{"greetings": "Hello World"}"#,
+        signature: "v1a,XVbiOe+IzCKsXBuhb52iHLroqxFJofJNMQRL80I2kWO0+kXu2gcqgXAzontxDDgpMDw6SMh4sjzr+67EmUUzDg==",
+    };
+    let verify = |secrets: &[&str], example: &Example, signature: &str, body: &[u8]| {
+        let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
+        let verifier = Verifier::new(Scheme::Named(SchemeKind::Standard), &secrets).unwrap();
+        let headers = [
+            ("webhook-id", example.id),
+            ("webhook-timestamp", example.timestamp),
+            ("webhook-signature", signature),
+        ];
+        let pairs = HeaderPairs(&headers);
+        let now = example.timestamp.parse::<i64>().unwrap();
+        verifier.verify(&InboundRequest::new(&pairs, body), now)
+    };
+    for example in [&svix, &cosium] {
+        let verified = verify(&[example.key], example, example.signature, example.body).unwrap();
+        assert_eq!(verified.secret_index, 0);
+        // Next to an HMAC secret (a change of scheme), with a v1 entry
+        // that matches nothing: the v1a one is found, by its index.
+        let both = format!("v1,AAAA {}", example.signature);
+        let verified = verify(
+            &[STANDARD_SECRET, example.key],
+            example,
+            &both,
+            example.body,
+        )
+        .unwrap();
+        assert_eq!(verified.secret_index, 1);
+        // A changed body, or the other sender's key, does not verify.
+        let mut tampered = example.body.to_vec();
+        tampered[3] ^= 1;
+        assert_eq!(
+            verify(&[example.key], example, example.signature, &tampered),
+            Err(VerifyError::NoMatchingSignature)
+        );
+    }
+    assert_eq!(
+        verify(&[cosium.key], &svix, svix.signature, svix.body),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    // Cosium's invalid-signature case.
+    assert_eq!(
+        verify(
+            &[cosium.key],
+            &cosium,
+            "v1a,J/b6YbswScYdpR1AvAXOM2HR/jdSzawexEQ+N/6dHBcKtvJFd9yivsCDkwVE6A1G2C9wFFwQENUhio5rNrpiAw==",
+            cosium.body
+        ),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    // A v1a signature is never checked as an HMAC with a whsec_ secret,
+    // and a whpk_ key never as an HMAC key (it is public).
+    assert_eq!(
+        verify(&[STANDARD_SECRET], &svix, svix.signature, svix.body),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    // The private key is refused with a hint; a public key cannot sign.
+    assert!(matches!(
+        Verifier::new(
+            Scheme::Named(SchemeKind::Standard),
+            &[Secret::new(
+                "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbc="
+            )]
+        ),
+        Err(hookrelay_signing::SecretError::BadPublicKey { index: 0, .. })
+    ));
+    let message = ProviderMessage {
+        body: svix.body,
+        timestamp: 1_614_265_330,
+        id: svix.id,
+        url: None,
+    };
+    assert_eq!(
+        sign_as_provider(
+            &Scheme::Named(SchemeKind::Standard),
+            &Secret::new(svix.key),
+            &message
+        ),
+        Err(hookrelay_signing::SecretError::CannotSign)
+    );
+}
