@@ -245,6 +245,10 @@ def samples():
         "X-Twilio-Email-Event-Webhook-Timestamp": TS,
     }, "delivered", "ZGVsaXZlcmVkLTAtMjM0NTY3ODktdGVzdA")
 
+    body = j({"value": [{"id": "lsgTZMr9KwAAA", "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "subscriptionExpirationDateTime": "2026-11-20T18:23:45.9356913Z",
+              "clientState": secret("microsoft_graph"), "changeType": "created", "resource": "Users/7a6e5ba5/Messages/AAMkADNm", "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"}]})
+    out["microsoft_graph"] = (body, {}, "created", "lsgTZMr9KwAAA")
+
     for scheme, event_type in [
         ("clerk", "user.created"),
         ("resend", "email.delivered"),

@@ -61,6 +61,11 @@ secrets = ["dropbox-app-secret"]
 id = "okta"
 scheme = "okta"
 secrets = ["okta-authorization-secret"]
+
+[[sources]]
+id = "graph"
+scheme = "microsoft_graph"
+secrets = ["graph-client-state"]
 "#;
 
 pub struct Fixture {
@@ -491,6 +496,22 @@ async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/plain");
     assert_eq!(response.body().as_ref(), b"pogchamp-kappa");
+
+    // Microsoft Graph validates the URL with an unsigned POST: the
+    // decoded token comes back as text.
+    let validation = http::Request::builder()
+        .method("POST")
+        .uri("/hooks/graph?validationToken=Validation%3a+Testing+client+application+reachability")
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Body::Empty)
+        .unwrap();
+    let response = handle(f.backend.ingest(), validation).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(
+        response.body().as_ref(),
+        b"Validation: Testing client application reachability"
+    );
 
     // WooCommerce's creation ping is unsigned: exactly 200, nothing kept.
     let ping = http::Request::builder()

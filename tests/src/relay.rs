@@ -298,6 +298,7 @@ impl Relay {
             header_pairs: headers.clone(),
             body,
             public_url: None,
+            query: "",
         };
         self.ingest.ingest(hook).await
     }

@@ -107,7 +107,7 @@ pub(crate) fn answer_get(
 
 /// Requests a provider sends unsigned while a webhook is being set up,
 /// answered before verification (they carry no signature to check) and
-/// never stored or queued: WooCommerce's creation ping, a POST whose whole
+/// never stored or queued: Microsoft Graph's validation, WooCommerce's creation ping, a POST whose whole
 /// body is `webhook_id=<n>`, without WooCommerce's headers, which must get
 /// exactly 200 or the webhook stays pending
 /// (woocommerce/woocommerce `includes/class-wc-webhook.php`, `deliver_ping`).
@@ -116,8 +116,23 @@ pub(crate) fn unsigned_ping(
     scheme: SchemeKind,
     headers: &dyn HeaderLookup,
     body: &[u8],
+    query: &str,
 ) -> Option<HandshakeReply> {
     match scheme {
+        // Microsoft Graph validates a subscription's URL with a POST of
+        // `?validationToken=…`, answered with the decoded token as text
+        // within 10 s (learn.microsoft.com/graph/change-notifications-delivery-webhooks).
+        // The token is a sentence, so printable ASCII is echoed (as text,
+        // with nosniff).
+        SchemeKind::MicrosoftGraph => {
+            let token = query_param(query, "validationToken")?;
+            let printable = (1..=1024).contains(&token.len())
+                && token.bytes().all(|b| (0x20..0x7f).contains(&b));
+            printable.then(|| HandshakeReply {
+                content_type: "text/plain",
+                body: token.into_bytes(),
+            })
+        }
         SchemeKind::Woocommerce if headers.header("X-WC-Webhook-Signature").is_none() => {
             let id = std::str::from_utf8(body)
                 .ok()?
@@ -199,7 +214,7 @@ mod tests {
         let none: [(&str, &str); 0] = [];
         let signed = [("X-WC-Webhook-Signature", "abc=")];
         let ping = |scheme, headers: &dyn HeaderLookup, body: &[u8]| {
-            unsigned_ping(scheme, headers, body).is_some()
+            unsigned_ping(scheme, headers, body, "").is_some()
         };
         assert!(ping(
             SchemeKind::Woocommerce,
@@ -225,5 +240,35 @@ mod tests {
             &HeaderPairs(&none),
             b"webhook_id=12"
         ));
+    }
+}
+
+#[cfg(test)]
+mod graph_tests {
+    use super::*;
+    use hookrelay_signing::HeaderPairs;
+
+    #[test]
+    fn microsoft_graphs_validation_token_comes_back_decoded() {
+        let none: [(&str, &str); 0] = [];
+        let reply = unsigned_ping(
+            SchemeKind::MicrosoftGraph,
+            &HeaderPairs(&none),
+            b"",
+            "validationToken=Validation%3a+Testing+client+application+reachability",
+        )
+        .unwrap();
+        assert_eq!(reply.content_type, "text/plain");
+        assert_eq!(
+            reply.body,
+            b"Validation: Testing client application reachability"
+        );
+        for query in ["", "other=1", "validationToken=", "validationToken=%0d%0aX"] {
+            assert!(
+                unsigned_ping(SchemeKind::MicrosoftGraph, &HeaderPairs(&none), b"", query)
+                    .is_none(),
+                "{query}"
+            );
+        }
     }
 }

@@ -132,6 +132,7 @@ pub async fn handle(
         header_pairs,
         body,
         public_url,
+        query: path.split_once('?').map(|(_, q)| q).unwrap_or_default(),
     };
     let result = ingest.ingest(hook).await;
     log_outcome(source_id, &result);

@@ -66,6 +66,9 @@ pub struct InboundHook<'a> {
     pub body: &'a [u8],
     /// The public URL the provider posted to, when known (Twilio signs it).
     pub public_url: Option<&'a str>,
+    /// The request's query string ("" for none): some providers' setup
+    /// checks put their token there (Microsoft Graph's `validationToken`).
+    pub query: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +147,9 @@ impl Ingest {
                 limit: source.body_limit(),
             });
         }
-        if let Some(reply) = handshake::unsigned_ping(source.scheme, hook.headers, hook.body) {
+        if let Some(reply) =
+            handshake::unsigned_ping(source.scheme, hook.headers, hook.body, hook.query)
+        {
             return Ok(IngestOutcome::Handshake(reply));
         }
         let now = self.clock.now();

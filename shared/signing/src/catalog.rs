@@ -107,6 +107,9 @@ pub(crate) enum Method {
     /// Mailgun: a `signature` object inside the JSON body, hex HMAC-SHA256
     /// over its `timestamp` and `token`.
     Mailgun,
+    /// Microsoft Graph change notifications: every `value[].clientState`
+    /// in the JSON body equals the secret set on the subscription.
+    ClientState,
     /// Discord: Ed25519 over `{timestamp}{body}`, hex, with the
     /// application's hex public key.
     Discord,
@@ -639,6 +642,18 @@ pub static CATALOG: &[SchemeSpec] = &[
         },
     },
     SchemeSpec {
+        kind: SchemeKind::MicrosoftGraph,
+        provider: "Microsoft Graph change notifications",
+        docs: "https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks",
+        header: "none: `clientState` in each of the body's `value[]`; `?validationToken=` answered",
+        signed: "none: each `clientState` is the secret set on the subscription",
+        encoding: "compared in constant time",
+        tolerance_secs: FIVE_MINUTES,
+        event_type: any(&[J("/value/0/changeType"), J("/value/0/lifecycleEvent")]),
+        delivery_id: any(&[J("/value/0/id")]),
+        method: Method::ClientState,
+    },
+    SchemeSpec {
         kind: SchemeKind::Lemonsqueezy,
         provider: "Lemon Squeezy",
         docs: "https://docs.lemonsqueezy.com/help/webhooks/signing-requests",
@@ -799,7 +814,10 @@ impl SchemeSpec {
     /// Whether the header carries the secret itself rather than a
     /// signature (nothing is signed).
     pub fn is_token(&self) -> bool {
-        matches!(self.method, Method::Token { .. } | Method::Basic)
+        matches!(
+            self.method,
+            Method::Token { .. } | Method::Basic | Method::ClientState
+        )
     }
 
     /// Whether the signature covers the public URL the provider posted to.

@@ -94,6 +94,8 @@ pub fn sign_as_provider(
         // The signature goes into the body: see `sign_body_as_provider`.
         Method::Mailgun => Vec::new(),
         Method::Discord | Method::Sendgrid => unreachable!("refused above"),
+        // The secret goes into the body: see `sign_body_as_provider`.
+        Method::ClientState => Vec::new(),
         Method::Basic => vec![header(
             "Authorization",
             format!("Basic {}", BASE64.encode(secret.expose())),
@@ -179,16 +181,35 @@ fn timestamp_as(form: TimestampForm, timestamp: i64) -> String {
     }
 }
 
-/// For a scheme that signs inside the body (Mailgun): `message.body` (a
-/// JSON object) with its signature added, the token being `message.id`
-/// (or, if that is empty, a digest of the body). `None` for every other
-/// scheme, whose signatures are headers (`sign_as_provider`).
+/// For a scheme that signs inside the body: `message.body` (a JSON object)
+/// with its signature added — Mailgun's `signature` object, the token
+/// being `message.id` (or, if that is empty, a digest of the body), or
+/// Microsoft Graph's `clientState` in each notification. `None` for every
+/// other scheme, whose signatures are headers (`sign_as_provider`).
 pub fn sign_body_as_provider(
     scheme: &Scheme,
     secret: &Secret,
     message: &ProviderMessage<'_>,
 ) -> Result<Option<Vec<u8>>, SecretError> {
     let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(secret))?;
+    if verifier.method() == Method::ClientState {
+        // Each notification carries the secret as its clientState.
+        let mut body: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(message.body).map_err(|_| SecretError::BodyNotJsonObject)?;
+        let mut notifications = match body.remove("value") {
+            Some(serde_json::Value::Array(items)) if !items.is_empty() => items,
+            _ => vec![serde_json::json!({})],
+        };
+        for notification in &mut notifications {
+            if let Some(object) = notification.as_object_mut() {
+                object.insert("clientState".into(), secret.expose().into());
+            }
+        }
+        body.insert("value".into(), notifications.into());
+        return Ok(Some(
+            serde_json::to_vec(&body).expect("a JSON map serialises"),
+        ));
+    }
     if verifier.method() != Method::Mailgun {
         return Ok(None);
     }

@@ -60,6 +60,7 @@ scheme_kinds! {
     Mux = "mux",
     Dropbox = "dropbox",
     Okta = "okta",
+    MicrosoftGraph = "microsoft_graph",
     Lemonsqueezy = "lemonsqueezy",
     Razorpay = "razorpay",
     Paystack = "paystack",

@@ -129,7 +129,7 @@ impl Verifier {
             }
         }
         let tokens = match method {
-            Method::Token { .. } | Method::Basic => secrets
+            Method::Token { .. } | Method::Basic | Method::ClientState => secrets
                 .iter()
                 .map(|secret| Sha256::digest(secret.expose().as_bytes()).into())
                 .collect(),
@@ -233,6 +233,7 @@ impl Verifier {
             Method::Token { header, prefix } => self.verify_token(headers, body, header, prefix),
             Method::Basic => self.verify_basic(headers, body),
             Method::Mailgun => self.verify_mailgun(body, now),
+            Method::ClientState => self.verify_client_state(body),
             Method::Discord => self.verify_public_key(
                 request,
                 now,
@@ -410,6 +411,36 @@ impl Verifier {
         self.check_timestamp(timestamp, now)?;
         let parts: [&[u8]; 2] = [timestamp_raw.as_bytes(), token.as_bytes()];
         self.timed(&parts, &[signature], timestamp)
+    }
+
+    /// Microsoft Graph: `{"value": [{…, "clientState": "…"}, …]}`, where
+    /// every notification must carry a configured secret (a batch may mix
+    /// subscriptions, each with its own).
+    fn verify_client_state(&self, body: &[u8]) -> Result<Verified, VerifyError> {
+        #[derive(Deserialize)]
+        struct Notifications {
+            value: Option<Vec<Notification>>,
+        }
+        #[derive(Deserialize)]
+        struct Notification {
+            #[serde(rename = "clientState")]
+            client_state: Option<String>,
+        }
+        let parsed: Notifications = serde_json::from_slice(body)
+            .map_err(|_| VerifyError::MalformedBody("body is not a JSON object"))?;
+        let notifications = parsed
+            .value
+            .filter(|value| !value.is_empty())
+            .ok_or(VerifyError::MissingBodyField("value"))?;
+        let mut first = None;
+        for notification in notifications {
+            let state = notification
+                .client_state
+                .ok_or(VerifyError::MissingBodyField("value[].clientState"))?;
+            let verified = self.match_token(state.as_bytes(), body)?;
+            first.get_or_insert(verified);
+        }
+        first.ok_or(VerifyError::MissingBodyField("value"))
     }
 
     /// `Authorization: Basic <base64 of user:password>`.

@@ -491,7 +491,7 @@ fn independently_signed_requests_verify_for_every_scheme() {
 fn every_scheme_has_a_case() {
     let covered: Vec<SchemeKind> = cases().iter().map(|c| c.scheme.kind()).collect();
     // Signed inside the body, not in a header: tested on its own below.
-    let own_tests = [SchemeKind::Mailgun];
+    let own_tests = [SchemeKind::Mailgun, SchemeKind::MicrosoftGraph];
     for kind in SchemeKind::ALL {
         assert!(
             covered.contains(kind) || own_tests.contains(kind),
@@ -1194,4 +1194,76 @@ fn standard_webhooks_v1a_signatures_verify_with_whpk_keys() {
         ),
         Err(hookrelay_signing::SecretError::CannotSign)
     );
+}
+
+/// Microsoft Graph: every notification's `clientState` is the secret given
+/// when subscribing (a batch may hold several).
+#[test]
+fn microsoft_graph_client_states_must_all_be_a_configured_secret() {
+    let verify = |secrets: &[&str], body: &[u8]| {
+        let secrets: Vec<Secret> = secrets.iter().map(|s| Secret::new(*s)).collect();
+        let verifier = Verifier::new(Scheme::Named(SchemeKind::MicrosoftGraph), &secrets).unwrap();
+        let none: [(&str, &str); 0] = [];
+        let pairs = HeaderPairs(&none);
+        verifier.verify(&InboundRequest::new(&pairs, body), TS)
+    };
+    let notification = |state: &str| {
+        format!(
+            r#"{{"id":"lsgTZMr9KwAAA","subscriptionId":"7f105c7d","clientState":"{state}","changeType":"created","resource":"Users/x/Messages/y","tenantId":"84bd8158"}}"#
+        )
+    };
+    let batch = |states: &[&str]| {
+        let items: Vec<String> = states.iter().map(|s| notification(s)).collect();
+        format!(r#"{{"value":[{}]}}"#, items.join(",")).into_bytes()
+    };
+    let verified = verify(
+        &["secretClientValue"],
+        &batch(&["secretClientValue", "secretClientValue"]),
+    )
+    .unwrap();
+    assert_eq!(verified.secret_index, 0);
+    // Two subscriptions with their own states, both configured.
+    assert!(verify(&["state-a", "state-b"], &batch(&["state-a", "state-b"])).is_ok());
+    // Rotation: the second secret matches.
+    assert_eq!(
+        verify(
+            &["old", "secretClientValue"],
+            &batch(&["secretClientValue"])
+        )
+        .unwrap()
+        .secret_index,
+        1
+    );
+    // One stranger in the batch refuses the whole request.
+    assert_eq!(
+        verify(
+            &["secretClientValue"],
+            &batch(&["secretClientValue", "guess"])
+        ),
+        Err(VerifyError::NoMatchingSignature)
+    );
+    let missing = verify(&["s"], br#"{"value":[{"id":"1"}]}"#).unwrap_err();
+    assert_eq!(
+        missing.kind(),
+        VerifyErrorKind::Unauthenticated,
+        "{missing}"
+    );
+    let empty = verify(&["s"], br#"{"value":[]}"#).unwrap_err();
+    assert_eq!(empty.kind(), VerifyErrorKind::Unauthenticated, "{empty}");
+    let broken = verify(&["s"], b"not json").unwrap_err();
+    assert_eq!(broken.kind(), VerifyErrorKind::Malformed, "{broken}");
+
+    // hookrelay send puts the secret into each notification.
+    let secret = Secret::new("secretClientValue");
+    let message = ProviderMessage {
+        body: br#"{"value":[{"changeType":"updated"},{"changeType":"deleted"}]}"#,
+        timestamp: TS,
+        id: ID,
+        url: None,
+    };
+    let scheme = Scheme::Named(SchemeKind::MicrosoftGraph);
+    let body = sign_body_as_provider(&scheme, &secret, &message)
+        .unwrap()
+        .unwrap();
+    assert!(verify(&["secretClientValue"], &body).is_ok());
 }
