@@ -100,7 +100,10 @@ fn config_push_is_idempotent_and_pull_gives_the_same_configuration_back() {
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("HOOKRELAY_CONFIG_TABLE", table.as_str()),
     ];
-    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../hookrelay.toml");
+    // Read when the test runs, not compiled in: CI may reuse a build made
+    // in another clone.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets it");
+    let shipped = std::path::Path::new(&manifest).join("../hookrelay.toml");
     for _ in 0..2 {
         let pushed = hookrelay()
             .args(["config", "push", "--aws", "--config"])

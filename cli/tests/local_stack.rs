@@ -3,7 +3,7 @@
 use hookrelay_signing::SchemeKind;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -13,10 +13,7 @@ fn hookrelay() -> Command {
 }
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    hookrelay_tests::repo_root()
 }
 
 /// The port in the line (from `lines`) that starts with `label`, followed

@@ -130,7 +130,7 @@ async fn timed_samples_go_stale_after_the_tolerance() {
 /// format), with the event type and delivery id the receiver must read.
 #[tokio::test]
 async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/providers");
+    let dir = hookrelay_tests::repo_root().join("events/providers");
     let config = config_from(&std::fs::read_to_string(dir.join("hookrelay.toml")).unwrap());
     let expected: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
@@ -208,7 +208,7 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
 /// answered PONG (`{"type":1}`) by the receiver and nothing is kept.
 #[tokio::test]
 async fn the_discord_ping_sample_is_answered_pong_and_not_stored() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/providers");
+    let dir = hookrelay_tests::repo_root().join("events/providers");
     let config = config_from(&std::fs::read_to_string(dir.join("hookrelay.toml")).unwrap());
     let sample = std::fs::read_to_string(dir.join("discord-ping.json")).unwrap();
     let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));

@@ -409,11 +409,8 @@ pub struct CostBench {
 
 /// The functions' memory size, as the SAM template sets it.
 pub fn template_memory_mb() -> u64 {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../infra/template.yaml"
-    ))
-    .expect("read infra/template.yaml");
+    let template = std::fs::read_to_string(crate::repo_root().join("infra/template.yaml"))
+        .expect("read infra/template.yaml");
     template
         .lines()
         .find_map(|l| l.trim().strip_prefix("MemorySize:"))

@@ -272,7 +272,7 @@ pub fn lambda_binary(package: &str, binary: &str) -> PathBuf {
     build
         .args(["build", "--quiet", "-p", package, "--bin", binary])
         .env("CARGO_TARGET_DIR", &target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        .current_dir(crate::repo_root());
     // HOOKRELAY_FUNCTION_PROFILE=release builds the functions as they
     // ship (the cost bench measures their durations), whatever the
     // profile of the caller.

@@ -17,6 +17,21 @@ use hookrelay_models::{Config, Timestamp};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// A configuration as a user would write it, parsed the way the relay does.
+/// The repository this test runs in: the parent of the running package's
+/// manifest directory, read when the test runs (cargo sets
+/// `CARGO_MANIFEST_DIR` for every test it starts). Not the compile-time
+/// `env!`: CI reuses a build made in another clone of the same sources,
+/// whose path a compiled-in value would still name.
+pub fn repo_root() -> std::path::PathBuf {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
+        .parent()
+        .expect("a package inside the repository")
+        .to_path_buf()
+}
+
 pub fn config_from(text: &str) -> Config {
     Config::from_toml(text, "test.toml").expect("test configuration is valid")
 }
