@@ -4,7 +4,6 @@
 //! dispatcher). Deliveries go to a scripted sink on 127.0.0.1.
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::moto::{self, unique_name};
-use hookrelay_tests::python_verifies;
 use hookrelay_tests::sink::{Reply, Sink};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -697,16 +696,6 @@ on_both_targets!(a_failing_destination_is_disabled_then_probed_back: health_on_d
 
 // ---- secrets -----------------------------------------------------------
 
-fn verifies(secret: &str, request: &hookrelay_tests::sink::Received) -> bool {
-    python_verifies(
-        secret,
-        request.header("webhook-id").unwrap(),
-        request.header("webhook-timestamp").unwrap(),
-        &request.body,
-        request.header("webhook-signature").unwrap(),
-    )
-}
-
 async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
     let sink = Sink::start().await;
     let stack = Stack::start(target, &sink).await;
@@ -729,8 +718,14 @@ async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
         2,
         "both secrets sign"
     );
-    assert!(verifies(APP_SECRET, during), "the old secret verifies");
-    assert!(verifies(&new_secret, during), "the new secret verifies");
+    assert!(
+        during.python_verifies(APP_SECRET),
+        "the old secret verifies"
+    );
+    assert!(
+        during.python_verifies(&new_secret),
+        "the new secret verifies"
+    );
 
     tokio::time::sleep(Duration::from_secs(4)).await;
     stack.send_github("{\"after\":true}").await;
@@ -739,9 +734,9 @@ async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
     })
     .await;
     let after = &sink.received("/app")[1];
-    assert!(verifies(&new_secret, after));
+    assert!(after.python_verifies(&new_secret));
     assert!(
-        !verifies(APP_SECRET, after),
+        !after.python_verifies(APP_SECRET),
         "the old secret still verifies after the grace period"
     );
 

@@ -5,7 +5,7 @@ use hookrelay_core::{Claim, ConfigItem, DeliveryReport, ListOrder, QueueMessage}
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome, DeliveryState, DestinationId, EventId};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
-use hookrelay_tests::{config_from, python_verifies, ManualClock};
+use hookrelay_tests::{config_from, ManualClock};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,13 +107,7 @@ async fn fan_out_reaches_every_destination_and_a_flaky_one_after_three_attempts(
         assert_eq!(received.header("webhook-id"), Some(msg_id.as_str()));
         assert_eq!(received.body, push_body("d-fan").as_bytes());
         assert_eq!(received.header("content-type"), Some("application/json"));
-        assert!(python_verifies(
-            DEST_SECRET,
-            msg_id.as_str(),
-            received.header("webhook-timestamp").unwrap(),
-            &received.body,
-            received.header("webhook-signature").unwrap()
-        ));
+        assert!(received.python_verifies(DEST_SECRET));
     }
     for (id, attempts) in [("a", 1), ("b", 3), ("c", 1)] {
         let delivery = state(&relay, &event, id).await;

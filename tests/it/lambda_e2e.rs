@@ -5,12 +5,11 @@
 //! a correctly signed request.
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_core::DeliveryStore;
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::lambda_runtime::{
     http_api_event, lambda_binary, peak_rss_kib, sqs_event_records, start_function, RuntimeApi,
 };
 use hookrelay_tests::sink::Sink;
-use hookrelay_tests::{config_from, moto, python_verifies};
+use hookrelay_tests::{config_from, moto};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -20,23 +19,33 @@ fn function_url_event(body: &[u8], headers: &[(String, String)]) -> Value {
     http_api_event("/hooks/github", body, headers)
 }
 
+/// The event source mapping's part: what the queue holds, received and
+/// handed to the dispatcher as one batch. Answers how many records went
+/// over and what the dispatcher answered.
+async fn hand_over_queue(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    dispatcher_api: &RuntimeApi,
+) -> (usize, Value) {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .visibility_timeout(60)
+        .send()
+        .await
+        .unwrap();
+    let records = sqs_event_records(received.messages());
+    let answer = dispatcher_api
+        .invoke(&json!({ "Records": records }), Duration::from_secs(60))
+        .await
+        .expect("dispatcher answered");
+    (records.len(), answer)
+}
+
 /// A GitHub push's headers, signed as GitHub signs it.
 fn signed_push(body: &[u8], delivery: &str) -> Vec<(String, String)> {
-    let message = ProviderMessage {
-        body,
-        timestamp: 0,
-        id: "",
-        url: None,
-    };
-    let mut headers = sign_as_provider(
-        &Scheme::Named(SchemeKind::Github),
-        &Secret::new("It's a Secret to Everybody"),
-        &message,
-    )
-    .unwrap();
-    headers.push(("X-GitHub-Event".into(), "push".into()));
-    headers.push(("X-GitHub-Delivery".into(), delivery.into()));
-    headers
+    hookrelay_tests::github_push_headers("It's a Secret to Everybody", body, delivery)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,25 +123,8 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
         .expect("the function serves on after the refused event");
     assert_eq!(after["statusCode"], 401);
 
-    // The event source mapping's part: receive, and hand the batch over.
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(60)
-        .send()
-        .await
-        .unwrap();
-    let records = sqs_event_records(received.messages());
-    assert_eq!(
-        records.len(),
-        1,
-        "exactly one message for the accepted event"
-    );
-    let batch_response = dispatcher_api
-        .invoke(&json!({ "Records": records }), Duration::from_secs(60))
-        .await
-        .expect("dispatcher answered");
+    let (handed_over, batch_response) = hand_over_queue(&sqs, &queue_url, &dispatcher_api).await;
+    assert_eq!(handed_over, 1, "exactly one message for the accepted event");
     assert_eq!(
         batch_response["batchItemFailures"],
         json!([]),
@@ -145,13 +137,7 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     let message_id = event_id.replace("evt_", "msg_");
     assert_eq!(delivery.header("webhook-id"), Some(message_id.as_str()));
     assert_eq!(delivery.body, body);
-    assert!(python_verifies(
-        DEST_SECRET,
-        &message_id,
-        delivery.header("webhook-timestamp").unwrap(),
-        &delivery.body,
-        delivery.header("webhook-signature").unwrap()
-    ));
+    assert!(delivery.python_verifies(DEST_SECRET));
 
     // The attempt is on record in DynamoDB.
     let attempts = hookrelay_aws::DynamoDeliveryStore::new(dynamo.clone(), &events_table)
@@ -173,20 +159,8 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
         .await
         .expect("receiver answered");
     assert_eq!(response["statusCode"], 202, "{response}");
-    let received = sqs
-        .receive_message()
-        .queue_url(&queue_url)
-        .max_number_of_messages(10)
-        .visibility_timeout(60)
-        .send()
-        .await
-        .unwrap();
-    let records = sqs_event_records(received.messages());
-    assert_eq!(records.len(), 1);
-    let batch_response = dispatcher_api
-        .invoke(&json!({ "Records": records }), Duration::from_secs(60))
-        .await
-        .expect("dispatcher answered");
+    let (handed_over, batch_response) = hand_over_queue(&sqs, &queue_url, &dispatcher_api).await;
+    assert_eq!(handed_over, 1);
     assert_eq!(batch_response["batchItemFailures"], json!([]));
     let delivered = sink.received("/hook");
     assert_eq!(delivered.len(), 2);

@@ -14,7 +14,6 @@
 //! record could not be written is delivered again (at least once, same
 //! `webhook-id`, as the design promises), so that run allows up to 2 %
 //! repeats; the `hookrelay dev` run allows none.
-use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
@@ -56,20 +55,7 @@ fn config_text(sink: &Sink) -> String {
 }
 
 fn signed_headers(body: &[u8], delivery: &str) -> Vec<(String, String)> {
-    let message = ProviderMessage {
-        body,
-        timestamp: 0,
-        id: "",
-        url: None,
-    };
-    let mut headers = sign_as_provider(
-        &Scheme::Named(SchemeKind::Github),
-        &Secret::new(SECRET),
-        &message,
-    )
-    .unwrap();
-    headers.push(("X-GitHub-Event".into(), "push".into()));
-    headers.push(("X-GitHub-Delivery".into(), delivery.into()));
+    let mut headers = hookrelay_tests::github_push_headers(SECRET, body, delivery);
     headers.push(("Content-Type".into(), "application/json".into()));
     headers
 }

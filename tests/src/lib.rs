@@ -32,6 +32,31 @@ pub fn repo_root() -> std::path::PathBuf {
         .to_path_buf()
 }
 
+/// The signature header GitHub puts on `body`, signed with `secret`.
+pub fn github_signature(secret: &str, body: &[u8]) -> Vec<(String, String)> {
+    use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
+    let message = ProviderMessage {
+        body,
+        timestamp: 0,
+        id: "",
+        url: None,
+    };
+    sign_as_provider(
+        &Scheme::Named(SchemeKind::Github),
+        &Secret::new(secret),
+        &message,
+    )
+    .expect("sign as GitHub")
+}
+
+/// A GitHub push's headers: the signature, the event and the delivery id.
+pub fn github_push_headers(secret: &str, body: &[u8], delivery: &str) -> Vec<(String, String)> {
+    let mut headers = github_signature(secret, body);
+    headers.push(("X-GitHub-Event".into(), "push".into()));
+    headers.push(("X-GitHub-Delivery".into(), delivery.into()));
+    headers
+}
+
 pub fn config_from(text: &str) -> Config {
     Config::from_toml(text, "test.toml").expect("test configuration is valid")
 }

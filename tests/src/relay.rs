@@ -15,7 +15,6 @@ use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_http::HttpSender;
 use hookrelay_models::Config;
-use hookrelay_signing::SchemeKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -277,19 +276,8 @@ impl Relay {
         extra: &[(&str, &str)],
     ) -> Result<hookrelay_core::IngestOutcome, hookrelay_core::CoreError> {
         use hookrelay_core::InboundHook;
-        use hookrelay_signing::{sign_as_provider, HeaderPairs, ProviderMessage, Scheme, Secret};
-        let message = ProviderMessage {
-            body,
-            timestamp: 0,
-            id: "",
-            url: None,
-        };
-        let mut headers = sign_as_provider(
-            &Scheme::Named(SchemeKind::Github),
-            &Secret::new(secret),
-            &message,
-        )
-        .expect("sign as GitHub");
+        use hookrelay_signing::HeaderPairs;
+        let mut headers = crate::github_signature(secret, body);
         headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
         let pairs = HeaderPairs(&headers);
         let hook = InboundHook {

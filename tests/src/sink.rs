@@ -50,6 +50,20 @@ impl Received {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// Whether Python's `hmac` accepts this delivery's Standard Webhooks
+    /// signature under `secret`, with the id and timestamp it carries.
+    pub fn python_verifies(&self, secret: &str) -> bool {
+        crate::python_verifies(
+            secret,
+            self.header("webhook-id").expect("a webhook-id header"),
+            self.header("webhook-timestamp")
+                .expect("a webhook-timestamp header"),
+            &self.body,
+            self.header("webhook-signature")
+                .expect("a webhook-signature header"),
+        )
+    }
 }
 
 #[derive(Default)]
