@@ -61,8 +61,9 @@ fn error_response(status: StatusCode, message: &str) -> Response<Vec<u8>> {
     json_response(status, json!({ "error": message }))
 }
 
-/// Handles one request end to end. `public_url` is the URL the provider
-/// used, when the caller can rebuild it (Twilio signs it).
+/// Handles one request end to end. `path` may carry the query (providers'
+/// setup checks put their challenge there). `public_url` is the URL the
+/// provider used, when the caller can rebuild it (Twilio signs it).
 pub async fn handle(
     ingest: &Ingest,
     method: &Method,
@@ -71,15 +72,13 @@ pub async fn handle(
     body: &[u8],
     public_url: Option<&str>,
 ) -> Response<Vec<u8>> {
+    let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
     let source_id = match (route(path), method) {
         (Route::Health, &Method::GET | &Method::HEAD) => {
             return json_response(StatusCode::OK, json!({ "status": "ok" }))
         }
         (Route::Hook(source_id), &Method::POST) => source_id,
         (Route::Hook(source_id), &Method::GET) => {
-            // `path` may carry the query (providers' checks put their
-            // challenge there).
-            let query = path.split_once('?').map(|(_, q)| q).unwrap_or_default();
             match ingest.answer_get(source_id, query, headers).await {
                 Ok(Some(reply)) => {
                     tracing::info!(
@@ -132,7 +131,7 @@ pub async fn handle(
         header_pairs,
         body,
         public_url,
-        query: path.split_once('?').map(|(_, q)| q).unwrap_or_default(),
+        query,
     };
     let result = ingest.ingest(hook).await;
     log_outcome(source_id, &result);
