@@ -10,6 +10,7 @@ tests/it/sample_events.rs replays every sample through the real receiver
 handler. Timed schemes are signed at SIGNED_AT (see generate.py).
 """
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -17,7 +18,9 @@ import os
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from generate import DOMAIN, SIGNED_AT, http_api_v2
@@ -38,6 +41,64 @@ PUBLIC_KEYS = {
     "sendgrid": base64.b64encode(SENDGRID_KEY.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode(),
 }
+
+
+# AWS SNS signs with the RSA key of a certificate it serves from
+# https://sns.<region>.amazonaws.com/….pem. The samples' stand-in is a
+# self-signed certificate whose key signs nothing else (it is made on the
+# first run and kept, so the samples stay the same from run to run). The
+# tests serve it from a server on loopback in place of SNS's host.
+SNS_KEY_FILE = os.path.join(HERE, "sns-signing-key.pem")
+SNS_CERT_FILE = os.path.join(HERE, "sns-signing-cert.pem")
+SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
+SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hookrelay-sample.pem"
+SNS_TIME = datetime.datetime.fromtimestamp(SIGNED_AT, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def sns_key_and_cert():
+    if os.path.exists(SNS_KEY_FILE):
+        with open(SNS_KEY_FILE, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with open(SNS_KEY_FILE, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    if not os.path.exists(SNS_CERT_FILE):
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com (hookrelay test stand-in)")])
+        start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
+                .sign(key, hashes.SHA256()))
+        with open(SNS_CERT_FILE, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+    return key
+
+
+def sns_message(key, message_type, message_id, message, version="1", subject=None, topic=SNS_TOPIC, token=None):
+    """An SNS envelope signed as SNS signs it: `Name\nvalue\n` for each
+    field the type signs, in name order (sns-verify-signature-of-message)."""
+    fields = {"Type": message_type, "MessageId": message_id, "TopicArn": topic, "Message": message,
+              "Timestamp": SNS_TIME}
+    if subject is not None:
+        fields["Subject"] = subject
+    if message_type != "Notification":
+        fields["Token"] = token or "2336412f37fb687f5d51e6e2425c464de12884eb3ee76e24ef36a29b05a0d8f1"
+        fields["SubscribeURL"] = ("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription"
+                                  f"&TopicArn={topic}&Token={fields['Token']}")
+    signed = [k for k in ["Message", "MessageId", "Subject", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+              if k in fields]
+    string_to_sign = "".join(f"{k}\n{fields[k]}\n" for k in signed).encode()
+    digest = hashes.SHA1() if version == "1" else hashes.SHA256()
+    signature = key.sign(string_to_sign, padding.PKCS1v15(), digest)
+    envelope = {**fields, "SignatureVersion": version, "Signature": base64.b64encode(signature).decode(),
+                "SigningCertURL": SNS_CERT_URL,
+                "UnsubscribeURL": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={topic}:c9135db0"}
+    body = json.dumps(envelope, indent=2).encode()
+    headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": message_type,
+               "x-amz-sns-message-id": message_id, "x-amz-sns-topic-arn": topic,
+               "User-Agent": "Amazon Simple Notification Service Agent"}
+    return body, headers
 
 
 def discord_headers(body):
@@ -249,6 +310,10 @@ def samples():
               "clientState": secret("microsoft_graph"), "changeType": "created", "resource": "Users/7a6e5ba5/Messages/AAMkADNm", "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"}]})
     out["microsoft_graph"] = (body, {}, "created", "lsgTZMr9KwAAA")
 
+    body, headers = sns_message(sns_key_and_cert(), "Notification", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+                                '{"order":"ord_1","status":"paid"}', subject="order paid")
+    out["sns"] = (body, headers, "Notification", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324")
+
     for scheme, event_type in [
         ("clerk", "user.created"),
         ("resend", "email.delivered"),
@@ -274,7 +339,9 @@ def main():
         with open(os.path.join(HERE, f"{scheme}.json"), "w") as f:
             json.dump(event, f, indent=2)
             f.write("\n")
-        key = STANDARD_SECRET if "svix-signature" in headers else PUBLIC_KEYS.get(scheme, secret(scheme))
+        # SNS sources list the topics they accept in place of secrets.
+        key = STANDARD_SECRET if "svix-signature" in headers else SNS_TOPIC if scheme == "sns" \
+            else PUBLIC_KEYS.get(scheme, secret(scheme))
         config.append(f'\n[[sources]]\nid = "{scheme}"\nscheme = "{scheme}"\nsecrets = ["{key}"]\n')
         expected[scheme] = {"event_type": event_type, "delivery_id": delivery_id}
     with open(os.path.join(HERE, "hookrelay.toml"), "w") as f:
@@ -284,6 +351,29 @@ def main():
     with open(os.path.join(HERE, "discord-ping.json"), "w") as f:
         headers = {"Content-Type": "application/json", **discord_headers(ping)}
         json.dump(http_api_v2("/hooks/discord", headers, ping), f, indent=2)
+        f.write("\n")
+    # An SNS subscription confirmation (signature version 2).
+    key = sns_key_and_cert()
+    body, headers = sns_message(key, "SubscriptionConfirmation", "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+                                f"You have chosen to subscribe to the topic {SNS_TOPIC}.\nTo confirm the subscription, "
+                                "visit the SubscribeURL included in this message.", version="2")
+    with open(os.path.join(HERE, "sns-subscription-confirmation.json"), "w") as f:
+        json.dump(http_api_v2("/hooks/sns", headers, body), f, indent=2)
+        f.write("\n")
+    # Bodies for the signing crate's own SNS tests.
+    messages = {
+        "notification_v1": sns_message(key, "Notification", "m-v1", "hello", subject="greeting")[0],
+        "notification_v2": sns_message(key, "Notification", "m-v2", "line one\nline \u00e9 \"two\"", version="2")[0],
+        "subscription_confirmation_v1": sns_message(key, "SubscriptionConfirmation", "m-sub", "confirm me")[0],
+        "unsubscribe_confirmation_v2": sns_message(key, "UnsubscribeConfirmation", "m-unsub", "bye", version="2")[0],
+        "other_topic_v2": sns_message(key, "Notification", "m-other", "hello", version="2",
+                                      topic="arn:aws:sns:us-east-1:123456789012:someone-elses")[0],
+        "other_key_v2": sns_message(rsa.generate_private_key(public_exponent=65537, key_size=2048),
+                                    "Notification", "m-forged", "hello", version="2")[0],
+    }
+    data = os.path.join(os.path.dirname(HERE), "..", "shared", "signing", "tests", "data", "sns-messages.json")
+    with open(data, "w") as f:
+        json.dump({name: body.decode() for name, body in messages.items()}, f, indent=2, sort_keys=True)
         f.write("\n")
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(expected, f, indent=2, sort_keys=True)

@@ -6,11 +6,11 @@ use hookrelay_aws::provision;
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
-    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, Stores,
-    SystemClock,
+    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, Sns, SnsHosts,
+    Stores, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
-use hookrelay_http::{HttpSender, PrivateAddressCheck};
+use hookrelay_http::{HttpFetcher, HttpSender, PrivateAddressCheck};
 use hookrelay_models::{Config, BODY_LIMIT_CEILING};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -114,6 +114,13 @@ struct Stack {
     consumer: Arc<dyn QueueConsumer>,
 }
 
+/// SNS sources fetch their certificates from SNS's own hosts, as deployed:
+/// the stack has no switch that points them anywhere else.
+fn sns_verification() -> Result<Sns, CliError> {
+    let fetcher = HttpFetcher::new(false).map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(Sns::new(SnsHosts::aws(), Arc::new(fetcher)))
+}
+
 fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sender = Arc::new(
@@ -131,7 +138,8 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         queue.clone(),
         clock.clone(),
         args.ingest_settings(),
-    );
+    )
+    .with_sns(sns_verification()?);
     let dispatch = Dispatch::new(
         Stores::all_in(store.clone()),
         queue.clone(),
@@ -237,7 +245,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         queue.clone(),
         clock.clone(),
         ingest_settings,
-    );
+    )
+    .with_sns(sns_verification()?);
     let dispatch = Dispatch::new(stores, queue, sender, clock, dispatch_settings(args));
     Ok(Stack {
         ingest: Arc::new(ingest),

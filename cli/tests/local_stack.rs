@@ -581,7 +581,8 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
          [[sources]]\nid = \"dropbox\"\nscheme = \"dropbox\"\nsecrets = [\"app-secret\"]\n\
          [[sources]]\nid = \"okta\"\nscheme = \"okta\"\nsecrets = [\"okta-secret\"]\n\
          [[sources]]\nid = \"mailgun\"\nscheme = \"mailgun\"\nsecrets = [\"key-mailgun\"]\n\
-         [[sources]]\nid = \"gitlab\"\nscheme = \"gitlab\"\nsecrets = [\"gitlab-token\"]\n",
+         [[sources]]\nid = \"gitlab\"\nscheme = \"gitlab\"\nsecrets = [\"gitlab-token\"]\n\
+         [[sources]]\nid = \"sns\"\nscheme = \"sns\"\nsecrets = [\"arn:aws:sns:us-east-1:123456789012:orders\"]\nauto_confirm = true\n",
     )
     .unwrap();
     let mut dev = Running(
@@ -617,6 +618,26 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
     assert!(okta.ends_with(r#"{"verification":"chal-42"}"#), "{okta}");
     let not_here = get("/hooks/gitlab", "");
     assert!(not_here.starts_with("HTTP/1.1 405"), "{not_here}");
+
+    // SNS is verified in dev as deployed: a message naming a certificate
+    // anywhere but SNS's own hosts (here, dev itself) is refused (401, not
+    // the 500 of a receiver that cannot verify SNS), and nothing is fetched.
+    let sample: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("events/providers/sns.json")).unwrap(),
+    )
+    .unwrap();
+    let body = sample["body"].as_str().unwrap().replace(
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hookrelay-sample.pem",
+        &format!("http://127.0.0.1:{port}/x.pem"),
+    );
+    let sns = raw_request(
+        port,
+        &format!(
+            "POST /hooks/sns HTTP/1.1\r\nhost: localhost\r\nx-amz-sns-message-type: Notification\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(sns.starts_with("HTTP/1.1 401"), "{sns}");
 
     // hookrelay send signs Mailgun inside the body and sends GitLab's
     // token; both are accepted.

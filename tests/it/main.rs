@@ -43,5 +43,6 @@ mod retention;
 mod sample_events;
 mod shipped_files;
 mod signing_with_config;
+mod sns;
 mod soak;
 mod ssrf;

@@ -5,7 +5,8 @@
 use hookrelay_core::IngestSettings;
 use hookrelay_receiver::{handle, public_url};
 use hookrelay_tests::backend::{Backend, EmbeddedBackend};
-use hookrelay_tests::{config_from, ManualClock};
+use hookrelay_tests::sink::Sink;
+use hookrelay_tests::{config_from, sns_stand_in, ManualClock};
 use std::sync::Arc;
 
 /// `events/generate.py` signs timed schemes at this instant.
@@ -146,10 +147,16 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
             assert!(expected.contains_key(kind.as_str()), "no sample for {kind}");
         }
     }
+    // SNS's certificate, from a server standing in for SNS's host.
+    let sns_host = Sink::start().await;
+    let backend_at_signing = || {
+        let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));
+        EmbeddedBackend::new(config.clone(), clock, IngestSettings::default())
+            .with_sns(sns_stand_in(&sns_host))
+    };
     for (scheme, want) in expected {
         let sample = std::fs::read_to_string(dir.join(format!("{scheme}.json"))).unwrap();
-        let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));
-        let backend = EmbeddedBackend::new(config.clone(), clock, IngestSettings::default());
+        let backend = backend_at_signing();
         let request = lambda_http::request::from_str(&sample).expect("lambda_http parses it");
         let response = handle(backend.ingest(), request).await;
         let body = String::from_utf8_lossy(response.body().as_ref()).to_string();
@@ -184,6 +191,13 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
                 .unwrap()
                 .replace("sample-", "guessed-");
             tampered["body"] = text.into();
+        } else if scheme == "sns" {
+            // SNS signs the envelope's fields, not its layout.
+            let text = tampered["body"]
+                .as_str()
+                .unwrap()
+                .replacen("ord_1", "ord_2", 1);
+            tampered["body"] = text.into();
         } else if scheme == "mailgun" {
             // Mailgun signs its signature object's timestamp and token.
             let text = tampered["body"]
@@ -195,8 +209,7 @@ async fn every_provider_sample_is_accepted_with_its_event_type_and_delivery_id()
             let text = tampered["body"].as_str().unwrap().replacen('{', "{ ", 1);
             tampered["body"] = text.into();
         }
-        let clock = Arc::new(ManualClock::at_unix_secs(SIGNED_AT + 1));
-        let backend = EmbeddedBackend::new(config.clone(), clock, IngestSettings::default());
+        let backend = backend_at_signing();
         let request = lambda_http::request::from_str(&tampered.to_string()).unwrap();
         let status = handle(backend.ingest(), request).await.status();
         assert_eq!(status, 401, "{scheme} tampered");

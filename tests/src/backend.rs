@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
     Claim, Clock, ConfigStore, CoreError, DeliveryStore, EventStore, Ingest, IngestSettings, Queue,
-    QueueMessage,
+    QueueMessage, Sns,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_models::{Config, DestinationId, Event, EventId};
@@ -65,6 +65,12 @@ impl EmbeddedBackend {
             seen: std::sync::Mutex::new(Vec::new()),
             ingest,
         }
+    }
+
+    /// SNS sources verified through `sns` (see `crate::sns_stand_in`).
+    pub fn with_sns(self, sns: Sns) -> Self {
+        let ingest = self.ingest.with_sns(sns);
+        EmbeddedBackend { ingest, ..self }
     }
 }
 
@@ -181,6 +187,12 @@ impl AwsBackend {
             queue,
             ingest,
         }
+    }
+
+    /// SNS sources verified through `sns` (see `crate::sns_stand_in`).
+    pub fn with_sns(self, sns: Sns) -> Self {
+        let ingest = self.ingest.with_sns(sns);
+        AwsBackend { ingest, ..self }
     }
 
     async fn count_with_sk(&self, sk: &str) -> usize {

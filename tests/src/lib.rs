@@ -57,6 +57,23 @@ pub fn github_push_headers(secret: &str, body: &[u8], delivery: &str) -> Vec<(St
     headers
 }
 
+/// Where the SNS samples of `events/providers/` say their certificate is.
+pub const SNS_SAMPLE_CERT_PATH: &str = "/SimpleNotificationService-hookrelay-sample.pem";
+
+/// SNS verification as deployed (same host rule, the real HTTP fetcher),
+/// except that SNS's hosts are stood in for by `sink`, which serves the
+/// samples' certificate (events/providers/sns-signing-cert.pem).
+pub fn sns_stand_in(sink: &sink::Sink) -> hookrelay_core::Sns {
+    let cert = std::fs::read(repo_root().join("events/providers/sns-signing-cert.pem"))
+        .expect("the SNS samples' certificate");
+    sink.script(SNS_SAMPLE_CERT_PATH, vec![sink::Reply::Content(200, cert)]);
+    let fetcher = hookrelay_http::HttpFetcher::new(true).expect("an HTTP client");
+    hookrelay_core::Sns::new(
+        hookrelay_core::SnsHosts::served_by(&sink.url("")),
+        std::sync::Arc::new(fetcher),
+    )
+}
+
 pub fn config_from(text: &str) -> Config {
     Config::from_toml(text, "test.toml").expect("test configuration is valid")
 }

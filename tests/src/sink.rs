@@ -21,6 +21,8 @@ pub enum Reply {
     Stall,
     /// Close the connection without answering.
     Close,
+    /// A status and this body (e.g. a certificate to download).
+    Content(u16, Vec<u8>),
     /// At random: `fail` of requests get a 500, `stall` are answered only
     /// after `stall_for` (past the client's timeout), the rest get 200.
     Chaos {
@@ -145,6 +147,11 @@ impl Sink {
             .collect()
     }
 
+    /// Every request received, in order (paths with their query).
+    pub fn all_received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
     /// The bodies received on `path`, in order, as text.
     pub fn bodies(&self, path: &str) -> Vec<String> {
         self.received(path)
@@ -205,7 +212,13 @@ fn random_fraction() -> f64 {
 
 fn next_reply(state: &State, path: &str) -> Reply {
     let mut scripts = state.scripts.lock().unwrap();
-    match scripts.get_mut(path) {
+    // A script for the path with its query, else for the path alone.
+    let key = if scripts.contains_key(path) {
+        path
+    } else {
+        path.split('?').next().unwrap_or(path)
+    };
+    match scripts.get_mut(key) {
         Some(replies) if replies.len() > 1 => replies.remove(0),
         Some(replies) if replies.len() == 1 => replies[0].clone(),
         _ => Reply::Status(200),
@@ -307,7 +320,14 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
         other => (other, true),
     };
     let status = match &reply {
-        Reply::Status(s) | Reply::StatusWith(s, _) | Reply::Delayed(_, s) if answered => Some(*s),
+        Reply::Status(s)
+        | Reply::StatusWith(s, _)
+        | Reply::Delayed(_, s)
+        | Reply::Content(s, _)
+            if answered =>
+        {
+            Some(*s)
+        }
         _ => None,
     };
     state.received.lock().unwrap().push(Received {
@@ -318,9 +338,14 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
     });
     state.arrived.notify_waiters();
 
+    let mut content = b"ok".to_vec();
     let (status, extra) = match reply {
         Reply::Status(status) => (status, Vec::new()),
         Reply::StatusWith(status, headers) => (status, headers),
+        Reply::Content(status, body) => {
+            content = body;
+            (status, Vec::new())
+        }
         Reply::Delayed(wait, status) => {
             tokio::time::sleep(wait).await;
             (status, Vec::new())
@@ -334,13 +359,17 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
             return;
         }
     };
-    let mut response =
-        format!("HTTP/1.1 {status} Sink\r\ncontent-length: 2\r\nconnection: close\r\n");
+    let mut response = format!(
+        "HTTP/1.1 {status} Sink\r\ncontent-length: {}\r\nconnection: close\r\n",
+        content.len()
+    );
     for (name, value) in extra {
         response.push_str(&format!("{name}: {value}\r\n"));
     }
-    response.push_str("\r\nok");
-    let _ = stream.write_all(response.as_bytes()).await;
+    response.push_str("\r\n");
+    let mut response = response.into_bytes();
+    response.extend_from_slice(&content);
+    let _ = stream.write_all(&response).await;
     let _ = stream.shutdown().await;
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
 }

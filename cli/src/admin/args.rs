@@ -89,6 +89,9 @@ pub struct SourceArgs {
     /// The token Meta echoes when it checks the endpoint (scheme meta).
     #[arg(long)]
     pub verify_token: Option<String>,
+    /// Confirm SNS subscriptions by fetching their SubscribeURL (scheme sns).
+    #[arg(long)]
+    pub auto_confirm: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]

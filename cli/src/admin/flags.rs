@@ -102,6 +102,9 @@ pub(crate) fn apply_source_args(source: &mut Source, args: SourceArgs) -> Result
     if let Some(token) = args.verify_token {
         source.verify_token = Some(Secret::new(token));
     }
+    if let Some(auto_confirm) = args.auto_confirm {
+        source.auto_confirm = auto_confirm;
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Receiver Lambda entry point: wire adapters once, then serve.
 use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
-use hookrelay_core::{CachedConfigStore, Clock, Ingest, SystemClock};
+use hookrelay_core::{CachedConfigStore, Clock, Ingest, Sns, SnsHosts, SystemClock};
+use hookrelay_http::HttpFetcher;
 use hookrelay_receiver::{handle, ReceiverSettings};
 use lambda_http::{run, service_fn, Error, Request};
 use std::sync::Arc;
@@ -27,7 +28,12 @@ async fn main() -> Result<(), Error> {
             clock,
             settings.ingest,
         )
-        .with_metrics(metrics.clone()),
+        .with_metrics(metrics.clone())
+        // SNS certificates only from SNS's own hosts, never private ones.
+        .with_sns(Sns::new(
+            SnsHosts::aws(),
+            Arc::new(HttpFetcher::new(false)?),
+        )),
     );
     run(service_fn(move |request: Request| {
         let ingest = ingest.clone();

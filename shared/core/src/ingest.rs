@@ -1,7 +1,8 @@
 //! Ingest: the receiver's use case. Verify a provider's request, drop
 //! duplicates, store the event, queue it — and only then say yes.
 use hookrelay_models::{Event, EventId, Source, SourceId, Timestamp};
-use hookrelay_signing::{HeaderLookup, InboundRequest, VerifyErrorKind};
+use hookrelay_signing::sns::{SnsMessage, SnsMessageType};
+use hookrelay_signing::{HeaderLookup, InboundRequest, SchemeKind, VerifyError, VerifyErrorKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use crate::extract::{self, LazyJson};
 use crate::handshake::{self, HandshakeReply};
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage};
+use crate::sns::Sns;
 
 /// Stored headers may not add up to more than this; a request with more is
 /// malformed (API Gateway itself allows about 10 KB).
@@ -88,6 +90,9 @@ pub struct Ingest {
     clock: Arc<dyn Clock>,
     settings: IngestSettings,
     metrics: Arc<dyn Metrics>,
+    /// How SNS certificates are fetched; without it, SNS sources are
+    /// refused as misconfigured.
+    sns: Option<Sns>,
 }
 
 impl Ingest {
@@ -105,7 +110,14 @@ impl Ingest {
             clock,
             settings,
             metrics: Arc::new(NoMetrics),
+            sns: None,
         }
+    }
+
+    /// Verifies SNS sources, fetching certificates through `sns`.
+    pub fn with_sns(mut self, sns: Sns) -> Self {
+        self.sns = Some(sns);
+        self
     }
 
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
@@ -157,19 +169,39 @@ impl Ingest {
             .verifier()
             .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
         let public_url = source.public_url.as_deref().or(hook.public_url);
+        // SNS names the certificate that signed the message: fetched (or
+        // found in the cache) only for a fresh message of one of the
+        // source's topics, from SNS's own host.
+        let (sns_message, certificate) = match source.scheme {
+            SchemeKind::Sns => {
+                let sns = self.sns.as_ref().ok_or_else(|| {
+                    CoreError::Misconfigured(
+                        "this receiver was built without a way to fetch SNS certificates".into(),
+                    )
+                })?;
+                let (_, message) = verifier
+                    .sns_message(hook.headers, hook.body, now.unix_secs())
+                    .map_err(from_verify_error)?;
+                let certificate = sns.certificate(&message.signing_cert_url).await?;
+                (Some(message), Some(certificate))
+            }
+            _ => (None, None),
+        };
         let request = InboundRequest {
             headers: hook.headers,
             body: hook.body,
             url: public_url,
+            certificate: certificate.as_deref(),
         };
         let verified = verifier
             .verify(&request, now.unix_secs())
-            .map_err(|e| match e.kind() {
-                VerifyErrorKind::Unauthenticated => CoreError::Unauthenticated(e),
-                VerifyErrorKind::Malformed => CoreError::Malformed(e.to_string()),
-                VerifyErrorKind::Misconfigured => CoreError::Misconfigured(e.to_string()),
-            })?;
+            .map_err(from_verify_error)?;
 
+        if let Some(message) = &sns_message {
+            if let Some(reply) = self.confirm_sns(&source, message).await? {
+                return Ok(IngestOutcome::Handshake(reply));
+            }
+        }
         let mut json = LazyJson::new(hook.body);
         if let Some(reply) = handshake::reply(source.scheme, &verifier, hook.headers, &mut json) {
             return Ok(IngestOutcome::Handshake(reply));
@@ -194,7 +226,42 @@ impl Ingest {
             Some(digest) => Some(format!("{REPLAY_KEY_PREFIX}{}", hex::encode(digest))),
             None => event.provider_delivery_id.clone(),
         };
-        self.store_and_queue(&source, event, dedupe_id, now).await
+        let outcome = self.store_and_queue(&source, event, dedupe_id, now).await?;
+        if let (Some(message), IngestOutcome::Accepted { id }) = (&sns_message, &outcome) {
+            if message.message_type == SnsMessageType::SubscriptionConfirmation {
+                tracing::info!(
+                    source = %source.id,
+                    event_id = %id,
+                    topic = %message.topic_arn,
+                    "SNS subscription confirmation stored and delivered, not confirmed: open its SubscribeURL (hookrelay events show), or set auto_confirm = true on the source"
+                );
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// A verified SNS `SubscriptionConfirmation` for a source with
+    /// `auto_confirm`: its `SubscribeURL` fetched (same host rule as the
+    /// certificate) and answered 200, never stored. A confirmation that
+    /// fails is 503, so SNS sends it again.
+    async fn confirm_sns(
+        &self,
+        source: &Source,
+        message: &SnsMessage,
+    ) -> Result<Option<HandshakeReply>, CoreError> {
+        if message.message_type != SnsMessageType::SubscriptionConfirmation || !source.auto_confirm
+        {
+            return Ok(None);
+        }
+        let (Some(sns), Some(url)) = (&self.sns, &message.subscribe_url) else {
+            return Ok(None);
+        };
+        sns.confirm(url).await?;
+        tracing::info!(source = %source.id, topic = %message.topic_arn, "confirmed an SNS subscription");
+        Ok(Some(HandshakeReply {
+            content_type: "text/plain",
+            body: b"subscription confirmed".to_vec(),
+        }))
     }
 
     async fn store_and_queue(
@@ -247,6 +314,14 @@ impl Ingest {
         }
         self.metrics.record(Metric::Enqueued);
         Ok(IngestOutcome::Accepted { id: event.id })
+    }
+}
+
+fn from_verify_error(error: VerifyError) -> CoreError {
+    match error.kind() {
+        VerifyErrorKind::Unauthenticated => CoreError::Unauthenticated(error),
+        VerifyErrorKind::Malformed => CoreError::Malformed(error.to_string()),
+        VerifyErrorKind::Misconfigured => CoreError::Misconfigured(error.to_string()),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod ports;
 pub mod retry;
+pub mod sns;
 
 pub use admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
 pub use cache::CachedConfigStore;
@@ -28,7 +29,8 @@ pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,
-    DedupeKey, DeliveryStore, DestinationHealth, EventStore, InsertOutcome, ListOrder, MessageKind,
-    OutboundRequest, Queue, QueueMessage, SendResult, Sender, Stores, SystemClock,
+    DedupeKey, DeliveryStore, DestinationHealth, EventStore, Fetcher, InsertOutcome, ListOrder,
+    MessageKind, OutboundRequest, Queue, QueueMessage, SendResult, Sender, Stores, SystemClock,
 };
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};
+pub use sns::{Sns, SnsHosts};

@@ -505,6 +505,17 @@ pub struct SendResult {
     pub duration: Duration,
 }
 
+/// Fetches what the receiver itself must read from the web: an SNS signing
+/// certificate, an SNS subscription's confirmation. The caller has checked
+/// the URL; the real one (`hookrelay-http`) refuses private addresses and
+/// follows no redirects.
+#[async_trait]
+pub trait Fetcher: Send + Sync {
+    /// The body of a 2xx answer to a GET of `url`; refused when longer
+    /// than `limit` bytes. Failures are [`CoreError::Unavailable`].
+    async fn get(&self, url: &str, limit: usize) -> Result<Vec<u8>, CoreError>;
+}
+
 /// Sends deliveries over HTTP. The real one refuses private addresses
 /// unless allowed; see `hookrelay-http`.
 #[async_trait]

@@ -12,9 +12,11 @@
 #![forbid(unsafe_code)]
 
 mod address_check;
+mod fetcher;
 mod guard;
 mod sender;
 
 pub use address_check::PrivateAddressCheck;
+pub use fetcher::HttpFetcher;
 pub use guard::{is_forbidden, AddressRefused};
 pub use sender::{host_is_forbidden_literal, HttpError, HttpSender};

@@ -131,6 +131,11 @@ pub struct Source {
     /// the provider's dashboard, and not the signing secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_token: Option<Secret>,
+    /// SNS: confirm a subscription by fetching the `SubscribeURL` (on
+    /// SNS's own host) of its signed confirmation. Off, the confirmation
+    /// is stored and delivered like any message, for someone to confirm.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_confirm: bool,
 }
 
 impl Source {
@@ -146,6 +151,7 @@ impl Source {
             delivery_id: None,
             public_url: None,
             verify_token: None,
+            auto_confirm: false,
         }
     }
 
@@ -201,6 +207,12 @@ impl Source {
                     "verify_token is only used by scheme meta, not {scheme}"
                 )))
             }
+        }
+        if self.auto_confirm && self.scheme != SchemeKind::Sns {
+            return Err(refuse(format!(
+                "auto_confirm is only used by scheme sns, not {}",
+                self.scheme
+            )));
         }
         Ok(())
     }

@@ -123,6 +123,11 @@ fn semantic_mistakes_are_refused_with_what_to_fix() {
             "events is empty",
         ),
         (format!("{source}{source}"), "defined twice"),
+        (format!("{source}auto_confirm = true\n"), "auto_confirm is only used by scheme sns"),
+        (
+            "[[sources]]\nid = \"s\"\nscheme = \"sns\"\nsecrets = [\"not-an-arn\"]\n".to_string(),
+            "must be a topic ARN",
+        ),
         (dest.replace("whsec_MfKQ", "MfKQ"), "whsec_"),
         (
             dest.replace("https://example.com/h", "ftp://example.com/h"),

@@ -29,6 +29,17 @@ pub enum VerifyError {
     NoMatchingSignature,
     #[error("the scheme needs the request's public URL, and none was given")]
     MissingUrl,
+    /// SNS: the message's topic is not one the source accepts.
+    #[error("topic {0} is not one of the source's topics")]
+    TopicNotAllowed(String),
+    /// SNS: a URL in the message is not on SNS's own hosts.
+    #[error("{0} is not an https URL on an SNS host (sns.<region>.amazonaws.com)")]
+    UntrustedUrl(&'static str),
+    #[error("the signing certificate is unusable: {0}")]
+    BadCertificate(&'static str),
+    /// SNS: the receiver did not fetch the signing certificate.
+    #[error("no signing certificate was fetched for this message")]
+    MissingCertificate,
 }
 
 /// How a caller should treat a [`VerifyError`]: the receiver contract maps
@@ -51,11 +62,16 @@ impl VerifyError {
             | VerifyError::MissingBodyField(_)
             | VerifyError::TimestampTooOld { .. }
             | VerifyError::TimestampInFuture { .. }
-            | VerifyError::NoMatchingSignature => VerifyErrorKind::Unauthenticated,
+            | VerifyError::NoMatchingSignature
+            | VerifyError::TopicNotAllowed(_)
+            | VerifyError::UntrustedUrl(_)
+            | VerifyError::BadCertificate(_) => VerifyErrorKind::Unauthenticated,
             VerifyError::MalformedHeader { .. } | VerifyError::MalformedBody(_) => {
                 VerifyErrorKind::Malformed
             }
-            VerifyError::MissingUrl => VerifyErrorKind::Misconfigured,
+            VerifyError::MissingUrl | VerifyError::MissingCertificate => {
+                VerifyErrorKind::Misconfigured
+            }
         }
     }
 }
@@ -78,6 +94,8 @@ pub enum SecretError {
     },
     #[error("this scheme verifies with the provider's public key; hookrelay cannot sign as the provider")]
     CannotSign,
+    #[error("secret #{index} must be a topic ARN (arn:aws:sns:<region>:<account>:<topic>): SNS sources list the topics they accept")]
+    NotTopicArn { index: usize },
     #[error("secret #{index} must be the credentials as user:password")]
     NotUserPassword { index: usize },
     #[error("this scheme signs inside the body, which must be a JSON object")]

@@ -24,6 +24,7 @@ pub mod parse;
 mod provider;
 mod scheme;
 mod secret;
+pub mod sns;
 mod standard;
 mod verify;
 

@@ -32,7 +32,7 @@ pub fn sign_as_provider(
     message: &ProviderMessage<'_>,
 ) -> Result<Vec<(String, String)>, SecretError> {
     let verifier = Verifier::new(scheme.clone(), std::slice::from_ref(secret))?;
-    if scheme.kind().spec().takes_public_key() || !verifier.can_sign() {
+    if scheme.kind().spec().only_provider_signs() || !verifier.can_sign() {
         return Err(SecretError::CannotSign);
     }
     let tag = |parts: &[&[u8]]| verifier.first_key_tag(parts);
@@ -93,7 +93,7 @@ pub fn sign_as_provider(
         }
         // The signature goes into the body: see `sign_body_as_provider`.
         Method::Mailgun => Vec::new(),
-        Method::Discord | Method::Sendgrid => unreachable!("refused above"),
+        Method::Discord | Method::Sendgrid | Method::Sns => unreachable!("refused above"),
         // The secret goes into the body: see `sign_body_as_provider`.
         Method::ClientState => Vec::new(),
         Method::Basic => vec![header(

@@ -46,6 +46,7 @@ scheme_kinds! {
     Mailgun = "mailgun",
     Discord = "discord",
     Sendgrid = "sendgrid",
+    Sns = "sns",
     Square = "square",
     Hubspot = "hubspot",
     Intercom = "intercom",

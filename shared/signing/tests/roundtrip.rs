@@ -21,7 +21,7 @@ fn byte_exact_schemes() -> Vec<Scheme> {
                 kind,
                 SchemeKind::Twilio | SchemeKind::Linear | SchemeKind::Mailgun | SchemeKind::Hmac
             ) && !kind.spec().is_token()
-                && !kind.spec().takes_public_key()
+                && !kind.spec().only_provider_signs()
         })
         .map(|kind| Scheme::Named(*kind))
         .collect();

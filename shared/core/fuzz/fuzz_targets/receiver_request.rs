@@ -5,13 +5,21 @@
 //! the next NUL, then the body. The handler must answer; a 5xx other than
 //! 503 would make providers retry a request that can never succeed.
 #![no_main]
-use hookrelay_core::{http_api, Clock, Ingest, IngestSettings, SystemClock};
+use hookrelay_core::{
+    http_api, Clock, CoreError, Fetcher, Ingest, IngestSettings, Sns, SnsHosts, SystemClock,
+};
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_models::Config;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 
 const CONFIG: &str = r#"
+[[sources]]
+id = "sns"
+scheme = "sns"
+secrets = ["arn:aws:sns:us-east-1:123456789012:orders"]
+auto_confirm = true
+
 [[sources]]
 id = "github"
 scheme = "github"
@@ -53,6 +61,17 @@ delivery_id = "header:x-id"
 hmac = { header = "x-sig", template = "{timestamp}.{body}", timestamp_header = "x-ts" }
 "#;
 
+/// Stands in for SNS's hosts, which a fuzzer must not call: every URL that
+/// passes the host rule gets the samples' certificate.
+struct SnsStandIn;
+
+#[async_trait::async_trait]
+impl Fetcher for SnsStandIn {
+    async fn get(&self, _url: &str, _limit: usize) -> Result<Vec<u8>, CoreError> {
+        Ok(include_bytes!("../../../../events/providers/sns-signing-cert.pem").to_vec())
+    }
+}
+
 struct World {
     runtime: tokio::runtime::Runtime,
     ingest: Ingest,
@@ -66,7 +85,8 @@ fn world() -> &'static World {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store = Arc::new(MemoryStore::new(config));
         let queue = Arc::new(MemoryQueue::new(clock.clone()));
-        let ingest = Ingest::new(store.clone(), store.clone(), queue, clock, IngestSettings::default());
+        let ingest = Ingest::new(store.clone(), store.clone(), queue, clock, IngestSettings::default())
+            .with_sns(Sns::new(SnsHosts::aws(), Arc::new(SnsStandIn)));
         World {
             runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
             ingest,
