@@ -5,7 +5,9 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
+use crate::catalog::TimestampForm;
 use crate::scheme::Encoding;
+use std::time::UNIX_EPOCH;
 
 /// Longest signature we decode (SHA-512 hex is 128 characters); anything
 /// longer cannot match and is refused before decoding.
@@ -159,6 +161,19 @@ pub fn parse_standard_signatures(value: &str) -> Result<StandardSignatures, &'st
         return Err("no v1 or v1a signature");
     }
     Ok(signatures)
+}
+
+/// A signed timestamp as Unix seconds (milliseconds are floored).
+pub(crate) fn parse_timestamp(raw: &str, form: TimestampForm) -> Result<i64, &'static str> {
+    match form {
+        TimestampForm::UnixSeconds => parse_unix_seconds(raw),
+        TimestampForm::UnixMillis => parse_unix_seconds(raw).map(|ms| ms.div_euclid(1000)),
+        TimestampForm::Rfc3339 => humantime::parse_rfc3339_weak(raw)
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
+            .and_then(|since| i64::try_from(since.as_secs()).ok())
+            .ok_or("timestamp is not RFC 3339"),
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::catalog::TimestampForm;
 use crate::error::VerifyError;
-use crate::verify::parse_timestamp;
+use crate::parse::parse_timestamp;
 
 /// The header SNS names the message type in (also the body's `Type`).
 pub const MESSAGE_TYPE_HEADER: &str = "x-amz-sns-message-type";

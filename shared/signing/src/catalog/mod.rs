@@ -150,7 +150,26 @@ pub struct SchemeSpec {
 mod table;
 mod table_more;
 
-pub use table::CATALOG;
+/// Every scheme, in the order README lists them.
+pub static CATALOG: &[SchemeSpec] =
+    &concat::<{ table::FIRST.len() + table_more::MORE.len() }>(table::FIRST, table_more::MORE);
+
+/// `a` then `b`, as one array (at compile time).
+const fn concat<const N: usize>(a: &[SchemeSpec], b: &[SchemeSpec]) -> [SchemeSpec; N] {
+    assert!(a.len() + b.len() == N);
+    let mut out = [a[0]; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[a.len() + j] = b[j];
+        j += 1;
+    }
+    out
+}
 
 impl SchemeSpec {
     /// Whether the header carries the secret itself rather than a

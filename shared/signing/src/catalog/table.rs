@@ -1,6 +1,6 @@
 //! The table itself: one entry per scheme, each citing the provider's
 //! documentation. It is kept in two files only to keep each readable;
-//! the order of [`CATALOG`] is the order of both, this one first.
+//! [`super::CATALOG`] is this file's entries, then `table_more`'s.
 use super::{any, then, Field, HmacPreset, Method, Part, Pick, SchemeSpec, TimestampForm};
 use crate::scheme::{Encoding, HmacAlgorithm, SchemeKind};
 
@@ -61,30 +61,9 @@ pub(super) const fn standard_alias(
     }
 }
 
-/// Every scheme, in the order README lists them.
-pub static CATALOG: &[SchemeSpec] =
-    &concat::<{ FIRST.len() + super::table_more::MORE.len() }>(FIRST, super::table_more::MORE);
-
-/// `a` then `b`, as one array (at compile time).
-const fn concat<const N: usize>(a: &[SchemeSpec], b: &[SchemeSpec]) -> [SchemeSpec; N] {
-    assert!(a.len() + b.len() == N);
-    let mut out = [a[0]; N];
-    let mut i = 0;
-    while i < a.len() {
-        out[i] = a[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < b.len() {
-        out[a.len() + j] = b[j];
-        j += 1;
-    }
-    out
-}
-
 /// The ten schemes of version one, then those added with handshakes or
 /// public keys.
-const FIRST: &[SchemeSpec] = &[
+pub(super) const FIRST: &[SchemeSpec] = &[
     SchemeSpec {
         kind: SchemeKind::Github,
         provider: "GitHub",

@@ -3,9 +3,8 @@
 use aws_lc_rs::signature;
 use sha2::{Digest, Sha256};
 use std::fmt;
-use std::time::UNIX_EPOCH;
 
-use crate::catalog::{HmacPreset, Method, Part, TimestampForm};
+use crate::catalog::{HmacPreset, Method, Part};
 use crate::error::{SecretError, VerifyError};
 use crate::headers::HeaderLookup;
 use crate::mac::MacKey;
@@ -310,7 +309,8 @@ impl Verifier {
         if let Some((name, form)) = preset.timestamp {
             timestamp_raw = required(headers, name)?.trim();
             timestamp = Some(
-                parse_timestamp(timestamp_raw, form).map_err(|reason| malformed(name, reason))?,
+                parse::parse_timestamp(timestamp_raw, form)
+                    .map_err(|reason| malformed(name, reason))?,
             );
         }
         let id = match preset.id_header {
@@ -430,18 +430,5 @@ fn malformed(header: &'static str, reason: &'static str) -> VerifyError {
     VerifyError::MalformedHeader {
         header: header.to_string(),
         reason,
-    }
-}
-
-/// A signed timestamp as Unix seconds (milliseconds are floored).
-pub(crate) fn parse_timestamp(raw: &str, form: TimestampForm) -> Result<i64, &'static str> {
-    match form {
-        TimestampForm::UnixSeconds => parse::parse_unix_seconds(raw),
-        TimestampForm::UnixMillis => parse::parse_unix_seconds(raw).map(|ms| ms.div_euclid(1000)),
-        TimestampForm::Rfc3339 => humantime::parse_rfc3339_weak(raw)
-            .ok()
-            .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-            .and_then(|since| i64::try_from(since.as_secs()).ok())
-            .ok_or("timestamp is not RFC 3339"),
     }
 }

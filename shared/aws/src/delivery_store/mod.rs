@@ -4,10 +4,8 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
-use hookrelay_core::{Claim, CoreError, DeliveryStore, DestinationHealth, ListOrder};
-use hookrelay_models::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, DestinationId, EventId, Timestamp,
-};
+use hookrelay_core::{Claim, CoreError, DeliveryStore, ListOrder};
+use hookrelay_models::{Attempt, Delivery, DeliveryState, DestinationId, EventId, Timestamp};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -29,132 +27,13 @@ pub struct DynamoDeliveryStore {
 /// As the receiver keeps events by default.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
+mod health;
+mod items;
 
-fn n(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn pk(event: &EventId) -> String {
-    format!("EVT#{event}")
-}
-
-/// A destination's health record: when its attempts started failing.
-fn health_pk(destination: &DestinationId) -> String {
-    format!("HEALTH#{destination}")
-}
-
-const HEALTH_SK: &str = "HEALTH";
-
-fn delivery_sk(destination: &DestinationId) -> String {
-    format!("DLV#{destination}")
-}
-
-/// Unique per claim (its lease): an attempt that outlived its lease and
-/// the one made after it under the same number are both kept.
-fn attempt_sk(attempt: &Attempt, lease: Timestamp) -> String {
-    format!(
-        "ATT#{}#{:05}#{:05}#{}",
-        attempt.destination,
-        attempt.series,
-        attempt.number,
-        lease.unix_millis()
-    )
-}
-
-/// A success in a delivery's first series is kept in the delivery's item
-/// (`done`); every other attempt is an item of its own.
-fn inline_attempt(attempt: &Attempt) -> bool {
-    attempt.series == 0 && attempt.outcome.is_success()
-}
-
-fn attempt_doc(attempt: &Attempt) -> String {
-    serde_json::to_string(attempt).expect("attempts serialize")
-}
-
-/// The `gsi2` partition of a destination's attempts, before sharding.
-fn attempts_partition(destination: &DestinationId) -> String {
-    format!("DST#{destination}")
-}
-
-/// An attempt's `gsi2` sort key: by time, then event, series and number.
-fn attempt_index_key(attempt: &Attempt) -> String {
-    format!(
-        "{:015}#{}#{:05}#{:05}",
-        attempt.started_at.unix_millis(),
-        attempt.event_id,
-        attempt.series,
-        attempt.number
-    )
-}
-
-fn state_name(state: DeliveryState) -> &'static str {
-    state.as_str()
-}
-
-/// The `gsi1` partition of a destination's deliveries in one state,
-/// before sharding.
-fn state_partition(destination: &DestinationId, state: DeliveryState) -> String {
-    format!("DLV#{destination}#{}", state.as_str())
-}
-
-fn parse_state(value: &str) -> Result<DeliveryState, AwsError> {
-    Ok(match value {
-        "pending" => DeliveryState::Pending,
-        "succeeded" => DeliveryState::Succeeded,
-        "failed" => DeliveryState::Failed,
-        "parked" => DeliveryState::Parked,
-        other => return Err(AwsError::Corrupt(format!("delivery state {other:?}"))),
-    })
-}
-
-fn get_s<'a>(item: &'a Item, name: &str) -> Result<&'a str, AwsError> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
-        .ok_or_else(|| AwsError::Corrupt(format!("delivery item without {name}")))
-}
-
-fn get_n(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-}
-
-fn delivery_from(item: &Item) -> Result<Delivery, AwsError> {
-    let corrupt = |what: &str| AwsError::Corrupt(format!("delivery item: bad {what}"));
-    Ok(Delivery {
-        event_id: EventId::parse(get_s(item, "event_id")?).map_err(|_| corrupt("event_id"))?,
-        destination: DestinationId::parse(get_s(item, "destination")?)
-            .map_err(|_| corrupt("destination"))?,
-        state: parse_state(get_s(item, "state")?)?,
-        attempts: get_n(item, "attempts").unwrap_or(0) as u32,
-        series: get_n(item, "series").unwrap_or(0) as u32,
-        next_attempt_at: get_n(item, "next_attempt_at").map(Timestamp::from_unix_millis),
-        last_outcome: match item.get("last_outcome").and_then(|v| v.as_s().ok()) {
-            Some(json) => Some(
-                serde_json::from_str::<AttemptOutcome>(json)
-                    .map_err(|_| corrupt("last_outcome"))?,
-            ),
-            None => None,
-        },
-        deferrals: get_n(item, "deferrals").unwrap_or(0) as u32,
-        lease_until: get_n(item, "lease_until").map(Timestamp::from_unix_millis),
-        updated_at: Timestamp::from_unix_millis(get_n(item, "updated_at").unwrap_or(0)),
-    })
-}
-
-/// An attempt from its own item (`doc`) or from the delivery item that
-/// holds it (`done`).
-fn attempt_from(item: &Item) -> Result<Attempt, AwsError> {
-    let doc = match item.get("done").and_then(|v| v.as_s().ok()) {
-        Some(doc) => doc,
-        None => get_s(item, "doc")?,
-    };
-    serde_json::from_str(doc).map_err(|e| AwsError::Corrupt(format!("attempt item: {e}")))
-}
+use items::{
+    attempt_doc, attempt_from, attempt_index_key, attempt_sk, attempts_partition, delivery_from,
+    delivery_sk, inline_attempt, n, pk, s, state_name, state_partition,
+};
 
 impl DynamoDeliveryStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -581,56 +460,5 @@ impl DeliveryStore for DynamoDeliveryStore {
         .iter()
         .map(|item| Ok(attempt_from(item)?))
         .collect()
-    }
-}
-
-/// When a destination started failing: one small item per destination,
-/// beside its deliveries' table entries.
-#[async_trait]
-impl DestinationHealth for DynamoDeliveryStore {
-    async fn note_failing(
-        &self,
-        destination: &DestinationId,
-        at: Timestamp,
-    ) -> Result<Timestamp, CoreError> {
-        let updated = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(health_pk(destination)))
-            .key("sk", s(HEALTH_SK))
-            .update_expression("SET failing_since = if_not_exists(failing_since, :at)")
-            .expression_attribute_values(":at", n(at.unix_millis()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| call_error("dynamodb", e))?;
-        let since = updated
-            .attributes
-            .as_ref()
-            .and_then(|item| get_n(item, "failing_since"))
-            .ok_or_else(|| AwsError::Corrupt("health item without failing_since".into()))?;
-        Ok(Timestamp::from_unix_millis(since))
-    }
-
-    async fn set_failing_since(
-        &self,
-        destination: &DestinationId,
-        since: Option<Timestamp>,
-    ) -> Result<(), CoreError> {
-        let call = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(health_pk(destination)))
-            .key("sk", s(HEALTH_SK));
-        let call = match since {
-            Some(since) => call
-                .update_expression("SET failing_since = :since")
-                .expression_attribute_values(":since", n(since.unix_millis())),
-            None => call.update_expression("REMOVE failing_since"),
-        };
-        call.send().await.map_err(|e| call_error("dynamodb", e))?;
-        Ok(())
     }
 }
