@@ -369,7 +369,11 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
     response.push_str("\r\n");
     let mut response = response.into_bytes();
     response.extend_from_slice(&content);
+    // No longer in flight once the answer is decided, before it is sent:
+    // a client that has the answer may start its next request before this
+    // task runs again, and must not be counted twice.
+    state.in_flight.fetch_sub(1, Ordering::SeqCst);
+    drop(_same_id);
     let _ = stream.write_all(&response).await;
     let _ = stream.shutdown().await;
-    state.in_flight.fetch_sub(1, Ordering::SeqCst);
 }
