@@ -296,14 +296,22 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
     let (admin_token, token_file) = crate::admin_token::issue(admin_address.port())?;
     tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`); its token is in {} (readable only by you; the admin commands read it from there)", token_file.display());
-    // On stdout, for scripts and tests that start dev on port 0.
-    println!("hookrelay dev: receiver http://{address} admin http://{admin_address}");
+    let console = Arc::new(crate::console::Console::new(
+        stack.admin.clone(),
+        Some(format!("http://{address}")),
+    ));
+    // On stdout, for scripts and tests that start dev on port 0; the
+    // console's one-time login URL too (as Jupyter prints its own).
+    println!(
+        "hookrelay dev: receiver http://{address} admin http://{admin_address} console {}",
+        console.login_url(&admin_address)
+    );
 
     let shutdown = server::shutdown_on_signal();
     let admin_server = tokio::spawn(server::serve(
         admin_listener,
         4 * 1024 * 1024,
-        admin_handler(stack.admin.clone(), admin_token),
+        admin_handler(stack.admin.clone(), admin_token, console),
         shutdown.clone(),
     ));
     // Up to 64 messages in hand, each its own batch: a destination that
@@ -370,6 +378,7 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
 fn admin_handler(
     admin: Arc<Admin>,
     token: String,
+    console: Arc<crate::console::Console>,
 ) -> impl Fn(
     FullRequest,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = http::Response<Vec<u8>>> + Send>>
@@ -380,6 +389,7 @@ fn admin_handler(
     move |request: FullRequest| {
         let admin = admin.clone();
         let token = token.clone();
+        let console = console.clone();
         Box::pin(async move {
             let json = |status: u16, body: serde_json::Value| {
                 http::Response::builder()
@@ -388,10 +398,15 @@ fn admin_handler(
                     .body(body.to_string().into_bytes())
                     .expect("static response parts")
             };
-            if request.method() != http::Method::POST || request.uri().path() != "/admin" {
+            // Everything but the CLI's endpoint is the console, with its
+            // own login and checks.
+            if request.uri().path() != "/admin" {
+                return console.handle(request).await;
+            }
+            if request.method() != http::Method::POST {
                 return json(
-                    404,
-                    serde_json::json!({"error": "not_found", "message": "POST /admin"}),
+                    405,
+                    serde_json::json!({"error": "not_allowed", "message": "POST /admin"}),
                 );
             }
             if let Some(refusal) = browser_refusal(&request) {

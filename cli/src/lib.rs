@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod admin_token;
 pub mod commands;
+pub mod console;
 pub mod dev;
 pub mod error;
 pub mod logging;

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-use hookrelay_cli::{admin, commands, dev, send, sink};
+use hookrelay_cli::{admin, commands, console, dev, send, sink};
 
 #[derive(Debug, Parser)]
 #[command(name = "hookrelay", version, about = "A serverless webhook relay")]
@@ -27,6 +27,9 @@ enum Command {
     Send(send::SendArgs),
     /// A destination that prints what it receives, for trying things out.
     Sink(sink::SinkArgs),
+    /// The web console for a deployed stack (--aws); `hookrelay dev`
+    /// serves it on its admin address.
+    Console(console::ConsoleArgs),
     /// Where providers post: list, add, update, remove.
     Sources {
         #[command(subcommand)]
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => runtime().block_on(dev::dev(args)),
         Command::Send(args) => runtime().block_on(send::send(args)),
         Command::Sink(args) => runtime().block_on(sink::sink(args)),
+        Command::Console(args) => runtime().block_on(console::console(args)),
         Command::Sources { command, target } => runtime().block_on(admin::sources(command, target)),
         Command::Destinations { command, target } => {
             runtime().block_on(admin::destinations(command, target))

@@ -11,6 +11,7 @@ pub mod moto;
 pub mod proxy;
 pub mod relay;
 pub mod sink;
+pub mod webdriver;
 
 use hookrelay_core::Clock;
 use hookrelay_models::{Config, Timestamp};
@@ -175,6 +176,19 @@ sys.exit(0 if ok else 1)
 /// --admin-listen 127.0.0.1:0` and stdout piped): no port is chosen first
 /// and hoped to stay free. A thread keeps draining its stdout afterwards.
 pub fn dev_ports(dev: &mut std::process::Child) -> (u16, u16) {
+    let started = dev_started(dev);
+    (started.receiver_port, started.admin_port)
+}
+
+/// Where a `hookrelay dev` listens, as its first line on stdout says.
+pub struct DevStarted {
+    pub receiver_port: u16,
+    pub admin_port: u16,
+    /// The console's one-time login URL.
+    pub console_login: String,
+}
+
+pub fn dev_started(dev: &mut std::process::Child) -> DevStarted {
     use std::io::{BufRead, BufReader};
     let stdout = dev.stdout.take().expect("dev's stdout is piped");
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -199,7 +213,16 @@ pub fn dev_ports(dev: &mut std::process::Child) -> (u16, u16) {
             .expect("a labelled address");
         address.rsplit(':').next().unwrap().parse().unwrap()
     };
-    (port_after("receiver http://"), port_after("admin http://"))
+    DevStarted {
+        receiver_port: port_after("receiver http://"),
+        admin_port: port_after("admin http://"),
+        console_login: line
+            .split(" console ")
+            .nth(1)
+            .expect("the console's login URL")
+            .trim()
+            .to_string(),
+    }
 }
 
 /// The real `hookrelay dev` binary on `config`, on free ports, logging

@@ -36,44 +36,7 @@ impl Backend {
                 token: crate::admin_token::for_url(&target.admin_url),
             });
         }
-        let sdk = hookrelay_aws::sdk_config().await;
-        let adapters = hookrelay_aws::Adapters::new(
-            &sdk,
-            &hookrelay_aws::AwsSettings {
-                events_table: target.events_table.clone(),
-                config_table: target.config_table.clone(),
-                queue_url: target.queue_url.clone().unwrap_or_default(),
-                retention: hookrelay_aws::DEFAULT_RETENTION,
-                index_shards: hookrelay_aws::IndexShards::from_env()
-                    .map_err(|e| CliError::Usage(e.to_string()))?,
-                // Read only to show bodies kept in S3; nothing is stored
-                // through the admin path.
-                body_bucket: std::env::var("HOOKRELAY_BODY_BUCKET")
-                    .ok()
-                    .filter(|v| !v.is_empty()),
-                inline_body_bytes: hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
-            },
-        );
-        let config = Arc::new(adapters.config);
-        let queue: Option<Arc<dyn Queue>> = target
-            .queue_url
-            .as_ref()
-            .map(|_| Arc::new(adapters.queue) as Arc<dyn Queue>);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let deliveries = Arc::new(adapters.deliveries);
-        let stores = Stores {
-            config: config.clone(),
-            events: Arc::new(adapters.events),
-            deliveries: deliveries.clone(),
-            health: deliveries,
-        };
-        Ok(Backend::Local(Box::new(Admin::new(
-            stores,
-            config,
-            queue,
-            clock,
-            Arc::new(PrivateAddressCheck),
-        ))))
+        Ok(Backend::Local(Box::new(aws_admin(target).await?)))
     }
 
     pub async fn run(&self, request: AdminRequest) -> Result<AdminResponse, CliError> {
@@ -153,4 +116,48 @@ impl From<CoreError> for CliError {
             }
         }
     }
+}
+
+/// The admin use case on a deployed stack's tables and queue (`--aws`),
+/// with the operator's AWS credentials.
+pub async fn aws_admin(target: &TargetArgs) -> Result<Admin, CliError> {
+    let sdk = hookrelay_aws::sdk_config().await;
+
+    let adapters = hookrelay_aws::Adapters::new(
+        &sdk,
+        &hookrelay_aws::AwsSettings {
+            events_table: target.events_table.clone(),
+            config_table: target.config_table.clone(),
+            queue_url: target.queue_url.clone().unwrap_or_default(),
+            retention: hookrelay_aws::DEFAULT_RETENTION,
+            index_shards: hookrelay_aws::IndexShards::from_env()
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+            // Read only to show bodies kept in S3; nothing is stored
+            // through the admin path.
+            body_bucket: std::env::var("HOOKRELAY_BODY_BUCKET")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            inline_body_bytes: hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
+        },
+    );
+    let config = Arc::new(adapters.config);
+    let queue: Option<Arc<dyn Queue>> = target
+        .queue_url
+        .as_ref()
+        .map(|_| Arc::new(adapters.queue) as Arc<dyn Queue>);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let deliveries = Arc::new(adapters.deliveries);
+    let stores = Stores {
+        config: config.clone(),
+        events: Arc::new(adapters.events),
+        deliveries: deliveries.clone(),
+        health: deliveries,
+    };
+    Ok(Admin::new(
+        stores,
+        config,
+        queue,
+        clock,
+        Arc::new(PrivateAddressCheck),
+    ))
 }

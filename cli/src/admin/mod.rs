@@ -11,7 +11,8 @@ mod flags;
 mod render;
 
 pub use args::*;
-pub use backend::{error_kind, Backend};
+pub use backend::{aws_admin, error_kind, Backend};
+pub(crate) use flags::generate_secret;
 use flags::*;
 use render::done_text;
 pub use render::render;

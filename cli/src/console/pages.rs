@@ -1,0 +1,370 @@
+//! The console's pages, rendered on the server (maud escapes every value).
+//! Read-only pages work without JavaScript; the events list refreshes
+//! itself with a few lines of it.
+use hookrelay_core::admin::{EventDetail, EventSummary};
+use hookrelay_models::{
+    redact_url, Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, Source, Timestamp,
+};
+use maud::{html, Markup, DOCTYPE};
+
+use super::chart::{self, Window};
+use super::json_view;
+
+/// Body bytes shown on the event page; the whole body is a download.
+pub const SHOWN_BODY_BYTES: usize = 64 * 1024;
+
+/// Header names whose values are credentials or signatures, masked.
+const MASKED: [&str; 9] = [
+    "signature",
+    "token",
+    "secret",
+    "auth",
+    "cookie",
+    "hmac",
+    "key",
+    "password",
+    "credential",
+];
+
+pub fn masked(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    MASKED.iter().any(|part| name.contains(part))
+}
+
+/// A page: navigation, the content, and the CSRF token its forms carry.
+pub fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · hookrelay console" }
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href="/assets/console.css";
+                script src="/assets/console.js" defer {}
+            }
+            body {
+                header {
+                    nav aria-label="Console" {
+                        strong { "hookrelay" }
+                        a href="/" { "Events" }
+                        a href="/destinations" { "Destinations" }
+                        a href="/sources" { "Sources" }
+                    }
+                }
+                main { (content) }
+            }
+        }
+    }
+}
+
+fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(csrf); }
+}
+
+fn state_badge(state: DeliveryState) -> Markup {
+    html! { span class={ "badge " (state.as_str()) } { (state.as_str()) } }
+}
+
+/// What the events list is filtered by, as its query string says.
+#[derive(Debug, Default, Clone)]
+pub struct EventFilter {
+    pub source: String,
+    pub event_type: String,
+    pub status: String,
+    /// `15m`, `1h`, `24h`, `7d` or empty (all).
+    pub window: String,
+    pub limit: usize,
+}
+
+impl EventFilter {
+    pub fn query(&self, limit: usize) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("source", &self.source)
+            .append_pair("type", &self.event_type)
+            .append_pair("status", &self.status)
+            .append_pair("window", &self.window)
+            .append_pair("limit", &limit.to_string())
+            .finish()
+    }
+}
+
+pub fn events_page(
+    filter: &EventFilter,
+    sources: &[Source],
+    events: &[EventSummary],
+    more: bool,
+) -> Markup {
+    let content = html! {
+        h1 { "Events" }
+        form class="filters" method="get" action="/" {
+            label { "Source "
+                select name="source" {
+                    option value="" { "any" }
+                    @for source in sources {
+                        option value=(source.id.as_str()) selected[filter.source == source.id.as_str()] { (source.id.as_str()) }
+                    }
+                }
+            }
+            label { "Event type " input name="type" value=(filter.event_type) placeholder="any"; }
+            label { "Status "
+                select name="status" {
+                    @for (value, text) in [("", "any"), ("pending", "pending"), ("succeeded", "succeeded"), ("failed", "failed"), ("parked", "parked")] {
+                        option value=(value) selected[filter.status == value] { (text) }
+                    }
+                }
+            }
+            label { "Received "
+                select name="window" {
+                    @for (value, text) in [("", "any time"), ("15m", "last 15 minutes"), ("1h", "last hour"), ("24h", "last day"), ("7d", "last week")] {
+                        option value=(value) selected[filter.window == value] { (text) }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+        }
+        table class="events" {
+            thead { tr { th { "Received" } th { "Source" } th { "Event type" } th { "Size" } th { "Deliveries" } } }
+            tbody id="event-rows" data-refresh={ "/rows?" (filter.query(filter.limit)) } aria-live="polite" {
+                (event_rows(events))
+            }
+        }
+        @if more {
+            p { a href={ "/?" (filter.query(filter.limit * 2)) } { "Show more" } }
+        }
+    };
+    layout("Events", content)
+}
+
+/// The rows of the events table, also served alone for the live refresh.
+pub fn event_rows(events: &[EventSummary]) -> Markup {
+    html! {
+        @if events.is_empty() {
+            tr { td colspan="5" { "No events yet." } }
+        }
+        @for event in events {
+            tr {
+                td { a href={ "/events/" (event.id.as_str()) } { (event.received_at) } }
+                td { (event.source.as_str()) }
+                td { (event.event_type.as_deref().unwrap_or("—")) }
+                td { (event.body_bytes) " B" }
+                td {
+                    @if event.deliveries.is_empty() { span class="muted" { "none yet" } }
+                    @for delivery in &event.deliveries {
+                        span class="delivery" { (delivery.destination.as_str()) " " (state_badge(delivery.state)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outcome_text(outcome: AttemptOutcome) -> String {
+    outcome.to_string()
+}
+
+fn attempts_of<'a>(attempts: &'a [Attempt], delivery: &Delivery) -> Vec<&'a Attempt> {
+    let mut mine: Vec<&Attempt> = attempts
+        .iter()
+        .filter(|a| a.destination == delivery.destination)
+        .collect();
+    mine.sort_by_key(|a| (a.series, a.number));
+    mine
+}
+
+pub fn event_page(detail: &EventDetail, csrf: &str) -> Markup {
+    let event = &detail.event;
+    let shown = &event.body[..event.body.len().min(SHOWN_BODY_BYTES)];
+    let id = event.id.as_str();
+    let content = html! {
+        h1 { "Event " code { (id) } }
+        dl class="meta" {
+            dt { "Source" } dd { (event.source.as_str()) }
+            dt { "Event type" } dd { (event.event_type.as_deref().unwrap_or("—")) }
+            dt { "Provider's delivery id" } dd { (event.provider_delivery_id.as_deref().unwrap_or("—")) }
+            dt { "Received" } dd { (event.received_at) }
+            dt { "Body" } dd { (event.body.len()) " bytes · " a href={ "/events/" (id) "/body" } download { "download" } }
+        }
+        form method="post" action={ "/events/" (id) "/replay" } {
+            (csrf_field(csrf))
+            button type="submit" id="replay-all" { "Replay to every destination" }
+        }
+        h2 { "Deliveries" }
+        div id="deliveries" data-refresh={ "/events/" (id) "/deliveries" } aria-live="polite" {
+            (deliveries(detail, csrf))
+        }
+        h2 { "Headers" }
+        table class="headers" {
+            @for (name, value) in &event.headers {
+                tr { th scope="row" { (name) } td { @if masked(name) { span class="muted" { "•••• masked" } } @else { code { (value) } } } }
+            }
+        }
+        h2 { "Body" }
+        @if shown.len() < event.body.len() {
+            p class="muted" { "The first " (shown.len()) " of " (event.body.len()) " bytes; download the whole body above." }
+        }
+        pre class="body" { (json_view::highlighted(shown)) }
+    };
+    layout("Event", content)
+}
+
+/// An event's deliveries with their attempts and replay buttons; also
+/// served alone, so the event page shows new attempts as they happen.
+pub fn deliveries(detail: &EventDetail, csrf: &str) -> Markup {
+    let id = detail.event.id.as_str();
+    html! {
+        @if detail.deliveries.is_empty() { p class="muted" { "No deliveries yet." } }
+        @for delivery in &detail.deliveries {
+            section class="delivery" data-destination=(delivery.destination.as_str()) {
+                h3 { (delivery.destination.as_str()) " " (state_badge(delivery.state)) }
+                form method="post" action={ "/events/" (id) "/replay" } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="destination" value=(delivery.destination.as_str());
+                    button type="submit" { "Replay to " (delivery.destination.as_str()) }
+                }
+                table class="attempts" {
+                    thead { tr { th { "Attempt" } th { "Started" } th { "Took" } th { "Outcome" } th { "Response" } } }
+                    tbody {
+                        @for attempt in attempts_of(&detail.attempts, delivery) {
+                            @let class = if attempt.outcome.is_success() { "attempt ok" } else { "attempt failed" };
+                            tr class=(class) {
+                                td { (attempt.series + 1) "." (attempt.number) }
+                                td { (attempt.started_at) }
+                                td { (attempt.duration_ms) " ms" }
+                                td { (outcome_text(attempt.outcome)) }
+                                td { code { (excerpt(&attempt.response_body, 200)) @if attempt.response_truncated { "…" } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn excerpt(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
+
+/// One destination with what the page shows beside it.
+pub struct DestinationView<'a> {
+    pub destination: &'a Destination,
+    pub parked: usize,
+    pub attempts: &'a [Attempt],
+}
+
+pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &str) -> Markup {
+    let content = html! {
+        h1 { "Destinations" }
+        @for view in views {
+            @let d = view.destination;
+            @let id = d.id.as_str();
+            section class="destination" id={ "destination-" (id) } {
+                h2 { (id) " "
+                    @if d.enabled { span class="badge succeeded" { "enabled" } }
+                    @else { span class="badge failed" { "disabled" } }
+                }
+                dl class="meta" {
+                    dt { "URL" } dd { code { (redact_url(&d.url)) } }
+                    @if let Some(reason) = &d.disabled_reason { dt { "Disabled because" } dd { (reason) } }
+                    dt { "Parked deliveries" } dd class="parked" { (view.parked) }
+                    dt { "Signing secrets" } dd {
+                        code { "sha256:" (d.secret.fingerprint()) }
+                        @for retiring in &d.retiring_secrets {
+                            " · " code { "sha256:" (retiring.secret.fingerprint()) } " (until " (retiring.expires_at) ")"
+                        }
+                    }
+                }
+                div class="charts" {
+                    (chart::render(view.attempts, now, Window::Hour))
+                    (chart::render(view.attempts, now, Window::Day))
+                }
+                div class="actions" {
+                    form method="post" action={ "/destinations/" (id) "/enabled" } {
+                        (csrf_field(csrf))
+                        @if d.enabled {
+                            input type="hidden" name="enabled" value="false";
+                            button type="submit" class="disable" { "Disable" }
+                        } @else {
+                            input type="hidden" name="enabled" value="true";
+                            button type="submit" class="enable" { "Enable" }
+                        }
+                    }
+                    form method="post" action={ "/destinations/" (id) "/recover" } {
+                        (csrf_field(csrf))
+                        label { "Recover failed since "
+                            select name="window" {
+                                option value="1h" { "an hour ago" }
+                                option value="24h" selected { "a day ago" }
+                                option value="7d" { "a week ago" }
+                                option value="" { "ever" }
+                            }
+                        }
+                        button type="submit" { "Recover" }
+                    }
+                    form method="post" action={ "/destinations/" (id) "/rotate" } {
+                        (csrf_field(csrf))
+                        label { "Keep the old secret signing for "
+                            input type="number" name="grace_hours" value="24" min="0" max="720" size="4";
+                            " hours"
+                        }
+                        button type="submit" { "Rotate secret" }
+                    }
+                }
+            }
+        }
+        @if views.is_empty() { p { "No destinations." } }
+    };
+    layout("Destinations", content)
+}
+
+pub fn sources_page(sources: &[Source], receiver_base: Option<&str>) -> Markup {
+    let content = html! {
+        h1 { "Sources" }
+        table class="sources" {
+            thead { tr { th { "Source" } th { "Scheme" } th { "Secrets" } th { "URL to give the provider" } } }
+            tbody {
+                @for source in sources {
+                    tr {
+                        td { (source.id.as_str()) }
+                        td { (source.scheme.as_str()) }
+                        td { @for secret in &source.secrets { code { "sha256:" (secret.fingerprint()) } " " } }
+                        td {
+                            @if let Some(base) = receiver_base {
+                                code { (base.trim_end_matches('/')) "/hooks/" (source.id.as_str()) }
+                            } @else {
+                                span class="muted" { "your API's URL + /hooks/" (source.id.as_str()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout("Sources", content)
+}
+
+/// After a rotation: the one time a secret reaches the page.
+pub fn rotated_page(destination: &str, secret: &str, grace_hours: u64) -> Markup {
+    layout(
+        "Secret rotated",
+        html! {
+            h1 { "New secret for " (destination) }
+            p { "Give it to the receiving service now: it is not shown again. The old secret keeps signing alongside it for " (grace_hours) " hours." }
+            pre class="secret" id="new-secret" { (secret) }
+            p { a href="/destinations" { "Back to destinations" } }
+        },
+    )
+}
+
+/// A short answer page (errors, the login page).
+pub fn message_page(title: &str, message: &str) -> Markup {
+    layout(
+        title,
+        html! {
+            h1 { (title) }
+            p { (message) }
+        },
+    )
+}

@@ -1,0 +1,218 @@
+//! The console in a real browser (headless Chromium through WebDriver),
+//! served by the real `hookrelay dev`: log in through the one-time URL,
+//! watch webhooks sent with `hookrelay send` appear without reloading, open
+//! one, replay it and see the new attempt, disable and enable a destination
+//! and see its parked delivery released. And what must be refused: no
+//! session, a cross-origin POST, a foreign `Host`. The browser's console
+//! log must stay free of errors.
+use hookrelay_tests::sink::Sink;
+use hookrelay_tests::webdriver::Browser;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn send(config: &std::path::Path, payload: &std::path::Path, receiver: u16) {
+    let sent = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["send", "--source", "github", "--event", "push", "--file"])
+        .arg(payload)
+        .arg("--config")
+        .arg(config)
+        .args(["--url", &format!("http://127.0.0.1:{receiver}")])
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
+    let sink = Sink::start().await;
+    let dir = std::env::temp_dir().join(format!("hookrelay-console-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("hookrelay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "allow_private_destinations = true\n\
+             [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
+             [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             [[routes]]\nsource = \"github\"\ndestination = \"orders\"\n",
+            sink.url("/hook")
+        ),
+    )
+    .unwrap();
+    let payload = dir.join("push.json");
+    std::fs::write(
+        &payload,
+        br#"{"ref":"refs/heads/main","pusher":{"name":"octo<cat>"}}"#,
+    )
+    .unwrap();
+    let mut dev = Running(
+        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(["dev", "--config"])
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .env("HOOKRELAY_STATE_DIR", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = hookrelay_tests::dev_started(&mut dev.0);
+    let console = format!("http://127.0.0.1:{}", started.admin_port);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Without a session: nothing but the request to log in.
+    let anonymous = http.get(format!("{console}/")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let browser = Browser::start().await;
+    browser.goto(&started.console_login).await;
+    assert_eq!(browser.current_url().await, format!("{console}/"));
+    browser.wait_for_text("No events yet.", WAIT).await;
+    // The login URL was for once.
+    let again = http.get(&started.console_login).send().await.unwrap();
+    assert_eq!(again.status(), 401);
+
+    // A webhook arrives and is delivered: the list shows it, unreloaded.
+    send(&config, &payload, started.receiver_port);
+    let rows = browser
+        .wait_for_element_text("#event-rows", "succeeded", WAIT)
+        .await;
+    assert!(rows.contains("github") && rows.contains("push"), "{rows}");
+
+    // The event: its body (escaped), its attempt, then a replay's.
+    browser.click("#event-rows a").await;
+    let page = browser.wait_for_text("Replay to orders", WAIT).await;
+    assert!(page.contains("octo<cat>"), "{page}");
+    assert!(page.contains("HTTP 200"), "{page}");
+    assert!(
+        page.contains("x-hub-signature-256") && page.contains("•••• masked"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("sha256="),
+        "a signature reached the page: {page}"
+    );
+    browser.save_screenshot("console-event.png").await;
+    browser.click("section.delivery form button").await;
+    browser.wait_for_text("2.1", WAIT).await;
+    sink.wait_for_requests(2).await;
+
+    // Disabled, a new webhook is parked; enabled, it is released.
+    browser.goto(&format!("{console}/destinations")).await;
+    browser.click("button.disable").await;
+    browser.wait_for_text("disabled", WAIT).await;
+    // Another payload: the same one again would be a duplicate.
+    let second = dir.join("push-2.json");
+    std::fs::write(
+        &second,
+        br#"{"ref":"refs/heads/next","pusher":{"name":"octo<cat>"}}"#,
+    )
+    .unwrap();
+    send(&config, &second, started.receiver_port);
+    let parked = async {
+        loop {
+            browser.goto(&format!("{console}/destinations")).await;
+            let parked = browser.find("dd.parked").await.unwrap();
+            if browser.text_of(&parked).await == "1" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, parked)
+        .await
+        .expect("the webhook was parked");
+    assert_eq!(sink.received("/hook").len(), 2);
+    browser.click("button.enable").await;
+    sink.wait_for_requests(3).await;
+    browser.goto(&format!("{console}/")).await;
+    let rows = browser
+        .wait_for_element_text("#event-rows", "succeeded", WAIT)
+        .await;
+    assert_eq!(rows.matches("orders").count(), 2, "{rows}");
+    assert!(!rows.contains("parked"), "{rows}");
+    browser.save_screenshot("console-events.png").await;
+
+    // A rotation shows the new secret once; afterwards only fingerprints.
+    browser.goto(&format!("{console}/destinations")).await;
+    browser.click("form[action$='/rotate'] button").await;
+    let secret = browser.find("#new-secret").await.expect("the new secret");
+    let secret = browser.text_of(&secret).await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    browser.goto(&format!("{console}/destinations")).await;
+    let page = browser.wait_for_text("until", WAIT).await;
+    assert!(!page.contains(&secret), "{page}");
+    assert_eq!(page.matches("sha256:").count(), 2, "{page}");
+
+    // With the browser's own session cookie: a POST from another origin,
+    // one without the form's CSRF token, and a foreign Host are refused.
+    let cookie = browser
+        .cookie("hookrelay_console")
+        .await
+        .expect("a session cookie");
+    assert!(cookie.http_only && cookie.same_site_strict, "{cookie:?}");
+    let session = format!("hookrelay_console={}", cookie.value);
+    let disable = format!("{console}/destinations/orders/enabled");
+    let cases = [
+        ("http://evil.example", "csrf=x&enabled=false", None, 403),
+        (console.as_str(), "enabled=false", None, 403),
+        (
+            console.as_str(),
+            "enabled=false",
+            Some("rebound.evil.example"),
+            403,
+        ),
+    ];
+    for (origin, form, host, status) in cases {
+        let mut request = http
+            .post(&disable)
+            .header("cookie", &session)
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        assert_eq!(
+            request.send().await.unwrap().status(),
+            status,
+            "{origin} {form} {host:?}"
+        );
+    }
+    let foreign = http
+        .get(format!("{console}/"))
+        .header("cookie", &session)
+        .header("host", "rebound.evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    let still = http
+        .get(format!("{console}/destinations"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        still.text().await.unwrap().contains("Disable"),
+        "the refused POSTs changed nothing"
+    );
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "the browser logged: {problems:?}");
+}

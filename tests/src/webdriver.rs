@@ -1,0 +1,284 @@
+//! Headless Chromium driven through ChromeDriver's W3C WebDriver protocol
+//! (plain HTTP and JSON, so reqwest is the whole client): what the console
+//! tests click, read and photograph is what a browser shows.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
+//! them); without them a test fails and says so.
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    client: reqwest::Client,
+    _profile: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Ends Chromium too: ChromeDriver kills the browsers it started.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    /// Starts ChromeDriver and a headless Chromium with an empty profile.
+    pub async fn start() -> Browser {
+        for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+            assert!(
+                std::path::Path::new(path).exists(),
+                "{path} is missing: the console's browser tests need Debian's {package} \
+                 (apt-get install -y chromium chromium-driver; .ci/run does this)"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let ready = Instant::now();
+        while client.get(format!("{base}/status")).send().await.is_err() {
+            assert!(
+                ready.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile =
+            std::env::temp_dir().join(format!("hookrelay-chromium-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&profile).unwrap();
+        // The flags this machine kind's notes give for a closed network:
+        // no background connections that would be refused by the dozen.
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+                "goog:loggingPrefs": { "browser": "ALL" },
+            }}
+        });
+        let created = client
+            .post(format!("{base}/session"))
+            .header("content-type", "application/json")
+            .body(capabilities.to_string())
+            .send()
+            .await
+            .expect("create a browser session")
+            .bytes()
+            .await
+            .unwrap();
+        let created: Value = serde_json::from_slice(&created).unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            client,
+            _profile: TempDir(profile),
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.client.request(method, &url);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let answer = request.send().await.unwrap().bytes().await.unwrap();
+        let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+        answer["value"].clone()
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+
+    pub async fn current_url(&self) -> String {
+        self.get("/url")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The page's visible text.
+    pub async fn text(&self) -> String {
+        match self.find("body").await {
+            Some(body) => self.text_of(&body).await,
+            None => String::new(),
+        }
+    }
+
+    /// The first element matching a CSS selector.
+    pub async fn find(&self, css: &str) -> Option<String> {
+        let found = self
+            .post("/element", json!({ "using": "css selector", "value": css }))
+            .await;
+        found
+            .as_object()?
+            .values()
+            .next()?
+            .as_str()
+            .map(str::to_string)
+    }
+
+    pub async fn text_of(&self, element: &str) -> String {
+        self.get(&format!("/element/{element}/text"))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self
+            .find(css)
+            .await
+            .unwrap_or_else(|| panic!("nothing matches {css}"));
+        self.post(&format!("/element/{element}/click"), json!({}))
+            .await;
+    }
+
+    /// Waits until the page's text contains `wanted` (the page is not
+    /// reloaded: whatever changes it, changes it by itself).
+    pub async fn wait_for_text(&self, wanted: &str, within: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.text().await;
+            if text.contains(wanted) {
+                return text;
+            }
+            assert!(
+                started.elapsed() < within,
+                "{wanted:?} did not appear within {within:?}; the page says:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// A PNG of the window.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let encoded = self.get("/screenshot").await;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap_or_default())
+            .expect("a base64 screenshot")
+    }
+
+    /// What the page logged to its console at warning level or above
+    /// (ChromeDriver's log endpoint).
+    pub async fn console_problems(&self) -> Vec<String> {
+        let entries = self.post("/se/log", json!({ "type": "browser" })).await;
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| matches!(entry["level"].as_str(), Some("SEVERE") | Some("WARNING")))
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Waits until the element's text contains `wanted`.
+    pub async fn wait_for_element_text(&self, css: &str, wanted: &str, within: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let text = match self.find(css).await {
+                Some(element) => self.text_of(&element).await,
+                None => String::new(),
+            };
+            if text.contains(wanted) {
+                return text;
+            }
+            assert!(
+                started.elapsed() < within,
+                "{wanted:?} did not appear in {css} within {within:?}; it says:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Saves a screenshot as `name` in `HOOKRELAY_SCREENSHOTS` (default: a
+    /// `hookrelay-screenshots` folder in the temporary directory) and
+    /// returns where.
+    pub async fn save_screenshot(&self, name: &str) -> std::path::PathBuf {
+        let dir = std::env::var_os("HOOKRELAY_SCREENSHOTS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join("hookrelay-screenshots"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let png = self.screenshot().await;
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(&path, png).unwrap();
+        eprintln!("screenshot: {}", path.display());
+        path
+    }
+
+    /// A cookie the browser holds for the current page (HttpOnly ones too:
+    /// WebDriver sees what scripts cannot).
+    pub async fn cookie(&self, name: &str) -> Option<Cookie> {
+        let cookie = self.get(&format!("/cookie/{name}")).await;
+        Some(Cookie {
+            value: cookie["value"].as_str()?.to_string(),
+            http_only: cookie["httpOnly"].as_bool().unwrap_or(false),
+            same_site_strict: cookie["sameSite"].as_str() == Some("Strict"),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Cookie {
+    pub value: String,
+    pub http_only: bool,
+    pub same_site_strict: bool,
+}
