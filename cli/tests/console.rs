@@ -5,6 +5,7 @@
 //! and see its parked delivery released. And what must be refused: no
 //! session, a cross-origin POST, a foreign `Host`. The browser's console
 //! log must stay free of errors.
+use hookrelay_tests::moto;
 use hookrelay_tests::sink::Sink;
 use hookrelay_tests::webdriver::Browser;
 use std::process::{Child, Command, Stdio};
@@ -20,6 +21,42 @@ impl Drop for Running {
 }
 
 const WAIT: Duration = Duration::from_secs(20);
+
+fn write_config(dir: &std::path::Path, sink: &Sink) -> std::path::PathBuf {
+    let config = dir.join("hookrelay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "allow_private_destinations = true\n\
+             [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
+             [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
+             [[routes]]\nsource = \"github\"\ndestination = \"orders\"\n",
+            sink.url("/hook")
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// The first line a process printed on stdout that starts with `prefix`.
+fn line_starting(child: &mut Child, prefix: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    loop {
+        let line = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("nothing printed {prefix:?}"));
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.trim().to_string();
+        }
+    }
+}
 
 fn send(config: &std::path::Path, payload: &std::path::Path, receiver: u16) {
     let sent = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
@@ -38,18 +75,7 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
     let sink = Sink::start().await;
     let dir = std::env::temp_dir().join(format!("hookrelay-console-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("hookrelay.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "allow_private_destinations = true\n\
-             [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
-             [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
-             [[routes]]\nsource = \"github\"\ndestination = \"orders\"\n",
-            sink.url("/hook")
-        ),
-    )
-    .unwrap();
+    let config = write_config(&dir, &sink);
     let payload = dir.join("push.json");
     std::fs::write(
         &payload,
@@ -213,6 +239,66 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
         "the refused POSTs changed nothing"
     );
 
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "the browser logged: {problems:?}");
+}
+
+/// `hookrelay console --aws` on a deployed stack's tables and queue (moto
+/// here), beside a `hookrelay dev --aws` that receives and delivers into
+/// them: the console shows what the stack received and replays it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_for_a_deployed_stack_reads_and_replays_through_aws() {
+    let sink = Sink::start().await;
+    let dir = std::env::temp_dir().join(format!("hookrelay-console-aws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = write_config(&dir, &sink);
+    let payload = dir.join("push.json");
+    std::fs::write(&payload, br#"{"ref":"refs/heads/main"}"#).unwrap();
+    let provisioned = moto::Provisioned::on_shared().await;
+    let env = provisioned.environment(&moto::shared().endpoint);
+    let mut dev = Running(
+        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(["dev", "--aws", "--config"])
+            .arg(&config)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("HOOKRELAY_STATE_DIR", &dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = hookrelay_tests::dev_started(&mut dev.0);
+    let mut console = Running(
+        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(["console", "--aws", "--listen", "127.0.0.1:0"])
+            .args(["--receiver-url", "https://hooks.example.com/prod"])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let login = line_starting(&mut console.0, "hookrelay console: ");
+    let base = login.split("/login").next().unwrap().to_string();
+
+    send(&config, &payload, started.receiver_port);
+    sink.wait_for_requests(1).await;
+    let browser = Browser::start().await;
+    browser.goto(&login).await;
+    let rows = browser
+        .wait_for_element_text("#event-rows", "succeeded", WAIT)
+        .await;
+    assert!(rows.contains("github"), "{rows}");
+    browser.click("#event-rows a").await;
+    browser.wait_for_text("HTTP 200", WAIT).await;
+    browser.click("#replay-all").await;
+    sink.wait_for_requests(2).await;
+    browser.wait_for_text("2.1", WAIT).await;
+    browser.goto(&format!("{base}/sources")).await;
+    browser
+        .wait_for_text("https://hooks.example.com/prod/hooks/github", WAIT)
+        .await;
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "the browser logged: {problems:?}");
 }
