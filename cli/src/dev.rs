@@ -6,8 +6,8 @@ use hookrelay_aws::provision;
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
-    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, Sns, SnsHosts,
-    Stores, SystemClock,
+    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, RejectionTally,
+    Sns, SnsHosts, Stores, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpFetcher, HttpSender, PrivateAddressCheck};
@@ -139,7 +139,8 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         clock.clone(),
         args.ingest_settings(),
     )
-    .with_sns(sns_verification()?);
+    .with_sns(sns_verification()?)
+    .with_rejections(Arc::new(RejectionTally::new(store.clone())));
     let dispatch = Dispatch::new(
         Stores::all_in(store.clone()),
         queue.clone(),
@@ -149,11 +150,12 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     );
     let admin = Admin::new(
         Stores::all_in(store.clone()),
-        store,
+        store.clone(),
         Some(queue.clone()),
         clock,
         Arc::new(PrivateAddressCheck),
-    );
+    )
+    .with_rejections(store);
     Ok(Stack {
         ingest: Arc::new(ingest),
         dispatch: Arc::new(dispatch),
@@ -213,6 +215,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         .await
         .map_err(unavailable)?;
     let config_store = Arc::new(adapters.config);
+    let rejections = Arc::new(adapters.rejections);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let events: Arc<dyn EventStore> = Arc::new(adapters.events);
     let delivery_store = Arc::new(adapters.deliveries);
@@ -238,7 +241,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         Some(queue.clone()),
         clock.clone(),
         Arc::new(PrivateAddressCheck),
-    );
+    )
+    .with_rejections(rejections.clone());
     let ingest = Ingest::new(
         config_port.clone(),
         events.clone(),
@@ -246,7 +250,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         clock.clone(),
         ingest_settings,
     )
-    .with_sns(sns_verification()?);
+    .with_sns(sns_verification()?)
+    .with_rejections(Arc::new(RejectionTally::new(rejections)));
     let dispatch = Dispatch::new(stores, queue, sender, clock, dispatch_settings(args));
     Ok(Stack {
         ingest: Arc::new(ingest),

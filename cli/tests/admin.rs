@@ -1001,3 +1001,29 @@ async fn credentials_never_reach_the_output_or_the_log(target: Target) {
 }
 
 on_both_targets!(credentials_never_reach_the_output_or_the_log: credentials_on_dev, credentials_on_moto);
+
+/// A forged webhook is refused and counted: `sources rejections` lists it
+/// by reason, from memory (dev) or the events table (moto).
+async fn refused_requests_are_listed_per_source_and_reason(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let forged = stack
+        .client
+        .post(format!("http://127.0.0.1:{}/hooks/github", stack.receiver))
+        .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    let listed = stack.json(&["sources", "rejections", "--source", "github"]);
+    let rows = listed.as_array().expect("a list");
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert_eq!(rows[0]["reason"], "bad_signature");
+    assert_eq!(rows[0]["count"], 1);
+    assert_eq!(rows[0]["source"], "github");
+    let table = stack.ok(&["sources", "rejections"]);
+    assert!(table.contains("bad_signature"), "{table}");
+}
+
+on_both_targets!(refused_requests_are_listed_per_source_and_reason: rejections_on_dev, rejections_on_moto);

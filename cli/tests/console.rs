@@ -174,6 +174,33 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
     assert!(!rows.contains("parked"), "{rows}");
     browser.save_screenshot("console-events.png").await;
 
+    // A forged webhook is refused, and the sources page says why.
+    let forged = http
+        .post(format!(
+            "http://127.0.0.1:{}/hooks/github",
+            started.receiver_port
+        ))
+        .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+        .header("x-github-event", "push")
+        .body(r#"{"ref":"refs/heads/forged"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    browser.goto(&format!("{console}/sources")).await;
+    let rejections = browser
+        .wait_for_element_text("td.rejections", "bad_signature", WAIT)
+        .await;
+    assert_eq!(rejections, "bad_signature 1");
+    let sources = browser.text().await;
+    assert!(
+        sources.contains(&format!(
+            "http://127.0.0.1:{}/hooks/github",
+            started.receiver_port
+        )),
+        "{sources}"
+    );
+
     // A rotation shows the new secret once; afterwards only fingerprints.
     browser.goto(&format!("{console}/destinations")).await;
     browser.click("form[action$='/rotate'] button").await;

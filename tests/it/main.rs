@@ -39,6 +39,7 @@ mod partitions;
 mod receiver_contract;
 mod receiver_logs;
 mod recovery;
+mod rejections;
 mod retention;
 mod sample_events;
 mod shipped_files;

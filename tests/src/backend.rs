@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use hookrelay_aws::{DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, SqsQueue};
 use hookrelay_core::{
     Claim, Clock, ConfigStore, CoreError, DeliveryStore, EventStore, Ingest, IngestSettings, Queue,
-    QueueMessage, Sns,
+    QueueMessage, RejectionStore, RejectionTally, Sns,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
 use hookrelay_models::{Config, DestinationId, Event, EventId};
@@ -71,6 +71,17 @@ impl EmbeddedBackend {
     pub fn with_sns(self, sns: Sns) -> Self {
         let ingest = self.ingest.with_sns(sns);
         EmbeddedBackend { ingest, ..self }
+    }
+
+    /// Rejections counted in the store, as `hookrelay dev` counts them.
+    pub fn with_rejections(self) -> Self {
+        let tally = Arc::new(RejectionTally::new(self.store.clone()));
+        let ingest = self.ingest.with_rejections(tally);
+        EmbeddedBackend { ingest, ..self }
+    }
+
+    pub fn rejection_store(&self) -> Arc<dyn RejectionStore> {
+        self.store.clone()
     }
 }
 
@@ -193,6 +204,21 @@ impl AwsBackend {
     pub fn with_sns(self, sns: Sns) -> Self {
         let ingest = self.ingest.with_sns(sns);
         AwsBackend { ingest, ..self }
+    }
+
+    /// Rejections counted in the events table, as the receiver Lambda
+    /// counts them.
+    pub fn with_rejections(self) -> Self {
+        let tally = Arc::new(RejectionTally::new(self.rejection_store()));
+        let ingest = self.ingest.with_rejections(tally);
+        AwsBackend { ingest, ..self }
+    }
+
+    pub fn rejection_store(&self) -> Arc<dyn RejectionStore> {
+        Arc::new(hookrelay_aws::DynamoRejectionStore::new(
+            self.dynamo.clone(),
+            &self.events_table,
+        ))
     }
 
     async fn count_with_sk(&self, sk: &str) -> usize {

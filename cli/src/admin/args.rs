@@ -56,12 +56,22 @@ pub enum SourcesCommand {
     Remove {
         id: String,
     },
+    /// Requests refused per source, hour and reason (bad signature, stale
+    /// timestamp, malformed, …).
+    Rejections {
+        /// One source (default: every source).
+        #[arg(long)]
+        source: Option<String>,
+        /// Since when: RFC 3339 or an age like `24h`.
+        #[arg(long, default_value = "24h")]
+        since: String,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     pub id: String,
-    /// github|stripe|shopify|slack|standard|zoom|twitch|paddle|linear|twilio|hmac
+    /// A scheme `hookrelay schemes` lists (github, stripe, sns, hmac, …).
     #[arg(long)]
     pub scheme: Option<String>,
     /// A signing secret (repeat for several). Or HOOKRELAY_SOURCE_SECRET.

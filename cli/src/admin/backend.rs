@@ -153,11 +153,8 @@ pub async fn aws_admin(target: &TargetArgs) -> Result<Admin, CliError> {
         deliveries: deliveries.clone(),
         health: deliveries,
     };
-    Ok(Admin::new(
-        stores,
-        config,
-        queue,
-        clock,
-        Arc::new(PrivateAddressCheck),
-    ))
+    Ok(
+        Admin::new(stores, config, queue, clock, Arc::new(PrivateAddressCheck))
+            .with_rejections(Arc::new(adapters.rejections)),
+    )
 }

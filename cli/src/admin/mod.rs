@@ -51,6 +51,10 @@ pub async fn sources(command: SourcesCommand, target: TargetArgs) -> Result<Stri
         SourcesCommand::Remove { id } => AdminRequest::RemoveSource {
             id: source_id(&id)?,
         },
+        SourcesCommand::Rejections { source, since } => AdminRequest::ListRejections {
+            source: source.as_deref().map(source_id).transpose()?,
+            since: flags::since(&since)?,
+        },
     };
     render(backend.run(request).await?, target.output)
 }

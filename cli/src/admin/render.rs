@@ -87,6 +87,20 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
     Ok(match response {
         AdminResponse::Done(message) => format!("{message}\n"),
         AdminResponse::Config(config) => config.to_toml(),
+        AdminResponse::Rejections(counts) => table(
+            &["SOURCE", "HOUR", "REASON", "COUNT"],
+            counts
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.source.to_string(),
+                        c.hour.to_string(),
+                        c.reason.clone(),
+                        c.count.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
         AdminResponse::Sources(sources) => table(
             &["ID", "SCHEME", "SECRETS"],
             sources

@@ -390,9 +390,30 @@ impl Console {
 
     async fn sources(&self) -> Result<Page, CoreError> {
         let sources = self.source_list().await?;
+        let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 24 * 3_600_000);
+        let AdminResponse::Rejections(counts) = self
+            .execute(AdminRequest::ListRejections {
+                source: None,
+                since,
+            })
+            .await?
+        else {
+            return Err(CoreError::Corrupt(
+                "unexpected answer to list rejections".into(),
+            ));
+        };
+        // Per source, per reason, over the day.
+        let mut rejected: HashMap<String, std::collections::BTreeMap<String, u64>> = HashMap::new();
+        for count in counts {
+            *rejected
+                .entry(count.source.to_string())
+                .or_default()
+                .entry(count.reason)
+                .or_default() += count.count;
+        }
         Ok(html(
             StatusCode::OK,
-            pages::sources_page(&sources, self.receiver_base.as_deref()),
+            pages::sources_page(&sources, self.receiver_base.as_deref(), &rejected),
         ))
     }
 

@@ -319,11 +319,18 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
     layout("Destinations", content)
 }
 
-pub fn sources_page(sources: &[Source], receiver_base: Option<&str>) -> Markup {
+/// Rejections over the last day: per source id, per reason.
+pub type Rejected = std::collections::HashMap<String, std::collections::BTreeMap<String, u64>>;
+
+pub fn sources_page(
+    sources: &[Source],
+    receiver_base: Option<&str>,
+    rejected: &Rejected,
+) -> Markup {
     let content = html! {
         h1 { "Sources" }
         table class="sources" {
-            thead { tr { th { "Source" } th { "Scheme" } th { "Secrets" } th { "URL to give the provider" } } }
+            thead { tr { th { "Source" } th { "Scheme" } th { "Secrets" } th { "URL to give the provider" } th { "Refused, last day" } } }
             tbody {
                 @for source in sources {
                     tr {
@@ -335,6 +342,16 @@ pub fn sources_page(sources: &[Source], receiver_base: Option<&str>) -> Markup {
                                 code { (base.trim_end_matches('/')) "/hooks/" (source.id.as_str()) }
                             } @else {
                                 span class="muted" { "your API's URL + /hooks/" (source.id.as_str()) }
+                            }
+                        }
+                        td class="rejections" {
+                            @match rejected.get(source.id.as_str()) {
+                                Some(reasons) => {
+                                    @for (reason, count) in reasons {
+                                        span class="rejection" { (reason) " " strong { (count) } } " "
+                                    }
+                                }
+                                None => { span class="muted" { "none" } }
                             }
                         }
                     }

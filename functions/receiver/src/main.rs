@@ -1,6 +1,8 @@
 //! Receiver Lambda entry point: wire adapters once, then serve.
 use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
-use hookrelay_core::{CachedConfigStore, Clock, Ingest, Sns, SnsHosts, SystemClock};
+use hookrelay_core::{
+    CachedConfigStore, Clock, Ingest, RejectionTally, Sns, SnsHosts, SystemClock,
+};
 use hookrelay_http::HttpFetcher;
 use hookrelay_receiver::{handle, ReceiverSettings};
 use lambda_http::{run, service_fn, Error, Request};
@@ -33,7 +35,8 @@ async fn main() -> Result<(), Error> {
         .with_sns(Sns::new(
             SnsHosts::aws(),
             Arc::new(HttpFetcher::new(false)?),
-        )),
+        ))
+        .with_rejections(Arc::new(RejectionTally::new(Arc::new(adapters.rejections)))),
     );
     run(service_fn(move |request: Request| {
         let ingest = ingest.clone();

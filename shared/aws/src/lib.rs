@@ -11,6 +11,7 @@
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms) |
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}#{shard}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
+//! | rejections | `REJECT#{source}` | the hour's start (ms, 15 digits) | `r_{reason}` (N): requests refused for that reason that hour, written at most once a minute per receiver instance |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}#{shard}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
 //! `{shard}` is two digits, a hash of the event id modulo
@@ -77,6 +78,7 @@ mod event_store;
 mod index;
 pub mod provision;
 mod queue;
+mod rejection_store;
 mod settings;
 
 pub use body_bucket::{s3_client, BodyBucket, DEFAULT_INLINE_BODY_BYTES};
@@ -87,4 +89,5 @@ pub use error::AwsError;
 pub use event_store::DynamoEventStore;
 pub use index::IndexShards;
 pub use queue::SqsQueue;
+pub use rejection_store::DynamoRejectionStore;
 pub use settings::{init_lambda_logging, sdk_config, Adapters, AwsSettings};

@@ -85,6 +85,7 @@ pub struct Adapters {
     pub events: crate::DynamoEventStore,
     pub deliveries: crate::DynamoDeliveryStore,
     pub queue: crate::SqsQueue,
+    pub rejections: crate::DynamoRejectionStore,
 }
 
 impl Adapters {
@@ -93,6 +94,7 @@ impl Adapters {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
+            rejections: crate::DynamoRejectionStore::new(dynamo.clone(), &settings.events_table),
             events: {
                 let events = crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
                     .with_index_shards(settings.index_shards);

@@ -11,6 +11,7 @@ use crate::extract::{self, LazyJson};
 use crate::handshake::{self, HandshakeReply};
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage};
+use crate::rejections::{rejection_reason, RejectionTally};
 use crate::sns::Sns;
 
 /// Stored headers may not add up to more than this; a request with more is
@@ -93,6 +94,8 @@ pub struct Ingest {
     /// How SNS certificates are fetched; without it, SNS sources are
     /// refused as misconfigured.
     sns: Option<Sns>,
+    /// Where rejections of known sources are counted, if anywhere.
+    rejections: Option<Arc<RejectionTally>>,
 }
 
 impl Ingest {
@@ -111,7 +114,14 @@ impl Ingest {
             settings,
             metrics: Arc::new(NoMetrics),
             sns: None,
+            rejections: None,
         }
+    }
+
+    /// Counts each rejection of a known source (by reason) in `tally`.
+    pub fn with_rejections(mut self, tally: Arc<RejectionTally>) -> Self {
+        self.rejections = Some(tally);
+        self
     }
 
     /// Verifies SNS sources, fetching certificates through `sns`.
@@ -153,6 +163,22 @@ impl Ingest {
             .source(&source_id)
             .await?
             .ok_or(CoreError::UnknownSource)?;
+        let result = self.ingest_for(source, hook).await;
+        if let (Err(err), Some(tally)) = (&result, &self.rejections) {
+            if let Some(reason) = rejection_reason(err) {
+                tally.record(&source_id, reason, self.clock.now()).await;
+            }
+        }
+        result
+    }
+
+    /// The rest of [`Ingest::ingest`], once the source is known.
+    async fn ingest_for(
+        &self,
+        source: Source,
+        hook: InboundHook<'_>,
+    ) -> Result<IngestOutcome, CoreError> {
+        let source_id = source.id.clone();
         if hook.body.len() > source.body_limit() {
             return Err(CoreError::TooLarge {
                 size: hook.body.len(),

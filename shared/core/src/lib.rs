@@ -17,6 +17,7 @@ pub mod http_api;
 pub mod ingest;
 pub mod metrics;
 pub mod ports;
+pub mod rejections;
 pub mod retry;
 pub mod sns;
 
@@ -32,5 +33,6 @@ pub use ports::{
     DedupeKey, DeliveryStore, DestinationHealth, EventStore, Fetcher, InsertOutcome, ListOrder,
     MessageKind, OutboundRequest, Queue, QueueMessage, SendResult, Sender, Stores, SystemClock,
 };
+pub use rejections::{RejectionCount, RejectionStore, RejectionTally};
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};
 pub use sns::{Sns, SnsHosts};

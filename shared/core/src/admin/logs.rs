@@ -7,8 +7,37 @@ use std::collections::{BTreeSet, HashMap};
 use super::{not_found, Admin, AdminResponse, EventDetail, EventSummary, MAX_LIST};
 use crate::error::CoreError;
 use crate::ports::ListOrder;
+use crate::rejections::hour_of;
 
 impl Admin {
+    /// Rejection counts from the hour `since` is in on, per source.
+    pub(super) async fn list_rejections(
+        &self,
+        source: Option<SourceId>,
+        since: Timestamp,
+    ) -> Result<AdminResponse, CoreError> {
+        let Some(store) = &self.rejections else {
+            return Ok(AdminResponse::Rejections(Vec::new()));
+        };
+        let sources = match source {
+            Some(source) => vec![source],
+            None => self
+                .stores
+                .config
+                .config()
+                .await?
+                .sources
+                .into_iter()
+                .map(|s| s.id)
+                .collect(),
+        };
+        let mut counts = Vec::new();
+        for source in sources {
+            counts.extend(store.rejections(&source, hour_of(since)).await?);
+        }
+        Ok(AdminResponse::Rejections(counts))
+    }
+
     pub(super) async fn list_events(
         &self,
         source: Option<SourceId>,

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::error::CoreError;
 use crate::ports::{Clock, ConfigItem, ConfigWriter, Queue, Stores};
+use crate::rejections::{RejectionCount, RejectionStore};
 
 /// Most events one listing returns, and most deliveries one bulk recovery
 /// re-queues.
@@ -119,6 +120,12 @@ pub enum AdminRequest {
         destination: DestinationId,
         enabled: bool,
     },
+    /// Rejections per source, reason and hour since `since` (every source
+    /// when none is named).
+    ListRejections {
+        source: Option<SourceId>,
+        since: Timestamp,
+    },
 }
 
 /// One event in a listing, with where each of its deliveries stands.
@@ -162,6 +169,7 @@ pub enum AdminResponse {
     Event(Box<EventDetail>),
     Attempts(Vec<Attempt>),
     Replayed(Vec<Replayed>),
+    Rejections(Vec<RejectionCount>),
     Done(String),
 }
 
@@ -176,6 +184,8 @@ pub struct Admin {
     addresses: Arc<dyn AddressCheck>,
     /// How many failed deliveries a bulk recovery reads at a time.
     recover_page: usize,
+    /// Where the receiver counts rejections; without, none are listed.
+    rejections: Option<Arc<dyn RejectionStore>>,
 }
 
 /// Failed deliveries a bulk recovery reads per query: one DynamoDB page of
@@ -205,7 +215,14 @@ impl Admin {
             clock,
             addresses,
             recover_page: RECOVER_PAGE,
+            rejections: None,
         }
+    }
+
+    /// Lists the rejection counts the receiver keeps in `store`.
+    pub fn with_rejections(mut self, store: Arc<dyn RejectionStore>) -> Self {
+        self.rejections = Some(store);
+        self
     }
 
     /// Reads failed deliveries `page` at a time in a bulk recovery, so a
@@ -283,6 +300,7 @@ impl Admin {
                 destination,
                 enabled,
             } => self.set_enabled(destination, enabled).await,
+            R::ListRejections { source, since } => self.list_rejections(source, since).await,
         }
     }
 

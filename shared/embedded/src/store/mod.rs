@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+mod rejections;
 mod retention;
 
 use retention::prune;
@@ -31,6 +32,8 @@ struct State {
     deliveries: HashMap<(EventId, DestinationId), Delivery>,
     attempts: Vec<Attempt>,
     failing_since: HashMap<DestinationId, Timestamp>,
+    /// Rejection counts by source, hour (ms) and reason.
+    rejections: std::collections::BTreeMap<(SourceId, i64, String), u64>,
     /// When the store was last pruned by age.
     pruned_at: Option<Timestamp>,
     /// How many events a prune left: if it could not get under the count
