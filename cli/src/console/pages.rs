@@ -385,3 +385,62 @@ pub fn message_page(title: &str, message: &str) -> Markup {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookrelay_models::{Event, EventId, SourceId};
+
+    fn detail(body: Vec<u8>, headers: &[(&str, &str)]) -> EventDetail {
+        let at = Timestamp::from_unix_secs(1_800_000_000);
+        EventDetail {
+            event: Event {
+                id: EventId::new(at),
+                source: SourceId::parse("github").unwrap(),
+                event_type: Some("push".into()),
+                provider_delivery_id: None,
+                received_at: at,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body,
+            },
+            deliveries: Vec::new(),
+            attempts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_large_body_is_cut_on_the_page_and_offered_whole_as_a_download() {
+        let body = format!("{{\"data\":\"{}\"}}", "x".repeat(100 * 1024)).into_bytes();
+        let page = event_page(&detail(body.clone(), &[]), "csrf").into_string();
+        assert!(
+            page.contains(&format!(
+                "The first {SHOWN_BODY_BYTES} of {} bytes",
+                body.len()
+            )),
+            "{}",
+            &page[..2000]
+        );
+        assert!(page.contains("/body\" download"), "a download link");
+        assert!(page.len() < SHOWN_BODY_BYTES + 8 * 1024, "{}", page.len());
+    }
+
+    #[test]
+    fn credential_and_signature_headers_are_masked_and_others_shown() {
+        let headers = [
+            ("x-hub-signature-256", "sha256=abc123"),
+            ("x-gitlab-token", "tok-secret"),
+            ("stripe-signature", "t=1,v1=ff"),
+            ("x-api-key", "k-secret"),
+            ("user-agent", "GitHub-Hookshot/1"),
+        ];
+        let page = event_page(&detail(b"{}".to_vec(), &headers), "csrf").into_string();
+        for secret in ["abc123", "tok-secret", "v1=ff", "k-secret"] {
+            assert!(!page.contains(secret), "{secret} reached the page");
+        }
+        assert!(page.contains("GitHub-Hookshot/1"));
+        assert_eq!(page.matches("•••• masked").count(), 4);
+    }
+}
