@@ -326,6 +326,15 @@ async fn the_console_for_a_deployed_stack_reads_and_replays_through_aws() {
     browser
         .wait_for_text("https://hooks.example.com/prod/hooks/github", WAIT)
         .await;
+    // The destinations page reads the stack's attempts for its charts.
+    browser.goto(&format!("{base}/destinations")).await;
+    let page = browser
+        .wait_for_text("last hour: 100% of 2 attempts succeeded", WAIT)
+        .await;
+    assert!(
+        page.contains("orders") && page.contains("Disable"),
+        "{page}"
+    );
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "the browser logged: {problems:?}");
 }
