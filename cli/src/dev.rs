@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 use crate::error::{read, CliError};
 use crate::logging::{self, LogFormat};
@@ -271,12 +270,7 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     } else {
         build_memory(config, &args)?
     };
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
+    let (listener, address) = server::bind(args.listen).await?;
     tracing::info!(
         "hookrelay dev: POST http://{address}/hooks/{{source}} (sources: {}; {}); Ctrl-C to stop",
         sources.join(", "),
@@ -293,12 +287,7 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
             args.admin_listen
         )));
     }
-    let admin_listener = TcpListener::bind(args.admin_listen)
-        .await
-        .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
-    let admin_address = admin_listener
-        .local_addr()
-        .map_err(|e| CliError::Bind(args.admin_listen.to_string(), e.to_string()))?;
+    let (admin_listener, admin_address) = server::bind(args.admin_listen).await?;
     let (admin_token, token_file) = crate::admin_token::issue(admin_address.port())?;
     tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`); its token is in {} (readable only by you; the admin commands read it from there)", token_file.display());
     let console = Arc::new(crate::console::Console::new(

@@ -91,6 +91,17 @@ pub async fn serve<H, F>(
     .await;
 }
 
+/// Listens on `address`, and says which address it got (port 0 picks one).
+pub async fn bind(
+    address: std::net::SocketAddr,
+) -> Result<(TcpListener, std::net::SocketAddr), crate::error::CliError> {
+    let failed =
+        |e: std::io::Error| crate::error::CliError::Bind(address.to_string(), e.to_string());
+    let listener = TcpListener::bind(address).await.map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
+}
+
 fn too_large(limit: usize) -> Response<Vec<u8>> {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,

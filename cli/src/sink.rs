@@ -7,7 +7,6 @@ use http::{Response, StatusCode};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 use crate::error::CliError;
 use crate::server::{self, FullRequest};
@@ -60,12 +59,7 @@ pub async fn sink(args: SinkArgs) -> Result<String, CliError> {
         ),
         None => None,
     };
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
+    let (listener, address) = server::bind(args.listen).await?;
     println!("hookrelay sink: listening on http://{address}/ (Ctrl-C to stop)");
     let verifier = Arc::new(verifier);
     let fail_rate = args.fail_rate;

@@ -58,6 +58,33 @@ fn line_starting(child: &mut Child, prefix: &str) -> String {
     }
 }
 
+/// `hookrelay dev` on free ports; with `aws_env` (moto's), on `--aws`.
+fn start_dev(
+    config: &std::path::Path,
+    state: &std::path::Path,
+    aws_env: &[(String, String)],
+) -> (Running, hookrelay_tests::DevStarted) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hookrelay"));
+    command.arg("dev");
+    if !aws_env.is_empty() {
+        command.arg("--aws");
+    }
+    let mut dev = Running(
+        command
+            .arg("--config")
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .envs(aws_env.iter().map(|(k, v)| (k, v)))
+            .env("HOOKRELAY_STATE_DIR", state)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = hookrelay_tests::dev_started(&mut dev.0);
+    (dev, started)
+}
+
 fn send(config: &std::path::Path, payload: &std::path::Path, receiver: u16) {
     let sent = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
         .args(["send", "--source", "github", "--event", "push", "--file"])
@@ -82,18 +109,7 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
         br#"{"ref":"refs/heads/main","pusher":{"name":"octo<cat>"}}"#,
     )
     .unwrap();
-    let mut dev = Running(
-        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
-            .args(["dev", "--config"])
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .env("HOOKRELAY_STATE_DIR", &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = hookrelay_tests::dev_started(&mut dev.0);
+    let (_dev, started) = start_dev(&config, &dir, &[]);
     let console = format!("http://127.0.0.1:{}", started.admin_port);
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -283,19 +299,7 @@ async fn the_console_for_a_deployed_stack_reads_and_replays_through_aws() {
     std::fs::write(&payload, br#"{"ref":"refs/heads/main"}"#).unwrap();
     let provisioned = moto::Provisioned::on_shared().await;
     let env = provisioned.environment(&moto::shared().endpoint);
-    let mut dev = Running(
-        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
-            .args(["dev", "--aws", "--config"])
-            .arg(&config)
-            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .env("HOOKRELAY_STATE_DIR", &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let started = hookrelay_tests::dev_started(&mut dev.0);
+    let (_dev, started) = start_dev(&config, &dir, &env);
     let mut console = Running(
         Command::new(env!("CARGO_BIN_EXE_hookrelay"))
             .args(["console", "--aws", "--listen", "127.0.0.1:0"])

@@ -5,7 +5,6 @@
 use clap::Args;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 use super::Console;
 use crate::admin::TargetArgs;
@@ -37,12 +36,7 @@ pub async fn console(args: ConsoleArgs) -> Result<String, CliError> {
         )));
     }
     let admin = Arc::new(crate::admin::aws_admin(&args.target).await?);
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
-    let address = listener
-        .local_addr()
-        .map_err(|e| CliError::Bind(args.listen.to_string(), e.to_string()))?;
+    let (listener, address) = server::bind(args.listen).await?;
     let console = Arc::new(Console::new(admin, args.receiver_url));
     // On stdout, as `hookrelay dev` prints its addresses.
     println!("hookrelay console: {}", console.login_url(&address));
