@@ -7,7 +7,7 @@
 //! log must stay free of errors.
 use hookrelay_tests::moto;
 use hookrelay_tests::sink::Sink;
-use hookrelay_tests::webdriver::Browser;
+use hookrelay_tests::webdriver::{Browser, ENTER, TAB};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -281,6 +281,23 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
         still.text().await.unwrap().contains("Disable"),
         "the refused POSTs changed nothing"
     );
+
+    // With the keyboard alone: Tab to the navigation's second link and
+    // follow it, then Tab to the destination's first button and press it.
+    browser.goto(&format!("{console}/")).await;
+    browser.press(&[TAB, TAB]).await;
+    assert_eq!(browser.focused_text().await, "Destinations");
+    browser.press(&[ENTER]).await;
+    browser.wait_for_text("Recover failed since", WAIT).await;
+    assert_eq!(
+        browser.current_url().await,
+        format!("{console}/destinations")
+    );
+    browser.press(&[TAB, TAB, TAB, TAB]).await;
+    assert_eq!(browser.focused_text().await, "Disable");
+    browser.press(&[ENTER]).await;
+    browser.wait_for_text("Enable", WAIT).await;
+    assert!(browser.find("button.enable").await.is_some());
 
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "the browser logged: {problems:?}");

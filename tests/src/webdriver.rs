@@ -8,6 +8,11 @@ use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// WebDriver's code for the Tab key.
+pub const TAB: &str = "\u{E004}";
+/// WebDriver's code for the Enter key.
+pub const ENTER: &str = "\u{E007}";
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
@@ -227,6 +232,38 @@ impl Browser {
             .filter(|entry| matches!(entry["level"].as_str(), Some("SEVERE") | Some("WARNING")))
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// Presses keys as a person would, one after another (WebDriver key
+    /// codes: [`TAB`], [`ENTER`], or plain characters).
+    pub async fn press(&self, keys: &[&str]) {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.post(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .await;
+    }
+
+    /// The text of the element that has the focus.
+    pub async fn focused_text(&self) -> String {
+        let active = self.get("/element/active").await;
+        match active
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+        {
+            Some(element) => self.text_of(element).await,
+            None => String::new(),
+        }
     }
 
     /// Waits until the element's text contains `wanted`.
