@@ -37,9 +37,7 @@ pub fn token_path(port: u16) -> PathBuf {
 /// commands look for it, readable by this user only. Returns the token and
 /// the file.
 pub fn issue(port: u16) -> Result<(String, PathBuf), CliError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("operating system random source");
-    let token = hex_of(&bytes);
+    let token = random_token();
     let path = token_path(port);
     let fail = |what: &str, e: std::io::Error| {
         CliError::Usage(format!(
@@ -90,17 +88,26 @@ pub fn authorizes(header: Option<&str>, token: &str) -> bool {
     let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
         return false;
     };
-    let (given, token) = (given.trim().as_bytes(), token.as_bytes());
-    given.len() == token.len()
-        && given
-            .iter()
-            .zip(token)
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
+    same_token(given.trim(), token)
 }
 
-fn hex_of(bytes: &[u8]) -> String {
+/// 32 random bytes as hex: the admin token, the console's login token,
+/// session and CSRF tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("operating system random source");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two tokens are equal, in time that depends only on their
+/// lengths (which are public: every token is 64 hex digits).
+pub fn same_token(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 #[cfg(test)]

@@ -470,17 +470,7 @@ fn browser_refusal(request: &FullRequest) -> Option<&'static str> {
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let loopback = name == "localhost"
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if !loopback {
+    if !server::loopback_host(host) {
         return Some("the Host must be a loopback address");
     }
     None

@@ -91,6 +91,20 @@ pub async fn serve<H, F>(
     .await;
 }
 
+/// Whether a `Host` header names a loopback address (any port).
+pub fn loopback_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name == "localhost"
+        || name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Listens on `address`, and says which address it got (port 0 picks one).
 pub async fn bind(
     address: std::net::SocketAddr,
@@ -143,4 +157,29 @@ pub fn shutdown_on_signal() -> watch::Receiver<bool> {
         let _ = sender.send(true);
     });
     receiver
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_pass() {
+        for host in [
+            "127.0.0.1:3001",
+            "localhost:3001",
+            "[::1]:3001",
+            "127.0.0.1",
+        ] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:3001",
+            "127.0.0.1.evil.example",
+            "",
+            "10.0.0.1:3001",
+        ] {
+            assert!(!loopback_host(host), "{host}");
+        }
+    }
 }

@@ -8,24 +8,9 @@
 //! an `Origin` equal to its own, and the session's CSRF token in the form.
 use std::sync::Mutex;
 
+use crate::admin_token::{random_token, same_token as same};
+
 pub const COOKIE: &str = "hookrelay_console";
-
-/// 32 random bytes as hex.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the operating system's random source");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Equal, in time that depends only on the lengths (which are public:
-/// every token is 64 hex digits).
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
 
 struct Session {
     id: String,
@@ -97,20 +82,6 @@ impl Auth {
     }
 }
 
-/// Whether a `Host` header names a loopback address (any port).
-pub fn loopback_host(host: &str) -> bool {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    name == "localhost"
-        || name
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,25 +103,5 @@ mod tests {
         assert!(!Auth::csrf_matches(&csrf, None));
         assert!(auth.session_csrf(Some(&format!("{COOKIE}=x"))).is_none());
         assert!(auth.session_csrf(None).is_none());
-    }
-
-    #[test]
-    fn only_loopback_hosts_are_the_consoles() {
-        for host in [
-            "127.0.0.1:3001",
-            "localhost:3001",
-            "[::1]:3001",
-            "127.0.0.1",
-        ] {
-            assert!(loopback_host(host), "{host}");
-        }
-        for host in [
-            "evil.example:3001",
-            "127.0.0.1.evil.example",
-            "",
-            "10.0.0.1:3001",
-        ] {
-            assert!(!loopback_host(host), "{host}");
-        }
     }
 }

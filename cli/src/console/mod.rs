@@ -23,8 +23,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::server::FullRequest;
-pub use auth::loopback_host;
+use crate::server::{loopback_host, FullRequest};
 use auth::{Auth, COOKIE};
 use pages::{DestinationView, EventFilter};
 
