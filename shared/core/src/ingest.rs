@@ -2,7 +2,9 @@
 //! duplicates, store the event, queue it — and only then say yes.
 use hookrelay_models::{Event, EventId, Source, SourceId, Timestamp};
 use hookrelay_signing::sns::{SnsMessage, SnsMessageType};
-use hookrelay_signing::{HeaderLookup, InboundRequest, SchemeKind, VerifyError, VerifyErrorKind};
+use hookrelay_signing::{
+    HeaderLookup, InboundRequest, SchemeKind, Verifier, VerifyError, VerifyErrorKind,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -198,30 +200,36 @@ impl Ingest {
         // SNS names the certificate that signed the message: fetched (or
         // found in the cache) only for a fresh message of one of the
         // source's topics, from SNS's own host.
-        let (sns_message, certificate) = match source.scheme {
+        let sns_checked = match source.scheme {
             SchemeKind::Sns => {
                 let sns = self.sns.as_ref().ok_or_else(|| {
                     CoreError::Misconfigured(
                         "this receiver was built without a way to fetch SNS certificates".into(),
                     )
                 })?;
-                let (_, message) = verifier
+                let (topic, message) = verifier
                     .sns_message(hook.headers, hook.body, now.unix_secs())
                     .map_err(from_verify_error)?;
                 let certificate = sns.certificate(&message.signing_cert_url).await?;
-                (Some(message), Some(certificate))
+                Some((topic, message, certificate))
             }
-            _ => (None, None),
+            _ => None,
         };
-        let request = InboundRequest {
-            headers: hook.headers,
-            body: hook.body,
-            url: public_url,
-            certificate: certificate.as_deref(),
-        };
-        let verified = verifier
-            .verify(&request, now.unix_secs())
-            .map_err(from_verify_error)?;
+        let verified = match &sns_checked {
+            // Parsed and checked above; only its signature is left.
+            Some((topic, message, certificate)) => {
+                Verifier::sns_signed(*topic, message, certificate)
+            }
+            None => verifier.verify(
+                &InboundRequest {
+                    url: public_url,
+                    ..InboundRequest::new(hook.headers, hook.body)
+                },
+                now.unix_secs(),
+            ),
+        }
+        .map_err(from_verify_error)?;
+        let sns_message = sns_checked.map(|(_, message, _)| message);
 
         if let Some(message) = &sns_message {
             if let Some(reply) = self.confirm_sns(&source, message).await? {

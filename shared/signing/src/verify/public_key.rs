@@ -57,6 +57,18 @@ impl Verifier {
     ) -> Result<Verified, VerifyError> {
         let (topic, message) = self.sns_message(request.headers, request.body, now)?;
         let certificate = request.certificate.ok_or(VerifyError::MissingCertificate)?;
+        Self::sns_signed(topic, &message, certificate)
+    }
+
+    /// The last step of SNS verification, for a message
+    /// [`Verifier::sns_message`] accepted as of topic `topic`: its signature
+    /// by `certificate`. A receiver that has the message already (to learn
+    /// which certificate to fetch) calls this rather than parsing it again.
+    pub fn sns_signed(
+        topic: usize,
+        message: &SnsMessage,
+        certificate: &[u8],
+    ) -> Result<Verified, VerifyError> {
         message.verify_signature(certificate)?;
         Ok(Verified {
             secret_index: topic,
