@@ -2,12 +2,9 @@
 //! confirmations), behind the same guard as deliveries.
 use async_trait::async_trait;
 use hookrelay_core::{CoreError, Fetcher};
-use reqwest::redirect::Policy;
-use std::sync::Arc;
 use std::time::Duration;
 
-use crate::guard::GuardedResolver;
-use crate::sender::{host_is_forbidden_literal, HttpError};
+use crate::sender::{guarded_client, host_is_forbidden_literal, HttpError};
 
 /// SNS answers in milliseconds; a provider waits a few seconds at most for
 /// our answer, so a slow fetch must not use it all up.
@@ -22,10 +19,7 @@ impl HttpFetcher {
     /// `allow_private` lets fetches reach loopback and private addresses:
     /// tests only.
     pub fn new(allow_private: bool) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        let client = guarded_client(allow_private)
             .connect_timeout(FETCH_TIMEOUT)
             .timeout(FETCH_TIMEOUT)
             .build()

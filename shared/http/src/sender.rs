@@ -27,10 +27,7 @@ impl HttpSender {
     /// `allow_private` lets deliveries reach loopback and private
     /// addresses: local development and tests only.
     pub fn new(allow_private: bool) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
-            .redirect(Policy::none())
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        let client = guarded_client(allow_private)
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
@@ -44,6 +41,15 @@ impl HttpSender {
     fn literal_refused(&self, url: &reqwest::Url) -> bool {
         !self.allow_private && host_is_forbidden_literal(url)
     }
+}
+
+/// A client that resolves names only through the private-address guard,
+/// follows no redirects and uses no proxy: the sender's and the fetcher's.
+pub(crate) fn guarded_client(allow_private: bool) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
 }
 
 /// Whether `url`'s host is an IP literal in a forbidden range. Names are
