@@ -38,26 +38,6 @@ fn write_config(dir: &std::path::Path, sink: &Sink) -> std::path::PathBuf {
     config
 }
 
-/// The first line a process printed on stdout that starts with `prefix`.
-fn line_starting(child: &mut Child, prefix: &str) -> String {
-    use std::io::{BufRead, BufReader};
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    loop {
-        let line = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("nothing printed {prefix:?}"));
-        if let Some(rest) = line.strip_prefix(prefix) {
-            return rest.trim().to_string();
-        }
-    }
-}
-
 /// `hookrelay dev` on free ports; with `aws_env` (moto's), on `--aws`.
 fn start_dev(
     config: &std::path::Path,
@@ -327,7 +307,7 @@ async fn the_console_for_a_deployed_stack_reads_and_replays_through_aws() {
             .spawn()
             .unwrap(),
     );
-    let login = line_starting(&mut console.0, "hookrelay console: ");
+    let login = hookrelay_tests::line_starting(&mut console.0, "hookrelay console: ");
     let base = login.split("/login").next().unwrap().to_string();
 
     send(&config, &payload, started.receiver_port);

@@ -180,6 +180,27 @@ pub fn dev_ports(dev: &mut std::process::Child) -> (u16, u16) {
     (started.receiver_port, started.admin_port)
 }
 
+/// The rest of the first line a child prints on its (piped) stdout that
+/// starts with `prefix`; within a minute, or the test fails.
+pub fn line_starting(child: &mut std::process::Child, prefix: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    loop {
+        let line = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("nothing printed {prefix:?}"));
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.trim().to_string();
+        }
+    }
+}
+
 /// Where a `hookrelay dev` listens, as its first line on stdout says.
 pub struct DevStarted {
     pub receiver_port: u16,
@@ -189,22 +210,10 @@ pub struct DevStarted {
 }
 
 pub fn dev_started(dev: &mut std::process::Child) -> DevStarted {
-    use std::io::{BufRead, BufReader};
-    let stdout = dev.stdout.take().expect("dev's stdout is piped");
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let line = loop {
-        let line = receiver
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("hookrelay dev did not say where it listens");
-        if line.starts_with("hookrelay dev: receiver ") {
-            break line;
-        }
-    };
+    let line = format!(
+        "hookrelay dev: receiver {}",
+        line_starting(dev, "hookrelay dev: receiver ")
+    );
     let port_after = |label: &str| -> u16 {
         let address = line
             .split(label)

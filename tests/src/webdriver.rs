@@ -198,18 +198,7 @@ impl Browser {
     /// Waits until the page's text contains `wanted` (the page is not
     /// reloaded: whatever changes it, changes it by itself).
     pub async fn wait_for_text(&self, wanted: &str, within: Duration) -> String {
-        let started = Instant::now();
-        loop {
-            let text = self.text().await;
-            if text.contains(wanted) {
-                return text;
-            }
-            assert!(
-                started.elapsed() < within,
-                "{wanted:?} did not appear within {within:?}; the page says:\n{text}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        self.wait_for_element_text("body", wanted, within).await
     }
 
     /// A PNG of the window.
