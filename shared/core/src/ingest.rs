@@ -98,7 +98,13 @@ pub struct Ingest {
     sns: Option<Sns>,
     /// Where rejections of known sources are counted, if anywhere.
     rejections: Option<Arc<RejectionTally>>,
+    /// Makes the id of a new event.
+    new_event_id: NewEventId,
 }
+
+/// Makes the id of an event received at a time: [`EventId::new`], or a
+/// seeded generator in the simulator, whose runs must repeat exactly.
+pub type NewEventId = Arc<dyn Fn(Timestamp) -> EventId + Send + Sync>;
 
 impl Ingest {
     pub fn new(
@@ -117,7 +123,15 @@ impl Ingest {
             metrics: Arc::new(NoMetrics),
             sns: None,
             rejections: None,
+            new_event_id: Arc::new(EventId::new),
         }
+    }
+
+    /// Makes new events' ids with `new_event_id` instead of
+    /// [`EventId::new`].
+    pub fn with_event_ids(mut self, new_event_id: NewEventId) -> Self {
+        self.new_event_id = new_event_id;
+        self
     }
 
     /// Counts each rejection of a known source (by reason) in `tally`.
@@ -241,7 +255,7 @@ impl Ingest {
             return Ok(IngestOutcome::Handshake(reply));
         }
         let event = Event {
-            id: EventId::new(now),
+            id: (self.new_event_id)(now),
             source: source_id,
             event_type: extract::event_type(&source, hook.headers, &mut json),
             provider_delivery_id: extract::delivery_id(&source, hook.headers, &mut json),

@@ -123,6 +123,14 @@ macro_rules! prefixed_id {
                 $name(format!("{}{}", $prefix, encode_ulid(millis, monotonic_random(millis))))
             }
 
+            /// The id made at `at` with these 80 random bits (the rest are
+            /// ignored): for a caller that draws its own, such as a
+            /// deterministic simulation replaying a seed.
+            pub fn from_parts(at: Timestamp, random: u128) -> Self {
+                let millis = u64::try_from(at.unix_millis()).unwrap_or(0);
+                $name(format!("{}{}", $prefix, encode_ulid(millis, random & RANDOM_BITS)))
+            }
+
             /// The smallest id of anything happening at or after `at`:
             /// ids sort by time, so `id >= lower_bound(t)` means "since t".
             pub fn lower_bound(at: Timestamp) -> Self {

@@ -1,0 +1,178 @@
+//! The invariants, checked once a run has settled. Each violation names
+//! the invariant it breaks.
+use hookrelay_models::{Event, EventId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::destinations::Log;
+use crate::world::DESTINATIONS;
+
+/// What the checks read of the event store once the run is over, past
+/// the fault model.
+pub trait Stored {
+    /// Every stored event.
+    fn events(&self) -> Vec<Event>;
+    /// Every dedupe record: the provider's delivery id and the event it
+    /// names.
+    fn dedupe_records(&self) -> Vec<(String, EventId)>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// 1–5 as in README's "Proving it"; 0: the run never settled.
+    pub invariant: u8,
+    pub detail: String,
+}
+
+pub const INVARIANTS: [&str; 6] = [
+    "the run settles",
+    "every acknowledged webhook is delivered to every routed destination under one webhook-id",
+    "one provider delivery never becomes two events",
+    "an acknowledged event stays readable",
+    "no delivery is in flight twice at once",
+    "nothing is left orphaned",
+];
+
+impl Violation {
+    fn new(invariant: u8, detail: String) -> Self {
+        Violation { invariant, detail }
+    }
+
+    pub fn unsettled(held: Vec<String>) -> Self {
+        Violation::new(0, format!("messages still queued: {held:?}"))
+    }
+
+    pub fn name(&self) -> &'static str {
+        INVARIANTS[usize::from(self.invariant)]
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant {} ({}): {}",
+            self.invariant,
+            self.name(),
+            self.detail
+        )
+    }
+}
+
+/// The webhook a body or a delivery id belongs to.
+fn webhook_of_body(body: &[u8]) -> Option<usize> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    json.get("n")?.as_u64().map(|n| n as usize)
+}
+
+fn webhook_of_key(key: &str) -> Option<usize> {
+    key.strip_prefix("msg_wh")?.parse().ok()
+}
+
+pub fn check(
+    webhooks: usize,
+    acks: &[(usize, EventId)],
+    log: &Log,
+    stored: &dyn Stored,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let events = stored.events();
+    let stored_ids: BTreeSet<&EventId> = events.iter().map(|e| &e.id).collect();
+    let records = stored.dedupe_records();
+    for n in 0..webhooks {
+        let acked: BTreeSet<&EventId> = acks
+            .iter()
+            .filter(|(m, _)| *m == n)
+            .map(|(_, id)| id)
+            .collect();
+        // 2: one event per provider delivery.
+        if acked.len() > 1 {
+            violations.push(Violation::new(
+                2,
+                format!(
+                    "wh{n} was acknowledged as {} events: {acked:?}",
+                    acked.len()
+                ),
+            ));
+        }
+        let copies: Vec<&EventId> = events
+            .iter()
+            .filter(|e| webhook_of_body(&e.body) == Some(n))
+            .map(|e| &e.id)
+            .collect();
+        for destination in DESTINATIONS {
+            let arrivals: Vec<_> = log
+                .arrivals
+                .iter()
+                .filter(|a| a.destination == destination && webhook_of_body(&a.body) == Some(n))
+                .collect();
+            let ids: BTreeSet<&str> = arrivals.iter().map(|a| a.webhook_id.as_str()).collect();
+            if ids.len() > 1 {
+                violations.push(Violation::new(
+                    2,
+                    format!(
+                        "wh{n} reached {destination} under {} webhook-ids: {ids:?}",
+                        ids.len()
+                    ),
+                ));
+            }
+            // 1: delivered, once the destinations recovered.
+            for id in &acked {
+                let webhook_id = id.message_id().to_string();
+                let delivered = arrivals
+                    .iter()
+                    .any(|a| a.accepted && a.webhook_id == webhook_id);
+                if !delivered {
+                    violations.push(Violation::new(
+                        1,
+                        format!(
+                            "wh{n} was acknowledged as {id} and never delivered to {destination}"
+                        ),
+                    ));
+                }
+            }
+        }
+        // 3: readable.
+        for id in &acked {
+            if !stored_ids.contains(id) {
+                violations.push(Violation::new(
+                    3,
+                    format!("wh{n} was acknowledged as {id}, which is not stored"),
+                ));
+            }
+        }
+        // 5: a record names what is stored, and what is stored is named.
+        let record = records
+            .iter()
+            .find(|(key, _)| webhook_of_key(key) == Some(n))
+            .map(|(_, id)| id);
+        if let Some(named) = record {
+            if !stored_ids.contains(named) && !acked.is_empty() {
+                violations.push(Violation::new(
+                    5,
+                    format!("wh{n}'s dedupe record names {named}, which is not stored"),
+                ));
+            }
+            for copy in copies.iter().filter(|id| **id != named) {
+                violations.push(Violation::new(
+                    5,
+                    format!(
+                        "wh{n} has a copy {copy} that its dedupe record ({named}) does not name"
+                    ),
+                ));
+            }
+        }
+    }
+    // 4: leases keep a delivery to one attempt at a time.
+    let mut overlaps: BTreeMap<&(String, String), usize> = BTreeMap::new();
+    for key in &log.overlaps {
+        *overlaps.entry(key).or_default() += 1;
+    }
+    for ((destination, webhook_id), times) in overlaps {
+        violations.push(Violation::new(
+            4,
+            format!("{webhook_id} was in flight to {destination} twice at once ({times} time(s))"),
+        ));
+    }
+    violations
+}

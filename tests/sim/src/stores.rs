@@ -1,0 +1,196 @@
+//! The stores under faults: the in-memory store (`hookrelay-embedded`),
+//! which passes the same contract tests as the DynamoDB adapter, with
+//! every call put through [`Sim::call`].
+use async_trait::async_trait;
+use hookrelay_core::{Claim, ConfigStore, CoreError, DeliveryStore, DestinationHealth, ListOrder};
+use hookrelay_embedded::MemoryStore;
+use hookrelay_models::{
+    Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, EventId, Source,
+    SourceId, Timestamp,
+};
+use std::sync::Arc;
+
+use crate::faults::Sim;
+
+/// The in-memory store, each call made under the simulation's faults.
+pub struct Faulty {
+    pub sim: Arc<Sim>,
+    pub inner: Arc<MemoryStore>,
+}
+
+#[async_trait]
+impl ConfigStore for Faulty {
+    async fn source(&self, id: &SourceId) -> Result<Option<Source>, CoreError> {
+        self.sim.call("config.source", self.inner.source(id)).await
+    }
+
+    async fn config(&self) -> Result<Config, CoreError> {
+        self.sim.call("config.read", self.inner.config()).await
+    }
+
+    async fn fresh_destination(
+        &self,
+        id: &DestinationId,
+    ) -> Result<Option<Destination>, CoreError> {
+        self.sim
+            .call("config.fresh_destination", self.inner.fresh_destination(id))
+            .await
+    }
+
+    async fn set_destination_enabled(
+        &self,
+        id: &DestinationId,
+        enabled: bool,
+        reason: Option<String>,
+    ) -> Result<(), CoreError> {
+        self.sim
+            .call(
+                "config.set_enabled",
+                self.inner.set_destination_enabled(id, enabled, reason),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for Faulty {
+    async fn claim(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Claim, CoreError> {
+        let claimed = self
+            .sim
+            .call(
+                "delivery.claim",
+                self.inner.claim(event, destination, now, lease_until),
+            )
+            .await;
+        self.sim
+            .note(|| format!("claim {event} {destination} -> {claimed:?}"));
+        claimed
+    }
+
+    async fn record_attempt(
+        &self,
+        attempt: &Attempt,
+        delivery: &Delivery,
+        lease: Timestamp,
+    ) -> Result<bool, CoreError> {
+        self.sim
+            .call(
+                "delivery.record_attempt",
+                self.inner.record_attempt(attempt, delivery, lease),
+            )
+            .await
+    }
+
+    async fn park(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+    ) -> Result<(), CoreError> {
+        self.sim
+            .call("delivery.park", self.inner.park(event, destination, now))
+            .await
+    }
+
+    async fn delivery(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+    ) -> Result<Option<Delivery>, CoreError> {
+        self.sim
+            .call("delivery.get", self.inner.delivery(event, destination))
+            .await
+    }
+
+    async fn deliveries_for_event(&self, event: &EventId) -> Result<Vec<Delivery>, CoreError> {
+        self.sim
+            .call("delivery.for_event", self.inner.deliveries_for_event(event))
+            .await
+    }
+
+    async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError> {
+        self.sim
+            .call("attempts.for_event", self.inner.attempts_for_event(event))
+            .await
+    }
+
+    async fn deliveries_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+        since: Option<Timestamp>,
+        order: ListOrder,
+        limit: usize,
+    ) -> Result<Vec<EventId>, CoreError> {
+        self.sim
+            .call(
+                "delivery.in_state",
+                self.inner
+                    .deliveries_in_state(destination, state, since, order, limit),
+            )
+            .await
+    }
+
+    async fn reopen(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        now: Timestamp,
+        new_series: bool,
+    ) -> Result<bool, CoreError> {
+        self.sim
+            .call(
+                "delivery.reopen",
+                self.inner.reopen(event, destination, now, new_series),
+            )
+            .await
+    }
+
+    async fn attempts_for_destination(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, CoreError> {
+        self.sim
+            .call(
+                "attempts.for_destination",
+                self.inner.attempts_for_destination(destination, limit),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl DestinationHealth for Faulty {
+    async fn note_failing(
+        &self,
+        destination: &DestinationId,
+        at: Timestamp,
+    ) -> Result<Timestamp, CoreError> {
+        self.sim
+            .call(
+                "health.note_failing",
+                self.inner.note_failing(destination, at),
+            )
+            .await
+    }
+
+    async fn set_failing_since(
+        &self,
+        destination: &DestinationId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError> {
+        self.sim
+            .call(
+                "health.set_failing_since",
+                self.inner.set_failing_since(destination, since),
+            )
+            .await
+    }
+}

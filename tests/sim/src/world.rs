@@ -1,0 +1,321 @@
+//! One run: providers sending webhooks (retrying on anything but 2xx, at
+//! times twice at once), receivers that may crash at any await, dispatcher
+//! instances consuming the queue in batches and crashing too, and
+//! destinations that fail until they recover. All on one thread with a
+//! paused clock; every choice comes from the seed.
+use hookrelay_core::{
+    handle_batch, ConfigStore, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
+    EventStore, InboundHook, Ingest, IngestOutcome, IngestSettings, Stores,
+};
+use hookrelay_embedded::MemoryStore;
+use hookrelay_models::{Config, EventId, Timestamp};
+use hookrelay_signing::{
+    sign_as_provider, HeaderPairs, ProviderMessage, Scheme, SchemeKind, Secret,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::{sleep, timeout, Instant};
+
+use crate::check::{check, Stored, Violation};
+use crate::destinations::Destinations;
+use crate::faults::{Sim, SimClock};
+use crate::queue::SimQueue;
+use crate::stores::Faulty;
+
+const SOURCE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Two destinations, both routed: a fan-out must reach each.
+pub const DESTINATIONS: [&str; 2] = ["d1", "d2"];
+/// How many times a provider sends one webhook before giving up (Stripe
+/// tries for three days; this is enough to outlast every storm here).
+const PROVIDER_TRIES: u32 = 40;
+/// A run that has not settled after this much simulated time is a
+/// violation (it would be a delivery stuck for ever).
+const SETTLE_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The SQS visibility timeout the template gives the dispatcher's queue.
+const VISIBILITY: Duration = Duration::from_secs(60);
+
+fn config() -> Config {
+    let mut toml = format!(
+        "[[sources]]\nid = \"shop\"\nscheme = \"standard\"\nsecrets = [\"{SOURCE_SECRET}\"]\n"
+    );
+    for d in DESTINATIONS {
+        toml.push_str(&format!(
+            "[[destinations]]\nid = \"{d}\"\nurl = \"http://{d}.sim/hook\"\n\
+             secret = \"whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0\"\ntimeout = \"5s\"\n\
+             retry_schedule = [\"0s\", \"5s\", \"30s\", \"2m\", \"10m\", \"30m\", \"1h\", \"2h\", \"4h\"]\n\
+             [[routes]]\nsource = \"shop\"\ndestination = \"{d}\"\n"
+        ));
+    }
+    Config::from_toml(&toml, "sim").expect("the simulation's configuration")
+}
+
+/// What a run came to.
+#[derive(Debug)]
+pub struct Report {
+    pub seed: u64,
+    pub webhooks: usize,
+    /// Webhooks answered 2xx at least once.
+    pub acknowledged: usize,
+    pub violations: Vec<Violation>,
+    /// Kept only when asked for (a second run of a failing seed).
+    pub trace: Vec<String>,
+    /// Simulated time the run took to settle.
+    pub simulated: Duration,
+}
+
+struct World {
+    sim: Arc<Sim>,
+    ingest: Ingest,
+    queue: Arc<SimQueue>,
+    destinations: Arc<Destinations>,
+    stores: Stores,
+    /// (webhook, event id) for every 2xx a receiver gave.
+    acks: Mutex<Vec<(usize, EventId)>>,
+    busy: AtomicUsize,
+    /// How often a receiver or a dispatcher instance crashes.
+    crash_rate: f64,
+}
+
+impl World {
+    fn dispatch(&self) -> Dispatch {
+        Dispatch::new(
+            self.stores.clone(),
+            self.queue.clone(),
+            self.destinations.clone(),
+            Arc::new(SimClock(self.sim.clone())),
+            DispatchSettings {
+                jitter: false,
+                auto_disable_after: None,
+                ..DispatchSettings::default()
+            },
+        )
+    }
+
+    fn now(&self) -> Timestamp {
+        hookrelay_core::Clock::now(&SimClock(self.sim.clone()))
+    }
+
+    /// One receipt of webhook `n`, as API Gateway hands it to a receiver;
+    /// true if it was answered 2xx.
+    async fn receive(self: Arc<Self>, n: usize, body: String) -> bool {
+        let delivery_id = format!("msg_wh{n}");
+        let message = ProviderMessage {
+            body: body.as_bytes(),
+            timestamp: self.now().unix_secs(),
+            id: &delivery_id,
+            url: None,
+        };
+        let mut headers = sign_as_provider(
+            &Scheme::Named(SchemeKind::Standard),
+            &Secret::new(SOURCE_SECRET),
+            &message,
+        )
+        .expect("sign as a Standard Webhooks sender");
+        headers.push(("content-type".into(), "application/json".into()));
+        let lookup = HeaderPairs(&headers);
+        let hook = InboundHook {
+            source_id: "shop",
+            headers: &lookup,
+            header_pairs: headers.clone(),
+            body: body.as_bytes(),
+            public_url: None,
+            query: "",
+        };
+        let crash = self
+            .sim
+            .chance(self.crash_rate)
+            .then(|| self.sim.upto(Duration::from_secs(3)));
+        let answered = match crash {
+            Some(after) => timeout(after, self.ingest.ingest(hook)).await.ok(),
+            None => Some(self.ingest.ingest(hook).await),
+        };
+        let acked = match answered {
+            Some(Ok(IngestOutcome::Accepted { id } | IngestOutcome::Duplicate { id })) => {
+                self.sim
+                    .note(|| format!("receiver: wh{n} answered 2xx as {id}"));
+                self.acks.lock().unwrap().push((n, id));
+                true
+            }
+            Some(other) => {
+                self.sim
+                    .note(|| format!("receiver: wh{n} not acknowledged: {other:?}"));
+                false
+            }
+            None => {
+                self.sim.note(|| format!("receiver: wh{n} crashed"));
+                false
+            }
+        };
+        acked
+    }
+
+    /// A provider sending webhook `n` until it is acknowledged.
+    async fn provider(self: Arc<Self>, n: usize) {
+        let body = format!(r#"{{"type":"order.created","n":{n}}}"#);
+        sleep(self.sim.upto(Duration::from_secs(2))).await;
+        for attempt in 0..PROVIDER_TRIES {
+            let copies = if self.sim.chance(0.2) { 2 } else { 1 };
+            let receipts: Vec<_> = (0..copies)
+                .map(|_| tokio::spawn(self.clone().receive(n, body.clone())))
+                .collect();
+            let mut acked = false;
+            for receipt in receipts {
+                acked |= receipt.await.expect("receiver task");
+            }
+            // Sometimes the 2xx is lost on the way back: sent again.
+            if acked && !self.sim.chance(0.1) {
+                return;
+            }
+            let backoff = Duration::from_secs(1u64 << attempt.min(9));
+            sleep(backoff + self.sim.upto(Duration::from_secs(1))).await;
+        }
+    }
+
+    /// A dispatcher: batches off the queue, as Lambda's event source hands
+    /// them out; an instance may crash mid-batch and a new one takes over.
+    async fn dispatcher(self: Arc<Self>) {
+        let mut dispatch = self.dispatch();
+        loop {
+            let sent = self.queue.sent.notified();
+            let batch = self.queue.receive(10);
+            if batch.is_empty() {
+                let wake = self
+                    .queue
+                    .next_visible_at()
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+                tokio::select! {
+                    biased;
+                    _ = sent => {}
+                    _ = tokio::time::sleep_until(wake) => {}
+                }
+                continue;
+            }
+            self.busy.fetch_add(1, Ordering::SeqCst);
+            let crash = self
+                .sim
+                .chance(self.crash_rate)
+                .then(|| self.sim.upto(Duration::from_secs(10)));
+            let handled = match crash {
+                Some(after) => timeout(after, handle_batch(&dispatch, &batch)).await.ok(),
+                None => Some(handle_batch(&dispatch, &batch).await),
+            };
+            match handled {
+                Some(retry) => {
+                    for received in batch.iter().filter(|r| !retry.contains(&r.receipt)) {
+                        let _ = self.queue.delete(&received.receipt).await;
+                    }
+                }
+                None => {
+                    self.sim
+                        .note(|| "dispatcher: instance crashed mid-batch".into());
+                    dispatch = self.dispatch();
+                }
+            }
+            self.busy.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The stores of one run, and how the checks read them afterwards.
+pub struct Backend {
+    pub events: Arc<dyn EventStore>,
+    pub stored: Box<dyn Stored>,
+}
+
+/// Runs `seed`, keeping a trace if `trace`.
+pub fn run_seed(seed: u64, trace: bool) -> Report {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(seed, trace))
+}
+
+async fn run(seed: u64, trace: bool) -> Report {
+    let base = Timestamp::from_unix_millis(1_790_000_000_000);
+    // The first draws shape the run; the rest are its moments.
+    let mut shape = crate::rng::Rng::new(seed ^ 0x5EED);
+    let calm_after = Duration::from_secs(shape.below(1800));
+    let recover_after = Duration::from_secs(shape.below(1800));
+    let webhooks = 1 + shape.below(4) as usize;
+    let crash_rate = [0.0, 0.05, 0.2][shape.below(3) as usize];
+    let sim = Arc::new(Sim::new(seed, base, calm_after));
+    sim.set_tracing(trace);
+    sim.note(|| {
+        format!(
+            "seed {seed}: {webhooks} webhook(s), faults {:?}, crash rate {crash_rate}, calm after {calm_after:?}, destinations recover after {recover_after:?}",
+            sim.rates
+        )
+    });
+
+    let memory = Arc::new(MemoryStore::new(config()));
+    let faulty = Arc::new(Faulty {
+        sim: sim.clone(),
+        inner: memory.clone(),
+    });
+    let backend = crate::backend(&sim, &memory);
+    let queue = Arc::new(SimQueue::new(sim.clone(), VISIBILITY));
+    let ids = sim.clone();
+    let ingest = Ingest::new(
+        faulty.clone() as Arc<dyn ConfigStore>,
+        backend.events.clone(),
+        queue.clone(),
+        Arc::new(SimClock(sim.clone())),
+        IngestSettings::default(),
+    )
+    .with_event_ids(Arc::new(move |at| {
+        EventId::from_parts(at, u128::from(ids.with_rng(|r| r.next_u64())))
+    }));
+    let world = Arc::new(World {
+        sim: sim.clone(),
+        ingest,
+        queue: queue.clone(),
+        destinations: Arc::new(Destinations::new(sim.clone(), recover_after)),
+        stores: Stores {
+            config: faulty.clone(),
+            events: backend.events.clone(),
+            deliveries: faulty.clone() as Arc<dyn DeliveryStore>,
+            health: faulty.clone() as Arc<dyn DestinationHealth>,
+        },
+        acks: Mutex::new(Vec::new()),
+        busy: AtomicUsize::new(0),
+        crash_rate,
+    });
+
+    let providers: Vec<_> = (0..webhooks)
+        .map(|n| tokio::spawn(world.clone().provider(n)))
+        .collect();
+    for _ in 0..2 {
+        tokio::spawn(world.clone().dispatcher());
+    }
+    for provider in providers {
+        provider.await.expect("provider task");
+    }
+    let mut settled = false;
+    while sim.elapsed() < SETTLE_LIMIT {
+        sleep(Duration::from_secs(10)).await;
+        if queue.is_empty() && world.busy.load(Ordering::SeqCst) == 0 {
+            settled = true;
+            break;
+        }
+    }
+    let acks = world.acks.lock().unwrap().clone();
+    let log = world.destinations.log.lock().unwrap();
+    let mut violations = check(webhooks, &acks, &log, &*backend.stored);
+    if !settled {
+        violations.push(Violation::unsettled(queue.bodies()));
+    }
+    let acknowledged = (0..webhooks)
+        .filter(|n| acks.iter().any(|(m, _)| m == n))
+        .count();
+    Report {
+        seed,
+        webhooks,
+        acknowledged,
+        violations,
+        trace: sim.take_trace(),
+        simulated: sim.elapsed(),
+    }
+}
