@@ -203,8 +203,12 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
         parked.push(push(&relay, n).await);
     }
     relay.drain().await;
-    // The oldest one's event is gone (retention ran out) before the enable.
-    relay.events.remove_event(&parked[0], None).await.unwrap();
+    // The oldest one's event is gone (retention ran out) before the enable,
+    // long after it was received.
+    relay.expire_event(&parked[0]).await;
+    relay
+        .clock
+        .advance_millis(hookrelay_core::dispatch::NOT_YET_STORED_GRACE.as_millis() as i64);
     relay
         .config
         .set_destination_enabled(&app(), true, None)

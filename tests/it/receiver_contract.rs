@@ -373,39 +373,53 @@ async fn a_malformed_signature_header_is_400(f: Fixture) {
     assert_nothing_written(&f).await;
 }
 
-async fn an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry(f: Fixture) {
+async fn an_unreachable_queue_is_503_and_the_retry_carries_the_receipt_forward(f: Fixture) {
     f.backend.set_queue_reachable(false);
     let (status, _) = send(&f, github_push("d-outage")).await;
     assert_eq!(status, 503);
-    assert_eq!(
-        f.backend.dedupe_count().await,
-        0,
-        "a dedupe record would swallow the retry"
-    );
-    assert_eq!(f.backend.event_count().await, 0);
+    // Nothing is taken back: what the failed receipt wrote stays, and the
+    // retry finishes its work under its id.
+    assert_eq!(f.backend.dedupe_count().await, 1);
+    assert_eq!(f.backend.event_count().await, 1);
 
     f.backend.set_queue_reachable(true);
     let (status, body) = send(&f, github_push("d-outage")).await;
-    assert_eq!(status, 202, "{body}");
+    assert_eq!(status, 200, "{body}");
+    let id = hookrelay_models::EventId::parse(body["id"].as_str().unwrap()).unwrap();
+    assert!(
+        f.backend.event(&id).await.is_some(),
+        "the first receipt's event"
+    );
+    assert_eq!(f.backend.event_count().await, 1);
     let messages = f.backend.messages().await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0].event_id.as_str(), body["id"].as_str().unwrap());
+    assert_eq!(messages[0].event_id, id);
+}
+
+/// A Stripe invoice (its delivery id is signed, inside the body, so dedupe
+/// goes by it), with what the dedupe record for it looks like.
+fn stripe_delivery(delivery: &str) -> (Request, hookrelay_core::DedupeKey) {
+    let now = hookrelay_models::Timestamp::from_unix_secs(NOW);
+    let body = format!(r#"{{"id":"{delivery}","type":"invoice.paid"}}"#);
+    let request = signed_post(
+        "stripe",
+        Scheme::Named(SchemeKind::Stripe),
+        STRIPE_SECRET,
+        body.as_bytes(),
+        &[],
+    );
+    let key = hookrelay_core::DedupeKey {
+        source: hookrelay_models::SourceId::parse("stripe").unwrap(),
+        provider_delivery_id: delivery.into(),
+        expires_at: now.saturating_add(std::time::Duration::from_secs(86_400)),
+    };
+    (request, key)
 }
 
 async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fixture) {
-    // As if an earlier receipt stored the event and died before queueing it
-    // (or before it could take the insert back). Stripe: its delivery id is
-    // signed (inside the body), so dedupe goes by it.
+    // As if an earlier receipt claimed the delivery, stored the event and
+    // died before queueing it.
     let now = hookrelay_models::Timestamp::from_unix_secs(NOW);
-    let retry = || {
-        signed_post(
-            "stripe",
-            Scheme::Named(SchemeKind::Stripe),
-            STRIPE_SECRET,
-            br#"{"id":"evt_crash","type":"invoice.paid"}"#,
-            &[],
-        )
-    };
     let orphan = hookrelay_models::Event {
         id: hookrelay_models::EventId::new(now),
         source: hookrelay_models::SourceId::parse("stripe").unwrap(),
@@ -415,37 +429,63 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
         headers: vec![],
         body: b"{}".to_vec(),
     };
-    let key = hookrelay_core::DedupeKey {
-        source: orphan.source.clone(),
-        provider_delivery_id: "evt_crash".into(),
-        expires_at: now.saturating_add(std::time::Duration::from_secs(86_400)),
-    };
-    let stored = f
-        .backend
-        .event_store()
-        .insert_event(
+    let (_, key) = stripe_delivery("evt_crash");
+    let store = f.backend.event_store();
+    let claim = store.claim_dedupe(&key, &orphan.id, now).await.unwrap();
+    assert_eq!(claim, hookrelay_core::DedupeClaim::Won);
+    let put = store
+        .put_event(
             &orphan,
-            Some(&key),
             now.saturating_add(std::time::Duration::from_secs(3600)),
         )
         .await
         .unwrap();
-    assert_eq!(stored, hookrelay_core::InsertOutcome::Inserted);
+    assert_eq!(put, hookrelay_core::PutOutcome::Written);
 
     f.clock.advance_millis(5_000);
-    let (status, body) = send(&f, retry()).await;
+    let (status, body) = send(&f, stripe_delivery("evt_crash").0).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], orphan.id.as_str());
     let messages = f.backend.messages().await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].event_id, orphan.id);
     assert_eq!(f.backend.event_count().await, 1);
+    // Stored first, never overwritten: the retry's body is not the one kept.
+    assert_eq!(f.backend.event(&orphan.id).await.unwrap().body, b"{}");
 
     f.backend.begin_dispatch(&orphan.id).await;
-    let (status, body) = send(&f, retry()).await;
+    let (status, body) = send(&f, stripe_delivery("evt_crash").0).await;
     assert_eq!((status, body["duplicate"].as_bool()), (200, Some(true)));
     assert_eq!(f.backend.messages().await.len(), 1);
     assert_eq!(f.backend.event_count().await, 1);
+}
+
+/// A receipt claimed the delivery and died before its event landed: the
+/// provider's retry stores its own copy under the claimed id and queues
+/// it, so the delivery keeps one id.
+async fn a_claimed_delivery_whose_event_never_landed_gets_the_retrys_copy(f: Fixture) {
+    let now = hookrelay_models::Timestamp::from_unix_secs(NOW);
+    let claimed = hookrelay_models::EventId::new(now);
+    let (_, key) = stripe_delivery("evt_lost");
+    let claim = f
+        .backend
+        .event_store()
+        .claim_dedupe(&key, &claimed, now)
+        .await
+        .unwrap();
+    assert_eq!(claim, hookrelay_core::DedupeClaim::Won);
+    assert_eq!(f.backend.event_count().await, 0);
+
+    f.clock.advance_millis(5_000);
+    let (status, body) = send(&f, stripe_delivery("evt_lost").0).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], claimed.as_str());
+    let stored = f.backend.event(&claimed).await.expect("the retry's copy");
+    assert_eq!(stored.provider_delivery_id.as_deref(), Some("evt_lost"));
+    assert_eq!(f.backend.event_count().await, 1);
+    let messages = f.backend.messages().await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].event_id, claimed);
 }
 
 async fn provider_handshakes_are_answered_and_not_queued(f: Fixture) {
@@ -656,40 +696,10 @@ on_both_backends!(
     a_body_over_the_limit_is_413_and_nothing_is_written,
     a_body_over_the_ceiling_is_413_and_nothing_is_written,
     a_malformed_signature_header_is_400,
-    an_unreachable_queue_is_503_and_leaves_nothing_to_swallow_the_retry,
+    an_unreachable_queue_is_503_and_the_retry_carries_the_receipt_forward,
     a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry,
+    a_claimed_delivery_whose_event_never_landed_gets_the_retrys_copy,
     provider_handshakes_are_answered_and_not_queued,
     provider_endpoint_checks_are_answered_to_get,
     health_answers_200,
 );
-
-/// DynamoDB only: there the event and its dedupe record are two writes, so
-/// a record can outlive its event's write (which failed, with the record's
-/// take-back). The retry is a duplicate that stores its own copy under the
-/// record's id and queues it. (In memory both are one write.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamodb_a_dedupe_record_whose_event_never_landed_gets_the_retrys_copy() {
-    let f = aws().await;
-    let (status, first) = send(&f, github_push("d-lost")).await;
-    assert_eq!(status, 202, "{first}");
-    let id = hookrelay_models::EventId::parse(first["id"].as_str().unwrap()).unwrap();
-    // Only the event goes: the dedupe record stays.
-    f.backend
-        .event_store()
-        .remove_event(&id, None)
-        .await
-        .unwrap();
-    assert_eq!(f.backend.event_count().await, 0);
-
-    f.clock.advance_millis(5_000);
-    let (status, body) = send(&f, github_push("d-lost")).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["id"], first["id"]);
-    let stored = f.backend.event(&id).await.expect("the retry's copy");
-    assert_eq!(stored.id, id);
-    assert_eq!(stored.provider_delivery_id.as_deref(), Some("d-lost"));
-    assert_eq!(f.backend.event_count().await, 1);
-    let messages = f.backend.messages().await;
-    assert_eq!(messages.len(), 2);
-    assert!(messages.iter().all(|m| m.event_id == id));
-}

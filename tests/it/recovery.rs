@@ -101,10 +101,9 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
             headers: Vec::new(),
             body: b"{}".to_vec(),
         };
-        hookrelay_core::EventStore::insert_event(
+        hookrelay_core::EventStore::put_event(
             &*store,
             &event,
-            None,
             now.saturating_add(Duration::from_secs(3600)),
         )
         .await

@@ -27,7 +27,7 @@ fn event_at(millis: i64) -> Event {
 
 async fn insert(store: &MemoryStore, event: &Event, keep_for: Duration) {
     let expires = event.received_at.saturating_add(keep_for);
-    store.insert_event(event, None, expires).await.unwrap();
+    store.put_event(event, expires).await.unwrap();
 }
 
 async fn deliver(store: &MemoryStore, event: &Event, outcome: Option<AttemptOutcome>) {

@@ -166,13 +166,15 @@ impl AwsBackend {
             .replace_config(&config)
             .await
             .expect("seed config");
-        let events = DynamoEventStore::new(dynamo.clone(), &events_table).with_body_bucket(
-            hookrelay_aws::BodyBucket::new(
-                hookrelay_aws::s3_client(&moto::shared().sdk_config()),
-                &body_bucket,
-            ),
-            hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
-        );
+        let events = DynamoEventStore::new(dynamo.clone(), &events_table)
+            .with_clock(clock.clone())
+            .with_body_bucket(
+                hookrelay_aws::BodyBucket::new(
+                    hookrelay_aws::s3_client(&moto::shared().sdk_config()),
+                    &body_bucket,
+                ),
+                hookrelay_aws::DEFAULT_INLINE_BODY_BYTES,
+            );
         let dead_sqs = aws_sdk_sqs::Client::new(&sdk_config_for(DEAD_ENDPOINT));
         let queue = Arc::new(SwitchableQueue {
             live: SqsQueue::new(sqs.clone(), &queue_url),

@@ -29,6 +29,15 @@ enum Transport {
     },
 }
 
+/// The event items behind a relay's event store.
+enum EventItems {
+    Memory(Arc<MemoryStore>),
+    Dynamo {
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+    },
+}
+
 pub struct Relay {
     pub ingest: Ingest,
     pub dispatch: Arc<Dispatch>,
@@ -44,6 +53,8 @@ pub struct Relay {
     pub stored_config: Arc<dyn ConfigStore>,
     pub clock: Arc<ManualClock>,
     transport: Transport,
+    /// Where event items are, for [`Relay::expire_event`].
+    event_items: EventItems,
     /// On moto: the events table, the config table and the queue URL.
     /// Events table, config table, queue URL, body bucket.
     aws_names: Option<(String, String, String, String)>,
@@ -110,10 +121,11 @@ impl Relay {
             writer: store.clone(),
             stored_config: store.clone(),
             health: store.clone(),
-            deliveries: store,
+            deliveries: store.clone(),
             queue: queue.clone(),
             clock,
             transport: Transport::Embedded(queue),
+            event_items: EventItems::Memory(store),
             aws_names: None,
         }
     }
@@ -183,11 +195,13 @@ impl Relay {
         ));
         let events = Arc::new(
             DynamoEventStore::new(dynamo.clone(), &events_table)
+                .with_clock(clock_port.clone())
                 .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES)
                 .with_index_shards(shards),
         );
-        let deliveries =
-            Arc::new(DynamoDeliveryStore::new(dynamo, &events_table).with_index_shards(shards));
+        let deliveries = Arc::new(
+            DynamoDeliveryStore::new(dynamo.clone(), &events_table).with_index_shards(shards),
+        );
         let queue = Arc::new(SqsQueue::new(sqs.clone(), &url));
         let ingest = Ingest::new(
             config_store.clone(),
@@ -219,6 +233,10 @@ impl Relay {
             clock,
             writer,
             stored_config,
+            event_items: EventItems::Dynamo {
+                client: dynamo,
+                table: events_table.clone(),
+            },
             aws_names: Some((events_table, config_table, url.clone(), body_bucket)),
             transport: Transport::Sqs { client: sqs, url },
         }
@@ -227,6 +245,11 @@ impl Relay {
     /// The events table of an AWS relay.
     pub fn events_table(&self) -> String {
         self.aws_names.clone().expect("an AWS relay (Relay::aws)").0
+    }
+
+    /// The body bucket of an AWS relay.
+    pub fn body_bucket(&self) -> String {
+        self.aws_names.clone().expect("an AWS relay (Relay::aws)").3
     }
 
     /// The environment a Lambda binary needs to work on this relay's
@@ -409,6 +432,30 @@ impl Relay {
     }
 
     /// Feeds ready messages to the dispatcher until none are left (bounded).
+    /// Takes an event's item away, as the retention (DynamoDB's TTL, the
+    /// in-memory store's pruning) does once it has run out.
+    pub async fn expire_event(&self, id: &hookrelay_models::EventId) {
+        match &self.event_items {
+            EventItems::Memory(store) => store.forget_event(id),
+            EventItems::Dynamo { client, table } => {
+                client
+                    .delete_item()
+                    .table_name(table)
+                    .key(
+                        "pk",
+                        aws_sdk_dynamodb::types::AttributeValue::S(format!("EVT#{id}")),
+                    )
+                    .key(
+                        "sk",
+                        aws_sdk_dynamodb::types::AttributeValue::S("EVENT".into()),
+                    )
+                    .send()
+                    .await
+                    .expect("delete an event item");
+            }
+        }
+    }
+
     pub async fn drain(&self) -> usize {
         self.drain_with(&self.dispatch).await
     }

@@ -179,7 +179,7 @@ fn main() {
                 headers: vec![("content-type".into(), "application/json".into())],
                 body: body.clone(),
             };
-            store.insert_event(&event, None, now).await.unwrap();
+            store.put_event(&event, now).await.unwrap();
             ids.push(event.id);
         }
         let ids = Arc::new(ids);

@@ -1,11 +1,15 @@
 //! Large bodies in S3, claim-check style: an event whose packed item would
 //! cost more to write than an object (past [`DEFAULT_INLINE_BODY_BYTES`]),
 //! or not fit an item at all, keeps its body in the bucket under
-//! `bodies/{event id}`, encrypted (SSE-S3), and its item holds a reference:
-//! the key, the size and the SHA-256, checked on every read.
+//! `bodies/sha256/{hex digest}`, encrypted (SSE-S3), and its item holds a
+//! reference: the key, the size and the SHA-256, checked on every read.
+//! Named by their content, objects are never overwritten with other bytes,
+//! and a retry or a replay writes the object it would find already there
+//! (the same bytes again, which also starts its lifecycle afresh, so a
+//! later event sharing a body keeps it for its own retention). Items
+//! written before name `bodies/{event id}`, and still read.
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use hookrelay_models::EventId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -64,16 +68,17 @@ impl BodyBucket {
         }
     }
 
-    fn key(id: &EventId) -> String {
-        format!("bodies/{id}")
+    fn key(sha256: &str) -> String {
+        format!("bodies/sha256/{sha256}")
     }
 
-    /// Stores `body` as `id`'s, durably, before its item names it.
-    pub(crate) async fn put(&self, id: &EventId, body: &[u8]) -> Result<BodyRef, AwsError> {
+    /// Stores `body`, durably, before an item names it.
+    pub(crate) async fn put(&self, body: &[u8]) -> Result<BodyRef, AwsError> {
+        let sha256 = digest(body);
         let reference = BodyRef {
-            key: Self::key(id),
+            key: Self::key(&sha256),
             size: body.len() as u64,
-            sha256: digest(body),
+            sha256,
         };
         self.client
             .put_object()
@@ -88,16 +93,25 @@ impl BodyBucket {
         Ok(reference)
     }
 
-    /// The body `reference` names, checked against its size and digest.
-    pub(crate) async fn get(&self, reference: &BodyRef) -> Result<Vec<u8>, AwsError> {
-        let object = self
+    /// The body `reference` names, checked against its size and digest;
+    /// `None` if the object is gone (the bucket's lifecycle expires bodies
+    /// with the retention, and may do so before DynamoDB's TTL, which lags,
+    /// removes the item).
+    pub(crate) async fn get(&self, reference: &BodyRef) -> Result<Option<Vec<u8>>, AwsError> {
+        let object = match self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(&reference.key)
             .send()
             .await
-            .map_err(|e| call_error("s3", e))?;
+        {
+            Ok(object) => object,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None)
+            }
+            Err(err) => return Err(call_error("s3", err)),
+        };
         let body = object
             .body
             .collect()
@@ -114,7 +128,7 @@ impl BodyBucket {
                 reference.sha256
             )));
         }
-        Ok(body)
+        Ok(Some(body))
     }
 }
 
@@ -123,15 +137,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_reference_names_the_event_and_the_bytes() {
-        let id = EventId::parse("evt_01jd0000000000000000000000").unwrap();
-        assert_eq!(
-            BodyBucket::key(&id),
-            "bodies/evt_01jd0000000000000000000000"
-        );
+    fn an_object_is_named_by_its_bytes() {
         assert_eq!(
             digest(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            BodyBucket::key(&digest(b"abc")),
+            "bodies/sha256/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
 }

@@ -3,10 +3,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use hookrelay_core::{CoreError, DedupeKey, EventStore, InsertOutcome};
+use hookrelay_core::{
+    Clock, CoreError, DedupeClaim, DedupeKey, EventProgress, EventStore, PutOutcome, SystemClock,
+};
 use hookrelay_models::{Event, EventId, SourceId, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::body_bucket::{BodyBucket, BodyRef, DEFAULT_INLINE_BODY_BYTES};
 use crate::error::{call_error, AwsError};
@@ -26,6 +29,8 @@ pub struct DynamoEventStore {
     bodies: Option<BodyBucket>,
     /// Packed events larger than this keep their body in `bodies`.
     inline_limit: usize,
+    /// Tells when an event's retention has run out.
+    clock: Arc<dyn Clock>,
 }
 
 /// The event's fields as stored (the body is kept apart). What the item's
@@ -142,6 +147,15 @@ fn event_item(event: &Event, expires_at: Timestamp, shards: IndexShards) -> Item
     ])
 }
 
+/// Whether an item's retention (`expires_at`, Unix seconds) ran out by
+/// `now`.
+fn item_expired(item: &Item, now: Timestamp) -> bool {
+    item.get("expires_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .is_some_and(|expires_at| expires_at <= now.unix_secs())
+}
+
 /// The bucket object an item names as its body, if any.
 fn body_ref(item: &Item) -> Result<Option<BodyRef>, AwsError> {
     item.get(BODY_REF)
@@ -209,7 +223,14 @@ impl DynamoEventStore {
             shards: IndexShards::DEFAULT,
             bodies: None,
             inline_limit: DEFAULT_INLINE_BODY_BYTES,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Judges retention by `clock` instead of the system's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Keep bodies whose packed event is larger than `inline_limit` bytes
@@ -238,25 +259,6 @@ impl DynamoEventStore {
             .await
             .map_err(|e| call_error("dynamodb", e))?;
         Ok(found.item)
-    }
-
-    async fn delete(&self, pk: String, sk: &str, owner: Option<&EventId>) -> Result<(), AwsError> {
-        let mut call = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk));
-        if let Some(owner) = owner {
-            call = call
-                .condition_expression("event_id = :id")
-                .expression_attribute_values(":id", s(owner.as_str()));
-        }
-        match call.send().await {
-            Ok(_) => Ok(()),
-            Err(err) if crate::error::is_condition_failed(&err) => Ok(()),
-            Err(err) => Err(call_error("dynamodb", err)),
-        }
     }
 
     /// The item for `event`. A body too large to keep inline goes to the
@@ -299,7 +301,7 @@ impl DynamoEventStore {
         event: &Event,
         expires_at: Timestamp,
     ) -> Result<Item, CoreError> {
-        let reference = bucket.put(&event.id, &event.body).await?;
+        let reference = bucket.put(&event.body).await?;
         let fields = Event {
             id: event.id.clone(),
             source: event.source.clone(),
@@ -317,36 +319,65 @@ impl DynamoEventStore {
         Ok(item)
     }
 
-    async fn put_item(&self, item: Item) -> Result<(), AwsError> {
-        self.client
+    /// Writes `item` unless an event with its key is stored.
+    async fn put_item_if_absent(&self, item: Item) -> Result<PutOutcome, AwsError> {
+        let written = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-            .map_err(|e| call_error("dynamodb", e))?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => Ok(PutOutcome::Written),
+            Err(err) if crate::error::is_condition_failed(&err) => Ok(PutOutcome::AlreadyStored),
+            Err(err) => Err(call_error("dynamodb", err)),
+        }
     }
 
-    /// Writes the dedupe record naming `event`, unless a live one exists:
-    /// `Ok(false)` then.
-    async fn put_dedupe(&self, event: &Event, key: &DedupeKey) -> Result<bool, AwsError> {
+    /// Writes the dedupe record naming `candidate` unless a live one names
+    /// another event. On a refusal DynamoDB returns the record in the
+    /// error, so a duplicate learns the event in the same round trip;
+    /// `None` then is a store that does not (a read follows).
+    async fn put_dedupe(
+        &self,
+        key: &DedupeKey,
+        candidate: &EventId,
+        now: Timestamp,
+    ) -> Result<Result<(), Option<Item>>, AwsError> {
         let written = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(dedupe_pk(key)))
             .item("sk", s(DEDUPE_SK))
-            .item("event_id", s(event.id.as_str()))
+            .item("event_id", s(candidate.as_str()))
             .item("window_ends_at", n(key.expires_at.unix_millis()))
             .item("expires_at", n(key.expires_at.unix_secs()))
-            .condition_expression("attribute_not_exists(pk) OR window_ends_at <= :now")
-            .expression_attribute_values(":now", n(event.received_at.unix_millis()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR window_ends_at <= :now OR event_id = :id",
+            )
+            .expression_attribute_values(":now", n(now.unix_millis()))
+            .expression_attribute_values(":id", s(candidate.as_str()))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         match written {
-            Ok(_) => Ok(true),
-            Err(err) if crate::error::is_condition_failed(&err) => Ok(false),
+            Ok(_) => Ok(Ok(())),
+            Err(err) if crate::error::is_condition_failed(&err) => {
+                let old = match err.as_service_error() {
+                    Some(
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                            refused,
+                        ),
+                    ) => refused.item().cloned(),
+                    _ => None,
+                };
+                Ok(Err(old))
+            }
             Err(err) => Err(call_error("dynamodb", err)),
         }
     }
@@ -357,29 +388,75 @@ impl DynamoEventStore {
         key: &DedupeKey,
         now: Timestamp,
     ) -> Result<Option<EventId>, AwsError> {
-        let Some(existing) = self.get(dedupe_pk(key), DEDUPE_SK).await? else {
-            return Ok(None);
-        };
-        let window_ends_at = existing
-            .get("window_ends_at")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(i64::MAX);
-        if window_ends_at <= now.unix_millis() {
-            return Ok(None);
+        match self.get(dedupe_pk(key), DEDUPE_SK).await? {
+            Some(record) => live_event_of(&record, now),
+            None => Ok(None),
         }
-        existing
-            .get("event_id")
-            .and_then(|v| v.as_s().ok())
-            .and_then(|v| EventId::parse(v).ok())
-            .map(Some)
-            .ok_or_else(|| AwsError::Corrupt("dedupe item without event_id".into()))
+    }
+}
+
+/// The event a dedupe record names, if its window is still open at `now`.
+fn live_event_of(record: &Item, now: Timestamp) -> Result<Option<EventId>, AwsError> {
+    let window_ends_at = record
+        .get("window_ends_at")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(i64::MAX);
+    if window_ends_at <= now.unix_millis() {
+        return Ok(None);
+    }
+    record
+        .get("event_id")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|v| EventId::parse(v).ok())
+        .map(Some)
+        .ok_or_else(|| AwsError::Corrupt("dedupe item without event_id".into()))
+}
+
+#[async_trait]
+impl EventStore for DynamoEventStore {
+    async fn claim_dedupe(
+        &self,
+        key: &DedupeKey,
+        candidate: &EventId,
+        now: Timestamp,
+    ) -> Result<DedupeClaim, CoreError> {
+        // A record whose window ends between a refused write and the read
+        // after it is gone by the read: write again, a bounded number of
+        // times.
+        for _ in 0..3 {
+            let refused_by = match self.put_dedupe(key, candidate, now).await? {
+                Ok(()) => return Ok(DedupeClaim::Won),
+                Err(Some(record)) => live_event_of(&record, now)?,
+                Err(None) => self.live_dedupe(key, now).await?,
+            };
+            match refused_by {
+                Some(existing) if &existing != candidate => return Ok(DedupeClaim::Held(existing)),
+                _ => {}
+            }
+        }
+        Err(AwsError::Call {
+            service: "dynamodb",
+            detail: "dedupe record kept changing under a write".into(),
+        }
+        .into())
     }
 
-    /// What became of an event a dedupe record names. One read: the
-    /// partition's items from `DLV#` on sort deliveries (`DLV#…`) before
-    /// the event (`EVENT`), so the first says which.
-    async fn progress(&self, id: &EventId) -> Result<Progress, AwsError> {
+    async fn put_event(
+        &self,
+        event: &Event,
+        expires_at: Timestamp,
+    ) -> Result<PutOutcome, CoreError> {
+        // A large body goes to the bucket first, so no item names an
+        // object that is not there; an event that cannot be stored is
+        // refused before anything is written.
+        let item = self.item_for(event, expires_at).await?;
+        Ok(self.put_item_if_absent(item).await?)
+    }
+
+    /// One read: the partition's items from `DLV#` on sort deliveries
+    /// (`DLV#…`) before the event (`EVENT`), so the first says which.
+    async fn progress(&self, id: &EventId) -> Result<EventProgress, CoreError> {
         let found = self
             .client
             .query()
@@ -399,139 +476,17 @@ impl DynamoEventStore {
             .and_then(|item| item.get("sk"))
             .and_then(|v| v.as_s().ok());
         Ok(match first {
-            Some(sk) if sk.starts_with("DLV#") => Progress::Dispatched,
-            Some(sk) if sk == EVENT_SK => Progress::Stored,
-            _ => Progress::Missing,
+            Some(sk) if sk.starts_with("DLV#") => EventProgress::Dispatched,
+            Some(sk) if sk == EVENT_SK => EventProgress::Stored,
+            _ => EventProgress::Missing,
         })
-    }
-
-    /// The event and its dedupe record are two plain writes made at once,
-    /// not a transaction (which bills both at double): the receiver waits
-    /// for one round, and a crash between them is harmless. An event
-    /// without its record is removed, or expires unlisted by no one but
-    /// `events list`; a record without its event is found by the
-    /// provider's retry, which then stores its own copy under the
-    /// record's id.
-    async fn insert_deduplicated(
-        &self,
-        event: &Event,
-        key: &DedupeKey,
-        expires_at: Timestamp,
-    ) -> Result<InsertOutcome, CoreError> {
-        // Before any write: a large body goes to the bucket, or an event
-        // that cannot be stored is refused.
-        let item = self.item_for(event, expires_at).await?;
-        // A record whose window ends between our failed write and our read
-        // is gone by the read: try the write again, a bounded number of
-        // times.
-        for round in 0..3 {
-            let (dedupe, stored) = if round == 0 {
-                let (dedupe, stored) =
-                    tokio::join!(self.put_dedupe(event, key), self.put_item(item.clone()));
-                (dedupe, stored)
-            } else {
-                (self.put_dedupe(event, key).await, Ok(()))
-            };
-            match (dedupe, stored) {
-                (Ok(true), Ok(())) => return Ok(InsertOutcome::Inserted),
-                (Ok(true), Err(err)) => {
-                    // Take the record back, so the retry is new.
-                    if let Err(undo) = self
-                        .delete(dedupe_pk(key), DEDUPE_SK, Some(&event.id))
-                        .await
-                    {
-                        tracing::warn!(event_id = %event.id, error = %undo, "could not take back a dedupe record whose event was not stored");
-                    }
-                    return Err(err.into());
-                }
-                (Err(err), stored) => {
-                    if stored.is_ok() {
-                        self.remove_copy(&event.id).await;
-                    }
-                    return Err(err.into());
-                }
-                (Ok(false), _) => {}
-            }
-            let Some(existing) = self.live_dedupe(key, event.received_at).await? else {
-                continue;
-            };
-            self.remove_copy(&event.id).await;
-            let dispatched = match self.progress(&existing).await? {
-                Progress::Dispatched => true,
-                Progress::Stored => false,
-                Progress::Missing => {
-                    // The first receipt's event never landed (or has not
-                    // yet): keep this one under the record's id.
-                    let copy = Event {
-                        id: existing.clone(),
-                        ..event.clone()
-                    };
-                    let item = self.item_for(&copy, expires_at).await?;
-                    self.put_item(item).await?;
-                    false
-                }
-            };
-            return Ok(InsertOutcome::Duplicate {
-                existing,
-                dispatched,
-            });
-        }
-        Err(AwsError::Call {
-            service: "dynamodb",
-            detail: "dedupe record kept changing under a write".into(),
-        }
-        .into())
-    }
-
-    /// Removes this receipt's own copy of a duplicate (best effort: left,
-    /// it expires with the retention and is never queued).
-    async fn remove_copy(&self, id: &EventId) {
-        if let Err(err) = self.delete(event_pk(id), EVENT_SK, None).await {
-            tracing::warn!(event_id = %id, error = %err, "could not remove a duplicate's copy");
-        }
-    }
-}
-
-enum Progress {
-    /// The dispatcher has begun: the event has deliveries.
-    Dispatched,
-    /// Stored, no deliveries yet.
-    Stored,
-    Missing,
-}
-
-#[async_trait]
-impl EventStore for DynamoEventStore {
-    async fn insert_event(
-        &self,
-        event: &Event,
-        dedupe: Option<&DedupeKey>,
-        expires_at: Timestamp,
-    ) -> Result<InsertOutcome, CoreError> {
-        match dedupe {
-            Some(key) => self.insert_deduplicated(event, key, expires_at).await,
-            None => {
-                let item = self.item_for(event, expires_at).await?;
-                self.put_item(item).await?;
-                Ok(InsertOutcome::Inserted)
-            }
-        }
-    }
-
-    async fn remove_event(
-        &self,
-        id: &EventId,
-        dedupe: Option<&DedupeKey>,
-    ) -> Result<(), CoreError> {
-        if let Some(key) = dedupe {
-            self.delete(dedupe_pk(key), DEDUPE_SK, Some(id)).await?;
-        }
-        self.delete(event_pk(id), EVENT_SK, None).await?;
-        Ok(())
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
         match self.get(event_pk(id), EVENT_SK).await? {
+            // Past its retention, it is gone, whether or not DynamoDB's TTL
+            // (which lags by up to days) has deleted the item yet.
+            Some(item) if item_expired(&item, self.clock.now()) => Ok(None),
             Some(item) => {
                 let mut event = event_from(&item)?;
                 if let Some(reference) = body_ref(&item)? {
@@ -541,7 +496,14 @@ impl EventStore for DynamoEventStore {
                             reference.key
                         ))
                     })?;
-                    event.body = bucket.get(&reference).await?;
+                    match bucket.get(&reference).await? {
+                        Some(body) => event.body = body,
+                        // The bucket's lifecycle came first: expired too.
+                        None => {
+                            tracing::info!(event_id = %id, key = %reference.key, "event body expired from the bucket");
+                            return Ok(None);
+                        }
+                    }
                 }
                 Ok(Some(event))
             }

@@ -39,14 +39,18 @@
 //! double). An attempt that outlived its lease stays on record; the
 //! delivery's state is the new holder's.
 //!
-//! An event and its dedupe record are two plain writes made at once; the
-//! record's is conditional on no record existing or its window having
-//! ended (`window_ends_at <= received_at`: TTL deletion lags by up to
-//! days, so the window is enforced by the condition, not by TTL). Of two
-//! concurrent receipts of one delivery, the one whose record lost removes
-//! its event, so one is kept. A duplicate is queued again until the
-//! dispatcher has begun on its event (it has deliveries); a record whose
-//! event never landed gets the retry's copy under its id.
+//! The event and its dedupe record are written by the protocol in
+//! `hookrelay_core::dedupe`, each step one call: the record first, a put
+//! conditional on no live record naming another event
+//! (`attribute_not_exists(pk) OR window_ends_at <= :now OR event_id =
+//! :candidate`; TTL deletion lags by up to days, so the window is enforced
+//! by the condition, not by TTL), which on a refusal returns the record it
+//! met (`ReturnValuesOnConditionCheckFailure`), so a duplicate learns the
+//! event without a read; then the event, a put conditional on
+//! `attribute_not_exists(pk)` (an event is never overwritten), sent
+//! together with the fan-out message. Nothing is ever deleted to undo a
+//! receipt: a receipt that failed half-way is carried forward by the
+//! provider's retry under the record's id.
 //!
 //! **Config table** (`HOOKRELAY_CONFIG_TABLE`), keys `pk` (S) and `sk` (S):
 //! `pk` is `SOURCE`, `DESTINATION` or `ROUTE`; `sk` the id (routes:
@@ -62,9 +66,10 @@
 //! A packed event (fields, headers, deflated body) of up to 8 KiB
 //! (`HOOKRELAY_INLINE_BODY_BYTES`) is kept whole in its item. A larger one
 //! keeps its body in the S3 bucket `HOOKRELAY_BODY_BUCKET` under
-//! `bodies/{event id}` (SSE-S3, expiring with the retention), written
-//! before the item that names it (`b`: key, size, SHA-256, checked on every
-//! read). Without a bucket, an event that cannot fit its 400 KB item is
+//! `bodies/sha256/{hex digest}` (SSE-S3, expiring with the retention),
+//! written before the item that names it (`b`: key, size, SHA-256, checked
+//! on every read). An item past its `expires_at`, or whose object the
+//! lifecycle already deleted, reads as gone (`None`), not as an error. Without a bucket, an event that cannot fit its 400 KB item is
 //! refused (413) before anything is written. Sources accept at most
 //! [`hookrelay_models::BODY_LIMIT_CEILING`] (5 MiB).
 #![forbid(unsafe_code)]

@@ -8,11 +8,12 @@ use hookrelay_signing::{
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dedupe;
 use crate::error::CoreError;
 use crate::extract::{self, LazyJson};
 use crate::handshake::{self, HandshakeReply};
 use crate::metrics::{Metric, Metrics, NoMetrics};
-use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, InsertOutcome, Queue, QueueMessage};
+use crate::ports::{Clock, ConfigStore, DedupeKey, EventStore, Queue};
 use crate::rejections::{rejection_reason, RejectionTally};
 use crate::sns::Sns;
 
@@ -325,43 +326,19 @@ impl Ingest {
             expires_at: now.saturating_add(self.settings.dedupe_window),
         });
         let expires_at = now.saturating_add(self.settings.retention);
-        match self
-            .events
-            .insert_event(&event, dedupe.as_ref(), expires_at)
-            .await?
-        {
-            InsertOutcome::Inserted => {}
-            InsertOutcome::Duplicate {
-                existing,
-                dispatched,
-            } => {
-                // Not yet begun on: the first receipt may have stored the
-                // event without queueing it. Queue it (again): the
-                // dispatcher drops a second copy, while skipping it could
-                // lose the event. Nothing marks an event as queued, which
-                // would cost a write on every webhook to save one on a rare
-                // early duplicate.
-                if !dispatched {
-                    self.queue
-                        .enqueue(&QueueMessage::fan_out(existing.clone()), Duration::ZERO)
-                        .await?;
-                    self.metrics.record(Metric::Enqueued);
-                }
-                return Ok(IngestOutcome::Duplicate { id: existing });
-            }
-        }
-        let message = QueueMessage::fan_out(event.id.clone());
-        if let Err(err) = self.queue.enqueue(&message, Duration::ZERO).await {
-            // Take the insert back so the provider's retry is new. If that
-            // fails too, the retry finds the stored event not dispatched
-            // and queues it (above).
-            if let Err(undo) = self.events.remove_event(&event.id, dedupe.as_ref()).await {
-                tracing::warn!(event_id = %event.id, error = %undo, "could not take back an event whose enqueue failed");
-            }
-            return Err(err);
-        }
-        self.metrics.record(Metric::Enqueued);
-        Ok(IngestOutcome::Accepted { id: event.id })
+        let stored = dedupe::store_and_queue(
+            &*self.events,
+            &*self.queue,
+            event,
+            dedupe.as_ref(),
+            expires_at,
+            &|| self.metrics.record(Metric::Enqueued),
+        )
+        .await?;
+        Ok(match stored {
+            dedupe::Stored::New(id) => IngestOutcome::Accepted { id },
+            dedupe::Stored::Duplicate(id) => IngestOutcome::Duplicate { id },
+        })
     }
 }
 

@@ -78,38 +78,63 @@ pub struct DedupeKey {
     pub expires_at: Timestamp,
 }
 
+/// The answer to a claim on a dedupe key ([`EventStore::claim_dedupe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InsertOutcome {
-    /// The event was stored (with its dedupe record, if any).
-    Inserted,
-    /// A live dedupe record already names `existing`, whose event is
-    /// stored (a copy of this one, if the first receipt's was missing);
-    /// this event was not kept. `dispatched` says whether the dispatcher
-    /// has begun on `existing` (it has deliveries). If not, its first
-    /// receipt may have failed half-way, or still be under way, so the
-    /// caller queues it again: a provider's retry is never swallowed, and
-    /// the dispatcher drops a second copy.
-    Duplicate { existing: EventId, dispatched: bool },
+pub enum DedupeClaim {
+    /// The key's live record names the candidate: written by this call,
+    /// or by an earlier try of it whose answer was lost.
+    Won,
+    /// A live record names this other event: the delivery is that event.
+    Held(EventId),
 }
 
-/// Where accepted events (and, later, deliveries and attempts) are kept.
+/// How far the event a dedupe record names has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventProgress {
+    /// Stored, and the dispatcher has begun on it (it has deliveries).
+    Dispatched,
+    /// Stored, no deliveries yet.
+    Stored,
+    /// Not stored: its receipt failed (or is still) between claiming the
+    /// key and storing the event.
+    Missing,
+}
+
+/// Whether [`EventStore::put_event`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    /// An event with this id was stored already; it was left as it was.
+    AlreadyStored,
+}
+
+/// Where accepted events and their dedupe records are kept. The calls are
+/// the primitives of the dedupe protocol in [`crate::dedupe`], each one
+/// conditional write or one read, so every backend runs the same protocol
+/// and the simulator proves it once.
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Stores `event` until `expires_at`. With a dedupe key, the event is
-    /// kept only if no live dedupe record for the key names another one:
-    /// two concurrent receipts of the same delivery leave one stored event
-    /// (the loser's copy is removed, best effort).
-    async fn insert_event(
+    /// Makes the live dedupe record for `key` name `candidate`, unless a
+    /// live record names another event. A record whose window ended at or
+    /// before `now` is not live. Idempotent: a second call with the same
+    /// candidate is `Won` again.
+    async fn claim_dedupe(
+        &self,
+        key: &DedupeKey,
+        candidate: &EventId,
+        now: Timestamp,
+    ) -> Result<DedupeClaim, CoreError>;
+
+    /// Stores `event` until `expires_at`, unless an event with its id is
+    /// stored: an event is never overwritten.
+    async fn put_event(
         &self,
         event: &Event,
-        dedupe: Option<&DedupeKey>,
         expires_at: Timestamp,
-    ) -> Result<InsertOutcome, CoreError>;
+    ) -> Result<PutOutcome, CoreError>;
 
-    /// Takes back an insert whose enqueue failed, so the provider's retry is
-    /// treated as new.
-    async fn remove_event(&self, id: &EventId, dedupe: Option<&DedupeKey>)
-        -> Result<(), CoreError>;
+    /// How far `id` has come (one consistent read).
+    async fn progress(&self, id: &EventId) -> Result<EventProgress, CoreError>;
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError>;
 

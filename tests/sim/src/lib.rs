@@ -5,47 +5,43 @@
 mod check;
 mod destinations;
 mod faults;
-mod legacy;
 mod queue;
 pub mod rng;
 mod stores;
 mod world;
 
 pub use check::{Violation, INVARIANTS};
-pub use world::{run_seed, Report};
+pub use stores::Mutation;
+pub use world::{run_seed, run_seed_with, Report};
 
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{Event, EventId};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use check::Stored;
 use faults::Sim;
 use world::Backend;
 
-impl Stored for Arc<Mutex<legacy::Table>> {
+impl Stored for Arc<MemoryStore> {
     fn events(&self) -> Vec<Event> {
-        self.lock().unwrap().events.values().cloned().collect()
+        self.events_snapshot()
     }
 
     fn dedupe_records(&self) -> Vec<(String, EventId)> {
-        let table = self.lock().unwrap();
-        table
-            .dedupe
-            .iter()
-            .map(|((_, key), (id, _))| (key.clone(), id.clone()))
-            .collect()
+        self.dedupe_snapshot()
     }
 }
 
-/// The event store under test.
-fn backend(sim: &Arc<Sim>, memory: &Arc<MemoryStore>) -> Backend {
-    let table = Arc::new(Mutex::new(legacy::Table::default()));
+/// The event store under test: the in-memory store, which implements the
+/// same primitives as the DynamoDB adapter with the same conditions (both
+/// pass the receiver's contract tests), under the fault model.
+fn backend(sim: &Arc<Sim>, memory: &Arc<MemoryStore>, mutation: Mutation) -> Backend {
     Backend {
-        events: Arc::new(legacy::LegacyEvents {
+        events: Arc::new(stores::Faulty {
             sim: sim.clone(),
-            table: table.clone(),
-            deliveries: memory.clone(),
+            inner: memory.clone(),
+            mutation,
         }),
-        stored: Box::new(table),
+        stored: Box::new(memory.clone()),
     }
 }

@@ -2,10 +2,13 @@
 //! which passes the same contract tests as the DynamoDB adapter, with
 //! every call put through [`Sim::call`].
 use async_trait::async_trait;
-use hookrelay_core::{Claim, ConfigStore, CoreError, DeliveryStore, DestinationHealth, ListOrder};
+use hookrelay_core::{
+    Claim, ConfigStore, CoreError, DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth,
+    EventProgress, EventStore, ListOrder, PutOutcome,
+};
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{
-    Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, EventId, Source,
+    Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
     SourceId, Timestamp,
 };
 use std::sync::Arc;
@@ -16,6 +19,19 @@ use crate::faults::Sim;
 pub struct Faulty {
     pub sim: Arc<Sim>,
     pub inner: Arc<MemoryStore>,
+    pub mutation: Mutation,
+}
+
+/// A defect planted in the event store on purpose, to show that the
+/// invariants catch what it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    None,
+    /// `progress` says a missing event is dispatched: a retry acknowledges
+    /// an event that was never stored.
+    MissingLooksDispatched,
+    /// `claim_dedupe` always wins: every receipt becomes an event.
+    NoDedupe,
 }
 
 #[async_trait]
@@ -190,6 +206,83 @@ impl DestinationHealth for Faulty {
             .call(
                 "health.set_failing_since",
                 self.inner.set_failing_since(destination, since),
+            )
+            .await
+    }
+}
+
+#[async_trait]
+impl EventStore for Faulty {
+    async fn claim_dedupe(
+        &self,
+        key: &DedupeKey,
+        candidate: &EventId,
+        now: Timestamp,
+    ) -> Result<DedupeClaim, CoreError> {
+        let claimed = self
+            .sim
+            .call("events.claim_dedupe", async {
+                let claimed = self.inner.claim_dedupe(key, candidate, now).await;
+                match self.mutation {
+                    Mutation::NoDedupe => claimed.map(|_| DedupeClaim::Won),
+                    _ => claimed,
+                }
+            })
+            .await;
+        self.sim.note(|| {
+            format!(
+                "claim_dedupe {} for {candidate} -> {claimed:?}",
+                key.provider_delivery_id
+            )
+        });
+        claimed
+    }
+
+    async fn put_event(
+        &self,
+        event: &Event,
+        expires_at: Timestamp,
+    ) -> Result<PutOutcome, CoreError> {
+        let put = self
+            .sim
+            .call("events.put_event", self.inner.put_event(event, expires_at))
+            .await;
+        self.sim
+            .note(|| format!("put_event {} -> {put:?}", event.id));
+        put
+    }
+
+    async fn progress(&self, id: &EventId) -> Result<EventProgress, CoreError> {
+        let progress = self
+            .sim
+            .call("events.progress", async {
+                let progress = self.inner.progress(id).await;
+                match (self.mutation, progress) {
+                    (Mutation::MissingLooksDispatched, Ok(EventProgress::Missing)) => {
+                        Ok(EventProgress::Dispatched)
+                    }
+                    (_, progress) => progress,
+                }
+            })
+            .await;
+        self.sim.note(|| format!("progress {id} -> {progress:?}"));
+        progress
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
+        self.sim.call("events.get", self.inner.event(id)).await
+    }
+
+    async fn events_by_source(
+        &self,
+        source: &SourceId,
+        since: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<Vec<Event>, CoreError> {
+        self.sim
+            .call(
+                "events.by_source",
+                self.inner.events_by_source(source, since, limit),
             )
             .await
     }

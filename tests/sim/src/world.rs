@@ -21,7 +21,7 @@ use crate::check::{check, Stored, Violation};
 use crate::destinations::Destinations;
 use crate::faults::{Sim, SimClock};
 use crate::queue::SimQueue;
-use crate::stores::Faulty;
+use crate::stores::{Faulty, Mutation};
 
 const SOURCE_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Two destinations, both routed: a fan-out must reach each.
@@ -225,15 +225,20 @@ pub struct Backend {
 
 /// Runs `seed`, keeping a trace if `trace`.
 pub fn run_seed(seed: u64, trace: bool) -> Report {
+    run_seed_with(seed, trace, Mutation::None)
+}
+
+/// As [`run_seed`], with a defect planted in the event store.
+pub fn run_seed_with(seed: u64, trace: bool, mutation: Mutation) -> Report {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
         .build()
         .expect("a runtime");
-    runtime.block_on(run(seed, trace))
+    runtime.block_on(run(seed, trace, mutation))
 }
 
-async fn run(seed: u64, trace: bool) -> Report {
+async fn run(seed: u64, trace: bool, mutation: Mutation) -> Report {
     let base = Timestamp::from_unix_millis(1_790_000_000_000);
     // The first draws shape the run; the rest are its moments.
     let mut shape = crate::rng::Rng::new(seed ^ 0x5EED);
@@ -254,8 +259,9 @@ async fn run(seed: u64, trace: bool) -> Report {
     let faulty = Arc::new(Faulty {
         sim: sim.clone(),
         inner: memory.clone(),
+        mutation: Mutation::None,
     });
-    let backend = crate::backend(&sim, &memory);
+    let backend = crate::backend(&sim, &memory, mutation);
     let queue = Arc::new(SimQueue::new(sim.clone(), VISIBILITY));
     let ids = sim.clone();
     let ingest = Ingest::new(

@@ -16,15 +16,14 @@
 //! remaining time.
 mod health;
 mod release;
+mod request;
 
 pub use release::{release_next_parked, resume_destination};
 
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{
     Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event, Timestamp,
-    RESERVED_HEADERS,
 };
-use hookrelay_signing::{signature_header, WebhookSecret};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,8 +32,8 @@ use tokio::sync::Semaphore;
 use crate::error::CoreError;
 use crate::metrics::{Metric, Metrics, NoMetrics};
 use crate::ports::{
-    Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind,
-    OutboundRequest, Queue, QueueMessage, Sender, Stores,
+    Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind, Queue,
+    QueueMessage, Sender, Stores,
 };
 use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
 
@@ -43,6 +42,11 @@ pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
 /// The shortest wait for a message that arrived before its delivery was
 /// due.
 pub const MIN_NOT_DUE_WAIT: Duration = Duration::from_secs(1);
+/// How long after its id was made an event a message names may still be
+/// on its way into the store (see [`Dispatch::handle_message`]). An
+/// acknowledged event is stored before its acknowledgement, so past this a
+/// missing event is expired or was never acknowledged.
+pub const NOT_YET_STORED_GRACE: Duration = Duration::from_secs(15 * 60);
 /// Stored response bodies are cut to this many bytes.
 pub const MAX_STORED_RESPONSE: usize = 4 * 1024;
 
@@ -119,14 +123,6 @@ pub struct DeliveryResult {
     pub report: DeliveryReport,
 }
 
-/// A destination's signing secrets as last seen, and their parsed keys.
-struct SigningKeys {
-    secret: hookrelay_signing::Secret,
-    retiring: Vec<hookrelay_models::RetiringSecret>,
-    /// The current secret's key, then each retiring one's, in order.
-    parsed: Vec<WebhookSecret>,
-}
-
 pub struct Dispatch {
     config: Arc<dyn ConfigStore>,
     events: Arc<dyn EventStore>,
@@ -142,7 +138,7 @@ pub struct Dispatch {
     /// knows: saves a write per failure. The store has the truth.
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
     metrics: Arc<dyn Metrics>,
-    signing_keys: Mutex<HashMap<DestinationId, SigningKeys>>,
+    signing_keys: Mutex<HashMap<DestinationId, request::SigningKeys>>,
 }
 
 impl Dispatch {
@@ -185,7 +181,20 @@ impl Dispatch {
             return self.probe(message, destination).await;
         }
         let Some(event) = self.events.event(&message.event_id).await? else {
-            // Expired (retention) or never stored: nothing can be sent.
+            let age = self.clock.now().since(message.event_id.timestamp());
+            if age < NOT_YET_STORED_GRACE {
+                // A receipt writes its event and sends the fan-out at the
+                // same time (crate::dedupe), so the message can overtake
+                // the write; or the write failed, the receipt was not
+                // acknowledged, and the provider's retry stores the event
+                // under this id. Look again shortly, less often as it ages.
+                let wait = age.clamp(MIN_NOT_DUE_WAIT, Duration::from_secs(60));
+                self.queue.enqueue(message, wait).await?;
+                tracing::info!(event_id = %message.event_id, wait_ms = wait.as_millis() as u64, "queued event not stored yet; looking again");
+                return Ok(Vec::new());
+            }
+            // Expired (retention), or its receipt was never acknowledged
+            // and never retried: nothing can be sent.
             tracing::warn!(event_id = %message.event_id, "queued event not found; dropping message");
             if let MessageKind::Release(destination) = &message.kind {
                 // Its turn in a release: take it off the parked list and
@@ -490,86 +499,6 @@ impl Dispatch {
         }
         log_attempt(event, destination, &attempt, &report);
         Ok(report)
-    }
-
-    /// The keys that sign a delivery to `destination` at `now`: its
-    /// secrets parsed once, and again only when they change (a rotation
-    /// read with the configuration), not on every send.
-    fn signing_keys(
-        &self,
-        destination: &Destination,
-        now: Timestamp,
-    ) -> Result<Vec<WebhookSecret>, CoreError> {
-        let mut keys = self.signing_keys.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = keys.get(&destination.id).is_some_and(|known| {
-            known.secret == destination.secret && known.retiring == destination.retiring_secrets
-        });
-        if !fresh {
-            // Every retiring secret, whatever its expiry: which still sign
-            // is decided below, at each send.
-            let all = destination
-                .signing_secrets(Timestamp::from_unix_millis(i64::MIN))
-                .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
-            keys.insert(
-                destination.id.clone(),
-                SigningKeys {
-                    secret: destination.secret.clone(),
-                    retiring: destination.retiring_secrets.clone(),
-                    parsed: all,
-                },
-            );
-        }
-        let known = &keys[&destination.id];
-        // The current secret first, then the retiring ones still in their
-        // grace period, as `Destination::signing_secrets` orders them.
-        Ok(known
-            .parsed
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i == 0 || known.retiring[i - 1].expires_at > now)
-            .map(|(_, key)| key.clone())
-            .collect())
-    }
-
-    fn outbound_request(
-        &self,
-        event: &Event,
-        destination: &Destination,
-        now: Timestamp,
-    ) -> Result<OutboundRequest, CoreError> {
-        let secrets = self.signing_keys(destination, now)?;
-        let msg_id = event.message_id();
-        let timestamp = now.unix_secs();
-        let mut headers = vec![
-            ("webhook-id".to_string(), msg_id.to_string()),
-            ("webhook-timestamp".to_string(), timestamp.to_string()),
-            (
-                "webhook-signature".to_string(),
-                signature_header(&secrets, msg_id.as_str(), timestamp, &event.body),
-            ),
-            ("content-type".to_string(), event.content_type().to_string()),
-            ("user-agent".to_string(), self.settings.user_agent.clone()),
-        ];
-        if let Some(event_type) = &event.event_type {
-            headers.push(("hookrelay-event-type".to_string(), event_type.clone()));
-        }
-        headers.push(("hookrelay-source".to_string(), event.source.to_string()));
-        for (name, value) in &destination.headers {
-            // Validated at write time; checked again so a hand-edited table
-            // cannot override the signature.
-            if !RESERVED_HEADERS
-                .iter()
-                .any(|r| r.eq_ignore_ascii_case(name))
-            {
-                headers.push((name.clone(), value.clone()));
-            }
-        }
-        Ok(OutboundRequest {
-            url: destination.url.clone(),
-            headers,
-            body: event.body.clone(),
-            timeout: destination.timeout(),
-        })
     }
 }
 

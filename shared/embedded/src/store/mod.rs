@@ -1,8 +1,8 @@
 //! Config and event stores in memory.
 use async_trait::async_trait;
 use hookrelay_core::{
-    Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeKey, DeliveryStore,
-    DestinationHealth, EventStore, InsertOutcome, ListOrder,
+    Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeClaim, DedupeKey,
+    DeliveryStore, DestinationHealth, EventProgress, EventStore, ListOrder, PutOutcome,
 };
 use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
@@ -22,6 +22,9 @@ pub use retention::{Retention, DEFAULT_MAX_EVENTS};
 struct DedupeRecord {
     event_id: EventId,
     expires_at: Timestamp,
+    /// Its event was dropped by the retention (after delivery): a later
+    /// duplicate must not store it again.
+    pruned: bool,
 }
 
 #[derive(Default)]
@@ -96,6 +99,33 @@ impl MemoryStore {
     /// Whether the event is still kept.
     pub fn has_event(&self, id: &EventId) -> bool {
         self.lock().events.contains_key(id)
+    }
+
+    /// Forgets one event, as the retention does once it has run out:
+    /// for tests of what comes of an expired event.
+    pub fn forget_event(&self, id: &EventId) {
+        self.lock().events.remove(id);
+    }
+
+    /// Every stored event, oldest first: for the simulator's checks.
+    pub fn events_snapshot(&self) -> Vec<Event> {
+        let state = self.lock();
+        let mut events: Vec<Event> = state.events.values().map(|(e, _)| e.clone()).collect();
+        events.sort_by(|a, b| a.id.cmp(&b.id));
+        events
+    }
+
+    /// Every dedupe record as (provider delivery id, event), in key order:
+    /// for the simulator's checks.
+    pub fn dedupe_snapshot(&self) -> Vec<(String, EventId)> {
+        let state = self.lock();
+        let mut records: Vec<(String, EventId)> = state
+            .dedupe
+            .iter()
+            .map(|((_, key), record)| (key.clone(), record.event_id.clone()))
+            .collect();
+        records.sort();
+        records
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -413,60 +443,68 @@ impl DestinationHealth for MemoryStore {
 
 #[async_trait]
 impl EventStore for MemoryStore {
-    async fn insert_event(
+    async fn claim_dedupe(
         &self,
-        event: &Event,
-        dedupe: Option<&DedupeKey>,
-        expires_at: Timestamp,
-    ) -> Result<InsertOutcome, CoreError> {
+        key: &DedupeKey,
+        candidate: &EventId,
+        now: Timestamp,
+    ) -> Result<DedupeClaim, CoreError> {
         self.check()?;
         let mut state = self.lock();
-        if let Some(key) = dedupe {
-            let map_key = (key.source.clone(), key.provider_delivery_id.clone());
-            if let Some(existing) = state.dedupe.get(&map_key) {
-                if existing.expires_at > event.received_at {
-                    let existing = existing.event_id.clone();
-                    // An event and its record are written and taken back
-                    // together here, so a missing event was delivered and
-                    // pruned: as good as dispatched.
-                    let dispatched = !state.events.contains_key(&existing)
-                        || state.deliveries.keys().any(|(id, _)| *id == existing);
-                    return Ok(InsertOutcome::Duplicate {
-                        existing,
-                        dispatched,
-                    });
-                }
+        let map_key = (key.source.clone(), key.provider_delivery_id.clone());
+        if let Some(existing) = state.dedupe.get(&map_key) {
+            if existing.expires_at > now && &existing.event_id != candidate {
+                return Ok(DedupeClaim::Held(existing.event_id.clone()));
             }
-            state.dedupe.insert(
-                map_key,
-                DedupeRecord {
-                    event_id: event.id.clone(),
-                    expires_at: key.expires_at,
-                },
-            );
+        }
+        state.dedupe.insert(
+            map_key,
+            DedupeRecord {
+                event_id: candidate.clone(),
+                expires_at: key.expires_at,
+                pruned: false,
+            },
+        );
+        Ok(DedupeClaim::Won)
+    }
+
+    async fn put_event(
+        &self,
+        event: &Event,
+        expires_at: Timestamp,
+    ) -> Result<PutOutcome, CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        if state.events.contains_key(&event.id) {
+            return Ok(PutOutcome::AlreadyStored);
         }
         state
             .events
             .insert(event.id.clone(), (event.clone(), expires_at));
         prune(&mut state, event.received_at, &self.retention);
-        Ok(InsertOutcome::Inserted)
+        Ok(PutOutcome::Written)
     }
 
-    async fn remove_event(
-        &self,
-        id: &EventId,
-        dedupe: Option<&DedupeKey>,
-    ) -> Result<(), CoreError> {
+    async fn progress(&self, id: &EventId) -> Result<EventProgress, CoreError> {
         self.check()?;
-        let mut state = self.lock();
-        if let Some(key) = dedupe {
-            let key = (key.source.clone(), key.provider_delivery_id.clone());
-            if state.dedupe.get(&key).is_some_and(|r| &r.event_id == id) {
-                state.dedupe.remove(&key);
-            }
+        let state = self.lock();
+        if state.deliveries.keys().any(|(event, _)| event == id) {
+            return Ok(EventProgress::Dispatched);
         }
-        state.events.remove(id);
-        Ok(())
+        if state.events.contains_key(id) {
+            return Ok(EventProgress::Stored);
+        }
+        // Dropped by the retention after it was delivered: as good as
+        // dispatched (its record says so), never to be stored again.
+        let pruned = state
+            .dedupe
+            .values()
+            .any(|record| record.pruned && &record.event_id == id);
+        Ok(if pruned {
+            EventProgress::Dispatched
+        } else {
+            EventProgress::Missing
+        })
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {

@@ -97,4 +97,11 @@ pub(super) fn prune(state: &mut State, now: Timestamp, retention: &Retention) {
         .deliveries
         .retain(|(event, _), _| !dropped.contains(event));
     state.attempts.retain(|a| !dropped.contains(&a.event_id));
+    // A duplicate arriving within the window must find them delivered,
+    // not missing (which would store and deliver them again).
+    for record in state.dedupe.values_mut() {
+        if dropped.contains(&record.event_id) {
+            record.pruned = true;
+        }
+    }
 }
