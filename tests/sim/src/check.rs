@@ -29,7 +29,7 @@ pub const INVARIANTS: [&str; 6] = [
     "every acknowledged webhook is delivered to every routed destination under one webhook-id",
     "one provider delivery never becomes two events",
     "an acknowledged event stays readable",
-    "no delivery is in flight twice at once",
+    "no delivery is in flight twice at once, and parked deliveries are released in arrival order",
     "nothing is left orphaned",
 ];
 
@@ -173,6 +173,40 @@ pub fn check(
             4,
             format!("{webhook_id} was in flight to {destination} twice at once ({times} time(s))"),
         ));
+    }
+    violations
+}
+
+/// 4, second half: deliveries parked while `destination` was disabled
+/// reach it, once it is enabled (arrivals from `since` on), in the order
+/// their events arrived: each one's first accepted arrival before the
+/// next one's.
+pub fn released_in_order(
+    destination: &str,
+    parked: &[EventId],
+    since: usize,
+    log: &Log,
+) -> Vec<Violation> {
+    let first_accepted = |id: &EventId| {
+        let webhook_id = id.message_id().to_string();
+        log.arrivals
+            .iter()
+            .skip(since)
+            .position(|a| a.destination == destination && a.accepted && a.webhook_id == webhook_id)
+    };
+    let mut violations = Vec::new();
+    for pair in parked.windows(2) {
+        if let (Some(earlier), Some(later)) = (first_accepted(&pair[0]), first_accepted(&pair[1])) {
+            if later < earlier {
+                violations.push(Violation::new(
+                    4,
+                    format!(
+                        "parked {} reached {destination} before {}, which arrived first",
+                        pair[1], pair[0]
+                    ),
+                ));
+            }
+        }
     }
     violations
 }

@@ -12,7 +12,7 @@ mod world;
 
 pub use check::{Violation, INVARIANTS};
 pub use stores::Mutation;
-pub use world::{run_seed, run_seed_with, Report};
+pub use world::{run_seed, run_seed_with, Options, Report};
 
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{Event, EventId};

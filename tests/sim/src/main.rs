@@ -1,13 +1,14 @@
-//! `sim [SEEDS] [--from N] [--seed N] [--threads K]`: runs seeds and
-//! prints each violation with its seed, then `sim: N seeds, M violations`.
-//! `--seed N` runs one seed and prints its trace.
-use hookrelay_sim::{run_seed, Report};
+//! `sim [SEEDS] [--from N] [--seed N] [--threads K] [--outages]`: runs
+//! seeds and prints each violation with its seed, then `sim: N seeds, M
+//! violations`. `--seed N` runs one seed and prints its trace;
+//! `--outages` adds an operator disabling and enabling a destination.
+use hookrelay_sim::{run_seed_with, Options, Report};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn usage() -> ! {
-    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K]");
+    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--outages]");
     std::process::exit(2);
 }
 
@@ -28,18 +29,20 @@ fn main() {
     let mut from = 0u64;
     let mut one = None;
     let mut threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut options = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seed" => one = Some(number(args.next())),
             "--from" => from = number(args.next()),
             "--threads" => threads = number(args.next()).max(1) as usize,
+            "--outages" => options.outages = true,
             "-h" | "--help" => usage(),
             other => seeds = other.parse().unwrap_or_else(|_| usage()),
         }
     }
     if let Some(seed) = one {
-        let report = run_seed(seed, true);
+        let report = run_seed_with(seed, true, options);
         for line in &report.trace {
             println!("{line}");
         }
@@ -66,7 +69,7 @@ fn main() {
                 if seed >= end {
                     return;
                 }
-                let report = run_seed(seed, false);
+                let report = run_seed_with(seed, false, options);
                 if !report.violations.is_empty() {
                     violations.fetch_add(report.violations.len(), Ordering::Relaxed);
                     failing.fetch_add(1, Ordering::Relaxed);

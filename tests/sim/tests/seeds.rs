@@ -1,7 +1,7 @@
 //! The simulator in `cargo test`: a bounded number of seeds (tests/sim.sh
 //! runs any number), that a seed repeats exactly, and that the invariants
 //! catch defects planted on purpose.
-use hookrelay_sim::{run_seed, run_seed_with, Mutation, Report};
+use hookrelay_sim::{run_seed, run_seed_with, Mutation, Options, Report};
 
 /// Seeds run by `cargo test` (HOOKRELAY_SIM_SEEDS sets another number).
 fn seeds() -> u64 {
@@ -57,7 +57,11 @@ fn planted_defects_are_found() {
         (Mutation::NoDedupe, 2),
     ] {
         let found = (0..seeds()).find(|seed| {
-            run_seed_with(*seed, false, mutation)
+            let options = Options {
+                mutation,
+                ..Options::default()
+            };
+            run_seed_with(*seed, false, options)
                 .violations
                 .iter()
                 .any(|v| v.invariant == invariant)
