@@ -214,9 +214,15 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
         .set_destination_enabled(&app(), true, None)
         .await
         .unwrap();
-    hookrelay_core::dispatch::release_next_parked(&*relay.deliveries, &*relay.queue, &app())
-        .await
-        .unwrap();
+    hookrelay_core::dispatch::release_next_parked(
+        &*relay.deliveries,
+        &*relay.health,
+        &*relay.queue,
+        &app(),
+        None,
+    )
+    .await
+    .unwrap();
     for _ in 0..20 {
         relay.drain().await;
         if sink.received_count() >= 2 {
@@ -388,9 +394,15 @@ async fn an_enable_from_another_process_is_seen_past_the_dispatchers_cache() {
         .set_destination_enabled(&app(), true, None)
         .await
         .unwrap();
-    hookrelay_core::dispatch::release_next_parked(&*relay.deliveries, &*relay.queue, &app())
-        .await
-        .unwrap();
+    hookrelay_core::dispatch::release_next_parked(
+        &*relay.deliveries,
+        &*relay.health,
+        &*relay.queue,
+        &app(),
+        None,
+    )
+    .await
+    .unwrap();
     relay.clock.advance_millis(1);
     let after = push(&relay, 2).await;
     relay.drain().await;

@@ -481,6 +481,22 @@ pub trait DestinationHealth: Send + Sync {
         destination: &DestinationId,
         since: Option<Timestamp>,
     ) -> Result<(), CoreError>;
+
+    /// The event whose delivery heads the destination's release of parked
+    /// deliveries, if a release was begun and not finished (see
+    /// `dispatch::release_next_parked`). One read.
+    async fn release_head(&self, destination: &DestinationId)
+        -> Result<Option<EventId>, CoreError>;
+
+    /// Moves that head to `to` (`None`: no release under way) if it is
+    /// `from` now, or `to` already. Returns false, changing nothing, if it
+    /// is neither: another handler moved it first. One conditional write.
+    async fn move_release_head(
+        &self,
+        destination: &DestinationId,
+        from: Option<&EventId>,
+        to: Option<&EventId>,
+    ) -> Result<bool, CoreError>;
 }
 
 /// The stores the dispatcher and the admin use case work on, each a port

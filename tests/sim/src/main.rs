@@ -1,14 +1,15 @@
-//! `sim [SEEDS] [--from N] [--seed N] [--threads K] [--outages]`: runs
+//! `sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages]`: runs
 //! seeds and prints each violation with its seed, then `sim: N seeds, M
 //! violations`. `--seed N` runs one seed and prints its trace;
-//! `--outages` adds an operator disabling and enabling a destination.
+//! `--no-outages` leaves out the operator who disables and enables a
+//! destination in some runs.
 use hookrelay_sim::{run_seed_with, Options, Report};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn usage() -> ! {
-    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--outages]");
+    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages]");
     std::process::exit(2);
 }
 
@@ -36,7 +37,7 @@ fn main() {
             "--seed" => one = Some(number(args.next())),
             "--from" => from = number(args.next()),
             "--threads" => threads = number(args.next()).max(1) as usize,
-            "--outages" => options.outages = true,
+            "--no-outages" => options.outages = false,
             "-h" | "--help" => usage(),
             other => seeds = other.parse().unwrap_or_else(|_| usage()),
         }

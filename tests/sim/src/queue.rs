@@ -112,14 +112,7 @@ impl SimQueue {
     }
 }
 
-/// The queue past the fault model: for the operator's one release.
-pub struct Reliable<'a>(&'a SimQueue);
-
 impl SimQueue {
-    pub fn reliable(&self) -> Reliable<'_> {
-        Reliable(self)
-    }
-
     fn send_now(&self, message: &QueueMessage, delay: Duration) {
         let body = serde_json::to_string(message).expect("messages serialize");
         let mut messages = self.messages.lock().unwrap();
@@ -136,14 +129,6 @@ impl SimQueue {
         drop(messages);
         self.sim.note(|| format!("sqs.send {body} delay {delay:?}"));
         self.sent.notify_waiters();
-    }
-}
-
-#[async_trait]
-impl Queue for Reliable<'_> {
-    async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), CoreError> {
-        self.0.send_now(message, delay);
-        Ok(())
     }
 }
 

@@ -209,6 +209,33 @@ impl DestinationHealth for Faulty {
             )
             .await
     }
+
+    async fn release_head(
+        &self,
+        destination: &DestinationId,
+    ) -> Result<Option<EventId>, CoreError> {
+        self.sim
+            .call("health.release_head", self.inner.release_head(destination))
+            .await
+    }
+
+    async fn move_release_head(
+        &self,
+        destination: &DestinationId,
+        from: Option<&EventId>,
+        to: Option<&EventId>,
+    ) -> Result<bool, CoreError> {
+        let moved = self
+            .sim
+            .call(
+                "health.move_release_head",
+                self.inner.move_release_head(destination, from, to),
+            )
+            .await;
+        self.sim
+            .note(|| format!("move_release_head {destination} {from:?} -> {to:?}: {moved:?}"));
+        moved
+    }
 }
 
 #[async_trait]

@@ -1,13 +1,14 @@
-//! When a destination started failing: one small item per destination,
-//! beside its deliveries' table entries.
+//! When a destination started failing, and which delivery heads its
+//! release of parked deliveries: one small item per destination, beside
+//! its deliveries' table entries.
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 use hookrelay_core::{CoreError, DestinationHealth};
-use hookrelay_models::{DestinationId, Timestamp};
+use hookrelay_models::{DestinationId, EventId, Timestamp};
 
 use super::items::{get_n, health_pk, n, s, HEALTH_SK};
 use super::DynamoDeliveryStore;
-use crate::error::{call_error, AwsError};
+use crate::error::{call_error, is_condition_failed, AwsError};
 
 #[async_trait]
 impl DestinationHealth for DynamoDeliveryStore {
@@ -55,5 +56,69 @@ impl DestinationHealth for DynamoDeliveryStore {
         };
         call.send().await.map_err(|e| call_error("dynamodb", e))?;
         Ok(())
+    }
+
+    async fn release_head(
+        &self,
+        destination: &DestinationId,
+    ) -> Result<Option<EventId>, CoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(health_pk(destination)))
+            .key("sk", s(HEALTH_SK))
+            .projection_expression("release_head")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        found
+            .item
+            .as_ref()
+            .and_then(|item| item.get("release_head"))
+            .and_then(|v| v.as_s().ok())
+            .map(|id| {
+                EventId::parse(id)
+                    .map_err(|_| AwsError::Corrupt("health item: bad release_head".into()).into())
+            })
+            .transpose()
+    }
+
+    async fn move_release_head(
+        &self,
+        destination: &DestinationId,
+        from: Option<&EventId>,
+        to: Option<&EventId>,
+    ) -> Result<bool, CoreError> {
+        let condition = |head: Option<&EventId>, name: &str| match head {
+            Some(_) => format!("release_head = {name}"),
+            None => "attribute_not_exists(release_head)".to_string(),
+        };
+        let mut call = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(health_pk(destination)))
+            .key("sk", s(HEALTH_SK))
+            .condition_expression(format!(
+                "{} OR {}",
+                condition(from, ":from"),
+                condition(to, ":to")
+            ));
+        if let Some(from) = from {
+            call = call.expression_attribute_values(":from", s(from.as_str()));
+        }
+        call = match to {
+            Some(to) => call
+                .update_expression("SET release_head = :to")
+                .expression_attribute_values(":to", s(to.as_str())),
+            None => call.update_expression("REMOVE release_head"),
+        };
+        match call.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failed(&err) => Ok(false),
+            Err(err) => Err(call_error("dynamodb", err).into()),
+        }
     }
 }

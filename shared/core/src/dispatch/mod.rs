@@ -203,7 +203,14 @@ impl Dispatch {
                 self.deliveries
                     .reopen(&message.event_id, destination, now, false)
                     .await?;
-                release_next_parked(&*self.deliveries, &*self.queue, destination).await?;
+                release_next_parked(
+                    &*self.deliveries,
+                    &*self.health,
+                    &*self.queue,
+                    destination,
+                    Some(&message.event_id),
+                )
+                .await?;
             }
             return Ok(Vec::new());
         };
@@ -314,6 +321,25 @@ impl Dispatch {
             self.deliveries
                 .park(&event.id, &destination.id, now)
                 .await?;
+            // An enable that landed while this was parking released what
+            // was parked before it, not this: look once more. (One more
+            // read per delivery parked, only while a destination is
+            // disabled.)
+            let enabled_now = self
+                .config
+                .fresh_destination(&destination.id)
+                .await?
+                .is_some_and(|d| d.enabled);
+            if enabled_now {
+                release_next_parked(
+                    &*self.deliveries,
+                    &*self.health,
+                    &*self.queue,
+                    &destination.id,
+                    None,
+                )
+                .await?;
+            }
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
@@ -352,9 +378,22 @@ impl Dispatch {
                 self.queue.enqueue(&follow_up, wait).await?;
                 return Ok(DeliveryReport::Busy);
             }
-            Claim::Settled(_) => {
+            Claim::Settled(state) => {
                 if release {
-                    release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+                    self.release_after(&event.id, &destination.id).await?;
+                } else if state == DeliveryState::Parked {
+                    // Parked, and the destination is enabled: released by a
+                    // release under way, or parked as its enable landed
+                    // (the check after parking failed): begin one if none
+                    // runs, or it would wait for the next enable.
+                    release_next_parked(
+                        &*self.deliveries,
+                        &*self.health,
+                        &*self.queue,
+                        &destination.id,
+                        None,
+                    )
+                    .await?;
                 }
                 return Ok(DeliveryReport::Skipped);
             }
@@ -365,7 +404,7 @@ impl Dispatch {
         if release {
             match report {
                 DeliveryReport::Succeeded { .. } | DeliveryReport::Failed { .. } => {
-                    release_next_parked(&*self.deliveries, &*self.queue, &destination.id).await?;
+                    self.release_after(&event.id, &destination.id).await?;
                 }
                 DeliveryReport::LeaseLost => {
                     // Whoever took over may not carry the release on: look

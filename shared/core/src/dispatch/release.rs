@@ -1,22 +1,102 @@
 //! Releasing a destination's parked deliveries, one at a time in arrival
 //! order, once it is enabled again.
-use hookrelay_models::{DeliveryState, DestinationId};
+//!
+//! A release is a chain of queue messages, one per parked delivery: the
+//! dispatcher reopens the delivery when its message arrives, attempts it,
+//! and once it is settled releases the next. Which delivery heads the chain
+//! is recorded with the destination's health ([`DestinationHealth::
+//! release_head`]), and each step moves it by a conditional write from the
+//! delivery just settled: a link handled twice (SQS delivers at least
+//! once), an enable retried, or a delivery parked while an enable was under
+//! way can each start at most one chain, so at most one parked delivery is
+//! in flight and they go in arrival order.
+use hookrelay_models::{DeliveryState, DestinationId, EventId};
 use std::time::Duration;
 
 use crate::error::CoreError;
 use crate::ports::{DeliveryStore, DestinationHealth, ListOrder, MessageKind, Queue, QueueMessage};
 
-/// Releases a destination's oldest parked delivery: queues it as a link of
-/// the release chain. The dispatcher reopens it when the message arrives,
-/// attempts it, and once it is settled releases the next, so parked
-/// deliveries go out one at a time in arrival order. Returns the released
-/// event, or `None` if nothing is parked.
+/// Releases a destination's oldest parked delivery: queues it as the next
+/// link of the release chain. `after` is the link just settled; `None`
+/// begins a release (an enable; a delivery parked as one landed), unless
+/// one is under way (its head pending: being attempted or retried).
+/// Returns the released event, or `None` if nothing was released here.
 pub async fn release_next_parked(
     deliveries: &dyn DeliveryStore,
+    health: &dyn DestinationHealth,
     queue: &dyn Queue,
     destination: &DestinationId,
-) -> Result<Option<hookrelay_models::EventId>, CoreError> {
-    let Some(next) = deliveries
+    after: Option<&EventId>,
+) -> Result<Option<EventId>, CoreError> {
+    let mut from = after.cloned();
+    let mut beginning = after.is_none();
+    loop {
+        if beginning {
+            from = health.release_head(destination).await?;
+            if let Some(head) = &from {
+                let state = deliveries
+                    .delivery(head, destination)
+                    .await?
+                    .map(|d| d.state);
+                match state {
+                    // Under way: its head is being attempted or retried.
+                    Some(DeliveryState::Pending) => return Ok(None),
+                    // Its message may be on its way, or the release
+                    // stopped there (disabled again): send it (again). Not
+                    // the oldest parked instead: if the message is on its
+                    // way, that would be a second release beside it.
+                    Some(DeliveryState::Parked) => {
+                        queue
+                            .enqueue(&release(head, destination), Duration::ZERO)
+                            .await?;
+                        return Ok(Some(head.clone()));
+                    }
+                    // Settled or gone: carry on from it.
+                    _ => {}
+                }
+            }
+        }
+        let next = oldest_parked(deliveries, destination).await?;
+        if !health
+            .move_release_head(destination, from.as_ref(), next.as_ref())
+            .await?
+        {
+            // Another handler of the same step moved the head first.
+            return Ok(None);
+        }
+        match next {
+            Some(next) => {
+                queue
+                    .enqueue(&release(&next, destination), Duration::ZERO)
+                    .await?;
+                return Ok(Some(next));
+            }
+            None => {
+                // Over. A delivery parked while this looked must not wait
+                // for the next enable: look once more, and begin again.
+                if oldest_parked(deliveries, destination).await?.is_none() {
+                    tracing::info!(destination = %destination, "no parked deliveries left to release");
+                    return Ok(None);
+                }
+                beginning = true;
+            }
+        }
+    }
+}
+
+/// The message that makes `event`'s delivery a link of the release.
+fn release(event: &EventId, destination: &DestinationId) -> QueueMessage {
+    QueueMessage {
+        event_id: event.clone(),
+        kind: MessageKind::Release(destination.clone()),
+    }
+}
+
+async fn oldest_parked(
+    deliveries: &dyn DeliveryStore,
+    destination: &DestinationId,
+) -> Result<Option<EventId>, CoreError> {
+    Ok(deliveries
         .deliveries_in_state(
             destination,
             DeliveryState::Parked,
@@ -26,17 +106,7 @@ pub async fn release_next_parked(
         )
         .await?
         .into_iter()
-        .next()
-    else {
-        tracing::info!(destination = %destination, "no parked deliveries left to release");
-        return Ok(None);
-    };
-    let message = QueueMessage {
-        event_id: next.clone(),
-        kind: MessageKind::Release(destination.clone()),
-    };
-    queue.enqueue(&message, Duration::ZERO).await?;
-    Ok(Some(next))
+        .next())
 }
 
 /// What follows a destination being enabled again, however that happened
@@ -48,7 +118,26 @@ pub async fn resume_destination(
     deliveries: &dyn DeliveryStore,
     queue: &dyn Queue,
     destination: &DestinationId,
-) -> Result<Option<hookrelay_models::EventId>, CoreError> {
+) -> Result<Option<EventId>, CoreError> {
     health.set_failing_since(destination, None).await?;
-    release_next_parked(deliveries, queue, destination).await
+    release_next_parked(deliveries, health, queue, destination, None).await
+}
+
+impl super::Dispatch {
+    /// Carries a release on once its link for `settled` is settled.
+    pub(super) async fn release_after(
+        &self,
+        settled: &EventId,
+        destination: &DestinationId,
+    ) -> Result<(), CoreError> {
+        release_next_parked(
+            &*self.deliveries,
+            &*self.health,
+            &*self.queue,
+            destination,
+            Some(settled),
+        )
+        .await?;
+        Ok(())
+    }
 }

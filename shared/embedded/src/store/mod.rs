@@ -35,6 +35,8 @@ struct State {
     deliveries: HashMap<(EventId, DestinationId), Delivery>,
     attempts: Vec<Attempt>,
     failing_since: HashMap<DestinationId, Timestamp>,
+    /// The head of each destination's release of parked deliveries.
+    release_heads: HashMap<DestinationId, EventId>,
     /// Rejection counts by source, hour (ms) and reason.
     rejections: std::collections::BTreeMap<(SourceId, i64, String), u64>,
     /// When the store was last pruned by age.
@@ -438,6 +440,33 @@ impl DestinationHealth for MemoryStore {
             None => state.failing_since.remove(destination),
         };
         Ok(())
+    }
+
+    async fn release_head(
+        &self,
+        destination: &DestinationId,
+    ) -> Result<Option<EventId>, CoreError> {
+        self.check()?;
+        Ok(self.lock().release_heads.get(destination).cloned())
+    }
+
+    async fn move_release_head(
+        &self,
+        destination: &DestinationId,
+        from: Option<&EventId>,
+        to: Option<&EventId>,
+    ) -> Result<bool, CoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        let current = state.release_heads.get(destination);
+        if current != from && current != to {
+            return Ok(false);
+        }
+        match to {
+            Some(to) => state.release_heads.insert(destination.clone(), to.clone()),
+            None => state.release_heads.remove(destination),
+        };
+        Ok(true)
     }
 }
 
