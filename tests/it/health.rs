@@ -2,6 +2,7 @@
 //! configured period is disabled, its later deliveries are parked, a probe
 //! brings it back, and the parked deliveries then go out in arrival order.
 //! On the embedded adapters and on DynamoDB + SQS (moto).
+use hookrelay_core::admin::{AdminRequest, AdminResponse};
 use hookrelay_core::{ConfigItem, ConfigStore, DispatchSettings, NoMetrics};
 use hookrelay_models::{DeliveryState, DestinationId, EventId};
 use hookrelay_tests::relay::{test_dispatch_settings, Relay};
@@ -353,7 +354,47 @@ async fn a_rotation_and_a_disable_at_once_both_survive(kind: Kind) {
     assert_eq!(after.disabled_reason.as_deref(), Some("pushed"));
 }
 
+/// The parked count is exact and reads no event: counted in the index
+/// (on DynamoDB, `Select=COUNT` over every shard), where a listing stops
+/// at 1 000.
+async fn the_parked_count_is_exact_past_a_listings_limit(kind: Kind) {
+    let sink = Sink::start().await;
+    let relay = relay(kind, &sink).await;
+    relay
+        .config
+        .set_destination_enabled(&app(), false, Some("by hand".into()))
+        .await
+        .unwrap();
+    // moto is slow for volume: past the limit in memory, a few on DynamoDB.
+    let parked = match kind {
+        Kind::Embedded => 1_005,
+        Kind::Aws => 3,
+    };
+    for n in 0..parked {
+        push(&relay, n).await;
+        relay.drain().await;
+    }
+    let admin = relay.admin();
+    let count = admin
+        .execute(AdminRequest::CountDeliveries {
+            destination: app(),
+            state: DeliveryState::Parked,
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, AdminResponse::Count(u64::from(parked)));
+    let failed = admin
+        .execute(AdminRequest::CountDeliveries {
+            destination: app(),
+            state: DeliveryState::Failed,
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed, AdminResponse::Count(0));
+}
+
 on_both_backends!(
+    the_parked_count_is_exact_past_a_listings_limit,
     a_rotation_and_a_disable_at_once_both_survive,
     a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_destination,
     a_release_skips_parked_events_that_have_expired,

@@ -87,6 +87,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
     Ok(match response {
         AdminResponse::Done(message) => format!("{message}\n"),
         AdminResponse::Config(config) => config.to_toml(),
+        AdminResponse::Count(count) => format!("{count}\n"),
         AdminResponse::Rejections(counts) => table(
             &["SOURCE", "HOUR", "REASON", "COUNT"],
             counts

@@ -337,19 +337,24 @@ impl Console {
                 "unexpected answer to list destinations".into(),
             ));
         };
-        let AdminResponse::Events(parked_events) = self
-            .execute(AdminRequest::ListEvents {
-                source: None,
-                since: None,
-                status: Some(DeliveryState::Parked),
-                limit: 1000,
-            })
-            .await?
-        else {
-            return Err(CoreError::Corrupt(
-                "unexpected answer to list events".into(),
-            ));
-        };
+        // Counted in the parked index, exactly, without reading events.
+        let mut parked = Vec::with_capacity(destinations.len());
+        for destination in &destinations {
+            match self
+                .execute(AdminRequest::CountDeliveries {
+                    destination: destination.id.clone(),
+                    state: DeliveryState::Parked,
+                })
+                .await?
+            {
+                AdminResponse::Count(count) => parked.push(count),
+                _ => {
+                    return Err(CoreError::Corrupt(
+                        "unexpected answer to count deliveries".into(),
+                    ))
+                }
+            }
+        }
         let mut attempts = Vec::with_capacity(destinations.len());
         for destination in &destinations {
             match self
@@ -371,13 +376,10 @@ impl Console {
         let views: Vec<DestinationView<'_>> = destinations
             .iter()
             .zip(&attempts)
-            .map(|(destination, attempts)| DestinationView {
+            .zip(parked)
+            .map(|((destination, attempts), parked)| DestinationView {
                 destination,
-                parked: parked_events
-                    .iter()
-                    .flat_map(|e| &e.deliveries)
-                    .filter(|d| d.destination == destination.id && d.state == DeliveryState::Parked)
-                    .count(),
+                parked,
                 attempts,
             })
             .collect();

@@ -250,7 +250,7 @@ fn excerpt(text: &str, chars: usize) -> String {
 /// One destination with what the page shows beside it.
 pub struct DestinationView<'a> {
     pub destination: &'a Destination,
-    pub parked: usize,
+    pub parked: u64,
     pub attempts: &'a [Attempt],
 }
 

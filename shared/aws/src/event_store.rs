@@ -4,7 +4,8 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use hookrelay_core::{
-    Clock, CoreError, DedupeClaim, DedupeKey, EventProgress, EventStore, PutOutcome, SystemClock,
+    Clock, CoreError, DedupeClaim, DedupeKey, EventInfo, EventProgress, EventStore, PutOutcome,
+    SystemClock,
 };
 use hookrelay_models::{Event, EventId, SourceId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -511,12 +512,20 @@ impl EventStore for DynamoEventStore {
         }
     }
 
+    async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError> {
+        match self.get(event_pk(id), EVENT_SK).await? {
+            Some(item) if item_expired(&item, self.clock.now()) => Ok(None),
+            Some(item) => Ok(Some(info_from(&item)?)),
+            None => Ok(None),
+        }
+    }
+
     async fn events_by_source(
         &self,
         source: &SourceId,
         since: Option<Timestamp>,
         limit: usize,
-    ) -> Result<Vec<Event>, CoreError> {
+    ) -> Result<Vec<EventInfo>, CoreError> {
         let ids = gsi1_event_ids(
             &self.client,
             &self.table,
@@ -529,12 +538,27 @@ impl EventStore for DynamoEventStore {
         let mut events = Vec::with_capacity(ids.len());
         for id in ids {
             // An event can expire (TTL) between the index read and this.
-            if let Some(event) = self.event(&id).await? {
+            if let Some(event) = self.event_info(&id).await? {
                 events.push(event);
             }
         }
         Ok(events)
     }
+}
+
+/// What a listing shows of the event an item holds: the packed fields are
+/// unpacked (a few KiB at most: larger bodies are in the bucket), and a
+/// body in the bucket is known by its reference's size, never fetched.
+fn info_from(item: &Item) -> Result<EventInfo, AwsError> {
+    let event = event_from(item)?;
+    let body_bytes = match body_ref(item)? {
+        Some(reference) => reference.size,
+        None => event.body.len() as u64,
+    };
+    Ok(EventInfo {
+        body_bytes,
+        ..EventInfo::from(&event)
+    })
 }
 
 #[cfg(test)]

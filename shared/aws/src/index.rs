@@ -200,6 +200,42 @@ pub(crate) async fn gsi1_event_ids(
         .collect()
 }
 
+/// How many entries `partitions` of `gsi1` hold: `Select=COUNT` queries,
+/// one per partition at once, each paged through (DynamoDB counts up to
+/// 1 MB of entries per page); no entry is returned.
+pub(crate) async fn gsi1_count(
+    client: &Client,
+    table: &str,
+    partitions: &[String],
+) -> Result<u64, AwsError> {
+    let counts = partitions.iter().map(|partition| async move {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let page = client
+                .query()
+                .table_name(table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| call_error("dynamodb", e))?;
+            total += u64::try_from(page.count()).unwrap_or(0);
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok::<u64, AwsError>(total),
+            }
+        }
+    });
+    Ok(futures::future::try_join_all(counts)
+        .await?
+        .into_iter()
+        .sum())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,9 +31,9 @@ pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,
-    DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventProgress, EventStore, Fetcher,
-    ListOrder, MessageKind, OutboundRequest, PutOutcome, Queue, QueueMessage, SendResult, Sender,
-    Stores, SystemClock,
+    DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventInfo, EventProgress, EventStore,
+    Fetcher, ListOrder, MessageKind, OutboundRequest, PutOutcome, Queue, QueueMessage, SendResult,
+    Sender, Stores, SystemClock,
 };
 pub use rejections::{RejectionCount, RejectionStore, RejectionTally};
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -138,14 +138,41 @@ pub trait EventStore: Send + Sync {
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError>;
 
+    /// What a listing shows of an event, read without its body.
+    async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError>;
+
     /// A source's events received at or after `since`, newest first, at
-    /// most `limit`.
+    /// most `limit`, read without their bodies.
     async fn events_by_source(
         &self,
         source: &SourceId,
         since: Option<Timestamp>,
         limit: usize,
-    ) -> Result<Vec<Event>, CoreError>;
+    ) -> Result<Vec<EventInfo>, CoreError>;
+}
+
+/// An event as listings show it: not its headers or body, but the body's
+/// size, which the stored reference knows, so a listing never reads a
+/// body (no S3 GET for one kept in the bucket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInfo {
+    pub id: EventId,
+    pub source: SourceId,
+    pub event_type: Option<String>,
+    pub received_at: Timestamp,
+    pub body_bytes: u64,
+}
+
+impl From<&Event> for EventInfo {
+    fn from(event: &Event) -> Self {
+        EventInfo {
+            id: event.id.clone(),
+            source: event.source.clone(),
+            event_type: event.event_type.clone(),
+            received_at: event.received_at,
+            body_bytes: event.body.len() as u64,
+        }
+    }
 }
 
 /// What the receiver (and the dispatcher, and the admin use case) hand
@@ -440,6 +467,15 @@ pub trait DeliveryStore: Send + Sync {
         order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError>;
+
+    /// How many of a destination's deliveries are in `state`, exactly:
+    /// counted in the index, no event read. Indexed states only, as for
+    /// [`DeliveryStore::deliveries_in_state`].
+    async fn count_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> Result<u64, CoreError>;
 
     /// Makes a succeeded, failed or parked delivery pending and due at
     /// `now`. With `new_series` (a replay) its attempts start over in a

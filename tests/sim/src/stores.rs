@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use hookrelay_core::{
     Claim, ConfigStore, CoreError, DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth,
-    EventProgress, EventStore, ListOrder, PutOutcome,
+    EventInfo, EventProgress, EventStore, ListOrder, PutOutcome,
 };
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{
@@ -149,6 +149,19 @@ impl DeliveryStore for Faulty {
                 "delivery.in_state",
                 self.inner
                     .deliveries_in_state(destination, state, since, order, limit),
+            )
+            .await
+    }
+
+    async fn count_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> Result<u64, CoreError> {
+        self.sim
+            .call(
+                "delivery.count_in_state",
+                self.inner.count_in_state(destination, state),
             )
             .await
     }
@@ -300,12 +313,18 @@ impl EventStore for Faulty {
         self.sim.call("events.get", self.inner.event(id)).await
     }
 
+    async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError> {
+        self.sim
+            .call("events.info", self.inner.event_info(id))
+            .await
+    }
+
     async fn events_by_source(
         &self,
         source: &SourceId,
         since: Option<Timestamp>,
         limit: usize,
-    ) -> Result<Vec<Event>, CoreError> {
+    ) -> Result<Vec<EventInfo>, CoreError> {
         self.sim
             .call(
                 "events.by_source",

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
-use crate::index::{gsi1_event_ids, merged_query, IndexShards};
+use crate::index::{gsi1_count, gsi1_event_ids, merged_query, IndexShards};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -396,6 +396,20 @@ impl DeliveryStore for DynamoDeliveryStore {
             since,
             order == ListOrder::OldestFirst,
             limit,
+        )
+        .await?)
+    }
+
+    async fn count_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> Result<u64, CoreError> {
+        hookrelay_core::listable_by_destination(state)?;
+        Ok(gsi1_count(
+            &self.client,
+            &self.table,
+            &self.shards.partitions(&state_partition(destination, state)),
         )
         .await?)
     }

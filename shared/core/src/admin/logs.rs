@@ -1,12 +1,10 @@
 //! The event and attempt logs: listings and one event in full.
-use hookrelay_models::{
-    Delivery, DeliveryState, DestinationId, Event, EventId, SourceId, Timestamp,
-};
+use hookrelay_models::{Delivery, DeliveryState, DestinationId, EventId, SourceId, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 
 use super::{not_found, Admin, AdminResponse, EventDetail, EventSummary, MAX_LIST};
 use crate::error::CoreError;
-use crate::ports::ListOrder;
+use crate::ports::{EventInfo, ListOrder};
 use crate::rejections::hour_of;
 
 impl Admin {
@@ -52,7 +50,7 @@ impl Admin {
                 return Err(not_found(format!("no source {source}")));
             }
         }
-        let mut events: Vec<Event> = Vec::new();
+        let mut events: Vec<EventInfo> = Vec::new();
         // With a status, each event's deliveries are read below anyway.
         let mut deliveries_of: HashMap<EventId, Vec<Delivery>> = HashMap::new();
         match status {
@@ -81,7 +79,7 @@ impl Admin {
                     if events.len() >= limit {
                         break;
                     }
-                    if let Some(event) = self.stores.events.event(id).await? {
+                    if let Some(event) = self.stores.events.event_info(id).await? {
                         if source.as_ref().is_none_or(|s| s == &event.source) {
                             events.push(event);
                         }
@@ -144,7 +142,7 @@ impl Admin {
                 source: event.source,
                 event_type: event.event_type,
                 received_at: event.received_at,
-                body_bytes: event.body.len(),
+                body_bytes: event.body_bytes as usize,
             });
         }
         Ok(AdminResponse::Events(summaries))

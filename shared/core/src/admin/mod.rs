@@ -126,6 +126,12 @@ pub enum AdminRequest {
         source: Option<SourceId>,
         since: Timestamp,
     },
+    /// How many of a destination's deliveries are in an indexed state
+    /// (failed, parked): exact, and without reading a single event.
+    CountDeliveries {
+        destination: DestinationId,
+        state: DeliveryState,
+    },
 }
 
 /// One event in a listing, with where each of its deliveries stands.
@@ -170,6 +176,7 @@ pub enum AdminResponse {
     Attempts(Vec<Attempt>),
     Replayed(Vec<Replayed>),
     Rejections(Vec<RejectionCount>),
+    Count(u64),
     Done(String),
 }
 
@@ -301,6 +308,15 @@ impl Admin {
                 enabled,
             } => self.set_enabled(destination, enabled).await,
             R::ListRejections { source, since } => self.list_rejections(source, since).await,
+            R::CountDeliveries { destination, state } => {
+                self.destination(&destination).await?;
+                Ok(AdminResponse::Count(
+                    self.stores
+                        .deliveries
+                        .count_in_state(&destination, state)
+                        .await?,
+                ))
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 use async_trait::async_trait;
 use hookrelay_core::{
     Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeClaim, DedupeKey,
-    DeliveryStore, DestinationHealth, EventProgress, EventStore, ListOrder, PutOutcome,
+    DeliveryStore, DestinationHealth, EventInfo, EventProgress, EventStore, ListOrder, PutOutcome,
 };
 use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
@@ -371,6 +371,21 @@ impl DeliveryStore for MemoryStore {
         Ok(found)
     }
 
+    async fn count_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> Result<u64, CoreError> {
+        self.check()?;
+        hookrelay_core::listable_by_destination(state)?;
+        Ok(self
+            .lock()
+            .deliveries
+            .values()
+            .filter(|d| &d.destination == destination && d.state == state)
+            .count() as u64)
+    }
+
     async fn reopen(
         &self,
         event: &EventId,
@@ -541,22 +556,27 @@ impl EventStore for MemoryStore {
         Ok(self.lock().events.get(id).map(|(event, _)| event.clone()))
     }
 
+    async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError> {
+        self.check()?;
+        Ok(self.lock().events.get(id).map(|(event, _)| event.into()))
+    }
+
     async fn events_by_source(
         &self,
         source: &SourceId,
         since: Option<Timestamp>,
         limit: usize,
-    ) -> Result<Vec<Event>, CoreError> {
+    ) -> Result<Vec<EventInfo>, CoreError> {
         self.check()?;
         let from = since.map(EventId::lower_bound);
-        let mut found: Vec<Event> = self
+        let mut found: Vec<EventInfo> = self
             .lock()
             .events
             .values()
             .map(|(event, _)| event)
             .filter(|e| &e.source == source)
             .filter(|e| from.as_ref().is_none_or(|from| &e.id >= from))
-            .cloned()
+            .map(EventInfo::from)
             .collect();
         found.sort_by(|a, b| b.id.cmp(&a.id));
         found.truncate(limit);
