@@ -202,6 +202,8 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
             config_table: args.config_table.clone(),
             queue_url,
             retention: ingest_settings.retention,
+            // Written with, and recorded in the config table before the
+            // first write; listings query the highest count recorded.
             index_shards: hookrelay_aws::IndexShards::from_env()
                 .map_err(|e| CliError::Usage(e.to_string()))?,
             body_bucket: args.body_bucket.clone(),

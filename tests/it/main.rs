@@ -42,6 +42,7 @@ mod recovery;
 mod rejections;
 mod retention;
 mod sample_events;
+mod shard_count;
 mod shipped_files;
 mod signing_with_config;
 mod sns;

@@ -4,8 +4,8 @@
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{
-    s3_client, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore, IndexShards,
-    SqsQueue, DEFAULT_INLINE_BODY_BYTES,
+    s3_client, AwsSettings, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore,
+    IndexShards, ShardCount, SqsQueue, DEFAULT_INLINE_BODY_BYTES, DEFAULT_RETENTION,
 };
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
@@ -164,7 +164,8 @@ impl Relay {
     }
 
     /// As [`Relay::aws_at`] (endpoints for DynamoDB, SQS and S3), with the
-    /// indexes spread over `shards`.
+    /// indexes spread over `shards` (recorded in the config table, as the
+    /// Lambdas record theirs).
     pub async fn aws_sharded(
         config: Config,
         clock: Arc<ManualClock>,
@@ -172,19 +173,95 @@ impl Relay {
         [dynamodb_endpoint, sqs_endpoint, s3_endpoint]: [&str; 3],
         shards: IndexShards,
     ) -> Relay {
-        let clock_port: Arc<dyn Clock> = clock.clone();
-        let sender = sender(&config);
         let dynamo = aws_sdk_dynamodb::Client::new(&moto::sdk_config_for(dynamodb_endpoint));
         let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config_for(sqs_endpoint));
         let s3 = s3_client(&moto::sdk_config_for(s3_endpoint));
+        let provisioned = moto::Provisioned::create(&dynamo, &sqs, &s3).await;
+        DynamoConfigStore::new(dynamo.clone(), &provisioned.config_table)
+            .replace_config(&config)
+            .await
+            .unwrap();
+        Self::aws_on(
+            config,
+            clock,
+            settings,
+            (dynamo, sqs, s3),
+            provisioned,
+            shards,
+        )
+    }
+
+    /// Another relay on this one's tables, queue and clock (on the shared
+    /// server), writing with `shards`: the stack redeployed with another
+    /// `IndexShards`. `config` only sets what its sender may reach; the
+    /// stored configuration is left as it is.
+    pub fn aws_beside(
+        &self,
+        config: &Config,
+        settings: DispatchSettings,
+        shards: IndexShards,
+    ) -> Relay {
+        let (events_table, config_table, queue_url, body_bucket) =
+            self.aws_names.clone().expect("an AWS relay (Relay::aws)");
+        let sdk = moto::shared().sdk_config();
+        Self::aws_on(
+            config.clone(),
+            self.clock.clone(),
+            settings,
+            (
+                aws_sdk_dynamodb::Client::new(&sdk),
+                aws_sdk_sqs::Client::new(&sdk),
+                s3_client(&sdk),
+            ),
+            moto::Provisioned {
+                events_table,
+                config_table,
+                queue_url,
+                body_bucket,
+            },
+            shards,
+        )
+    }
+
+    /// The settings a Lambda, the admin CLI (`--aws`) or the console would
+    /// run with on this relay's tables and queue, with `shards` as their
+    /// own count (`HOOKRELAY_INDEX_SHARDS`).
+    pub fn aws_settings(&self, shards: IndexShards) -> AwsSettings {
+        let (events_table, config_table, queue_url, body_bucket) =
+            self.aws_names.clone().expect("an AWS relay (Relay::aws)");
+        AwsSettings {
+            events_table,
+            config_table,
+            queue_url,
+            retention: DEFAULT_RETENTION,
+            index_shards: shards,
+            body_bucket: Some(body_bucket),
+            inline_body_bytes: DEFAULT_INLINE_BODY_BYTES,
+        }
+    }
+
+    fn aws_on(
+        config: Config,
+        clock: Arc<ManualClock>,
+        settings: DispatchSettings,
+        (dynamo, sqs, s3): (
+            aws_sdk_dynamodb::Client,
+            aws_sdk_sqs::Client,
+            aws_sdk_s3::Client,
+        ),
+        provisioned: moto::Provisioned,
+        shards: IndexShards,
+    ) -> Relay {
+        let clock_port: Arc<dyn Clock> = clock.clone();
+        let sender = sender(&config);
         let moto::Provisioned {
             events_table,
             config_table,
             queue_url: url,
             body_bucket,
-        } = moto::Provisioned::create(&dynamo, &sqs, &s3).await;
+        } = provisioned;
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
-        dynamo_config.replace_config(&config).await.unwrap();
+        let shards = ShardCount::recorded_in(shards, dynamo.clone(), &config_table);
         let writer = Arc::new(dynamo_config.clone());
         let stored_config: Arc<dyn ConfigStore> = writer.clone();
         // As in the Lambdas: a warm function caches its configuration.
@@ -197,10 +274,10 @@ impl Relay {
             DynamoEventStore::new(dynamo.clone(), &events_table)
                 .with_clock(clock_port.clone())
                 .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES)
-                .with_index_shards(shards),
+                .with_shard_count(shards.clone()),
         );
         let deliveries = Arc::new(
-            DynamoDeliveryStore::new(dynamo.clone(), &events_table).with_index_shards(shards),
+            DynamoDeliveryStore::new(dynamo.clone(), &events_table).with_shard_count(shards),
         );
         let queue = Arc::new(SqsQueue::new(sqs.clone(), &url));
         let ingest = Ingest::new(

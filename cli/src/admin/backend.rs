@@ -130,6 +130,11 @@ pub async fn aws_admin(target: &TargetArgs) -> Result<Admin, CliError> {
             config_table: target.config_table.clone(),
             queue_url: target.queue_url.clone().unwrap_or_default(),
             retention: hookrelay_aws::DEFAULT_RETENTION,
+            // Its own count, from HOOKRELAY_INDEX_SHARDS or the default:
+            // listings query as many as the stack's config table records
+            // if that is more (the highest any function wrote with), so
+            // the operator need not know it. The admin path writes no
+            // index entries, so it records nothing.
             index_shards: hookrelay_aws::IndexShards::from_env()
                 .map_err(|e| CliError::Usage(e.to_string()))?,
             // Read only to show bodies kept in S3; nothing is stored

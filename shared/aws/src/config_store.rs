@@ -1,4 +1,8 @@
-//! Sources, destinations and routes in DynamoDB, one item each.
+//! Sources, destinations and routes in DynamoDB, one item each. Every
+//! read, write and delete here names one of their three `pk`s, so other
+//! items of the table (the index shard count, `pk` = `INDEX`, see
+//! `shard_count`) are neither loaded as configuration nor removed by
+//! [`DynamoConfigStore::replace_config`].
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;

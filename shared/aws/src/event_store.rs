@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::body_bucket::{BodyBucket, BodyRef, DEFAULT_INLINE_BODY_BYTES};
 use crate::error::{call_error, AwsError};
 use crate::index::{gsi1_event_ids, IndexShards};
+use crate::shard_count::ShardCount;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -25,7 +26,7 @@ const DEDUPE_SK: &str = "DEDUPE";
 pub struct DynamoEventStore {
     client: Client,
     table: String,
-    shards: IndexShards,
+    shards: ShardCount,
     /// Where bodies too large to keep inline go, if anywhere.
     bodies: Option<BodyBucket>,
     /// Packed events larger than this keep their body in `bodies`.
@@ -221,7 +222,7 @@ impl DynamoEventStore {
         DynamoEventStore {
             client,
             table: table.into(),
-            shards: IndexShards::DEFAULT,
+            shards: ShardCount::fixed(IndexShards::DEFAULT),
             bodies: None,
             inline_limit: DEFAULT_INLINE_BODY_BYTES,
             clock: Arc::new(SystemClock),
@@ -242,8 +243,15 @@ impl DynamoEventStore {
         self
     }
 
-    /// Spread each source's index partition over `shards`.
-    pub fn with_index_shards(mut self, shards: IndexShards) -> Self {
+    /// Spread each source's index partition over `shards`, and list
+    /// that many, whatever other writers used (see [`Self::with_shard_count`]).
+    pub fn with_index_shards(self, shards: IndexShards) -> Self {
+        self.with_shard_count(ShardCount::fixed(shards))
+    }
+
+    /// Spread each source's index partition over `shards`' own count, and
+    /// list as many as any writer recorded.
+    pub fn with_shard_count(mut self, shards: ShardCount) -> Self {
         self.shards = shards;
         self
     }
@@ -275,7 +283,8 @@ impl DynamoEventStore {
                 return self.item_with_body_in(bucket, event, expires_at).await;
             }
         }
-        let item = event_item(event, expires_at, self.shards);
+        let shards = self.shards.for_writing().await?;
+        let item = event_item(event, expires_at, shards);
         let packed_len = item
             .get(PACKED)
             .and_then(|v| v.as_b().ok())
@@ -312,7 +321,8 @@ impl DynamoEventStore {
             headers: event.headers.clone(),
             body: Vec::new(),
         };
-        let mut item = event_item(&fields, expires_at, self.shards);
+        let shards = self.shards.for_writing().await?;
+        let mut item = event_item(&fields, expires_at, shards);
         item.insert(
             BODY_REF.into(),
             s(serde_json::to_string(&reference).expect("references serialize")),
@@ -529,7 +539,11 @@ impl EventStore for DynamoEventStore {
         let ids = gsi1_event_ids(
             &self.client,
             &self.table,
-            &self.shards.partitions(&source_partition(source)),
+            &self
+                .shards
+                .for_reading()
+                .await?
+                .partitions(&source_partition(source)),
             since,
             false,
             limit,

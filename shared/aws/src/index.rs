@@ -7,7 +7,9 @@
 //! shard picked from the event id (`SRC#{source}#07`), so one source's or
 //! destination's writes spread evenly. Readers query every shard (and the
 //! unsharded partition that entries written before sharding are in) at
-//! once and merge them in the order they promise.
+//! once and merge them in the order they promise. Every shard means every
+//! shard any writer has used: the highest count, recorded in the config
+//! table (see the `shard_count` module).
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use hookrelay_models::{EventId, Timestamp};
@@ -18,7 +20,7 @@ use crate::error::{call_error, AwsError};
 type Item = HashMap<String, AttributeValue>;
 
 /// How many shards each index partition is spread over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct IndexShards(u16);
 
 impl Default for IndexShards {

@@ -14,10 +14,14 @@
 //! | rejections | `REJECT#{source}` | the hour's start (ms, 15 digits) | `r_{reason}` (N): requests refused for that reason that hour, written at most once a minute per receiver instance |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}#{shard}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
-//! `{shard}` is two digits, a hash of the event id modulo
+//! `{shard}` is two digits, a hash of the event id modulo the writer's
 //! `HOOKRELAY_INDEX_SHARDS` (see the `index` module): no source or
 //! destination meets one partition's write limit. Entries written before
-//! sharding (without it) are still read.
+//! sharding (without it) are still read. Readers query the highest count
+//! any writer has used, recorded in the config table ([`ShardCount`]), or
+//! their own if that is higher: a stack redeployed with more shards or
+//! fewer, or an admin CLI or console run without the variable, still
+//! lists every entry.
 //!
 //! Index `gsi1` (`gsi1pk`, `gsi1sk`, keys only) lists a source's events in
 //! arrival order (event ids sort by time), and a destination's failed or
@@ -54,7 +58,16 @@
 //!
 //! **Config table** (`HOOKRELAY_CONFIG_TABLE`), keys `pk` (S) and `sk` (S):
 //! `pk` is `SOURCE`, `DESTINATION` or `ROUTE`; `sk` the id (routes:
-//! `{source}#{destination}`); `doc` holds the model as JSON.
+//! `{source}#{destination}`); `doc` holds the model as JSON. One more item,
+//! `pk` = `INDEX`, `sk` = `SHARDS`, holds `shards` (N): the highest index
+//! shard count any writer has used. Each process that writes index
+//! entries (the receiver and dispatcher at their cold start, `hookrelay
+//! dev --aws` before its first write) records its count there with one
+//! conditional UpdateItem (`attribute_not_exists(shards) OR shards < :n`;
+//! refused means an equal or higher count is there, which is success),
+//! never per webhook; readers read it (one GetItem) about once a minute
+//! per process. Configuration pushes (`replace`) and loads touch only
+//! the three configuration `pk`s, so they neither see nor remove it.
 //!
 //! # Queue
 //!
@@ -85,6 +98,7 @@ pub mod provision;
 mod queue;
 mod rejection_store;
 mod settings;
+mod shard_count;
 
 pub use body_bucket::{s3_client, BodyBucket, DEFAULT_INLINE_BODY_BYTES};
 pub use config_store::DynamoConfigStore;
@@ -96,3 +110,4 @@ pub use index::IndexShards;
 pub use queue::SqsQueue;
 pub use rejection_store::DynamoRejectionStore;
 pub use settings::{init_lambda_logging, sdk_config, Adapters, AwsSettings};
+pub use shard_count::ShardCount;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::error::AwsError;
 use crate::index::IndexShards;
+use crate::shard_count::ShardCount;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
@@ -14,7 +15,8 @@ pub struct AwsSettings {
     /// How long events, their deliveries and attempts are kept.
     pub retention: Duration,
     /// How many shards each source's and destination's index partitions
-    /// are spread over (`HOOKRELAY_INDEX_SHARDS`).
+    /// are spread over (`HOOKRELAY_INDEX_SHARDS`). Listings query at least
+    /// as many as the config table records (the highest any writer used).
     pub index_shards: IndexShards,
     /// The S3 bucket large bodies are kept in (`HOOKRELAY_BODY_BUCKET`);
     /// without one, an event must fit its DynamoDB item.
@@ -86,18 +88,28 @@ pub struct Adapters {
     pub deliveries: crate::DynamoDeliveryStore,
     pub queue: crate::SqsQueue,
     pub rejections: crate::DynamoRejectionStore,
+    /// The index shard count both stores write with (recorded in the
+    /// config table before their first index entry) and list with (the
+    /// highest recorded).
+    pub shards: ShardCount,
 }
 
 impl Adapters {
     pub fn new(sdk: &aws_config::SdkConfig, settings: &AwsSettings) -> Self {
         let dynamo = aws_sdk_dynamodb::Client::new(sdk);
         let sqs = aws_sdk_sqs::Client::new(sdk);
+        // One for both stores: the count is recorded once per process.
+        let shards = ShardCount::recorded_in(
+            settings.index_shards,
+            dynamo.clone(),
+            &settings.config_table,
+        );
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
             rejections: crate::DynamoRejectionStore::new(dynamo.clone(), &settings.events_table),
             events: {
                 let events = crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
-                    .with_index_shards(settings.index_shards);
+                    .with_shard_count(shards.clone());
                 match &settings.body_bucket {
                     Some(bucket) => events.with_body_bucket(
                         crate::BodyBucket::new(crate::s3_client(sdk), bucket),
@@ -108,15 +120,25 @@ impl Adapters {
             },
             deliveries: crate::DynamoDeliveryStore::new(dynamo, &settings.events_table)
                 .with_retention(settings.retention)
-                .with_index_shards(settings.index_shards),
+                .with_shard_count(shards.clone()),
             queue: crate::SqsQueue::new(sqs, &settings.queue_url),
+            shards,
         }
     }
 
-    /// Reads [`AwsSettings`] and the SDK configuration from the environment.
+    /// Reads [`AwsSettings`] and the SDK configuration from the
+    /// environment, and records the index shard count in the config table
+    /// (a Lambda's cold start: one UpdateItem per instance, none per
+    /// request).
     pub async fn from_env() -> Result<Self, AwsError> {
         let settings = AwsSettings::from_env()?;
-        Ok(Self::new(&sdk_config().await, &settings))
+        let adapters = Self::new(&sdk_config().await, &settings);
+        if let Err(err) = adapters.shards.record().await {
+            // Not fatal here: the first index write records it, or fails
+            // (and is retried) if it still cannot.
+            tracing::warn!(error = %err, "could not record the index shard count yet");
+        }
+        Ok(adapters)
     }
 }
 

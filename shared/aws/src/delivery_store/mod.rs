@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::error::{call_error, is_condition_failed, AwsError};
 use crate::index::{gsi1_count, gsi1_event_ids, merged_query, IndexShards};
+use crate::shard_count::ShardCount;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -21,7 +22,7 @@ pub struct DynamoDeliveryStore {
     /// Deliveries and attempts expire (TTL) with their event: this long
     /// after it was received.
     retention: Duration,
-    shards: IndexShards,
+    shards: ShardCount,
 }
 
 /// As the receiver keeps events by default.
@@ -35,18 +36,31 @@ use items::{
     delivery_sk, inline_attempt, n, pk, s, state_name, state_partition,
 };
 
+/// The sharded `gsi2` partition `attempt` is listed in.
+fn attempt_partition(attempt: &Attempt, shards: IndexShards) -> String {
+    shards.partition(&attempts_partition(&attempt.destination), &attempt.event_id)
+}
+
 impl DynamoDeliveryStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoDeliveryStore {
             client,
             table: table.into(),
             retention: DEFAULT_RETENTION,
-            shards: IndexShards::DEFAULT,
+            shards: ShardCount::fixed(IndexShards::DEFAULT),
         }
     }
 
-    /// Spread each destination's index partitions over `shards`.
-    pub fn with_index_shards(mut self, shards: IndexShards) -> Self {
+    /// Spread each destination's index partitions over `shards`, and list
+    /// that many, whatever other writers used (see
+    /// [`Self::with_shard_count`]).
+    pub fn with_index_shards(self, shards: IndexShards) -> Self {
+        self.with_shard_count(ShardCount::fixed(shards))
+    }
+
+    /// Spread each destination's index partitions over `shards`' own
+    /// count, and list as many as any writer recorded.
+    pub fn with_shard_count(mut self, shards: ShardCount) -> Self {
         self.shards = shards;
         self
     }
@@ -58,30 +72,13 @@ impl DynamoDeliveryStore {
         self
     }
 
-    fn attempt_partition(&self, attempt: &Attempt) -> String {
-        self.shards
-            .partition(&attempts_partition(&attempt.destination), &attempt.event_id)
-    }
-
-    /// The sharded `gsi1` partition `event`'s delivery to `destination` is
-    /// listed in while in `state`.
-    fn state_partition(
-        &self,
-        event: &EventId,
-        destination: &DestinationId,
-        state: DeliveryState,
-    ) -> String {
-        self.shards
-            .partition(&state_partition(destination, state), event)
-    }
-
-    fn attempt_item(&self, attempt: &Attempt, lease: Timestamp) -> Item {
+    fn attempt_item(&self, attempt: &Attempt, lease: Timestamp, shards: IndexShards) -> Item {
         HashMap::from([
             ("pk".into(), s(pk(&attempt.event_id))),
             ("sk".into(), s(attempt_sk(attempt, lease))),
             ("doc".into(), s(attempt_doc(attempt))),
             ("expires_at".into(), n(self.expires_at(&attempt.event_id))),
-            ("gsi2pk".into(), s(self.attempt_partition(attempt))),
+            ("gsi2pk".into(), s(attempt_partition(attempt, shards))),
             ("gsi2sk".into(), s(attempt_index_key(attempt))),
         ])
     }
@@ -203,6 +200,9 @@ impl DeliveryStore for DynamoDeliveryStore {
         lease: Timestamp,
     ) -> Result<bool, CoreError> {
         let inline = inline_attempt(attempt);
+        // Recorded in the config table before this process's first index
+        // entry; free after it.
+        let shards = self.shards.for_writing().await?;
         let mut set = vec![
             "#state = :state",
             "attempts = :attempts",
@@ -223,7 +223,10 @@ impl DeliveryStore for DynamoDeliveryStore {
             set.extend(["gsi1pk = :index", "gsi1sk = :event"]);
             values.insert(
                 ":index".into(),
-                s(self.state_partition(&delivery.event_id, &delivery.destination, delivery.state)),
+                s(shards.partition(
+                    &state_partition(&delivery.destination, delivery.state),
+                    &delivery.event_id,
+                )),
             );
             values.insert(":event".into(), s(delivery.event_id.as_str()));
         } else {
@@ -268,7 +271,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             inline_set.extend(["done = :done", "gsi2pk = :gsi2pk", "gsi2sk = :gsi2sk"]);
             let mut inline_values = values.clone();
             inline_values.insert(":done".into(), s(attempt_doc(attempt)));
-            inline_values.insert(":gsi2pk".into(), s(self.attempt_partition(attempt)));
+            inline_values.insert(":gsi2pk".into(), s(attempt_partition(attempt, shards)));
             inline_values.insert(":gsi2sk".into(), s(attempt_index_key(attempt)));
             match update(
                 &inline_set,
@@ -293,7 +296,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.attempt_item(attempt, lease)))
+            .set_item(Some(self.attempt_item(attempt, lease, shards)))
             .send()
             .await
             .map_err(|e| call_error("dynamodb", e))?;
@@ -310,6 +313,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         destination: &DestinationId,
         now: Timestamp,
     ) -> Result<(), CoreError> {
+        let shards = self.shards.for_writing().await?;
         let parked = self
             .client
             .update_item()
@@ -327,7 +331,7 @@ impl DeliveryStore for DynamoDeliveryStore {
             .condition_expression("attribute_not_exists(pk) OR #state = :pending")
             .expression_attribute_values(
                 ":index",
-                s(self.state_partition(event, destination, DeliveryState::Parked)),
+                s(shards.partition(&state_partition(destination, DeliveryState::Parked), event)),
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":event", s(event.as_str()))
@@ -392,7 +396,11 @@ impl DeliveryStore for DynamoDeliveryStore {
         Ok(gsi1_event_ids(
             &self.client,
             &self.table,
-            &self.shards.partitions(&state_partition(destination, state)),
+            &self
+                .shards
+                .for_reading()
+                .await?
+                .partitions(&state_partition(destination, state)),
             since,
             order == ListOrder::OldestFirst,
             limit,
@@ -409,7 +417,11 @@ impl DeliveryStore for DynamoDeliveryStore {
         Ok(gsi1_count(
             &self.client,
             &self.table,
-            &self.shards.partitions(&state_partition(destination, state)),
+            &self
+                .shards
+                .for_reading()
+                .await?
+                .partitions(&state_partition(destination, state)),
         )
         .await?)
     }
@@ -465,7 +477,11 @@ impl DeliveryStore for DynamoDeliveryStore {
             &self.client,
             &self.table,
             "gsi2",
-            &self.shards.partitions(&attempts_partition(destination)),
+            &self
+                .shards
+                .for_reading()
+                .await?
+                .partitions(&attempts_partition(destination)),
             None,
             false,
             limit,
