@@ -37,7 +37,6 @@ mod large_bodies;
 mod metrics;
 mod partitions;
 mod receiver_contract;
-mod receiver_logs;
 mod recovery;
 mod rejections;
 mod retention;

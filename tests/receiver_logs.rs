@@ -1,5 +1,6 @@
 //! The receiver's log lines: one structured JSON line per request with
 //! source, outcome and event id — and never a body, a signature or a secret.
+//! (A test binary of its own: see tests/Cargo.toml.)
 use hookrelay_core::IngestSettings;
 use hookrelay_receiver::handle;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
