@@ -10,7 +10,7 @@
 //! | event | `EVT#{event_id}` | `EVENT` | `z` (B): the event's fields as JSON, a newline and the body, deflated (events written before that have `event`, JSON, and `body`, B, and still read), `gsi1pk` = `SRC#{source}#{shard}`, `gsi1sk` = event id |
 //! | dedupe record | `DEDUPE#{source}#{provider delivery id}` | `DEDUPE` | `event_id`, `window_ends_at` (N, ms) |
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}#{shard}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
-//! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable |
+//! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable; `release_head` (S): the event whose delivery heads the release of parked deliveries, while one is under way |
 //! | rejections | `REJECT#{source}` | the hour's start (ms, 15 digits) | `r_{reason}` (N): requests refused for that reason that hour, written at most once a minute per receiver instance |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}#{shard}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
