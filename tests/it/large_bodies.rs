@@ -313,3 +313,44 @@ async fn listings_read_no_body() {
         Err(CoreError::Unavailable { .. })
     ));
 }
+
+/// DynamoDB + S3: a body is named by its content and written only once its
+/// delivery is claimed, so replaying a captured request (GitHub signs no
+/// timestamp: the same signed bytes are a duplicate whatever delivery id
+/// they carry) stores no second object, and no object is ever written
+/// with other bytes under a name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_large_request_stores_one_object() {
+    let sink = Sink::start().await;
+    let relay = relay(Kind::Aws, &sink).await;
+    let body = binary_body(64 * 1024);
+    let first = accept(&relay, &body, "application/octet-stream", "d-original").await;
+    for replayed_as in ["d-replay-1", "d-replay-2"] {
+        let again = relay
+            .try_accept_github(
+                "github",
+                SECRET,
+                &body,
+                &[
+                    ("X-GitHub-Event", "push"),
+                    ("X-GitHub-Delivery", replayed_as),
+                    ("Content-Type", "application/octet-stream"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            again,
+            hookrelay_core::IngestOutcome::Duplicate { id: first.clone() }
+        );
+    }
+    let listed = hookrelay_aws::s3_client(&moto::shared().sdk_config())
+        .list_objects_v2()
+        .bucket(relay.body_bucket())
+        .prefix("bodies/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, [format!("bodies/sha256/{}", sha256(&body))]);
+}
