@@ -1,39 +1,40 @@
 //! Config and event stores in memory.
 use async_trait::async_trait;
 use hookrelay_core::{
-    Claim, ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DedupeClaim, DedupeKey,
-    DeliveryStore, DestinationHealth, EventInfo, EventProgress, EventStore, ListOrder, PutOutcome,
+    ConfigItem, ConfigKey, ConfigStore, ConfigWriter, CoreError, DestinationHealth,
 };
 use hookrelay_models::{
-    Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
-    SourceId, Timestamp,
+    Config, Destination, DestinationId, Event, EventId, Source, SourceId, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+mod attempts;
+mod dedupe;
+mod deliveries;
+mod events;
 mod rejections;
 mod retention;
 
-use retention::prune;
+use attempts::Attempts;
+use dedupe::Dedupe;
+use deliveries::Deliveries;
+use events::Events;
 pub use retention::{Retention, DEFAULT_MAX_EVENTS};
 
-#[derive(Debug, Clone)]
-struct DedupeRecord {
-    event_id: EventId,
-    expires_at: Timestamp,
-    /// Its event was dropped by the retention (after delivery): a later
-    /// duplicate must not store it again.
-    pruned: bool,
-}
-
+/// Everything the store holds. Each collection keeps the indexes its reads
+/// need (`hookrelay dev` holds up to 100 000 events, and every call waits
+/// on this one lock), so a listing or lookup costs what it returns, not
+/// what is stored. Ordered maps wherever order reaches a result: the
+/// simulator needs the same answers from the same seed.
 #[derive(Default)]
 struct State {
     config: Config,
-    events: HashMap<EventId, (Event, Timestamp)>,
-    dedupe: HashMap<(SourceId, String), DedupeRecord>,
-    deliveries: HashMap<(EventId, DestinationId), Delivery>,
-    attempts: Vec<Attempt>,
+    events: Events,
+    dedupe: Dedupe,
+    deliveries: Deliveries,
+    attempts: Attempts,
     failing_since: HashMap<DestinationId, Timestamp>,
     /// The head of each destination's release of parked deliveries.
     release_heads: HashMap<DestinationId, EventId>,
@@ -53,6 +54,10 @@ pub struct MemoryStore {
     state: Mutex<State>,
     unavailable: AtomicBool,
     retention: Retention,
+    /// Index entries the reads have walked: the unit tests hold each
+    /// listing to what it returns, which no timing could show reliably.
+    #[cfg(test)]
+    visits: std::sync::atomic::AtomicUsize,
 }
 
 impl MemoryStore {
@@ -62,8 +67,7 @@ impl MemoryStore {
                 config,
                 ..State::default()
             }),
-            unavailable: AtomicBool::new(false),
-            retention: Retention::default(),
+            ..MemoryStore::default()
         }
     }
 
@@ -100,7 +104,7 @@ impl MemoryStore {
 
     /// Whether the event is still kept.
     pub fn has_event(&self, id: &EventId) -> bool {
-        self.lock().events.contains_key(id)
+        self.lock().events.get(id).is_some()
     }
 
     /// Forgets one event, as the retention does once it has run out:
@@ -111,21 +115,20 @@ impl MemoryStore {
 
     /// Every stored event, oldest first: for the simulator's checks.
     pub fn events_snapshot(&self) -> Vec<Event> {
-        let state = self.lock();
-        let mut events: Vec<Event> = state.events.values().map(|(e, _)| e.clone()).collect();
-        events.sort_by(|a, b| a.id.cmp(&b.id));
-        events
+        // The bodies are copied after the lock is let go.
+        let shared: Vec<Arc<Event>> = self
+            .lock()
+            .events
+            .iter()
+            .map(|(_, stored)| stored.event.clone())
+            .collect();
+        shared.into_iter().map(Arc::unwrap_or_clone).collect()
     }
 
     /// Every dedupe record as (provider delivery id, event), in key order:
     /// for the simulator's checks.
     pub fn dedupe_snapshot(&self) -> Vec<(String, EventId)> {
-        let state = self.lock();
-        let mut records: Vec<(String, EventId)> = state
-            .dedupe
-            .iter()
-            .map(|((_, key), record)| (key.clone(), record.event_id.clone()))
-            .collect();
+        let mut records = self.lock().dedupe.snapshot();
         records.sort();
         records
     }
@@ -134,6 +137,12 @@ impl MemoryStore {
         // A panic while holding the lock leaves plain data behind; keep
         // serving rather than poisoning every later call.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes one index entry walked by a read (counted in unit tests only).
+    fn visit(&self) {
+        #[cfg(test)]
+        self.visits.fetch_add(1, Ordering::Relaxed);
     }
 
     fn check(&self) -> Result<(), CoreError> {
@@ -245,190 +254,6 @@ impl ConfigWriter for MemoryStore {
 }
 
 #[async_trait]
-impl DeliveryStore for MemoryStore {
-    async fn claim(
-        &self,
-        event: &EventId,
-        destination: &DestinationId,
-        now: Timestamp,
-        lease_until: Timestamp,
-    ) -> Result<Claim, CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        let delivery = state
-            .deliveries
-            .entry((event.clone(), destination.clone()))
-            .or_insert_with(|| Delivery::new(event.clone(), destination.clone(), now));
-        if let Some(blocked) = Claim::blocking(delivery, now) {
-            return Ok(blocked);
-        }
-        delivery.lease_until = Some(lease_until);
-        delivery.updated_at = now;
-        Ok(Claim::Claimed(delivery.clone()))
-    }
-
-    async fn record_attempt(
-        &self,
-        attempt: &Attempt,
-        delivery: &Delivery,
-        lease: Timestamp,
-    ) -> Result<bool, CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        // The attempt was made, whoever holds the lease now (as in
-        // DynamoDB); the delivery's state only if the lease is still ours.
-        state.attempts.push(attempt.clone());
-        let key = (delivery.event_id.clone(), delivery.destination.clone());
-        match state.deliveries.get_mut(&key) {
-            Some(current) if current.lease_until == Some(lease) => {
-                *current = delivery.clone();
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    async fn park(
-        &self,
-        event: &EventId,
-        destination: &DestinationId,
-        now: Timestamp,
-    ) -> Result<(), CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        let delivery = state
-            .deliveries
-            .entry((event.clone(), destination.clone()))
-            .or_insert_with(|| Delivery::new(event.clone(), destination.clone(), now));
-        if delivery.state == DeliveryState::Pending {
-            delivery.state = DeliveryState::Parked;
-            delivery.updated_at = now;
-        }
-        Ok(())
-    }
-
-    async fn delivery(
-        &self,
-        event: &EventId,
-        destination: &DestinationId,
-    ) -> Result<Option<Delivery>, CoreError> {
-        self.check()?;
-        Ok(self
-            .lock()
-            .deliveries
-            .get(&(event.clone(), destination.clone()))
-            .cloned())
-    }
-
-    async fn deliveries_for_event(&self, event: &EventId) -> Result<Vec<Delivery>, CoreError> {
-        self.check()?;
-        let mut found: Vec<Delivery> = self
-            .lock()
-            .deliveries
-            .values()
-            .filter(|d| &d.event_id == event)
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| a.destination.cmp(&b.destination));
-        Ok(found)
-    }
-
-    async fn attempts_for_event(&self, event: &EventId) -> Result<Vec<Attempt>, CoreError> {
-        self.check()?;
-        Ok(self
-            .lock()
-            .attempts
-            .iter()
-            .filter(|a| &a.event_id == event)
-            .cloned()
-            .collect())
-    }
-
-    async fn deliveries_in_state(
-        &self,
-        destination: &DestinationId,
-        state: DeliveryState,
-        since: Option<Timestamp>,
-        order: ListOrder,
-        limit: usize,
-    ) -> Result<Vec<EventId>, CoreError> {
-        self.check()?;
-        hookrelay_core::listable_by_destination(state)?;
-        let from = since.map(EventId::lower_bound);
-        let mut found: Vec<EventId> = self
-            .lock()
-            .deliveries
-            .values()
-            .filter(|d| &d.destination == destination && d.state == state)
-            .filter(|d| from.as_ref().is_none_or(|from| &d.event_id >= from))
-            .map(|d| d.event_id.clone())
-            .collect();
-        found.sort();
-        if order == ListOrder::NewestFirst {
-            found.reverse();
-        }
-        found.truncate(limit);
-        Ok(found)
-    }
-
-    async fn count_in_state(
-        &self,
-        destination: &DestinationId,
-        state: DeliveryState,
-    ) -> Result<u64, CoreError> {
-        self.check()?;
-        hookrelay_core::listable_by_destination(state)?;
-        Ok(self
-            .lock()
-            .deliveries
-            .values()
-            .filter(|d| &d.destination == destination && d.state == state)
-            .count() as u64)
-    }
-
-    async fn reopen(
-        &self,
-        event: &EventId,
-        destination: &DestinationId,
-        now: Timestamp,
-        new_series: bool,
-    ) -> Result<bool, CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        let Some(delivery) = state
-            .deliveries
-            .get_mut(&(event.clone(), destination.clone()))
-        else {
-            return Ok(false);
-        };
-        if delivery.state == DeliveryState::Pending {
-            return Ok(false);
-        }
-        delivery.reopen(now, new_series);
-        Ok(true)
-    }
-
-    async fn attempts_for_destination(
-        &self,
-        destination: &DestinationId,
-        limit: usize,
-    ) -> Result<Vec<Attempt>, CoreError> {
-        self.check()?;
-        let mut found: Vec<Attempt> = self
-            .lock()
-            .attempts
-            .iter()
-            .filter(|a| &a.destination == destination)
-            .cloned()
-            .collect();
-        // Newest first by start, as the DynamoDB index sorts them.
-        found.sort_by_key(|a| std::cmp::Reverse(a.started_at));
-        found.truncate(limit);
-        Ok(found)
-    }
-}
-
-#[async_trait]
 impl DestinationHealth for MemoryStore {
     async fn note_failing(
         &self,
@@ -485,113 +310,17 @@ impl DestinationHealth for MemoryStore {
     }
 }
 
-#[async_trait]
-impl EventStore for MemoryStore {
-    async fn claim_dedupe(
-        &self,
-        key: &DedupeKey,
-        candidate: &EventId,
-        now: Timestamp,
-    ) -> Result<DedupeClaim, CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        let map_key = (key.source.clone(), key.provider_delivery_id.clone());
-        if let Some(existing) = state.dedupe.get(&map_key) {
-            if existing.expires_at > now && &existing.event_id != candidate {
-                return Ok(DedupeClaim::Held(existing.event_id.clone()));
-            }
-        }
-        state.dedupe.insert(
-            map_key,
-            DedupeRecord {
-                event_id: candidate.clone(),
-                expires_at: key.expires_at,
-                pruned: false,
-            },
-        );
-        Ok(DedupeClaim::Won)
-    }
-
-    async fn put_event(
-        &self,
-        event: &Event,
-        expires_at: Timestamp,
-    ) -> Result<PutOutcome, CoreError> {
-        self.check()?;
-        let mut state = self.lock();
-        if state.events.contains_key(&event.id) {
-            return Ok(PutOutcome::AlreadyStored);
-        }
-        state
-            .events
-            .insert(event.id.clone(), (event.clone(), expires_at));
-        prune(&mut state, event.received_at, &self.retention);
-        Ok(PutOutcome::Written)
-    }
-
-    async fn progress(&self, id: &EventId) -> Result<EventProgress, CoreError> {
-        self.check()?;
-        let state = self.lock();
-        if state.deliveries.keys().any(|(event, _)| event == id) {
-            return Ok(EventProgress::Dispatched);
-        }
-        if state.events.contains_key(id) {
-            return Ok(EventProgress::Stored);
-        }
-        // Dropped by the retention after it was delivered: as good as
-        // dispatched (its record says so), never to be stored again.
-        let pruned = state
-            .dedupe
-            .values()
-            .any(|record| record.pruned && &record.event_id == id);
-        Ok(if pruned {
-            EventProgress::Dispatched
-        } else {
-            EventProgress::Missing
-        })
-    }
-
-    async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
-        self.check()?;
-        Ok(self.lock().events.get(id).map(|(event, _)| event.clone()))
-    }
-
-    async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError> {
-        self.check()?;
-        Ok(self.lock().events.get(id).map(|(event, _)| event.into()))
-    }
-
-    async fn events_by_source(
-        &self,
-        source: &SourceId,
-        since: Option<Timestamp>,
-        limit: usize,
-    ) -> Result<Vec<EventInfo>, CoreError> {
-        self.check()?;
-        let from = since.map(EventId::lower_bound);
-        let mut found: Vec<EventInfo> = self
-            .lock()
-            .events
-            .values()
-            .map(|(event, _)| event)
-            .filter(|e| &e.source == source)
-            .filter(|e| from.as_ref().is_none_or(|from| &e.id >= from))
-            .map(EventInfo::from)
-            .collect();
-        found.sort_by(|a, b| b.id.cmp(&a.id));
-        found.truncate(limit);
-        Ok(found)
-    }
-}
-
 impl MemoryStore {
     /// Forgets every event and dedupe record (keeps the configuration), so
     /// long benchmarks do not measure a growing map.
     pub fn clear_events(&self) {
         let mut state = self.lock();
-        state.events.clear();
-        state.dedupe.clear();
-        state.deliveries.clear();
-        state.attempts.clear();
+        state.events = Events::default();
+        state.dedupe = Dedupe::default();
+        state.deliveries = Deliveries::default();
+        state.attempts = Attempts::default();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,6 @@
 //! events go with their retention period and past a count, oldest settled
 //! first, never one that may still be delivered.
 use hookrelay_models::{DeliveryState, EventId, Timestamp};
-use std::collections::HashSet;
 use std::time::Duration;
 
 use super::State;
@@ -57,51 +56,44 @@ pub(super) fn prune(state: &mut State, now: Timestamp, retention: &Retention) {
     }
     if age_due {
         state.pruned_at = Some(now);
-        state.dedupe.retain(|_, record| record.expires_at > now);
+        state.dedupe.expire(now);
     }
-    let mut unsettled: HashSet<&EventId> = HashSet::new();
-    let mut delivered: HashSet<&EventId> = HashSet::new();
-    for delivery in state.deliveries.values() {
-        delivered.insert(&delivery.event_id);
-        if matches!(
-            delivery.state,
-            DeliveryState::Pending | DeliveryState::Parked
-        ) {
-            unsettled.insert(&delivery.event_id);
-        }
-    }
-    let mut droppable: Vec<(&EventId, bool)> = state
-        .events
-        .iter()
-        .filter(|(id, (event, _))| {
-            !unsettled.contains(id)
-                && (delivered.contains(id) || now.since(event.received_at) >= FAN_OUT_GRACE)
-        })
-        .map(|(id, (_, expires_at))| (id, retention.by_age && *expires_at <= now))
-        .collect();
-    droppable.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    // Oldest first: ids sort by arrival.
     let mut excess = state.events.len().saturating_sub(retention.max_events);
-    let mut dropped: HashSet<EventId> = HashSet::new();
-    for (id, expired) in droppable {
+    let mut dropped: Vec<EventId> = Vec::new();
+    for (id, stored) in state.events.iter() {
+        let mut delivered = false;
+        let mut unsettled = false;
+        for delivery in state.deliveries.of_event(id) {
+            delivered = true;
+            unsettled |= matches!(
+                delivery.state,
+                DeliveryState::Pending | DeliveryState::Parked
+            );
+        }
+        let droppable =
+            !unsettled && (delivered || now.since(stored.event.received_at) >= FAN_OUT_GRACE);
+        if !droppable {
+            continue;
+        }
+        let expired = retention.by_age && stored.expires_at <= now;
         if expired || excess > 0 {
             excess = excess.saturating_sub(1);
-            dropped.insert(id.clone());
+            dropped.push(id.clone());
         }
     }
     state.pruned_to = state.events.len() - dropped.len();
     if dropped.is_empty() {
         return;
     }
-    state.events.retain(|id, _| !dropped.contains(id));
-    state
-        .deliveries
-        .retain(|(event, _), _| !dropped.contains(event));
-    state.attempts.retain(|a| !dropped.contains(&a.event_id));
-    // A duplicate arriving within the window must find them delivered,
-    // not missing (which would store and deliver them again).
-    for record in state.dedupe.values_mut() {
-        if dropped.contains(&record.event_id) {
-            record.pruned = true;
-        }
+    // One by one, so every index drops its entries with the event.
+    for id in &dropped {
+        state.events.remove(id);
+        state.deliveries.remove_event(id);
+        state.attempts.remove_event(id);
     }
+    // A duplicate arriving within the window must find them delivered,
+    // not missing (which would store and deliver them again). `dropped`
+    // is in id order, as the marking's search needs.
+    state.dedupe.mark_pruned(&dropped);
 }
