@@ -25,8 +25,11 @@ fn describe(report: &Report) -> String {
 /// Seeds that found defects, run whatever the number above: 114408 (a
 /// delivery parked as its destination's enable landed waited for ever),
 /// 4222 and 21298 (a release link handled twice, or an enable retried,
-/// released two parked deliveries at once, out of order).
-const FOUND_DEFECTS: [u64; 3] = [114_408, 4_222, 21_298];
+/// released two parked deliveries at once, out of order), 742116 (a
+/// release begun from a stale cached "enabled" while the destination was
+/// disabled), 725068 (a retried enable taking over a release whose head
+/// was being reopened).
+const FOUND_DEFECTS: [u64; 5] = [114_408, 4_222, 21_298, 742_116, 725_068];
 
 #[test]
 fn no_seed_violates_an_invariant() {

@@ -381,11 +381,18 @@ impl Dispatch {
             Claim::Settled(state) => {
                 if release {
                     self.release_after(&event.id, &destination.id).await?;
-                } else if state == DeliveryState::Parked {
-                    // Parked, and the destination is enabled: released by a
-                    // release under way, or parked as its enable landed
-                    // (the check after parking failed): begin one if none
-                    // runs, or it would wait for the next enable.
+                } else if state == DeliveryState::Parked
+                    && self
+                        .config
+                        .fresh_destination(&destination.id)
+                        .await?
+                        .is_some_and(|d| d.enabled)
+                {
+                    // Parked, and the destination is enabled as stored (not
+                    // only as cached: a disable may just have parked it):
+                    // released by a release under way, or parked as its
+                    // enable landed (the check after parking failed): begin
+                    // one if none runs, or it would wait for the next enable.
                     release_next_parked(
                         &*self.deliveries,
                         &*self.health,

@@ -31,6 +31,9 @@ pub async fn release_next_parked(
     let mut from = after.cloned();
     let mut beginning = after.is_none();
     loop {
+        // The oldest parked, read before the head's state below: a head
+        // that is parked then was parked when this was read too.
+        let next = oldest_parked(deliveries, destination).await?;
         if beginning {
             from = health.release_head(destination).await?;
             if let Some(head) = &from {
@@ -41,11 +44,13 @@ pub async fn release_next_parked(
                 match state {
                     // Under way: its head is being attempted or retried.
                     Some(DeliveryState::Pending) => return Ok(None),
-                    // Its message may be on its way, or the release
-                    // stopped there (disabled again): send it (again). Not
-                    // the oldest parked instead: if the message is on its
-                    // way, that would be a second release beside it.
-                    Some(DeliveryState::Parked) => {
+                    // Its message may be on its way (an enable retried),
+                    // or the release stopped there (disabled again). If it
+                    // is the oldest parked, send it (again): starting from
+                    // another would put a second release beside one on its
+                    // way. If an older one is parked, the release stopped
+                    // there: start from the oldest.
+                    Some(DeliveryState::Parked) if next.as_ref() == Some(head) => {
                         queue
                             .enqueue(&release(head, destination), Duration::ZERO)
                             .await?;
@@ -56,7 +61,6 @@ pub async fn release_next_parked(
                 }
             }
         }
-        let next = oldest_parked(deliveries, destination).await?;
         if !health
             .move_release_head(destination, from.as_ref(), next.as_ref())
             .await?
