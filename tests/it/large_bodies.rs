@@ -37,6 +37,22 @@ async fn relay(kind: Kind, sink: &Sink) -> Relay {
     }
 }
 
+/// An AWS relay whose S3 calls go through a proxy the test can cut.
+async fn relay_with_cuttable_s3(sink: &Sink) -> (Relay, CuttableProxy) {
+    let moto = moto::shared();
+    let s3 = CuttableProxy::start(&moto.endpoint).await;
+    let relay = Relay::aws_at(
+        config(sink),
+        Arc::new(ManualClock::at_system_time()),
+        test_dispatch_settings(),
+        &moto.endpoint,
+        &moto.endpoint,
+        &s3.endpoint(),
+    )
+    .await;
+    (relay, s3)
+}
+
 /// Bytes no compression shrinks, of every value.
 fn binary_body(size: usize) -> Vec<u8> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -166,17 +182,7 @@ on_both_backends!(
 async fn s3_unavailable_at_ingest_is_503_and_the_retry_succeeds() {
     let sink = Sink::start().await;
     sink.script("/hook", vec![Reply::Status(200)]);
-    let moto = moto::shared();
-    let s3 = CuttableProxy::start(&moto.endpoint).await;
-    let relay = Relay::aws_at(
-        config(&sink),
-        Arc::new(ManualClock::at_system_time()),
-        test_dispatch_settings(),
-        &moto.endpoint,
-        &moto.endpoint,
-        &s3.endpoint(),
-    )
-    .await;
+    let (relay, s3) = relay_with_cuttable_s3(&sink).await;
     let body = binary_body(64 * 1024);
     let headers = [
         ("X-GitHub-Event", "push"),
@@ -273,17 +279,7 @@ async fn an_expired_event_or_body_reads_as_gone_not_as_an_outage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listings_read_no_body() {
     let sink = Sink::start().await;
-    let moto = moto::shared();
-    let s3 = CuttableProxy::start(&moto.endpoint).await;
-    let relay = Relay::aws_at(
-        config(&sink),
-        Arc::new(ManualClock::at_system_time()),
-        test_dispatch_settings(),
-        &moto.endpoint,
-        &moto.endpoint,
-        &s3.endpoint(),
-    )
-    .await;
+    let (relay, s3) = relay_with_cuttable_s3(&sink).await;
     let body = binary_body(64 * 1024);
     let id = accept(&relay, &body, "application/octet-stream", "d-listed").await;
     s3.cut();

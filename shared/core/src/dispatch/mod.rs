@@ -325,21 +325,7 @@ impl Dispatch {
             // was parked before it, not this: look once more. (One more
             // read per delivery parked, only while a destination is
             // disabled.)
-            let enabled_now = self
-                .config
-                .fresh_destination(&destination.id)
-                .await?
-                .is_some_and(|d| d.enabled);
-            if enabled_now {
-                release_next_parked(
-                    &*self.deliveries,
-                    &*self.health,
-                    &*self.queue,
-                    &destination.id,
-                    None,
-                )
-                .await?;
-            }
+            self.release_if_enabled(&destination.id).await?;
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
@@ -381,26 +367,13 @@ impl Dispatch {
             Claim::Settled(state) => {
                 if release {
                     self.release_after(&event.id, &destination.id).await?;
-                } else if state == DeliveryState::Parked
-                    && self
-                        .config
-                        .fresh_destination(&destination.id)
-                        .await?
-                        .is_some_and(|d| d.enabled)
-                {
-                    // Parked, and the destination is enabled as stored (not
-                    // only as cached: a disable may just have parked it):
-                    // released by a release under way, or parked as its
-                    // enable landed (the check after parking failed): begin
-                    // one if none runs, or it would wait for the next enable.
-                    release_next_parked(
-                        &*self.deliveries,
-                        &*self.health,
-                        &*self.queue,
-                        &destination.id,
-                        None,
-                    )
-                    .await?;
+                } else if state == DeliveryState::Parked {
+                    // Parked, and the destination enabled as cached: released
+                    // by a release under way, or parked as its enable landed
+                    // (the check after parking failed): begin one if it is
+                    // enabled as stored and none runs, or it would wait for
+                    // the next enable.
+                    self.release_if_enabled(&destination.id).await?;
                 }
                 return Ok(DeliveryReport::Skipped);
             }

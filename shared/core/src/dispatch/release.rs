@@ -128,6 +128,31 @@ pub async fn resume_destination(
 }
 
 impl super::Dispatch {
+    /// Begins a release of the destination's parked deliveries if it is
+    /// enabled as stored, past the cache (a disable may have just parked
+    /// one), and none is under way. One configuration read.
+    pub(super) async fn release_if_enabled(
+        &self,
+        destination: &DestinationId,
+    ) -> Result<(), CoreError> {
+        let enabled = self
+            .config
+            .fresh_destination(destination)
+            .await?
+            .is_some_and(|d| d.enabled);
+        if enabled {
+            release_next_parked(
+                &*self.deliveries,
+                &*self.health,
+                &*self.queue,
+                destination,
+                None,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Carries a release on once its link for `settled` is settled.
     pub(super) async fn release_after(
         &self,
