@@ -200,9 +200,11 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
     // A rotation shows the new secret once; afterwards only fingerprints.
     browser.goto(&format!("{console}/destinations")).await;
     browser.click("form[action$='/rotate'] button").await;
-    let secret = browser.find("#new-secret").await.expect("the new secret");
-    let secret = browser.text_of(&secret).await;
-    assert!(secret.starts_with("whsec_"), "{secret}");
+    // Waited for: the page may still be loading when the element is found.
+    let secret = browser
+        .wait_for_element_text("#new-secret", "whsec_", WAIT)
+        .await;
+    assert!(secret.starts_with("whsec_"), "{secret:?}");
     browser.goto(&format!("{console}/destinations")).await;
     let page = browser.wait_for_text("until", WAIT).await;
     assert!(!page.contains(&secret), "{page}");

@@ -18,26 +18,73 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub struct Browser {
     driver: Child,
+    port: u16,
     base: String,
     session: String,
     client: reqwest::Client,
-    _profile: TempDir,
+    profile: std::path::PathBuf,
 }
 
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
+/// Stops the browser with the test, passed or failed: ChromeDriver
+/// quits the browser when its session is deleted, but killing ChromeDriver
+/// alone leaves the browser running (re-parented to init, with its
+/// profile folder). So: delete the session, stop ChromeDriver, kill
+/// anything still running on this profile, then remove the profile.
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ends Chromium too: ChromeDriver kills the browsers it started.
+        end_session(self.port, &self.session);
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let marker = format!("--user-data-dir={}", self.profile.display());
+        for _ in 0..50 {
+            let left = processes_naming(&marker);
+            if left.is_empty() {
+                break;
+            }
+            for pid in left {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// `DELETE /session/{id}`, blocking (a `Drop` cannot await), within a few
+/// seconds; any failure is left to the kills that follow.
+fn end_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
+}
+
+/// The ids of processes whose command line contains `marker`.
+fn processes_naming(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != std::process::id())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                String::from_utf8_lossy(&cmdline)
+                    .split('\0')
+                    .any(|arg| arg == marker)
+            })
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -68,11 +115,13 @@ impl Browser {
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let ready = Instant::now();
+        let mut driver = driver;
         while client.get(format!("{base}/status")).send().await.is_err() {
-            assert!(
-                ready.elapsed() < Duration::from_secs(20),
-                "chromedriver did not start"
-            );
+            if ready.elapsed() > Duration::from_secs(20) {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                panic!("chromedriver did not start");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let profile =
@@ -111,16 +160,20 @@ impl Browser {
             .await
             .unwrap();
         let created: Value = serde_json::from_slice(&created).unwrap();
-        let session = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no browser session: {created}"))
-            .to_string();
+        let Some(session) = created["value"]["sessionId"].as_str().map(String::from) else {
+            let mut driver = driver;
+            let _ = driver.kill();
+            let _ = driver.wait();
+            let _ = std::fs::remove_dir_all(&profile);
+            panic!("no browser session: {created}");
+        };
         Browser {
             driver,
+            port,
             base,
             session,
             client,
-            _profile: TempDir(profile),
+            profile,
         }
     }
 
