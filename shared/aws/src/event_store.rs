@@ -330,6 +330,17 @@ impl DynamoEventStore {
         Ok(item)
     }
 
+    /// The item of event `id`, unless it is past its retention: then it is
+    /// gone, whether or not DynamoDB's TTL (which lags by up to days) has
+    /// deleted it yet.
+    async fn live_event_item(&self, id: &EventId) -> Result<Option<Item>, AwsError> {
+        let now = self.clock.now();
+        Ok(self
+            .get(event_pk(id), EVENT_SK)
+            .await?
+            .filter(|item| !item_expired(item, now)))
+    }
+
     /// Writes `item` unless an event with its key is stored.
     async fn put_item_if_absent(&self, item: Item) -> Result<PutOutcome, AwsError> {
         let written = self
@@ -494,10 +505,7 @@ impl EventStore for DynamoEventStore {
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<Event>, CoreError> {
-        match self.get(event_pk(id), EVENT_SK).await? {
-            // Past its retention, it is gone, whether or not DynamoDB's TTL
-            // (which lags by up to days) has deleted the item yet.
-            Some(item) if item_expired(&item, self.clock.now()) => Ok(None),
+        match self.live_event_item(id).await? {
             Some(item) => {
                 let mut event = event_from(&item)?;
                 if let Some(reference) = body_ref(&item)? {
@@ -523,11 +531,10 @@ impl EventStore for DynamoEventStore {
     }
 
     async fn event_info(&self, id: &EventId) -> Result<Option<EventInfo>, CoreError> {
-        match self.get(event_pk(id), EVENT_SK).await? {
-            Some(item) if item_expired(&item, self.clock.now()) => Ok(None),
-            Some(item) => Ok(Some(info_from(&item)?)),
-            None => Ok(None),
-        }
+        self.live_event_item(id)
+            .await?
+            .map(|item| Ok(info_from(&item)?))
+            .transpose()
     }
 
     async fn events_by_source(

@@ -112,32 +112,26 @@ impl SimQueue {
     }
 }
 
-impl SimQueue {
-    fn send_now(&self, message: &QueueMessage, delay: Duration) {
-        let body = serde_json::to_string(message).expect("messages serialize");
-        let mut messages = self.messages.lock().unwrap();
-        let id = messages.next_id;
-        messages.next_id += 1;
-        messages.held.insert(
-            id,
-            Message {
-                body: body.clone(),
-                visible_at: Instant::now() + delay,
-                receives: 0,
-            },
-        );
-        drop(messages);
-        self.sim.note(|| format!("sqs.send {body} delay {delay:?}"));
-        self.sent.notify_waiters();
-    }
-}
-
 #[async_trait]
 impl Queue for SimQueue {
     async fn enqueue(&self, message: &QueueMessage, delay: Duration) -> Result<(), CoreError> {
+        let body = serde_json::to_string(message).expect("messages serialize");
         self.sim
             .call("sqs.send", async {
-                self.send_now(message, delay);
+                let mut messages = self.messages.lock().unwrap();
+                let id = messages.next_id;
+                messages.next_id += 1;
+                messages.held.insert(
+                    id,
+                    Message {
+                        body: body.clone(),
+                        visible_at: Instant::now() + delay,
+                        receives: 0,
+                    },
+                );
+                drop(messages);
+                self.sim.note(|| format!("sqs.send {body} delay {delay:?}"));
+                self.sent.notify_waiters();
                 Ok(())
             })
             .await

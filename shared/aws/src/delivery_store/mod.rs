@@ -72,6 +72,20 @@ impl DynamoDeliveryStore {
         self
     }
 
+    /// Every partition a reader looks in for `destination`'s deliveries in
+    /// `state`, as many shards as any writer recorded.
+    async fn state_partitions(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+    ) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .shards
+            .for_reading()
+            .await?
+            .partitions(&state_partition(destination, state)))
+    }
+
     fn attempt_item(&self, attempt: &Attempt, lease: Timestamp, shards: IndexShards) -> Item {
         HashMap::from([
             ("pk".into(), s(pk(&attempt.event_id))),
@@ -396,11 +410,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         Ok(gsi1_event_ids(
             &self.client,
             &self.table,
-            &self
-                .shards
-                .for_reading()
-                .await?
-                .partitions(&state_partition(destination, state)),
+            &self.state_partitions(destination, state).await?,
             since,
             order == ListOrder::OldestFirst,
             limit,
@@ -417,11 +427,7 @@ impl DeliveryStore for DynamoDeliveryStore {
         Ok(gsi1_count(
             &self.client,
             &self.table,
-            &self
-                .shards
-                .for_reading()
-                .await?
-                .partitions(&state_partition(destination, state)),
+            &self.state_partitions(destination, state).await?,
         )
         .await?)
     }

@@ -203,14 +203,7 @@ impl Dispatch {
                 self.deliveries
                     .reopen(&message.event_id, destination, now, false)
                     .await?;
-                release_next_parked(
-                    &*self.deliveries,
-                    &*self.health,
-                    &*self.queue,
-                    destination,
-                    Some(&message.event_id),
-                )
-                .await?;
+                self.release_after(&message.event_id, destination).await?;
             }
             return Ok(Vec::new());
         };

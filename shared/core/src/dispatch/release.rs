@@ -30,10 +30,10 @@ pub async fn release_next_parked(
 ) -> Result<Option<EventId>, CoreError> {
     let mut from = after.cloned();
     let mut beginning = after.is_none();
+    // The oldest parked, read before the head's state below: a head that
+    // is parked then was parked when this was read too.
+    let mut next = oldest_parked(deliveries, destination).await?;
     loop {
-        // The oldest parked, read before the head's state below: a head
-        // that is parked then was parked when this was read too.
-        let next = oldest_parked(deliveries, destination).await?;
         if beginning {
             from = health.release_head(destination).await?;
             if let Some(head) = &from {
@@ -68,23 +68,20 @@ pub async fn release_next_parked(
             // Another handler of the same step moved the head first.
             return Ok(None);
         }
-        match next {
-            Some(next) => {
-                queue
-                    .enqueue(&release(&next, destination), Duration::ZERO)
-                    .await?;
-                return Ok(Some(next));
-            }
-            None => {
-                // Over. A delivery parked while this looked must not wait
-                // for the next enable: look once more, and begin again.
-                if oldest_parked(deliveries, destination).await?.is_none() {
-                    tracing::info!(destination = %destination, "no parked deliveries left to release");
-                    return Ok(None);
-                }
-                beginning = true;
-            }
+        if let Some(next) = next {
+            queue
+                .enqueue(&release(&next, destination), Duration::ZERO)
+                .await?;
+            return Ok(Some(next));
         }
+        // Over. A delivery parked while this looked must not wait for the
+        // next enable: look once more, and begin again from it.
+        next = oldest_parked(deliveries, destination).await?;
+        if next.is_none() {
+            tracing::info!(destination = %destination, "no parked deliveries left to release");
+            return Ok(None);
+        }
+        beginning = true;
     }
 }
 
