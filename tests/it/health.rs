@@ -272,6 +272,7 @@ async fn a_dispatcher_remembering_an_old_failure_does_not_disable_a_re_enabled_d
         &*relay.deliveries,
         &*relay.queue,
         &app(),
+        hookrelay_core::Clock::now(&*relay.clock),
     )
     .await
     .unwrap();

@@ -174,6 +174,59 @@ on_both_backends!(
     a_body_just_over_the_inline_limit_and_a_small_one_both_round_trip,
 );
 
+/// The dispatcher's budget of body bytes in flight: with room for one
+/// 1 MiB body, a batch of two handles one and queues the other again for a
+/// moment (issue 25, defect 8); it is delivered then, not lost, and the
+/// message says how large its body is, so the next try reserves before it
+/// reads.
+#[tokio::test]
+async fn a_body_that_finds_no_room_goes_back_to_the_queue_and_is_delivered() {
+    let sink = Sink::start().await;
+    sink.script("/hook", vec![Reply::Status(200)]);
+    let clock = Arc::new(ManualClock::at_system_time());
+    let relay = Relay::embedded_with(
+        config(&sink),
+        clock.clone(),
+        Arc::new(hookrelay_core::NoMetrics),
+        hookrelay_core::DispatchSettings {
+            body_bytes_in_flight: 1024 * 1024 + 1024,
+            body_budget_wait: std::time::Duration::ZERO,
+            ..test_dispatch_settings()
+        },
+    );
+    let bodies = [binary_body(1024 * 1024), binary_body(1024 * 1024 - 7)];
+    let mut events = Vec::new();
+    for (n, body) in bodies.iter().enumerate() {
+        events.push(
+            accept(
+                &relay,
+                body,
+                "application/octet-stream",
+                &format!("room-{n}"),
+            )
+            .await,
+        );
+    }
+    let batch = relay.receive_batch().await;
+    assert_eq!(batch.len(), 2);
+    relay.run_batch(batch).await;
+    assert_eq!(sink.received("/hook").len(), 1, "one body at a time");
+    assert!(relay.receive_batch().await.is_empty(), "not due at once");
+
+    clock.advance_millis(hookrelay_core::BODY_BUDGET_REQUEUE_AFTER.as_millis() as i64);
+    let again = relay.receive_batch().await;
+    assert_eq!(again.len(), 1);
+    let message: hookrelay_core::QueueMessage =
+        serde_json::from_str(again[0].body.as_deref().unwrap()).unwrap();
+    let waiting = events.iter().position(|e| *e == message.event_id).unwrap();
+    assert_eq!(message.body_bytes, Some(bodies[waiting].len() as u64));
+    relay.run_batch(again).await;
+    for (event, body) in events.iter().zip(&bodies) {
+        assert_delivered_intact(&sink, event, body);
+    }
+    assert_eq!(sink.received("/hook").len(), 2, "each once");
+}
+
 /// DynamoDB + S3: the object is written before the item that names it, so
 /// with S3 unreachable the provider gets a 503 and no event is stored; its
 /// retry stores it under the id the first receipt claimed, and it is

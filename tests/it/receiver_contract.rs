@@ -170,7 +170,10 @@ async fn valid_webhook_is_accepted_stored_and_queued_once(f: Fixture) {
     assert_eq!(messages[0].event_id, id);
     assert_eq!(f.backend.event_count().await, 1);
     let stored = f.backend.event(&id).await.expect("stored event");
-    assert_eq!(stored.body, br#"{"ref":"refs/heads/main","after":"abc"}"#);
+    assert_eq!(
+        stored.body[..],
+        br#"{"ref":"refs/heads/main","after":"abc"}"#[..]
+    );
     assert_eq!(stored.event_type.as_deref(), Some("push"));
     assert_eq!(stored.provider_delivery_id.as_deref(), Some("d-1"));
     assert_eq!(stored.header("x-github-event"), Some("push"));
@@ -427,7 +430,7 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
         provider_delivery_id: Some("evt_crash".into()),
         received_at: now,
         headers: vec![],
-        body: b"{}".to_vec(),
+        body: b"{}".to_vec().into(),
     };
     let (_, key) = stripe_delivery("evt_crash");
     let store = f.backend.event_store();
@@ -451,7 +454,10 @@ async fn a_receipt_that_was_stored_but_never_queued_is_queued_by_the_retry(f: Fi
     assert_eq!(messages[0].event_id, orphan.id);
     assert_eq!(f.backend.event_count().await, 1);
     // Stored first, never overwritten: the retry's body is not the one kept.
-    assert_eq!(f.backend.event(&orphan.id).await.unwrap().body, b"{}");
+    assert_eq!(
+        f.backend.event(&orphan.id).await.unwrap().body[..],
+        b"{}"[..]
+    );
 
     f.backend.begin_dispatch(&orphan.id).await;
     let (status, body) = send(&f, stripe_delivery("evt_crash").0).await;

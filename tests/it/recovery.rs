@@ -99,7 +99,7 @@ async fn events_in_a_state_are_listed_newest_first_past_the_read_limit() {
             provider_delivery_id: None,
             received_at: at,
             headers: Vec::new(),
-            body: b"{}".to_vec(),
+            body: b"{}".to_vec().into(),
         };
         hookrelay_core::EventStore::put_event(
             &*store,

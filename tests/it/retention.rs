@@ -21,7 +21,7 @@ fn event_at(millis: i64) -> Event {
         provider_delivery_id: None,
         received_at: at,
         headers: Vec::new(),
-        body: vec![b'x'; 100],
+        body: vec![b'x'; 100].into(),
     }
 }
 

@@ -11,7 +11,7 @@ fn request(url: String) -> OutboundRequest {
     OutboundRequest {
         url,
         headers: vec![("content-type".into(), "application/json".into())],
-        body: b"{}".to_vec(),
+        body: b"{}".to_vec().into(),
         timeout: Duration::from_secs(5),
     }
 }

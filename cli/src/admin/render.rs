@@ -457,7 +457,7 @@ mod tests {
                 provider_delivery_id: None,
                 received_at: at,
                 headers: Vec::new(),
-                body,
+                body: body.into(),
             },
             deliveries: Vec::new(),
             attempts: Vec::new(),

@@ -318,7 +318,7 @@ impl Console {
         let mut page = respond(
             StatusCode::OK,
             "application/octet-stream",
-            detail.event.body.clone(),
+            detail.event.body.to_vec(),
         );
         page.headers_mut().insert(
             header::CONTENT_DISPOSITION,

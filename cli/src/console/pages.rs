@@ -404,7 +404,7 @@ mod tests {
                     .iter()
                     .map(|(n, v)| (n.to_string(), v.to_string()))
                     .collect(),
-                body,
+                body: body.into(),
             },
             deliveries: Vec::new(),
             attempts: Vec::new(),

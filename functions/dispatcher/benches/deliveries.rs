@@ -138,7 +138,7 @@ fn main() {
                     let request = hookrelay_core::OutboundRequest {
                         url,
                         headers: vec![("content-type".into(), "application/json".into())],
-                        body,
+                        body: body.into(),
                         timeout: Duration::from_secs(5),
                     };
                     let result = client.send(&request).await;
@@ -177,7 +177,7 @@ fn main() {
                 provider_delivery_id: None,
                 received_at: now,
                 headers: vec![("content-type".into(), "application/json".into())],
-                body: body.clone(),
+                body: body.clone().into(),
             };
             store.put_event(&event, now).await.unwrap();
             ids.push(event.id);

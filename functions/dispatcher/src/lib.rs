@@ -26,9 +26,18 @@ impl DispatcherSettings {
     /// `HOOKRELAY_PROBE_EVERY` (default `off`; e.g. `15m`),
     /// `HOOKRELAY_LEASE_MARGIN_SECS` (default 30: how long past a
     /// destination's timeout a delivery held by a dispatcher that died is
-    /// taken over).
+    /// taken over), `HOOKRELAY_BODY_BYTES_IN_FLIGHT` (default a quarter
+    /// of the function's memory, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, or
+    /// 32 MiB: how many bytes of event bodies a batch reads and sends at
+    /// once).
     pub fn from_env() -> Result<Self, String> {
-        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::from_variables(|name| std::env::var(name).ok())
+    }
+
+    /// As [`from_env`](Self::from_env), reading each variable through
+    /// `variable`.
+    pub fn from_variables(variable: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let get = |name: &str| variable(name).filter(|v| !v.is_empty());
         let allow_private_destinations =
             match get("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS").as_deref() {
                 None | Some("false") | Some("0") => false,
@@ -55,6 +64,10 @@ impl DispatcherSettings {
             }
         };
         let defaults = DispatchSettings::default();
+        let quarter_of_memory = match get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+            Some(_) => number("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0)? << 18,
+            None => defaults.body_bytes_in_flight as u64,
+        };
         Ok(DispatcherSettings {
             dispatch: DispatchSettings {
                 concurrency: number("HOOKRELAY_DISPATCH_CONCURRENCY", 16)? as usize,
@@ -67,6 +80,8 @@ impl DispatcherSettings {
                     "HOOKRELAY_LEASE_MARGIN_SECS",
                     defaults.lease_margin.as_secs(),
                 )?),
+                body_bytes_in_flight: number("HOOKRELAY_BODY_BYTES_IN_FLIGHT", quarter_of_memory)?
+                    as usize,
                 ..defaults
             },
             allow_private_destinations,
@@ -95,4 +110,41 @@ pub async fn handle_batch(dispatch: &Dispatch, event: SqsEvent) -> SqsBatchRespo
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(variables: &[(&str, &str)]) -> Result<DispatcherSettings, String> {
+        DispatcherSettings::from_variables(|name| {
+            variables
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn the_body_budget_is_a_quarter_of_the_function_unless_set() {
+        let mib = 1 << 20;
+        assert_eq!(
+            settings(&[]).unwrap().dispatch.body_bytes_in_flight,
+            32 * mib
+        );
+        let on_lambda = [("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")];
+        assert_eq!(
+            settings(&on_lambda).unwrap().dispatch.body_bytes_in_flight,
+            128 * mib
+        );
+        let set = [
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+            ("HOOKRELAY_BODY_BYTES_IN_FLIGHT", "1000"),
+        ];
+        assert_eq!(settings(&set).unwrap().dispatch.body_bytes_in_flight, 1000);
+        let bad = [("HOOKRELAY_BODY_BYTES_IN_FLIGHT", "lots")];
+        assert!(settings(&bad)
+            .unwrap_err()
+            .contains("HOOKRELAY_BODY_BYTES_IN_FLIGHT"));
+    }
 }

@@ -10,6 +10,7 @@
 //! written before name `bodies/{event id}`, and still read.
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -73,7 +74,7 @@ impl BodyBucket {
     }
 
     /// Stores `body`, durably, before an item names it.
-    pub(crate) async fn put(&self, body: &[u8]) -> Result<BodyRef, AwsError> {
+    pub(crate) async fn put(&self, body: &Bytes) -> Result<BodyRef, AwsError> {
         let sha256 = digest(body);
         let reference = BodyRef {
             key: Self::key(&sha256),
@@ -84,7 +85,8 @@ impl BodyBucket {
             .put_object()
             .bucket(&self.bucket)
             .key(&reference.key)
-            .body(ByteStream::from(body.to_vec()))
+            // The event's bytes, shared rather than copied.
+            .body(ByteStream::from(body.clone()))
             .content_type("application/octet-stream")
             .server_side_encryption(ServerSideEncryption::Aes256)
             .send()
@@ -97,7 +99,12 @@ impl BodyBucket {
     /// `None` if the object is gone (the bucket's lifecycle expires bodies
     /// with the retention, and may do so before DynamoDB's TTL, which lags,
     /// removes the item).
-    pub(crate) async fn get(&self, reference: &BodyRef) -> Result<Option<Vec<u8>>, AwsError> {
+    ///
+    /// Read into one buffer of the size the reference gives, chunk by
+    /// chunk as it arrives: collecting the chunks and then joining them
+    /// would hold the body twice at its peak, and an object larger than
+    /// its reference says stops being read at that size.
+    pub(crate) async fn get(&self, reference: &BodyRef) -> Result<Option<Bytes>, AwsError> {
         let object = match self
             .client
             .get_object()
@@ -112,23 +119,25 @@ impl BodyBucket {
             }
             Err(err) => return Err(call_error("s3", err)),
         };
-        let body = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| call_error("s3", e))?
-            .into_bytes()
-            .to_vec();
-        if body.len() as u64 != reference.size || digest(&body) != reference.sha256 {
-            return Err(AwsError::Corrupt(format!(
-                "body object {} is {} bytes and does not match its event (want {} bytes, SHA-256 {})",
-                reference.key,
-                body.len(),
-                reference.size,
-                reference.sha256
-            )));
+        let corrupt = |got: String| {
+            AwsError::Corrupt(format!(
+                "body object {} is {got} and does not match its event (want {} bytes, SHA-256 {})",
+                reference.key, reference.size, reference.sha256
+            ))
+        };
+        let size = usize::try_from(reference.size).map_err(|_| corrupt("too large".into()))?;
+        let mut body = Vec::with_capacity(size);
+        let mut stream = object.body;
+        while let Some(chunk) = stream.try_next().await.map_err(|e| call_error("s3", e))? {
+            if body.len() + chunk.len() > size {
+                return Err(corrupt(format!("over {size} bytes")));
+            }
+            body.extend_from_slice(&chunk);
         }
-        Ok(Some(body))
+        if body.len() != size || digest(&body) != reference.sha256 {
+            return Err(corrupt(format!("{} bytes", body.len())));
+        }
+        Ok(Some(Bytes::from(body)))
     }
 }
 

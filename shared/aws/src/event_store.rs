@@ -213,7 +213,7 @@ fn event_from(item: &Item) -> Result<Event, AwsError> {
         event_type: stored.event_type,
         provider_delivery_id: stored.provider_delivery_id,
         headers: stored.headers,
-        body,
+        body: body.into(),
     })
 }
 
@@ -319,7 +319,7 @@ impl DynamoEventStore {
             provider_delivery_id: event.provider_delivery_id.clone(),
             received_at: event.received_at,
             headers: event.headers.clone(),
-            body: Vec::new(),
+            body: bytes::Bytes::new(),
         };
         let shards = self.shards.for_writing().await?;
         let mut item = event_item(&fields, expires_at, shards);
@@ -594,7 +594,7 @@ mod tests {
             provider_delivery_id: Some("evt_1".into()),
             received_at: Timestamp::from_unix_millis(1_764_547_200_000),
             headers: vec![("stripe-signature".into(), "t=1,v1=ab\ncd".into())],
-            body: body.to_vec(),
+            body: body.to_vec().into(),
         }
     }
 
@@ -651,7 +651,7 @@ mod tests {
             ("event".into(), s(fields.to_string())),
             (
                 "body".into(),
-                AttributeValue::B(Blob::new(original.body.clone())),
+                AttributeValue::B(Blob::new(original.body.to_vec())),
             ),
         ]);
         let back = event_from(&item).unwrap();

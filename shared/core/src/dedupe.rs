@@ -75,7 +75,10 @@ pub async fn store_and_queue(
     expires_at: Timestamp,
     enqueued: &(dyn Fn() + Sync),
 ) -> Result<Stored, CoreError> {
-    let fan_out = |id: &EventId| QueueMessage::fan_out(id.clone());
+    // A duplicate's body is the delivery's body: its size stands for the
+    // claimed event's too.
+    let body_bytes = event.body.len();
+    let fan_out = |id: &EventId| QueueMessage::fan_out(id.clone()).with_body_bytes(body_bytes);
     let Some(key) = dedupe else {
         // Nothing names this delivery: the receipt is its own event. Stored
         // first, so a failed write queues nothing.

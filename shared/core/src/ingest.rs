@@ -262,7 +262,7 @@ impl Ingest {
             provider_delivery_id: extract::delivery_id(&source, hook.headers, &mut json),
             received_at: now,
             headers: stored_headers(hook.header_pairs)?,
-            body: hook.body.to_vec(),
+            body: bytes::Bytes::copy_from_slice(hook.body),
         };
         // What identifies this delivery for dedupe. A signature with a
         // timestamp expires with its tolerance, so the provider's delivery

@@ -25,7 +25,10 @@ pub mod sns;
 pub use admin::{AddressCheck, Admin, AdminRequest, AdminResponse};
 pub use cache::CachedConfigStore;
 pub use consume::{handle_batch, QueueConsumer, Received};
-pub use dispatch::{DeliveryReport, DeliveryResult, Dispatch, DispatchSettings};
+pub use dispatch::{
+    DeliveryReport, DeliveryResult, Dispatch, DispatchSettings, BODY_BUDGET_REQUEUE_AFTER,
+    BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT,
+};
 pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
 pub use metrics::{Metric, Metrics, NoMetrics};

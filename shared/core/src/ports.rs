@@ -182,6 +182,10 @@ impl From<&Event> for EventInfo {
 pub struct QueueMessage {
     pub event_id: EventId,
     pub kind: MessageKind,
+    /// The size of the event's body, when whoever queued it knew it: the
+    /// dispatcher reserves that much of its budget of body bytes in flight
+    /// before it reads the body (see `DispatchSettings::body_bytes_in_flight`).
+    pub body_bytes: Option<u64>,
 }
 
 /// What a queue message asks of the dispatcher.
@@ -198,6 +202,11 @@ pub enum MessageKind {
     /// Probe the automatically disabled destination; the event is the one
     /// whose failure disabled it.
     Probe(DestinationId),
+    /// Begin a release of the destination's parked deliveries again, if it
+    /// is enabled and none is under way: sent, delayed past the index's
+    /// lag, after each enable (see `dispatch::release`). The event id only
+    /// says when it was asked for.
+    Resume(DestinationId),
 }
 
 /// The message as it travels: the shape messages have had in queues since
@@ -212,42 +221,54 @@ struct WireMessage {
     release: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     probe: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    resume: bool,
+    /// Added later: older messages have none, older dispatchers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    body_bytes: Option<u64>,
 }
 
 impl TryFrom<WireMessage> for QueueMessage {
     type Error = String;
 
     fn try_from(wire: WireMessage) -> Result<Self, String> {
-        let kind = match (wire.destination, wire.release, wire.probe) {
-            (None, false, false) => MessageKind::FanOut,
-            (Some(d), false, false) => MessageKind::Delivery(d),
-            (Some(d), true, false) => MessageKind::Release(d),
-            (Some(d), false, true) => MessageKind::Probe(d),
-            (None, _, _) => return Err("a release or probe message names no destination".into()),
-            (Some(_), true, true) => {
-                return Err("a message is a release or a probe, not both".into())
+        let kind = match (wire.destination, wire.release, wire.probe, wire.resume) {
+            (None, false, false, false) => MessageKind::FanOut,
+            (Some(d), false, false, false) => MessageKind::Delivery(d),
+            (Some(d), true, false, false) => MessageKind::Release(d),
+            (Some(d), false, true, false) => MessageKind::Probe(d),
+            (Some(d), false, false, true) => MessageKind::Resume(d),
+            (None, _, _, _) => {
+                return Err("a release, probe or resume message names no destination".into())
+            }
+            (Some(_), _, _, _) => {
+                return Err("a message is at most one of a release, a probe, a resume".into())
             }
         };
         Ok(QueueMessage {
             event_id: wire.event_id,
             kind,
+            body_bytes: wire.body_bytes,
         })
     }
 }
 
 impl From<QueueMessage> for WireMessage {
     fn from(message: QueueMessage) -> Self {
-        let (destination, release, probe) = match message.kind {
-            MessageKind::FanOut => (None, false, false),
-            MessageKind::Delivery(d) => (Some(d), false, false),
-            MessageKind::Release(d) => (Some(d), true, false),
-            MessageKind::Probe(d) => (Some(d), false, true),
+        let (destination, release, probe, resume) = match message.kind {
+            MessageKind::FanOut => (None, false, false, false),
+            MessageKind::Delivery(d) => (Some(d), false, false, false),
+            MessageKind::Release(d) => (Some(d), true, false, false),
+            MessageKind::Probe(d) => (Some(d), false, true, false),
+            MessageKind::Resume(d) => (Some(d), false, false, true),
         };
         WireMessage {
             event_id: message.event_id,
             destination,
             release,
             probe,
+            resume,
+            body_bytes: message.body_bytes,
         }
     }
 }
@@ -257,6 +278,7 @@ impl QueueMessage {
         QueueMessage {
             event_id,
             kind: MessageKind::FanOut,
+            body_bytes: None,
         }
     }
 
@@ -265,6 +287,15 @@ impl QueueMessage {
         QueueMessage {
             event_id,
             kind: MessageKind::Delivery(destination),
+            body_bytes: None,
+        }
+    }
+
+    /// The same message, saying how large its event's body is.
+    pub fn with_body_bytes(self, body_bytes: usize) -> Self {
+        QueueMessage {
+            body_bytes: Some(body_bytes as u64),
+            ..self
         }
     }
 
@@ -272,7 +303,10 @@ impl QueueMessage {
     pub fn destination(&self) -> Option<&DestinationId> {
         match &self.kind {
             MessageKind::FanOut => None,
-            MessageKind::Delivery(d) | MessageKind::Release(d) | MessageKind::Probe(d) => Some(d),
+            MessageKind::Delivery(d)
+            | MessageKind::Release(d)
+            | MessageKind::Probe(d)
+            | MessageKind::Resume(d) => Some(d),
         }
     }
 
@@ -309,6 +343,10 @@ mod tests {
                 format!(r#"{{"event_id":"{id}","destination":"app","probe":true}}"#),
                 MessageKind::Probe(app.clone()),
             ),
+            (
+                format!(r#"{{"event_id":"{id}","destination":"app","resume":true}}"#),
+                MessageKind::Resume(app.clone()),
+            ),
         ];
         for (old, kind) in cases {
             let parsed: QueueMessage = serde_json::from_str(&old).unwrap();
@@ -316,12 +354,20 @@ mod tests {
                 parsed,
                 QueueMessage {
                     event_id: id.clone(),
-                    kind
+                    kind,
+                    body_bytes: None,
                 },
                 "{old}"
             );
             assert_eq!(serde_json::to_string(&parsed).unwrap(), old);
         }
+        let sized = QueueMessage::fan_out(id.clone()).with_body_bytes(5 << 20);
+        let json = serde_json::to_string(&sized).unwrap();
+        assert_eq!(
+            json,
+            format!(r#"{{"event_id":"{id}","body_bytes":5242880}}"#)
+        );
+        assert_eq!(serde_json::from_str::<QueueMessage>(&json).unwrap(), sized);
     }
 
     #[test]
@@ -331,6 +377,8 @@ mod tests {
             format!(r#"{{"event_id":"{id}","release":true}}"#),
             format!(r#"{{"event_id":"{id}","probe":true}}"#),
             format!(r#"{{"event_id":"{id}","destination":"app","release":true,"probe":true}}"#),
+            format!(r#"{{"event_id":"{id}","destination":"app","probe":true,"resume":true}}"#),
+            format!(r#"{{"event_id":"{id}","resume":true}}"#),
         ] {
             assert!(serde_json::from_str::<QueueMessage>(&bad).is_err(), "{bad}");
         }
@@ -566,7 +614,9 @@ impl Stores {
 pub struct OutboundRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// The event's body, shared with it (and every other destination's
+    /// request), not a copy.
+    pub body: bytes::Bytes,
     pub timeout: Duration,
 }
 

@@ -1,6 +1,7 @@
 //! An accepted webhook, kept exactly as the provider sent it.
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use bytes::Bytes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::ids::{EventId, MessageId, SourceId};
@@ -21,9 +22,11 @@ pub struct Event {
     /// ones. Kept for `events show` and for re-verification.
     #[serde(default)]
     pub headers: Vec<(String, String)>,
-    /// The exact bytes received; base64 in JSON.
+    /// The exact bytes received; base64 in JSON. Shared, not copied: the
+    /// dispatcher sends one body to every destination (and may hold ten
+    /// 5 MiB events at once), so each request refers to the same bytes.
     #[serde(serialize_with = "as_base64", deserialize_with = "from_base64")]
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 impl Event {
@@ -45,13 +48,16 @@ impl Event {
     }
 }
 
-fn as_base64<S: Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+fn as_base64<S: Serializer>(body: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&BASE64.encode(body))
 }
 
-fn from_base64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+fn from_base64<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
     let text = String::deserialize(deserializer)?;
-    BASE64.decode(text).map_err(serde::de::Error::custom)
+    BASE64
+        .decode(text)
+        .map(Bytes::from)
+        .map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
@@ -70,7 +76,7 @@ mod tests {
                 "content-type".into(),
                 "application/x-www-form-urlencoded".into(),
             )],
-            body: vec![0, 159, 146, 150, b'{'],
+            body: Bytes::from_static(&[0, 159, 146, 150, b'{']),
         };
         let json = serde_json::to_string(&event).unwrap();
         assert!(

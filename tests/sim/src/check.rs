@@ -15,6 +15,10 @@ pub trait Stored {
     /// Every dedupe record: the provider's delivery id and the event it
     /// names.
     fn dedupe_records(&self) -> Vec<(String, EventId)>;
+    /// Body objects no stored event names (where bodies are kept apart).
+    fn orphan_objects(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +29,7 @@ pub struct Violation {
 }
 
 pub const INVARIANTS: [&str; 6] = [
-    "the run settles",
+    "the run settles, in a bounded number of calls",
     "every acknowledged webhook is delivered to every routed destination under one webhook-id",
     "one provider delivery never becomes two events",
     "an acknowledged event stays readable",
@@ -36,6 +40,10 @@ pub const INVARIANTS: [&str; 6] = [
 impl Violation {
     fn new(invariant: u8, detail: String) -> Self {
         Violation { invariant, detail }
+    }
+
+    pub fn storm(calls: u64) -> Self {
+        Violation::new(0, format!("{calls} calls to the services: a storm"))
     }
 
     pub fn unsettled(held: Vec<String>) -> Self {
@@ -163,6 +171,13 @@ pub fn check(
             }
         }
     }
+    // 5: no body object without an event that names it.
+    for key in stored.orphan_objects() {
+        violations.push(Violation::new(
+            5,
+            format!("body object {key} is named by no stored event"),
+        ));
+    }
     // 4: leases keep a delivery to one attempt at a time.
     let mut overlaps: BTreeMap<&(String, String), usize> = BTreeMap::new();
     for key in &log.overlaps {
@@ -209,4 +224,61 @@ pub fn released_in_order(
         }
     }
     violations
+}
+
+/// The lines of `trace` about what `violation` names: its events (by event
+/// id, as `webhook-id`, and by the webhook's dedupe key and body), and the
+/// run's first line (how the seed shaped it). Most of a run is other
+/// webhooks' business; this is the part to read first.
+pub fn focus(trace: &[String], violation: &Violation) -> Vec<String> {
+    let mut needles = Vec::new();
+    for word in violation
+        .detail
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+    {
+        if let Some(id) = word.strip_prefix("evt_").or(word.strip_prefix("msg_")) {
+            if id.starts_with("wh") {
+                continue;
+            }
+            needles.push(format!("evt_{id}"));
+            needles.push(format!("msg_{id}"));
+        } else if let Some(n) = word.strip_prefix("wh").filter(|n| n.parse::<u32>().is_ok()) {
+            needles.push(format!("msg_wh{n} "));
+            needles.push(format!("\"n\":{n}}}"));
+        }
+    }
+    trace
+        .iter()
+        .enumerate()
+        .filter(|(i, line)| *i == 0 || needles.iter().any(|n| line.contains(n.as_str())))
+        .map(|(_, line)| line.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_focused_trace_keeps_the_lines_about_the_violation() {
+        let trace: Vec<String> = [
+            "seed 7: 2 webhook(s)",
+            "  1.0s claim_dedupe msg_wh0 for evt_aaa -> Ok(Won)",
+            "  1.1s claim_dedupe msg_wh1 for evt_bbb -> Ok(Won)",
+            "  2.0s sqs.send {\"event_id\":\"evt_aaa\"} delay 0ns",
+            "  3.0s send http://d1.sim/hook msg_bbb -> HTTP 200",
+        ]
+        .map(String::from)
+        .to_vec();
+        let violation = Violation::new(
+            1,
+            "wh0 was acknowledged as evt_aaa and never delivered".into(),
+        );
+        assert_eq!(
+            focus(&trace, &violation),
+            [&trace[0], &trace[1], &trace[3]]
+                .map(String::clone)
+                .to_vec()
+        );
+    }
 }

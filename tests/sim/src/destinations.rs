@@ -17,7 +17,7 @@ use crate::faults::Sim;
 pub struct Arrival {
     pub destination: String,
     pub webhook_id: String,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
     /// Whether it was answered 2xx.
     pub accepted: bool,
 }

@@ -6,7 +6,7 @@
 use hookrelay_core::{Clock, CoreError};
 use hookrelay_models::Timestamp;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -52,6 +52,8 @@ pub struct Sim {
     base: Timestamp,
     tracing: AtomicBool,
     trace: Mutex<Vec<String>>,
+    /// Calls made to the simulated services so far.
+    calls: AtomicU64,
 }
 
 impl Sim {
@@ -67,6 +69,7 @@ impl Sim {
             base,
             tracing: AtomicBool::new(false),
             trace: Mutex::new(Vec::new()),
+            calls: AtomicU64::new(0),
         }
     }
 
@@ -90,6 +93,11 @@ impl Sim {
 
     pub fn take_trace(&self) -> Vec<String> {
         std::mem::take(&mut self.trace.lock().unwrap())
+    }
+
+    /// Calls made to the simulated services so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
     }
 
     pub fn elapsed(&self) -> Duration {
@@ -129,6 +137,7 @@ impl Sim {
     where
         F: Future<Output = Result<T, CoreError>>,
     {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let before = self.delay();
         if !before.is_zero() {
             tokio::time::sleep(before).await;

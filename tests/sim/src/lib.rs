@@ -2,6 +2,7 @@
 //! use cases (`hookrelay-core`) over simulated services with every fault
 //! the real ones have, on one thread with a paused clock, so a seed names
 //! one run and reruns it exactly. See README's "Proving it".
+mod bucket;
 mod check;
 mod destinations;
 mod faults;
@@ -10,7 +11,7 @@ pub mod rng;
 mod stores;
 mod world;
 
-pub use check::{Violation, INVARIANTS};
+pub use check::{focus, Violation, INVARIANTS};
 pub use stores::Mutation;
 pub use world::{run_seed, run_seed_with, Options, Report};
 
@@ -34,14 +35,32 @@ impl Stored for Arc<MemoryStore> {
 
 /// The event store under test: the in-memory store, which implements the
 /// same primitives as the DynamoDB adapter with the same conditions (both
-/// pass the receiver's contract tests), under the fault model.
-fn backend(sim: &Arc<Sim>, memory: &Arc<MemoryStore>, mutation: Mutation) -> Backend {
+/// pass the receiver's contract tests), under the fault model; with
+/// `bodies_in_s3`, its bodies kept in a simulated bucket as the adapter
+/// keeps large ones.
+fn backend(
+    sim: &Arc<Sim>,
+    memory: &Arc<MemoryStore>,
+    mutation: Mutation,
+    bodies_in_s3: bool,
+) -> Backend {
+    let events = Arc::new(stores::Faulty::new(sim.clone(), memory.clone(), mutation));
+    if !bodies_in_s3 {
+        return Backend {
+            events,
+            stored: Box::new(memory.clone()),
+        };
+    }
+    let objects = bucket::Objects::default();
     Backend {
-        events: Arc::new(stores::Faulty {
+        events: Arc::new(bucket::ClaimCheck {
             sim: sim.clone(),
-            inner: memory.clone(),
-            mutation,
+            inner: events,
+            objects: objects.clone(),
         }),
-        stored: Box::new(memory.clone()),
+        stored: Box::new(bucket::StoredWithBucket {
+            memory: memory.clone(),
+            objects,
+        }),
     }
 }

@@ -1,15 +1,17 @@
-//! `sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages]`: runs
-//! seeds and prints each violation with its seed, then `sim: N seeds, M
-//! violations`. `--seed N` runs one seed and prints its trace;
+//! `sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages]
+//! [--as-found]`: runs seeds and prints each violation with its seed, then
+//! `sim: N seeds, M violations`. `--seed N` runs one seed and prints its
+//! trace, then each violation with the part of the trace about it;
 //! `--no-outages` leaves out the operator who disables and enables a
-//! destination in some runs.
-use hookrelay_sim::{run_seed_with, Options, Report};
+//! destination in some runs; `--as-found` leaves out the models added
+//! after the first defects were found (a seed found then runs as it did).
+use hookrelay_sim::{focus, run_seed_with, Options, Report};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn usage() -> ! {
-    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages]");
+    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages] [--as-found]");
     std::process::exit(2);
 }
 
@@ -38,6 +40,7 @@ fn main() {
             "--from" => from = number(args.next()),
             "--threads" => threads = number(args.next()).max(1) as usize,
             "--no-outages" => options.outages = false,
+            "--as-found" => options.later_models = false,
             "-h" | "--help" => usage(),
             other => seeds = other.parse().unwrap_or_else(|_| usage()),
         }
@@ -47,7 +50,12 @@ fn main() {
         for line in &report.trace {
             println!("{line}");
         }
-        print_violations(&report);
+        for violation in &report.violations {
+            println!("\nseed {}: {violation}\nthe trace about it:", report.seed);
+            for line in focus(&report.trace, violation) {
+                println!("{line}");
+            }
+        }
         println!(
             "sim: 1 seeds, {} violations ({} webhooks, {} acknowledged, settled after {:?} simulated)",
             report.violations.len(),

@@ -11,7 +11,10 @@ use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Source,
     SourceId, Timestamp,
 };
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::faults::Sim;
 
@@ -20,6 +23,97 @@ pub struct Faulty {
     pub sim: Arc<Sim>,
     pub inner: Arc<MemoryStore>,
     pub mutation: Mutation,
+    /// How far behind the table a read of deliveries by state may be, at
+    /// most: on DynamoDB that is a query of a global secondary index,
+    /// which is only eventually consistent (every other read the
+    /// dispatcher makes is a consistent read of the table). Zero: never.
+    index_lag: Duration,
+    /// Each delivery's state after each write to it, with the simulated
+    /// time of the write: what an index read that lags sees.
+    index_log: Mutex<Vec<IndexEntry>>,
+}
+
+/// A delivery's state (`None`: none stored) after a write at a simulated
+/// time.
+type IndexEntry = (Duration, EventId, DestinationId, Option<DeliveryState>);
+
+impl Faulty {
+    pub fn new(sim: Arc<Sim>, inner: Arc<MemoryStore>, mutation: Mutation) -> Self {
+        Faulty {
+            sim,
+            inner,
+            mutation,
+            index_lag: Duration::ZERO,
+            index_log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Reads of deliveries by state lag the table by up to `lag`.
+    pub fn with_index_lag(mut self, lag: Duration) -> Self {
+        self.index_lag = lag;
+        self
+    }
+
+    /// `write` to the delivery of `event` to `destination`, then its state
+    /// noted for the lagging index, in the same step (no await point
+    /// between the two: a crash cannot separate them).
+    async fn logged<T>(
+        &self,
+        event: &EventId,
+        destination: &DestinationId,
+        write: impl Future<Output = Result<T, CoreError>>,
+    ) -> Result<T, CoreError> {
+        let written = write.await;
+        if !self.index_lag.is_zero() {
+            let state = self
+                .inner
+                .delivery(event, destination)
+                .await
+                .ok()
+                .flatten()
+                .map(|d| d.state);
+            self.index_log.lock().unwrap().push((
+                self.sim.elapsed(),
+                event.clone(),
+                destination.clone(),
+                state,
+            ));
+        }
+        written
+    }
+
+    /// The deliveries in `state` as the index showed them a moment ago
+    /// (up to `index_lag`, drawn per read): a change newer than that is
+    /// not seen yet, and a delivery that left the state since still is.
+    fn lagging_in_state(
+        &self,
+        destination: &DestinationId,
+        state: DeliveryState,
+        since: Option<Timestamp>,
+        order: ListOrder,
+        limit: usize,
+    ) -> Vec<EventId> {
+        let lag = self.sim.upto(self.index_lag);
+        let seen_until = self.sim.elapsed().saturating_sub(lag);
+        let mut latest = BTreeMap::new();
+        for (at, event, of, state) in self.index_log.lock().unwrap().iter() {
+            if *at > seen_until {
+                break;
+            }
+            if of == destination {
+                latest.insert(event.clone(), *state);
+            }
+        }
+        let lower = since.map(EventId::lower_bound);
+        let ids = latest
+            .into_iter()
+            .filter(|(id, s)| *s == Some(state) && lower.as_ref().is_none_or(|l| id >= l))
+            .map(|(id, _)| id);
+        match order {
+            ListOrder::OldestFirst => ids.take(limit).collect(),
+            ListOrder::NewestFirst => ids.rev().take(limit).collect(),
+        }
+    }
 }
 
 /// A defect planted in the event store on purpose, to show that the
@@ -81,7 +175,11 @@ impl DeliveryStore for Faulty {
             .sim
             .call(
                 "delivery.claim",
-                self.inner.claim(event, destination, now, lease_until),
+                self.logged(
+                    event,
+                    destination,
+                    self.inner.claim(event, destination, now, lease_until),
+                ),
             )
             .await;
         self.sim
@@ -98,7 +196,11 @@ impl DeliveryStore for Faulty {
         self.sim
             .call(
                 "delivery.record_attempt",
-                self.inner.record_attempt(attempt, delivery, lease),
+                self.logged(
+                    &delivery.event_id,
+                    &delivery.destination,
+                    self.inner.record_attempt(attempt, delivery, lease),
+                ),
             )
             .await
     }
@@ -110,7 +212,10 @@ impl DeliveryStore for Faulty {
         now: Timestamp,
     ) -> Result<(), CoreError> {
         self.sim
-            .call("delivery.park", self.inner.park(event, destination, now))
+            .call(
+                "delivery.park",
+                self.logged(event, destination, self.inner.park(event, destination, now)),
+            )
             .await
     }
 
@@ -144,13 +249,25 @@ impl DeliveryStore for Faulty {
         order: ListOrder,
         limit: usize,
     ) -> Result<Vec<EventId>, CoreError> {
+        if self.index_lag.is_zero() {
+            return self
+                .sim
+                .call(
+                    "delivery.in_state",
+                    self.inner
+                        .deliveries_in_state(destination, state, since, order, limit),
+                )
+                .await;
+        }
+        let found = self
+            .sim
+            .call("delivery.in_state (index)", async {
+                Ok(self.lagging_in_state(destination, state, since, order, limit))
+            })
+            .await;
         self.sim
-            .call(
-                "delivery.in_state",
-                self.inner
-                    .deliveries_in_state(destination, state, since, order, limit),
-            )
-            .await
+            .note(|| format!("in_state {destination} {state:?} (index) -> {found:?}"));
+        found
     }
 
     async fn count_in_state(
@@ -176,7 +293,11 @@ impl DeliveryStore for Faulty {
         self.sim
             .call(
                 "delivery.reopen",
-                self.inner.reopen(event, destination, now, new_series),
+                self.logged(
+                    event,
+                    destination,
+                    self.inner.reopen(event, destination, now, new_series),
+                ),
             )
             .await
     }

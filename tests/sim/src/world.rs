@@ -32,6 +32,10 @@ const PROVIDER_TRIES: u32 = 40;
 /// A run that has not settled after this much simulated time is a
 /// violation (it would be a delivery stuck for ever).
 const SETTLE_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A run that makes more calls than this has a storm in it (a loop of
+/// messages and writes that only time ends), even if it settles: runs
+/// make a few hundred to a few thousand.
+const CALL_LIMIT: u64 = 100_000;
 /// The SQS visibility timeout the template gives the dispatcher's queue.
 const VISIBILITY: Duration = Duration::from_secs(60);
 
@@ -81,6 +85,16 @@ struct World {
     /// it was enabled again, oldest first, and how many requests the
     /// destinations had taken in by then.
     parked_at_enable: Mutex<(Vec<EventId>, usize)>,
+    /// A dispatcher's budget of body bytes, when the run makes it tight.
+    budget: Option<Budget>,
+    /// How far the index of deliveries by state may lag.
+    index_lag: Duration,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    bytes: usize,
+    wait: Duration,
 }
 
 /// When an operator disables the second destination by hand, and when
@@ -94,15 +108,23 @@ struct Outage {
 
 impl World {
     fn dispatch(&self) -> Dispatch {
+        let settings = DispatchSettings {
+            jitter: false,
+            auto_disable_after: None,
+            ..DispatchSettings::default()
+        };
         Dispatch::new(
             self.stores.clone(),
             self.queue.clone(),
             self.destinations.clone(),
             Arc::new(SimClock(self.sim.clone())),
-            DispatchSettings {
-                jitter: false,
-                auto_disable_after: None,
-                ..DispatchSettings::default()
+            match self.budget {
+                Some(budget) => DispatchSettings {
+                    body_bytes_in_flight: budget.bytes,
+                    body_budget_wait: budget.wait,
+                    ..settings
+                },
+                None => settings,
             },
         )
     }
@@ -216,6 +238,21 @@ impl World {
             .expect("in memory");
         self.sim
             .note(|| format!("operator: enabled {destination}; parked {parked:?}"));
+        // In arrival order are those the index listed at the enable: parked
+        // longer ago than it lags. One parked within that may be listed
+        // only by the enable's second look, after younger ones went.
+        let listed_before = self.now().unix_millis() - self.index_lag.as_millis() as i64;
+        let mut in_order = Vec::new();
+        for id in parked {
+            let delivery = self.memory.delivery(&id, &destination).await;
+            if delivery
+                .expect("in memory")
+                .is_some_and(|d| d.updated_at.unix_millis() < listed_before)
+            {
+                in_order.push(id);
+            }
+        }
+        let parked = in_order;
         let arrived = self.destinations.log.lock().unwrap().arrivals.len();
         *self.parked_at_enable.lock().unwrap() = (parked, arrived);
         // An enable that fails is tried again: a resume whose send took
@@ -225,6 +262,7 @@ impl World {
             &*self.stores.deliveries,
             &*self.queue,
             &destination,
+            self.now(),
         )
         .await
         .is_err()
@@ -292,6 +330,10 @@ pub struct Options {
     /// In some runs (three in ten) an operator disables the second
     /// destination by hand and enables it again.
     pub outages: bool,
+    /// The parts of the model added after the first defects were found: a
+    /// tight budget of body bytes, a lagging index, bodies in S3. Off, a
+    /// seed found before runs as it did then.
+    pub later_models: bool,
 }
 
 impl Default for Options {
@@ -299,6 +341,7 @@ impl Default for Options {
         Options {
             mutation: Mutation::None,
             outages: true,
+            later_models: true,
         }
     }
 }
@@ -331,22 +374,36 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
         enable_after: Duration::from_secs(1 + shape.below(1800)),
     };
     let outage = (shape.chance(0.3) && options.outages).then_some(outage);
+    // In one run in four each dispatcher instance has room for one body at
+    // a time (bodies are about 30 bytes) and waits 0, 2 or 20 s for it:
+    // the rest are queued again. Drawn last, so the other runs are as
+    // they were.
+    let later = options.later_models;
+    let budget = (shape.chance(0.25) && later).then(|| Budget {
+        bytes: 40,
+        wait: Duration::from_secs([0, 2, 20][shape.below(3) as usize]),
+    });
+    // Reads of deliveries by state (a DynamoDB index) lag the table by up
+    // to this in half the runs.
+    let index_lag = Duration::from_millis([0, 0, 0, 200, 2_000, 20_000][shape.below(6) as usize])
+        .min(if later { Duration::MAX } else { Duration::ZERO });
+    // Bodies in a simulated S3 bucket, as the DynamoDB adapter keeps large
+    // ones, in half the runs.
+    let bodies_in_s3 = shape.chance(0.5) && later;
     let sim = Arc::new(Sim::new(seed, base, calm_after));
     sim.set_tracing(trace);
     sim.note(|| {
         format!(
-            "seed {seed}: {webhooks} webhook(s), faults {:?}, crash rate {crash_rate}, calm after {calm_after:?}, destinations recover after {recover_after:?}, outage {outage:?}",
+            "seed {seed}: {webhooks} webhook(s), faults {:?}, crash rate {crash_rate}, calm after {calm_after:?}, destinations recover after {recover_after:?}, outage {outage:?}, body budget {budget:?}, index lag {index_lag:?}, bodies in S3 {bodies_in_s3}",
             sim.rates
         )
     });
 
     let memory = Arc::new(MemoryStore::new(config()));
-    let faulty = Arc::new(Faulty {
-        sim: sim.clone(),
-        inner: memory.clone(),
-        mutation: Mutation::None,
-    });
-    let backend = crate::backend(&sim, &memory, options.mutation);
+    let faulty = Arc::new(
+        Faulty::new(sim.clone(), memory.clone(), Mutation::None).with_index_lag(index_lag),
+    );
+    let backend = crate::backend(&sim, &memory, options.mutation, bodies_in_s3);
     let queue = Arc::new(SimQueue::new(sim.clone(), VISIBILITY));
     let ids = sim.clone();
     let ingest = Ingest::new(
@@ -375,6 +432,8 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
         crash_rate,
         memory: memory.clone(),
         parked_at_enable: Mutex::new((Vec::new(), 0)),
+        budget,
+        index_lag,
     });
 
     let providers: Vec<_> = (0..webhooks)
@@ -410,6 +469,9 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
     ));
     if !settled {
         violations.push(Violation::unsettled(queue.bodies()));
+    }
+    if sim.calls() > CALL_LIMIT {
+        violations.push(Violation::storm(sim.calls()));
     }
     let acknowledged = (0..webhooks)
         .filter(|n| acks.iter().any(|(m, _)| m == n))

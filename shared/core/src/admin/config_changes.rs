@@ -184,6 +184,7 @@ impl Admin {
                         &*self.stores.deliveries,
                         &**queue,
                         &destination.id,
+                        self.clock.now(),
                     )
                     .await?
                     .is_some()

@@ -32,6 +32,7 @@ impl Admin {
             &*self.stores.deliveries,
             queue,
             &destination,
+            self.clock.now(),
         )
         .await?;
         let was = if current.enabled {

@@ -107,6 +107,8 @@ impl Dispatch {
             let probe = QueueMessage {
                 event_id: event.clone(),
                 kind: MessageKind::Probe(destination.id.clone()),
+                // A probe sends a body of its own, not the event's.
+                body_bytes: None,
             };
             self.queue
                 .enqueue(&probe, every.min(MAX_QUEUE_DELAY))
@@ -167,7 +169,7 @@ impl Dispatch {
             provider_delivery_id: None,
             received_at: now,
             headers: vec![("content-type".into(), "application/json".into())],
-            body,
+            body: body.into(),
         };
         let request = self.outbound_request(&probe_event, destination, now)?;
         let sent = self.sender.send(&request).await;
@@ -181,6 +183,7 @@ impl Dispatch {
                 &*self.deliveries,
                 &*self.queue,
                 &destination.id,
+                now,
             )
             .await?;
         } else if let Some(every) = self.settings.probe_every {

@@ -14,11 +14,13 @@
 //! delivery, delayed by up to SQS's 15 minutes. A message that arrives
 //! before its delivery is due (longer delays) is re-enqueued for the
 //! remaining time.
+mod budget;
 mod health;
 mod release;
 mod request;
 
-pub use release::{release_next_parked, resume_destination};
+pub use budget::{BODY_BUDGET_REQUEUE_AFTER, BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT};
+pub use release::{release_next_parked, resume_destination, INDEX_LAG_ALLOWANCE};
 
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{
@@ -67,6 +69,13 @@ pub struct DispatchSettings {
     /// and enable it again on a 2xx (`None`, the default: no probes). At
     /// most 15 minutes (the queue's longest delay).
     pub probe_every: Option<Duration>,
+    /// Body bytes this process reads and sends at once (see
+    /// [`budget`](self::budget)); a message past it waits, then is queued
+    /// again.
+    pub body_bytes_in_flight: usize,
+    /// How long a message waits for room in that budget before it is
+    /// queued again ([`BODY_BUDGET_WAIT`]).
+    pub body_budget_wait: Duration,
 }
 
 /// How an automatic disable's reason starts; probes only re-enable what
@@ -83,6 +92,8 @@ impl Default for DispatchSettings {
             user_agent: format!("hookrelay/{}", env!("CARGO_PKG_VERSION")),
             auto_disable_after: Some(Duration::from_secs(24 * 3600)),
             probe_every: None,
+            body_bytes_in_flight: DEFAULT_BODY_BYTES_IN_FLIGHT,
+            body_budget_wait: BODY_BUDGET_WAIT,
         }
     }
 }
@@ -139,6 +150,7 @@ pub struct Dispatch {
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
     metrics: Arc<dyn Metrics>,
     signing_keys: Mutex<HashMap<DestinationId, request::SigningKeys>>,
+    body_budget: budget::BodyBudget,
 }
 
 impl Dispatch {
@@ -157,11 +169,12 @@ impl Dispatch {
             queue,
             sender,
             clock,
-            settings,
             in_flight: Mutex::new(HashMap::new()),
             failing_since: Mutex::new(HashMap::new()),
             metrics: Arc::new(NoMetrics),
             signing_keys: Mutex::new(HashMap::new()),
+            body_budget: budget::BodyBudget::new(settings.body_bytes_in_flight),
+            settings,
         }
     }
 
@@ -177,9 +190,29 @@ impl Dispatch {
         &self,
         message: &QueueMessage,
     ) -> Result<Vec<DeliveryResult>, CoreError> {
-        if let MessageKind::Probe(destination) = &message.kind {
-            return self.probe(message, destination).await;
+        match &message.kind {
+            MessageKind::Probe(destination) => return self.probe(message, destination).await,
+            // An enable's second look at what is parked (see
+            // `release::INDEX_LAG_ALLOWANCE`).
+            MessageKind::Resume(destination) => {
+                self.release_if_enabled(destination).await?;
+                return Ok(Vec::new());
+            }
+            _ => {}
         }
+        // Room for the body in the budget, before it is read when the
+        // message says how large it is, else as soon as it is read.
+        let mut reserved = match message.body_bytes {
+            Some(bytes) => match self
+                .body_budget
+                .reserve(bytes, self.settings.body_budget_wait)
+                .await
+            {
+                Some(reserved) => Some(reserved),
+                None => return self.queue_again_for_room(message.clone()).await,
+            },
+            None => None,
+        };
         let Some(event) = self.events.event(&message.event_id).await? else {
             let age = self.clock.now().since(message.event_id.timestamp());
             if age < NOT_YET_STORED_GRACE {
@@ -207,6 +240,19 @@ impl Dispatch {
             }
             return Ok(Vec::new());
         };
+        if reserved.is_none() {
+            let bytes = event.body.len();
+            let wait = self.settings.body_budget_wait;
+            match self.body_budget.reserve(bytes as u64, wait).await {
+                Some(share) => reserved = Some(share),
+                None => {
+                    drop(event);
+                    let message = message.clone().with_body_bytes(bytes);
+                    return self.queue_again_for_room(message).await;
+                }
+            }
+        }
+        let _reserved = reserved;
         let config = self.config.config().await?;
         let destinations: Vec<Destination> = match message.destination() {
             Some(id) => config.destination(id).cloned().into_iter().collect(),
@@ -257,6 +303,20 @@ impl Dispatch {
         }
     }
 
+    /// No room in the body budget in time: the message goes back to the
+    /// queue for a moment (for this instance or another) rather than keep
+    /// the batch waiting past the function's timeout.
+    async fn queue_again_for_room(
+        &self,
+        message: QueueMessage,
+    ) -> Result<Vec<DeliveryResult>, CoreError> {
+        self.queue
+            .enqueue(&message, BODY_BUDGET_REQUEUE_AFTER)
+            .await?;
+        tracing::info!(event_id = %message.event_id, body_bytes = message.body_bytes, "no room for the body now; queued again");
+        Ok(Vec::new())
+    }
+
     fn destination_slot(&self, destination: &Destination) -> Arc<Semaphore> {
         let limit = destination
             .max_in_flight
@@ -292,6 +352,7 @@ impl Dispatch {
             } else {
                 MessageKind::Delivery(destination.id.clone())
             },
+            body_bytes: Some(event.body.len() as u64),
         };
         let now = self.clock.now();
         let enabled_since_cached;

@@ -10,7 +10,7 @@
 //! once), an enable retried, or a delivery parked while an enable was under
 //! way can each start at most one chain, so at most one parked delivery is
 //! in flight and they go in arrival order.
-use hookrelay_models::{DeliveryState, DestinationId, EventId};
+use hookrelay_models::{DeliveryState, DestinationId, EventId, Timestamp};
 use std::time::Duration;
 
 use crate::error::CoreError;
@@ -90,6 +90,8 @@ fn release(event: &EventId, destination: &DestinationId) -> QueueMessage {
     QueueMessage {
         event_id: event.clone(),
         kind: MessageKind::Release(destination.clone()),
+        // Not known from the parked list: reserved once read.
+        body_bytes: None,
     }
 }
 
@@ -97,30 +99,66 @@ async fn oldest_parked(
     deliveries: &dyn DeliveryStore,
     destination: &DestinationId,
 ) -> Result<Option<EventId>, CoreError> {
-    Ok(deliveries
+    // The list by state is an index (on DynamoDB a global secondary index,
+    // only eventually consistent): it may still show a delivery that has
+    // left the state, the one just released above all. Each candidate's
+    // state is read from the table before it is trusted; one more read per
+    // step, only while a release runs.
+    let candidates = deliveries
         .deliveries_in_state(
             destination,
             DeliveryState::Parked,
             None,
             ListOrder::OldestFirst,
-            1,
+            STALE_CANDIDATES,
         )
-        .await?
-        .into_iter()
-        .next())
+        .await?;
+    for candidate in candidates {
+        let state = deliveries
+            .delivery(&candidate, destination)
+            .await?
+            .map(|d| d.state);
+        if state == Some(DeliveryState::Parked) {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
 }
+
+/// How many of the oldest listed as parked are checked against the table
+/// in one step: enough to pass what a lagging index still shows as parked
+/// (the deliveries released just before).
+const STALE_CANDIDATES: usize = 10;
+
+/// How long after an enable its release is begun once more. Parked
+/// deliveries are found through an index that lags the table (on DynamoDB
+/// a global secondary index, usually by well under a second): one parked
+/// just before the enable, or as it landed, may not be listed yet when the
+/// enable's release looks, and without a second look it would wait for the
+/// next enable. Past this, the index shows it.
+pub const INDEX_LAG_ALLOWANCE: Duration = Duration::from_secs(60);
 
 /// What follows a destination being enabled again, however that happened
 /// (by hand, by a pushed file, by a probe): failures from before no longer
 /// count towards disabling it, and its parked deliveries are released in
-/// arrival order. Returns the first event released, if any was parked.
+/// arrival order, beginning now and once more after
+/// [`INDEX_LAG_ALLOWANCE`] (a [`MessageKind::Resume`] message: one more
+/// SendMessage per enable). Returns the first event released now, if any
+/// was parked.
 pub async fn resume_destination(
     health: &dyn DestinationHealth,
     deliveries: &dyn DeliveryStore,
     queue: &dyn Queue,
     destination: &DestinationId,
+    now: Timestamp,
 ) -> Result<Option<EventId>, CoreError> {
     health.set_failing_since(destination, None).await?;
+    let again = QueueMessage {
+        event_id: EventId::lower_bound(now),
+        kind: MessageKind::Resume(destination.clone()),
+        body_bytes: None,
+    };
+    queue.enqueue(&again, INDEX_LAG_ALLOWANCE).await?;
     release_next_parked(deliveries, health, queue, destination, None).await
 }
 

@@ -50,7 +50,7 @@ fn event(source: &str, offset: i64) -> Event {
         provider_delivery_id: Some(format!("d-{offset}")),
         received_at: at(offset),
         headers: Vec::new(),
-        body: vec![b'x'; 64],
+        body: vec![b'x'; 64].into(),
     }
 }
 
