@@ -82,6 +82,18 @@ impl Faulty {
         written
     }
 
+    /// When the delivery of `event` to `destination` was last written, in
+    /// simulated time (`None` if the index does not lag, or it never was).
+    pub fn last_written(&self, event: &EventId, destination: &DestinationId) -> Option<Duration> {
+        self.index_log
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(_, e, d, _)| e == event && d == destination)
+            .map(|(at, ..)| *at)
+    }
+
     /// The deliveries in `state` as the index showed them a moment ago
     /// (up to `index_lag`, drawn per read): a change newer than that is
     /// not seen yet, and a delivery that left the state since still is.
@@ -211,12 +223,16 @@ impl DeliveryStore for Faulty {
         destination: &DestinationId,
         now: Timestamp,
     ) -> Result<(), CoreError> {
-        self.sim
+        let parked = self
+            .sim
             .call(
                 "delivery.park",
                 self.logged(event, destination, self.inner.park(event, destination, now)),
             )
-            .await
+            .await;
+        self.sim
+            .note(|| format!("park {event} {destination} -> {parked:?}"));
+        parked
     }
 
     async fn delivery(

@@ -89,6 +89,8 @@ struct World {
     budget: Option<Budget>,
     /// How far the index of deliveries by state may lag.
     index_lag: Duration,
+    /// The deliveries' store under faults, for when each was written.
+    faulty: Arc<Faulty>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -241,18 +243,17 @@ impl World {
         // In arrival order are those the index listed at the enable: parked
         // longer ago than it lags. One parked within that may be listed
         // only by the enable's second look, after younger ones went.
-        let listed_before = self.now().unix_millis() - self.index_lag.as_millis() as i64;
-        let mut in_order = Vec::new();
-        for id in parked {
-            let delivery = self.memory.delivery(&id, &destination).await;
-            if delivery
-                .expect("in memory")
-                .is_some_and(|d| d.updated_at.unix_millis() < listed_before)
-            {
-                in_order.push(id);
-            }
-        }
-        let parked = in_order;
+        // (When its park took effect, not the time the dispatcher wrote in
+        // it: a call can take seconds to land.)
+        let listed_before = self.sim.elapsed().saturating_sub(self.index_lag);
+        let parked: Vec<EventId> = parked
+            .into_iter()
+            .filter(|id| {
+                self.faulty
+                    .last_written(id, &destination)
+                    .is_none_or(|at| at < listed_before)
+            })
+            .collect();
         let arrived = self.destinations.log.lock().unwrap().arrivals.len();
         *self.parked_at_enable.lock().unwrap() = (parked, arrived);
         // An enable that fails is tried again: a resume whose send took
@@ -434,6 +435,7 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
         parked_at_enable: Mutex::new((Vec::new(), 0)),
         budget,
         index_lag,
+        faulty: faulty.clone(),
     });
 
     let providers: Vec<_> = (0..webhooks)
