@@ -51,7 +51,7 @@ PUBLIC_KEYS = {
 SNS_KEY_FILE = os.path.join(HERE, "sns-signing-key.pem")
 SNS_CERT_FILE = os.path.join(HERE, "sns-signing-cert.pem")
 SNS_TOPIC = "arn:aws:sns:us-east-1:123456789012:orders"
-SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hookrelay-sample.pem"
+SNS_CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem"
 SNS_TIME = datetime.datetime.fromtimestamp(SIGNED_AT, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
@@ -166,7 +166,9 @@ def samples():
     token = "e0b5477167110d68991efc6b9f89f0a11066af27834600e123"
     body = j({"signature": {"token": token, "timestamp": TS, "signature": hexmac("mailgun", TS.encode() + token.encode())},
               "event-data": {"event": "delivered", "id": "CCXMjJ7nQi2N3BPigGOdgQ", "recipient": "alice@example.com"}})
-    out["mailgun"] = (body, {}, "delivered", "CCXMjJ7nQi2N3BPigGOdgQ")
+    # Its delivery id is the signed timestamp and token (each token used
+    # once), not the unsigned event-data id.
+    out["mailgun"] = (body, {}, "delivered", f"{TS}.{token}")
 
     body = j({"merchant_id": "MLEFBHHSJGVHD", "type": "payment.updated", "event_id": "ac3ac95b-f97d-458c-a6e6-18981597e05f", "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY"}})
     out["square"] = (body, {

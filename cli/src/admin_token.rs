@@ -66,8 +66,8 @@ pub fn issue(port: u16) -> Result<(String, PathBuf), CliError> {
 }
 
 /// The token to send to the admin endpoint at `admin_url`:
-/// `HOOKRELAY_ADMIN_TOKEN`, else the file `hookrelay dev` wrote for its
-/// port.
+/// `HOOKRELAY_ADMIN_TOKEN`, else, for a loopback address, the file
+/// `hookrelay dev` wrote for its port.
 pub fn for_url(admin_url: &str) -> Option<String> {
     if let Some(token) = std::env::var("HOOKRELAY_ADMIN_TOKEN")
         .ok()
@@ -75,11 +75,20 @@ pub fn for_url(admin_url: &str) -> Option<String> {
     {
         return Some(token);
     }
-    let port = reqwest::Url::parse(admin_url)
-        .ok()?
-        .port_or_known_default()?;
+    let port = loopback_port(admin_url)?;
     let token = std::fs::read_to_string(token_path(port)).ok()?;
     Some(token.trim().to_string())
+}
+
+/// The port of `admin_url` if it names a loopback address. A token file is
+/// `hookrelay dev`'s, which listens on loopback only: another host that
+/// happens to use the same port must never be sent it.
+fn loopback_port(admin_url: &str) -> Option<u16> {
+    let url = reqwest::Url::parse(admin_url).ok()?;
+    if !crate::server::loopback_host(url.host_str()?) {
+        return None;
+    }
+    url.port_or_known_default()
 }
 
 /// Whether an `Authorization` header carries `token`, compared in
@@ -126,5 +135,24 @@ mod tests {
         assert!(!authorizes(Some(&token), &token));
         assert!(!authorizes(Some("Bearer "), &token));
         assert!(!authorizes(None, &token));
+    }
+
+    #[test]
+    fn the_token_file_is_for_loopback_addresses_only() {
+        for url in [
+            "http://127.0.0.1:3001",
+            "http://localhost:3001/admin",
+            "http://[::1]:3001",
+        ] {
+            assert_eq!(loopback_port(url), Some(3001), "{url}");
+        }
+        for url in [
+            "http://evil.example:3001",
+            "http://127.0.0.1.evil.example:3001",
+            "http://10.0.0.1:3001",
+            "not a url",
+        ] {
+            assert_eq!(loopback_port(url), None, "{url}");
+        }
     }
 }

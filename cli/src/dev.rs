@@ -292,10 +292,10 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     let (admin_listener, admin_address) = server::bind(args.admin_listen).await?;
     let (admin_token, token_file) = crate::admin_token::issue(admin_address.port())?;
     tracing::info!("hookrelay dev: admin endpoint http://{admin_address} (for `hookrelay sources|destinations|routes|events|attempts|replay|secrets`); its token is in {} (readable only by you; the admin commands read it from there)", token_file.display());
-    let console = Arc::new(crate::console::Console::new(
-        stack.admin.clone(),
-        Some(format!("http://{address}")),
-    ));
+    let console = Arc::new(
+        crate::console::Console::new(stack.admin.clone(), Some(format!("http://{address}")))
+            .with_login_key(admin_token.clone()),
+    );
     // On stdout, for scripts and tests that start dev on port 0; the
     // console's one-time login URL too (as Jupyter prints its own).
     println!(
@@ -321,6 +321,21 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         },
         shutdown.clone(),
     ));
+    // Rejection counts held back (a burst's tail) are written once their
+    // minute is up even if no other request comes.
+    let flusher = {
+        let ingest = stack.ingest.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(hookrelay_core::rejections::FLUSH_EVERY);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => ingest.flush_rejections().await,
+                    _ = shutdown.changed() => return,
+                }
+            }
+        })
+    };
     let ingest = stack.ingest.clone();
     server::serve(
         listener,
@@ -363,6 +378,9 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
     tracing::info!("stopping: finishing deliveries in flight");
     let _ = admin_server.await;
     let _ = dispatcher.await;
+    let _ = flusher.await;
+    // What the last minute held back.
+    stack.ingest.flush_rejections().await;
     let _ = std::fs::remove_file(&token_file);
     tracing::info!("stopped");
     Ok(String::new())

@@ -134,6 +134,11 @@ fn error(status: StatusCode, message: &str) -> Response<Vec<u8>> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    // As every other answer: a browser must not guess another type.
+    response.headers_mut().insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -180,6 +185,22 @@ mod tests {
             "10.0.0.1:3001",
         ] {
             assert!(!loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn the_servers_own_refusals_say_nosniff() {
+        for response in [
+            too_large(10),
+            error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body took too long to arrive",
+            ),
+        ] {
+            assert_eq!(
+                response.headers()[http::header::X_CONTENT_TYPE_OPTIONS],
+                "nosniff"
+            );
         }
     }
 }

@@ -212,12 +212,15 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
 
     // With the browser's own session cookie: a POST from another origin,
     // one without the form's CSRF token, and a foreign Host are refused.
+    // Named after the console's port, so another console on this machine
+    // keeps its own.
+    let cookie_name = format!("hookrelay_console_{}", started.admin_port);
     let cookie = browser
-        .cookie("hookrelay_console")
+        .cookie(&cookie_name)
         .await
         .expect("a session cookie");
     assert!(cookie.http_only && cookie.same_site_strict, "{cookie:?}");
-    let session = format!("hookrelay_console={}", cookie.value);
+    let session = format!("{cookie_name}={}", cookie.value);
     let disable = format!("{console}/destinations/orders/enabled");
     let cases = [
         ("http://evil.example", "csrf=x&enabled=false", None, 403),
@@ -275,7 +278,9 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
         browser.current_url().await,
         format!("{console}/destinations")
     );
-    browser.press(&[TAB, TAB, TAB, TAB]).await;
+    // Past the navigation's four links (Events, Destinations, Sources,
+    // Log out) to the destination's first button.
+    browser.press(&[TAB, TAB, TAB, TAB, TAB]).await;
     assert_eq!(browser.focused_text().await, "Disable");
     browser.press(&[ENTER]).await;
     browser.wait_for_text("Enable", WAIT).await;

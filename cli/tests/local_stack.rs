@@ -614,8 +614,14 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
     assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
     let dropbox = get("/hooks/dropbox?challenge=abcXYZ123", "");
     assert!(dropbox.ends_with("\r\n\r\nabcXYZ123"), "{dropbox}");
-    let okta = get("/hooks/okta", "x-okta-verification-challenge: chal-42\r\n");
+    // Okta's check carries the hook's Authorization value, as Okta sends it.
+    let okta = get(
+        "/hooks/okta",
+        "x-okta-verification-challenge: chal-42\r\nauthorization: okta-secret\r\n",
+    );
     assert!(okta.ends_with(r#"{"verification":"chal-42"}"#), "{okta}");
+    let okta = get("/hooks/okta", "x-okta-verification-challenge: chal-42\r\n");
+    assert!(okta.starts_with("HTTP/1.1 401"), "{okta}");
     let not_here = get("/hooks/gitlab", "");
     assert!(not_here.starts_with("HTTP/1.1 405"), "{not_here}");
 
@@ -627,7 +633,7 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
     )
     .unwrap();
     let body = sample["body"].as_str().unwrap().replace(
-        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-hookrelay-sample.pem",
+        "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem",
         &format!("http://127.0.0.1:{port}/x.pem"),
     );
     let sns = raw_request(

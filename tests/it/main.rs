@@ -36,6 +36,7 @@ mod lambda_e2e;
 mod large_bodies;
 mod metrics;
 mod partitions;
+mod provider_edges;
 mod receiver_contract;
 mod recovery;
 mod rejections;

@@ -212,7 +212,8 @@ async fn an_early_duplicate_queues_the_first_event_again(f: Fixture) {
 
 async fn a_delivery_id_is_forgotten_after_the_dedupe_window(f: Fixture) {
     let (_, first) = send(&f, github_push("d-old")).await;
-    f.clock.advance_millis(24 * 3600 * 1000 + 1);
+    f.clock
+        .advance_millis(hookrelay_core::DEFAULT_DEDUPE_WINDOW.as_millis() as i64 + 1);
     // GitHub signs no timestamp, so the same request is still genuine.
     let (status, second) = send(&f, github_push("d-old")).await;
     assert_eq!(status, 202, "{second}");
@@ -630,12 +631,25 @@ async fn provider_endpoint_checks_are_answered_to_get(f: Fixture) {
         .await
         .status();
     assert_eq!(status, 400);
-    // Okta: the header's challenge comes back as JSON.
+    // Okta: the header's challenge comes back as JSON, to a request that
+    // carries the hook's Authorization value (as Okta's does), and only to
+    // such a request.
+    for authorization in [None, Some("guess")] {
+        let mut headers = vec![("X-Okta-Verification-Challenge", "We4p3dhdsxWFa1Ya3S6m")];
+        headers.extend(authorization.map(|value| ("Authorization", value)));
+        let status = handle(f.backend.ingest(), get("/hooks/okta", &headers))
+            .await
+            .status();
+        assert_eq!(status, 401, "{authorization:?}");
+    }
     let response = handle(
         f.backend.ingest(),
         get(
             "/hooks/okta",
-            &[("X-Okta-Verification-Challenge", "We4p3dhdsxWFa1Ya3S6m")],
+            &[
+                ("X-Okta-Verification-Challenge", "We4p3dhdsxWFa1Ya3S6m"),
+                ("Authorization", "okta-authorization-secret"),
+            ],
         ),
     )
     .await;

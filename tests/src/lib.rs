@@ -59,7 +59,8 @@ pub fn github_push_headers(secret: &str, body: &[u8], delivery: &str) -> Vec<(St
 }
 
 /// Where the SNS samples of `events/providers/` say their certificate is.
-pub const SNS_SAMPLE_CERT_PATH: &str = "/SimpleNotificationService-hookrelay-sample.pem";
+pub const SNS_SAMPLE_CERT_PATH: &str =
+    "/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem";
 
 /// SNS verification as deployed (same host rule, the real HTTP fetcher),
 /// except that SNS's hosts are stood in for by `sink`, which serves the

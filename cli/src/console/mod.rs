@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::server::{loopback_host, FullRequest};
-use auth::{Auth, COOKIE};
+use auth::{cookie_name, Auth};
 use pages::{DestinationView, EventFilter};
 
 const CSS: &str = include_str!("assets/console.css");
@@ -39,6 +39,15 @@ pub struct Console {
     auth: Auth,
     /// Where providers post, for the sources page (`None`: unknown).
     receiver_base: Option<String>,
+    /// The admin token: whoever sends it may have a fresh login URL.
+    login_key: Option<String>,
+}
+
+/// The port a `Host` header names (80 if none).
+fn host_port(host: &str) -> u16 {
+    host.rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or(80)
 }
 
 type Page = Response<Vec<u8>>;
@@ -112,7 +121,15 @@ impl Console {
             admin,
             auth: Auth::new(),
             receiver_base,
+            login_key: None,
         }
+    }
+
+    /// Lets a request bearing `admin_token` have a fresh one-time login URL
+    /// (`POST /login-url`, what `hookrelay console --login-url` sends).
+    pub fn with_login_key(mut self, admin_token: String) -> Self {
+        self.login_key = Some(admin_token);
+        self
     }
 
     /// The one-time login URL to print, for a console at `address`.
@@ -147,18 +164,20 @@ impl Console {
             (&Method::GET, "/assets/console.js") => {
                 return respond(StatusCode::OK, "text/javascript", JS.as_bytes().to_vec())
             }
-            (&Method::GET, "/login") => return self.log_in(query.as_deref()),
+            (&Method::GET, "/login") => return self.log_in(query.as_deref(), &host),
+            (&Method::POST, "/login-url") => return self.fresh_login_url(&request, &host),
             _ => {}
         }
+        let cookie_name = cookie_name(host_port(&host));
         let cookie = request
             .headers()
             .get(header::COOKIE)
             .and_then(|v| v.to_str().ok());
-        let Some(csrf) = self.auth.session_csrf(cookie) else {
+        let Some(csrf) = self.auth.session_csrf(cookie, &cookie_name) else {
             return message(
                 StatusCode::UNAUTHORIZED,
                 "Log in",
-                "Open the login URL the console printed when it started.",
+                "Open the login URL the console printed when it started, or get a new one with `hookrelay console --login-url`.",
             );
         };
         if request.method() == Method::POST {
@@ -184,6 +203,21 @@ impl Console {
                     "The form is out of date; reload the page and try again.",
                 );
             }
+            if path == "/logout" {
+                self.auth.log_out(cookie, &cookie_name);
+                let mut page = message(
+                    StatusCode::OK,
+                    "Logged out",
+                    "This browser's session has ended.",
+                );
+                page.headers_mut().insert(
+                    header::SET_COOKIE,
+                    format!("{cookie_name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+                        .parse()
+                        .expect("a cookie of our own"),
+                );
+                return page;
+            }
             return self.change(&path, &form).await;
         }
         if request.method() != Method::GET {
@@ -196,7 +230,7 @@ impl Console {
         self.show(&path, query.as_deref(), &csrf).await
     }
 
-    fn log_in(&self, query: Option<&str>) -> Page {
+    fn log_in(&self, query: Option<&str>, host: &str) -> Page {
         let params = query_params(query);
         let token = params.get("token").map(String::as_str).unwrap_or_default();
         match self.auth.log_in(token) {
@@ -204,18 +238,44 @@ impl Console {
                 let mut page = see_other("/");
                 page.headers_mut().insert(
                     header::SET_COOKIE,
-                    format!("{COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/")
-                        .parse()
-                        .expect("hex session id"),
+                    format!(
+                        "{}={session}; HttpOnly; SameSite=Strict; Path=/",
+                        cookie_name(host_port(host))
+                    )
+                    .parse()
+                    .expect("hex session id"),
                 );
                 page
             }
             None => message(
                 StatusCode::UNAUTHORIZED,
                 "Log in",
-                "This login URL is wrong or was used already; restart the console for a new one.",
+                "This login URL is wrong or was used already; get a new one with `hookrelay console --login-url`.",
             ),
         }
+    }
+
+    /// A fresh one-time login URL, for a request bearing the admin token:
+    /// a lost session (another browser, a cleared cookie) needs no restart.
+    fn fresh_login_url(&self, request: &FullRequest, host: &str) -> Page {
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let allowed = self
+            .login_key
+            .as_deref()
+            .is_some_and(|key| crate::admin_token::authorizes(authorization, key));
+        if !allowed {
+            tracing::warn!("login URL asked for without the admin token");
+            return message(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "This needs the admin token.",
+            );
+        }
+        let url = format!("http://{host}/login?token={}", self.auth.new_login_token());
+        respond(StatusCode::OK, "text/plain", url.into_bytes())
     }
 
     async fn execute(&self, request: AdminRequest) -> Result<AdminResponse, CoreError> {
@@ -225,6 +285,7 @@ impl Console {
     async fn show(&self, path: &str, query: Option<&str>, csrf: &str) -> Page {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let result = match segments.as_slice() {
+            ["logout"] => Ok(html(StatusCode::OK, pages::logout_page(csrf))),
             [""] => self.events(query, false).await,
             ["rows"] => self.events(query, true).await,
             ["events", id] => self.event(id, csrf).await,

@@ -51,6 +51,7 @@ pub fn layout(title: &str, content: Markup) -> Markup {
                         a href="/" { "Events" }
                         a href="/destinations" { "Destinations" }
                         a href="/sources" { "Sources" }
+                        a href="/logout" { "Log out" }
                     }
                 }
                 main { (content) }
@@ -371,6 +372,21 @@ pub fn rotated_page(destination: &str, secret: &str, grace_hours: u64) -> Markup
             p { "Give it to the receiving service now: it is not shown again. The old secret keeps signing alongside it for " (grace_hours) " hours." }
             pre class="secret" id="new-secret" { (secret) }
             p { a href="/destinations" { "Back to destinations" } }
+        },
+    )
+}
+
+/// Logging out, confirmed by a form (a change, so a POST with its CSRF
+/// token).
+pub fn logout_page(csrf: &str) -> Markup {
+    layout(
+        "Log out",
+        html! {
+            h1 { "Log out" }
+            form method="post" action="/logout" {
+                (csrf_field(csrf))
+                button type="submit" id="log-out" { "End this browser's session" }
+            }
         },
     )
 }

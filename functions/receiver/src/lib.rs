@@ -19,7 +19,7 @@ pub struct ReceiverSettings {
 }
 
 impl ReceiverSettings {
-    /// `HOOKRELAY_DEDUPE_WINDOW_SECS` (default 86400),
+    /// `HOOKRELAY_DEDUPE_WINDOW_SECS` (default 90000: 25 h),
     /// `HOOKRELAY_RETENTION_DAYS` (default 30),
     /// `HOOKRELAY_CONFIG_CACHE_SECS` (default 30).
     pub fn from_env() -> Result<Self, String> {
@@ -33,7 +33,10 @@ impl ReceiverSettings {
         }
         Ok(ReceiverSettings {
             ingest: IngestSettings {
-                dedupe_window: Duration::from_secs(number("HOOKRELAY_DEDUPE_WINDOW_SECS", 86_400)?),
+                dedupe_window: Duration::from_secs(number(
+                    "HOOKRELAY_DEDUPE_WINDOW_SECS",
+                    hookrelay_core::DEFAULT_DEDUPE_WINDOW.as_secs(),
+                )?),
                 retention: Duration::from_secs(number("HOOKRELAY_RETENTION_DAYS", 30)? * 86_400),
             },
             config_cache: Duration::from_secs(number("HOOKRELAY_CONFIG_CACHE_SECS", 30)?),

@@ -186,9 +186,13 @@ mod tests {
             run(
                 &source(SchemeKind::Linear),
                 &[("Linear-Delivery", "ld")],
-                r#"{"type":"Issue","action":"create"}"#
+                r#"{"type":"Issue","action":"create","webhookId":"wh-1","webhookTimestamp":1700000000123}"#
             ),
-            (Some("Issue.create".into()), Some("ld".into()))
+            // From the signed body: the unsigned header is not trusted.
+            (
+                Some("Issue.create".into()),
+                Some("wh-1.1700000000123".into())
+            )
         );
     }
 

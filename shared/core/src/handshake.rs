@@ -13,6 +13,8 @@ use hookrelay_signing::VerifyError;
 /// An answer to a handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandshakeReply {
+    /// 200, or what the provider asks for (Discord's PING: 204).
+    pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
 }
@@ -56,6 +58,7 @@ pub(crate) fn answer_get(
         ))
     };
     let text = |challenge: String| HandshakeReply {
+        status: 200,
         content_type: "text/plain",
         body: challenge.into_bytes(),
     };
@@ -95,6 +98,7 @@ pub(crate) fn answer_get(
                 ));
             }
             Ok(Some(HandshakeReply {
+                status: 200,
                 content_type: "application/json",
                 body: json!({ "verification": challenge })
                     .to_string()
@@ -129,6 +133,7 @@ pub(crate) fn unsigned_ping(
             let printable = (1..=1024).contains(&token.len())
                 && token.bytes().all(|b| (0x20..0x7f).contains(&b));
             printable.then(|| HandshakeReply {
+                status: 200,
                 content_type: "text/plain",
                 body: token.into_bytes(),
             })
@@ -139,6 +144,7 @@ pub(crate) fn unsigned_ping(
                 .strip_prefix("webhook_id=")?;
             let is_id = (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
             is_id.then(|| HandshakeReply {
+                status: 200,
                 content_type: "text/plain",
                 body: b"ok".to_vec(),
             })
@@ -160,6 +166,7 @@ pub(crate) fn reply(
         SchemeKind::Slack if json.string_at("/type").as_deref() == Some("url_verification") => {
             let challenge = json.string_at("/challenge").unwrap_or_default();
             Some(HandshakeReply {
+                status: 200,
                 content_type: "application/json",
                 body: json!({ "challenge": challenge }).to_string().into_bytes(),
             })
@@ -170,10 +177,26 @@ pub(crate) fn reply(
             let plain = json.string_at("/payload/plainToken").unwrap_or_default();
             let encrypted = verifier.challenge_response_hex(plain.as_bytes());
             Some(HandshakeReply {
+                status: 200,
                 content_type: "application/json",
                 body: json!({ "plainToken": plain, "encryptedToken": encrypted })
                     .to_string()
                     .into_bytes(),
+            })
+        }
+        // Discord's webhook-event PING (`type: 0`): 204 with an empty body
+        // and a content type, never stored (discord.com/developers/docs/
+        // events/webhook-events: "acknowledge the request by returning a
+        // 204 response with an empty body").
+        SchemeKind::Discord
+            if json
+                .get()
+                .is_some_and(|v| v.get("type") == Some(&json!(0)) && v.get("event").is_none()) =>
+        {
+            Some(HandshakeReply {
+                status: 204,
+                content_type: "application/json",
+                body: Vec::new(),
             })
         }
         // Discord's PING interaction: answered PONG, the same type 1
@@ -183,6 +206,7 @@ pub(crate) fn reply(
                 && json.get().is_some_and(|v| v.get("event").is_none()) =>
         {
             Some(HandshakeReply {
+                status: 200,
                 content_type: "application/json",
                 body: br#"{"type":1}"#.to_vec(),
             })
@@ -193,6 +217,7 @@ pub(crate) fn reply(
                 .is_some_and(|t| t.eq_ignore_ascii_case("webhook_callback_verification")) =>
         {
             Some(HandshakeReply {
+                status: 200,
                 content_type: "text/plain",
                 body: json
                     .string_at("/challenge")

@@ -3,7 +3,7 @@
 //!
 //! | request | answer |
 //! | --- | --- |
-//! | `POST /hooks/{source}`, valid | `202 {"id":"evt_…"}` |
+//! | `POST /hooks/{source}`, valid | `202 {"id":"evt_…"}` (Discord: `204`, no body) |
 //! | same provider delivery again | `200 {"id":"<first>","duplicate":true}` |
 //! | unknown source | `404` |
 //! | bad or missing signature, stale timestamp | `401` (no detail) |
@@ -142,6 +142,13 @@ pub async fn handle(
         Err(err) if err.kind() == ErrorKind::Unavailable => Metric::Unavailable,
         Err(err) => Metric::Rejected(rejection_reason(err)),
     });
+    let stored = matches!(
+        result,
+        Ok(IngestOutcome::Accepted { .. } | IngestOutcome::Duplicate { .. })
+    );
+    if stored && ingest.answers_no_content(source_id).await {
+        return respond(StatusCode::NO_CONTENT, "application/json", Vec::new());
+    }
     match result {
         Ok(IngestOutcome::Accepted { id }) => {
             json_response(StatusCode::ACCEPTED, json!({ "id": id.as_str() }))
@@ -150,9 +157,11 @@ pub async fn handle(
             StatusCode::OK,
             json!({ "id": id.as_str(), "duplicate": true }),
         ),
-        Ok(IngestOutcome::Handshake(reply)) => {
-            respond(StatusCode::OK, reply.content_type, reply.body)
-        }
+        Ok(IngestOutcome::Handshake(reply)) => respond(
+            StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+            reply.content_type,
+            reply.body,
+        ),
         Err(err) => error_to_response(&err),
     }
 }

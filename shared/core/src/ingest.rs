@@ -55,11 +55,39 @@ pub struct IngestSettings {
 impl Default for IngestSettings {
     fn default() -> Self {
         IngestSettings {
-            dedupe_window: Duration::from_secs(24 * 3600),
+            dedupe_window: DEFAULT_DEDUPE_WINDOW,
             retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
+
+/// `url` with `query` (a request's, without its `?`) added.
+fn with_query(url: &str, query: &str) -> String {
+    match (query.is_empty(), url.contains('?')) {
+        (true, _) => url.to_string(),
+        (false, true) => format!("{url}&{query}"),
+        (false, false) => format!("{url}?{query}"),
+    }
+}
+
+impl IngestSettings {
+    /// Refuses a source whose scheme accepts timestamps older than the
+    /// dedupe window: an exact replay would be let in again, as a new
+    /// event, once the delivery's record had expired.
+    pub fn check_window(&self, source: &SourceId, tolerance_secs: u64) -> Result<(), CoreError> {
+        let window = self.dedupe_window.as_secs();
+        if tolerance_secs > window {
+            return Err(CoreError::Misconfigured(format!(
+                "source {source} accepts timestamps up to {tolerance_secs} s old, longer than the dedupe window of {window} s: raise the window (HOOKRELAY_DEDUPE_WINDOW_SECS, the stack's DedupeWindowSeconds) to at least that, or lower the source's tolerance_secs"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// How long a provider delivery id is remembered: a day, and an hour more
+/// to cover the longest timestamp window of a scheme (SendGrid's 25 h).
+pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(25 * 3600);
 
 /// A request as it reached the receiver.
 pub struct InboundHook<'a> {
@@ -170,7 +198,44 @@ impl Ingest {
             .source(&source_id)
             .await?
             .ok_or(CoreError::UnknownSource)?;
+        if source.scheme == SchemeKind::Okta {
+            // Okta sends the `Authorization` value configured for the hook
+            // with every request, its verification GET included
+            // (developer.okta.com/docs/concepts/event-hooks): anyone else
+            // gets 401, not an echo that would let them register our URL.
+            let verifier = source
+                .verifier()
+                .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
+            verifier
+                .verify(
+                    &InboundRequest::new(headers, b""),
+                    self.clock.now().unix_secs(),
+                )
+                .map_err(from_verify_error)?;
+        }
         handshake::answer_get(&source, query, headers)
+    }
+
+    /// Writes rejection counts held back past their minute (`hookrelay
+    /// dev` calls this on a timer; a Lambda at every request).
+    pub async fn flush_rejections(&self) {
+        if let Some(tally) = &self.rejections {
+            tally.flush_due(self.clock.now()).await;
+        }
+    }
+
+    /// Whether an accepted webhook of `source_id` is answered `204` with
+    /// no body rather than `202 {"id":…}`: Discord's webhook events ask
+    /// for exactly that ("respond with a 204 status code with no body
+    /// within 3 seconds"). Read through the configuration cache.
+    pub async fn answers_no_content(&self, source_id: &str) -> bool {
+        let Ok(id) = SourceId::parse(source_id) else {
+            return false;
+        };
+        matches!(
+            self.config.source(&id).await,
+            Ok(Some(source)) if source.scheme == SchemeKind::Discord
+        )
     }
 
     pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
@@ -181,10 +246,14 @@ impl Ingest {
             .await?
             .ok_or(CoreError::UnknownSource)?;
         let result = self.ingest_for(source, hook).await;
-        if let (Err(err), Some(tally)) = (&result, &self.rejections) {
-            if let Some(reason) = rejection_reason(err) {
-                tally.record(&source_id, reason, self.clock.now()).await;
+        if let Some(tally) = &self.rejections {
+            let now = self.clock.now();
+            if let Some(reason) = result.as_ref().err().and_then(rejection_reason) {
+                tally.record(&source_id, reason, now).await;
             }
+            // Counts held back past their minute go out with whichever
+            // request comes next (on Lambda, the end of an invocation).
+            tally.flush_due(now).await;
         }
         result
     }
@@ -211,7 +280,16 @@ impl Ingest {
         let verifier = source
             .verifier()
             .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
-        let public_url = source.public_url.as_deref().or(hook.public_url);
+        self.settings
+            .check_window(&source.id, verifier.tolerance_secs())?;
+        // A configured public URL stands for the request's scheme, host and
+        // path; the request's own query still belongs to it (Twilio puts
+        // `bodySHA256` there for JSON bodies, and signs it).
+        let configured = source
+            .public_url
+            .as_deref()
+            .map(|url| with_query(url, hook.query));
+        let public_url = configured.as_deref().or(hook.public_url);
         // SNS names the certificate that signed the message: fetched (or
         // found in the cache) only for a fresh message of one of the
         // source's topics, from SNS's own host.
@@ -225,7 +303,9 @@ impl Ingest {
                 let (topic, message) = verifier
                     .sns_message(hook.headers, hook.body, now.unix_secs())
                     .map_err(from_verify_error)?;
-                let certificate = sns.certificate(&message.signing_cert_url).await?;
+                let certificate = sns
+                    .certificate(&message.signing_cert_url, &message.topic_arn)
+                    .await?;
                 Some((topic, message, certificate))
             }
             _ => None,
@@ -261,7 +341,7 @@ impl Ingest {
             event_type: extract::event_type(&source, hook.headers, &mut json),
             provider_delivery_id: extract::delivery_id(&source, hook.headers, &mut json),
             received_at: now,
-            headers: stored_headers(hook.header_pairs)?,
+            headers: stored_headers(hook.header_pairs, &verifier.scheme().secret_headers())?,
             body: bytes::Bytes::copy_from_slice(hook.body),
         };
         // What identifies this delivery for dedupe. A signature with a
@@ -308,6 +388,7 @@ impl Ingest {
         sns.confirm(url).await?;
         tracing::info!(source = %source.id, topic = %message.topic_arn, "confirmed an SNS subscription");
         Ok(Some(HandshakeReply {
+            status: 200,
             content_type: "text/plain",
             body: b"subscription confirmed".to_vec(),
         }))
@@ -350,12 +431,20 @@ fn from_verify_error(error: VerifyError) -> CoreError {
     }
 }
 
-fn stored_headers(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, CoreError> {
+/// The headers kept with an event: the provider's, less the platform's,
+/// generic credentials, and `secrets` (the headers the source's scheme
+/// carries its secret in, e.g. `X-Gitlab-Token`: the catalogue says which).
+fn stored_headers(
+    pairs: Vec<(String, String)>,
+    secrets: &[&str],
+) -> Result<Vec<(String, String)>, CoreError> {
     let mut total = 0;
     let mut kept = Vec::with_capacity(pairs.len());
     for (name, value) in pairs {
         let name = name.to_ascii_lowercase();
-        if UNSTORED_HEADERS.contains(&name.as_str()) {
+        if UNSTORED_HEADERS.contains(&name.as_str())
+            || secrets.iter().any(|s| s.eq_ignore_ascii_case(&name))
+        {
             continue;
         }
         total += name.len() + value.len();
@@ -385,9 +474,10 @@ mod tests {
             ("X-Forwarded-Port", "443"),
             ("X-Forwarded-For", "54.187.174.169"),
             ("User-Agent", "Stripe/1.0"),
+            ("X-Gitlab-Token", "the-source-secret"),
         ]
         .map(|(n, v)| (n.to_string(), v.to_string()));
-        let kept = stored_headers(pairs.to_vec()).unwrap();
+        let kept = stored_headers(pairs.to_vec(), &["X-Gitlab-Token"]).unwrap();
         let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["stripe-signature", "x-forwarded-for", "user-agent"]);
     }
@@ -396,7 +486,7 @@ mod tests {
     fn too_many_header_bytes_are_malformed() {
         let pairs = vec![("x-big".to_string(), "a".repeat(MAX_STORED_HEADER_BYTES))];
         assert!(matches!(
-            stored_headers(pairs),
+            stored_headers(pairs, &[]),
             Err(CoreError::Malformed(_))
         ));
     }

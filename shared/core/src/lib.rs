@@ -30,7 +30,7 @@ pub use dispatch::{
     BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT,
 };
 pub use error::{CoreError, ErrorKind};
-pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings};
+pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings, DEFAULT_DEDUPE_WINDOW};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use ports::{
     listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,

@@ -5,9 +5,12 @@
 //! Rejections are what anyone on the internet can cause, so they must not
 //! cost a write each: [`RejectionTally`] counts them in memory and writes a
 //! source's counts at most once a minute per receiver instance (the first
-//! at once, so one shows up), one small item per source and hour. Accepted
-//! webhooks write nothing here. Counts of a minute not yet written are lost
-//! if the instance stops; the figures are for looking, not for billing.
+//! at once, so one shows up), one small item per source and hour. Counts
+//! held back are written once their minute is up, by whichever request
+//! comes next to the instance (accepted ones too: one write per source per
+//! minute at most, only after rejections) and, in `hookrelay dev`, by a
+//! timer. Counts of a minute not yet written are lost if the instance
+//! stops first; the figures are for looking, not for billing.
 use async_trait::async_trait;
 use hookrelay_models::{SourceId, Timestamp};
 use hookrelay_signing::VerifyError;
@@ -139,6 +142,38 @@ impl RejectionTally {
                 entry.written_at = Some(now);
             }
         }
+        self.write(source, due).await;
+    }
+
+    /// Writes the counts held back whose minute is up (or whose hour has
+    /// turned), for every source: a burst's tail must not wait for the
+    /// next rejection, which may never come.
+    pub async fn flush_due(&self, now: Timestamp) {
+        let mut due: Vec<(SourceId, Vec<Batch>)> = Vec::new();
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            for (source, entry) in pending.iter_mut() {
+                if entry.counts.is_empty() {
+                    continue;
+                }
+                let hour_turned = entry.hour.is_some_and(|h| h != hour_of(now));
+                let minute_up = entry
+                    .written_at
+                    .is_none_or(|at| now.since(at) >= FLUSH_EVERY || at > now);
+                if hour_turned || minute_up {
+                    let hour = entry.hour.unwrap_or_else(|| hour_of(now));
+                    let counts = std::mem::take(&mut entry.counts);
+                    due.push((source.clone(), vec![(hour, counts.into_iter().collect())]));
+                    entry.written_at = Some(now);
+                }
+            }
+        }
+        for (source, batches) in due {
+            self.write(&source, batches).await;
+        }
+    }
+
+    async fn write(&self, source: &SourceId, due: Vec<Batch>) {
         for (hour, counts) in due {
             if let Err(err) = self.store.add_rejections(source, hour, &counts).await {
                 // Lost counts are a smaller harm than a failing answer.
@@ -212,6 +247,31 @@ mod tests {
         tally.record(&source, "malformed", at(3651)).await;
         let written = store.0.lock().unwrap().clone();
         assert_eq!(written[4], (at(3600), vec![("malformed", 2)]));
+    }
+
+    #[tokio::test]
+    async fn a_bursts_tail_is_written_once_its_minute_is_up_without_another_rejection() {
+        let store = Arc::new(Written::default());
+        let tally = RejectionTally::new(store.clone());
+        let source = SourceId::parse("github").unwrap();
+        let start = Timestamp::from_unix_secs(1_800_000_000);
+        let at = |secs: i64| Timestamp::from_unix_millis(start.unix_millis() + secs * 1000);
+        for _ in 0..501 {
+            tally.record(&source, "bad_signature", at(1)).await;
+        }
+        tally.flush_due(at(30)).await;
+        assert_eq!(
+            store.0.lock().unwrap().len(),
+            1,
+            "the first at once, the rest wait"
+        );
+        tally.flush_due(at(61)).await;
+        let written = store.0.lock().unwrap().clone();
+        assert_eq!(written.len(), 2);
+        assert_eq!(written[1], (start, vec![("bad_signature", 500)]));
+        // Nothing held back: nothing more to write.
+        tally.flush_due(at(200)).await;
+        assert_eq!(store.0.lock().unwrap().len(), 2);
     }
 
     #[test]

@@ -2,6 +2,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Bytes of SHA-256 a secret's fingerprint shows: 64 bits.
+pub(crate) const FINGERPRINT_BYTES: usize = 8;
+
 /// A shared secret as configured for a source: the raw string the provider
 /// gave (GitHub's webhook secret, Stripe's `whsec_…`, a Standard Webhooks
 /// `whsec_…`, Twilio's auth token, …). How it becomes a key depends on the
@@ -20,12 +23,14 @@ impl Secret {
         &self.0
     }
 
-    /// A short, non-reversible label for logs and listings: the first bytes
-    /// of SHA-256 of the secret, so operators can tell secrets apart.
+    /// A short, non-reversible label for logs and listings: the first 64
+    /// bits of SHA-256 of the secret, so operators can tell secrets apart
+    /// (and two secrets are not mistaken for one: 32 bits collide among
+    /// tens of thousands).
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(self.0.as_bytes());
-        hex::encode(&digest[..4])
+        hex::encode(&digest[..FINGERPRINT_BYTES])
     }
 }
 
@@ -64,7 +69,7 @@ mod tests {
         let a = Secret::new("alpha").fingerprint();
         let b = Secret::new("beta").fingerprint();
         assert_ne!(a, b);
-        assert_eq!(a.len(), 8);
+        assert_eq!(a.len(), 16, "64 bits");
         assert!(!a.contains("alpha"));
     }
 }

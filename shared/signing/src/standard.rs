@@ -60,7 +60,7 @@ impl WebhookSecret {
         use sha2::{Digest, Sha256};
         WebhookSecret {
             key: MacKey::new(HmacAlgorithm::Sha256, key),
-            fingerprint: hex::encode(&Sha256::digest(key)[..4]),
+            fingerprint: hex::encode(&Sha256::digest(key)[..crate::secret::FINGERPRINT_BYTES]),
         }
     }
 

@@ -39,6 +39,9 @@ struct Case {
     token: bool,
     /// Whether the "secret" is the provider's public key (we cannot sign).
     public_key: bool,
+    /// How far the case's own timestamp is from `TS` (a published vector
+    /// signed at another time): checks run that much later or earlier.
+    shift: i64,
 }
 
 fn hmac_template_options() -> HmacOptions {
@@ -63,6 +66,7 @@ fn cases() -> Vec<Case> {
         timed: false,
         token: false,
         public_key: false,
+        shift: 0,
     };
     let timed = |name, scheme, headers| Case {
         timed: true,
@@ -235,6 +239,9 @@ fn cases() -> Vec<Case> {
         // the wrong key is theirs too.
         Case {
             public_key: true,
+            // Timed (25 h), at the vector's own time.
+            timed: true,
+            shift: 1_600_112_502 - TS,
             secret: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==",
             wrong_secret: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==",
             body: include_bytes!("data/sendgrid-event.json"),
@@ -463,7 +470,7 @@ fn verify_with(
     if let Some(url) = case.url {
         request = request.with_url(url);
     }
-    verifier.verify(&request, now)
+    verifier.verify(&request, now + case.shift)
 }
 
 fn with_signature(case: &Case, value: &'static str) -> Vec<(&'static str, &'static str)> {
@@ -480,7 +487,7 @@ fn independently_signed_requests_verify_for_every_scheme() {
         assert_eq!(verified.secret_index, 0, "{}", case.name);
         assert_eq!(
             verified.timestamp,
-            case.timed.then_some(TS),
+            case.timed.then_some(TS + case.shift),
             "{}",
             case.name
         );
@@ -721,7 +728,11 @@ fn header_names_are_case_insensitive() {
         let pairs = HeaderPairs(&upper);
         let mut request = InboundRequest::new(&pairs, case.body);
         request.url = case.url;
-        assert!(verifier.verify(&request, TS).is_ok(), "{}", case.name);
+        assert!(
+            verifier.verify(&request, TS + case.shift).is_ok(),
+            "{}",
+            case.name
+        );
     }
 }
 
@@ -738,6 +749,12 @@ fn sign_as_provider_produces_the_independent_signatures() {
             };
             let refused = sign_as_provider(&case.scheme, &Secret::new(case.secret), &message);
             assert_eq!(refused, Err(hookrelay_signing::SecretError::CannotSign));
+            continue;
+        }
+        if case.scheme == Scheme::Named(SchemeKind::Polar) {
+            // Polar signs with its secret's own bytes, not the decoded key
+            // of this Standard Webhooks vector (which it is still checked
+            // against): tests/provider_edges.rs.
             continue;
         }
         let message = ProviderMessage {

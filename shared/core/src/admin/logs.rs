@@ -155,6 +155,8 @@ impl Admin {
             .event(&id)
             .await?
             .ok_or_else(|| not_found(format!("no event {id} (or it has expired)")))?;
+        let source = self.stores.config.source(&event.source).await?;
+        let event = super::masking::mask_secrets(event, source.as_ref());
         Ok(AdminResponse::Event(Box::new(EventDetail {
             deliveries: self.stores.deliveries.deliveries_for_event(&id).await?,
             attempts: self.stores.deliveries.attempts_for_event(&id).await?,

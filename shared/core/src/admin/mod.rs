@@ -10,6 +10,8 @@
 mod config_changes;
 mod enable;
 mod logs;
+mod masking;
+pub use masking::MASKED;
 mod replay;
 mod secrets;
 

@@ -8,7 +8,7 @@
 //! inside the body, the generic `hmac` scheme's user template). README's
 //! scheme table is generated from this table (`hookrelay schemes
 //! --markdown`) and a test keeps the two equal.
-use crate::scheme::{Encoding, HmacAlgorithm, SchemeKind};
+use crate::scheme::{Encoding, HmacAlgorithm, Scheme, SchemeKind};
 
 /// Where a value is looked for in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,6 +203,61 @@ impl SchemeSpec {
     /// Whether secrets are Standard Webhooks keys (`whsec_<base64>`).
     pub fn takes_whsec(&self) -> bool {
         matches!(self.method, Method::Standard)
+    }
+}
+
+/// Where each scheme's proof travels: one rule, read by ingest (which
+/// headers are never stored) and by whatever shows an event (what is
+/// masked).
+impl Scheme {
+    /// The request headers that carry this scheme's proof: the secret
+    /// itself (a token, Basic credentials) or a signature made with it.
+    /// Secrets are never stored (see [`Scheme::secret_headers`]); every
+    /// one of these is masked wherever an event is shown.
+    pub fn proof_headers(&self) -> Vec<&str> {
+        let spec = match self {
+            Scheme::Hmac(options) => return vec![options.header.as_str()],
+            Scheme::Named(kind) => kind.spec(),
+        };
+        match spec.method {
+            Method::Hmac(preset) => vec![preset.header],
+            Method::Timestamped { header, .. } | Method::Token { header, .. } => vec![header],
+            Method::Basic => vec!["Authorization"],
+            Method::Discord => vec!["X-Signature-Ed25519"],
+            Method::Sendgrid => vec!["X-Twilio-Email-Event-Webhook-Signature"],
+            Method::Standard => vec!["webhook-signature", "svix-signature"],
+            Method::Twilio => vec!["X-Twilio-Signature"],
+            Method::Linear => vec!["Linear-Signature"],
+            // In the body (Mailgun's `signature`, Graph's `clientState`,
+            // SNS's `Signature`), or configured (`hmac`, above).
+            Method::Mailgun | Method::ClientState | Method::Sns | Method::Configured => Vec::new(),
+        }
+    }
+
+    /// The headers that carry the secret itself, not a signature: dropped
+    /// before an event is stored, so a credential is not kept (nor shown,
+    /// nor backed up) for the retention period.
+    pub fn secret_headers(&self) -> Vec<&str> {
+        match self {
+            Scheme::Named(kind) => match kind.spec().method {
+                Method::Token { header, .. } => vec![header],
+                Method::Basic => vec!["Authorization"],
+                _ => Vec::new(),
+            },
+            Scheme::Hmac(_) => Vec::new(),
+        }
+    }
+
+    /// Where the secret itself sits inside a JSON body, as JSON pointers
+    /// (`*` for every element of an array): masked wherever an event is
+    /// shown. The body itself is kept and delivered exactly as received.
+    pub fn secret_body_fields(&self) -> &'static [&'static str] {
+        match self {
+            Scheme::Named(kind) if kind.spec().method == Method::ClientState => {
+                &["/value/*/clientState"]
+            }
+            _ => &[],
+        }
     }
 }
 

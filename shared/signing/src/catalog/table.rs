@@ -202,7 +202,10 @@ pub(super) const FIRST: &[SchemeSpec] = &[
         encoding: "hex, 60 s",
         tolerance_secs: 60,
         event_type: then(&[J("/type")], "/action"),
-        delivery_id: any(&[H("Linear-Delivery")]),
+        // From the signed body, not the unsigned `Linear-Delivery` header:
+        // the webhook's id and the millisecond it was sent
+        // (`webhookId`, `webhookTimestamp` in @linear/sdk's schema).
+        delivery_id: then(&[J("/webhookId")], "/webhookTimestamp"),
         method: Method::Linear,
     },
     SchemeSpec {
@@ -265,7 +268,13 @@ pub(super) const FIRST: &[SchemeSpec] = &[
         encoding: "hex, 300 s",
         tolerance_secs: FIVE_MINUTES,
         event_type: any(&[J("/event-data/event")]),
-        delivery_id: any(&[J("/event-data/id")]),
+        // The signed timestamp and token, not the unsigned `event-data.id`:
+        // one captured signature object must not carry other bodies in as
+        // new events. Each token is so used once within the dedupe window,
+        // as Mailgun advises (documentation.mailgun.com, "Securing
+        // webhooks": "cache the token value locally and not honor any
+        // subsequent request with the same token").
+        delivery_id: then(&[J("/signature/timestamp")], "/signature/token"),
         method: Method::Mailgun,
     },
     SchemeSpec {
@@ -287,8 +296,11 @@ pub(super) const FIRST: &[SchemeSpec] = &[
         docs: "https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
         header: "`X-Twilio-Email-Event-Webhook-Signature`, `…-Timestamp`",
         signed: "`{timestamp}{body}` (key: the base64 public key from the console)",
-        encoding: "base64 DER ECDSA P-256/SHA-256 (retries keep their timestamp for 24 h: not timed)",
-        tolerance_secs: FIVE_MINUTES,
+        encoding: "base64 DER ECDSA P-256/SHA-256, 25 h (retries keep their timestamp for up to 24 h)",
+        // SendGrid retries for up to 24 h after the event, and its
+        // timestamp may be the first attempt's: a window a little longer,
+        // so a replay is refused once its dedupe record has expired.
+        tolerance_secs: 25 * 3600,
         event_type: any(&[J("/0/event")]),
         delivery_id: any(&[J("/0/sg_event_id")]),
         method: Method::Sendgrid,

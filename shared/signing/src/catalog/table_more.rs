@@ -362,12 +362,15 @@ pub(super) const MORE: &[SchemeSpec] = &[
         "https://replicate.com/docs/topics/webhooks/verify-webhook",
         any(&[J("/status")]),
     ),
-    standard_alias(
-        SchemeKind::Polar,
-        "Polar",
-        "https://docs.polar.sh/integrate/webhooks/delivery",
-        any(&[J("/type")]),
-    ),
+    SchemeSpec {
+        signed: "`{id}.{ts}.{body}` (key: the secret string's own bytes, as Polar's SDKs; a `whsec_` base64 key is tried too)",
+        ..standard_alias(
+            SchemeKind::Polar,
+            "Polar",
+            "https://docs.polar.sh/integrate/webhooks/delivery",
+            any(&[J("/type")]),
+        )
+    },
     standard_alias(
         SchemeKind::Liveblocks,
         "Liveblocks",
