@@ -18,6 +18,9 @@ bench/signing.sh | tail -n 3
 echo; echo "### receiver warm path (2 KiB GitHub push, embedded adapters)"
 cargo bench -q -p hookrelay-receiver --bench warm_path -- --warm-up-time 1 --measurement-time 5 2>/dev/null | grep -E 'time:|thrpt:'
 
+echo; echo "### route filters (a 4 KiB event, 100 patterns, vs parsing its body)"
+cargo bench -q -p hookrelay-models --bench route_filters -- --warm-up-time 1 --measurement-time 5 2>/dev/null | grep -E 'route_filters|time:'
+
 echo; echo "### dispatcher"
 cargo bench -q -p hookrelay-dispatcher --bench deliveries 2>/dev/null | tail -n 5
 

@@ -41,6 +41,7 @@ mod receiver_contract;
 mod recovery;
 mod rejections;
 mod retention;
+mod route_filters;
 mod sample_events;
 mod shard_count;
 mod shipped_files;

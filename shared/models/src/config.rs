@@ -12,6 +12,7 @@ use crate::error::ConfigError;
 use crate::filter::EventFilter;
 use crate::ids::{DestinationId, SourceId};
 use crate::retry::{optional_duration, RetrySchedule};
+use crate::route_filter::RouteFilter;
 use crate::time::Timestamp;
 
 /// Body limit when a source sets none: the ceiling.
@@ -402,6 +403,11 @@ pub struct Route {
     pub destination: DestinationId,
     #[serde(default = "all_events")]
     pub events: Vec<EventFilter>,
+    /// A content filter, in EventBridge's event-pattern syntax, over the
+    /// event's envelope (`source`, `type`, `headers`, `body`): see
+    /// [`crate::RouteFilter`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<RouteFilter>,
 }
 
 fn all_events() -> Vec<EventFilter> {
@@ -414,13 +420,20 @@ impl Route {
             source,
             destination,
             events: all_events(),
+            filter: None,
         }
     }
 
     /// Whether an event of this type from this route's source goes to its
-    /// destination.
+    /// destination, its content filter aside (see [`Route::admits`]).
     pub fn matches(&self, source: &SourceId, event_type: Option<&str>) -> bool {
         &self.source == source && self.events.iter().any(|f| f.matches(event_type))
+    }
+
+    /// Whether the route's content filter, if any, admits the event whose
+    /// envelope (`crate::route_envelope`) is `envelope`.
+    pub fn admits(&self, envelope: &serde_json::Value) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(envelope))
     }
 }
 
@@ -511,6 +524,24 @@ impl Config {
 
     pub fn destination(&self, id: &DestinationId) -> Option<&Destination> {
         self.destinations.iter().find(|d| &d.id == id)
+    }
+
+    /// The destinations `event` goes to: each once, in the order of the
+    /// routes that select it (by source, event type and content filter).
+    /// The filters' envelope is built once, and only if one is needed.
+    pub fn routed_destinations(&self, event: &crate::Event) -> Vec<Destination> {
+        let envelope = std::cell::OnceCell::new();
+        let mut seen: Vec<&DestinationId> = Vec::new();
+        for route in self.routes_for(&event.source, event.event_type.as_deref()) {
+            let admitted = route.filter.is_none()
+                || route.admits(envelope.get_or_init(|| crate::route_envelope(event)));
+            if admitted && !seen.contains(&&route.destination) {
+                seen.push(&route.destination);
+            }
+        }
+        seen.into_iter()
+            .filter_map(|id| self.destination(id).cloned())
+            .collect()
     }
 
     /// The destinations an event of `event_type` from `source` goes to.

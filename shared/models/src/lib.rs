@@ -13,7 +13,9 @@ mod error;
 mod event;
 mod filter;
 mod ids;
+pub mod pattern;
 mod retry;
+mod route_filter;
 mod time;
 
 pub use config::{
@@ -26,4 +28,5 @@ pub use event::Event;
 pub use filter::EventFilter;
 pub use ids::{DestinationId, EventId, MessageId, SourceId};
 pub use retry::{parse_optional_period, RetrySchedule};
+pub use route_filter::{envelope as route_envelope, RouteFilter};
 pub use time::Timestamp;

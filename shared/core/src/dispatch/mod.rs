@@ -256,17 +256,7 @@ impl Dispatch {
         let config = self.config.config().await?;
         let destinations: Vec<Destination> = match message.destination() {
             Some(id) => config.destination(id).cloned().into_iter().collect(),
-            None => {
-                let mut seen = Vec::new();
-                for route in config.routes_for(&event.source, event.event_type.as_deref()) {
-                    if !seen.contains(&route.destination) {
-                        seen.push(route.destination.clone());
-                    }
-                }
-                seen.iter()
-                    .filter_map(|id| config.destination(id).cloned())
-                    .collect()
-            }
+            None => config.routed_destinations(&event),
         };
         let results: Vec<Result<DeliveryResult, CoreError>> = stream::iter(destinations)
             .map(|destination| {
