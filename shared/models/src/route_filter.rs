@@ -5,7 +5,8 @@
 //! (a field given more than once is an array).
 //!
 //! Written in the configuration as the pattern's JSON text, or as a table
-//! (TOML), and stored as the JSON value.
+//! (TOML); kept and written back as the JSON text (TOML has no `null`, which
+//! a pattern may match on).
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -53,7 +54,7 @@ impl RouteFilter {
 
 impl Serialize for RouteFilter {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.source.serialize(serializer)
+        serializer.serialize_str(&self.source.to_string())
     }
 }
 
@@ -168,8 +169,15 @@ mod tests {
         let stored = serde_json::to_string(&from_text).unwrap();
         assert_eq!(
             stored,
-            r#"{"filter":{"body":{"total":[{"numeric":[">",100]}]}}}"#
+            r#"{"filter":"{\"body\":{\"total\":[{\"numeric\":[\">\",100]}]}}"}"#
         );
+        let back: Holder = serde_json::from_str(&stored).unwrap();
+        assert!(back.filter == from_text.filter);
+        // A pattern matching on null still writes back as TOML.
+        let null: Holder = toml::from_str(r#"filter = '{"body": {"ref": [null]}}'"#).unwrap();
+        let written = toml::to_string(&null).unwrap();
+        let again: Holder = toml::from_str(&written).unwrap();
+        assert!(again.filter == null.filter, "{written}");
         let refused =
             toml::from_str::<Holder>(r#"filter = '{"body": {"total": [{"numeric": [">"]}]}}'"#)
                 .err()
