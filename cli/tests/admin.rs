@@ -659,8 +659,11 @@ async fn a_failing_destination_is_disabled_then_probed_back(target: Target) {
     let mut parked: Vec<String>;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        parked = ids(&stack.json(&["events", "list", "--status", "parked"]));
+        // Pending first: a delivery can go from pending to parked between
+        // two listings, never back while the destination is disabled, so
+        // none pending, then the parked list, sees every parked one.
         let pending = ids(&stack.json(&["events", "list", "--status", "pending"]));
+        parked = ids(&stack.json(&["events", "list", "--status", "parked"]));
         if later.iter().all(|id| parked.contains(id)) && pending.is_empty() {
             break;
         }

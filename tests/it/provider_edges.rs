@@ -41,6 +41,21 @@ async fn ingest(
         .await
 }
 
+/// The headers `kind`'s provider sends with `body` (posted to `url`).
+fn signed(kind: SchemeKind, secret: &str, body: &[u8], url: Option<&str>) -> Vec<(String, String)> {
+    sign_as_provider(
+        &Scheme::Named(kind),
+        &Secret::new(secret),
+        &ProviderMessage {
+            body,
+            timestamp: NOW,
+            id: "",
+            url,
+        },
+    )
+    .unwrap()
+}
+
 /// Twilio signs the URL it posted to; for a JSON body that URL carries
 /// `?bodySHA256=<hex SHA-256 of the body>` (twilio-python and twilio-node
 /// `RequestValidator`). A source with `public_url` set used that URL
@@ -62,17 +77,7 @@ async fn twilio_json_on_a_source_with_a_public_url_keeps_the_requests_query() {
     {
         let query = format!("bodySHA256={}", hex::encode(Sha256::digest(body)));
         let signed_url = format!("{public}?{query}");
-        let mut headers = sign_as_provider(
-            &Scheme::Named(SchemeKind::Twilio),
-            &Secret::new(token),
-            &ProviderMessage {
-                body,
-                timestamp: NOW,
-                id: "",
-                url: Some(&signed_url),
-            },
-        )
-        .unwrap();
+        let mut headers = signed(SchemeKind::Twilio, token, body, Some(&signed_url));
         headers.push(("Content-Type".into(), "application/json".into()));
         headers.push(("I-Twilio-Idempotency-Token".into(), format!("idem-{n}")));
         let outcome = ingest(&backend, "twilio", headers.clone(), body, &query).await;
@@ -106,17 +111,7 @@ async fn a_token_header_is_not_stored_with_the_event() {
         "[[sources]]\nid = \"gitlab\"\nscheme = \"gitlab\"\nsecrets = [\"{secret}\"]\n"
     ));
     let body = br#"{"object_kind":"push","ref":"refs/heads/main"}"#;
-    let mut headers = sign_as_provider(
-        &Scheme::Named(SchemeKind::Gitlab),
-        &Secret::new(secret),
-        &ProviderMessage {
-            body,
-            timestamp: NOW,
-            id: "",
-            url: None,
-        },
-    )
-    .unwrap();
+    let mut headers = signed(SchemeKind::Gitlab, secret, body, None);
     assert!(
         headers
             .iter()
@@ -164,19 +159,7 @@ async fn events_are_shown_with_their_sources_proof_and_secrets_masked() {
     let accept = |source: &'static str, headers: Vec<(String, String)>, body: &'static [u8]| {
         let relay = &relay;
         async move {
-            let pairs = HeaderPairs(&headers);
-            match relay
-                .ingest
-                .ingest(InboundHook {
-                    source_id: source,
-                    headers: &pairs,
-                    header_pairs: headers.clone(),
-                    body,
-                    public_url: None,
-                    query: "",
-                })
-                .await
-            {
+            match relay.try_accept(source, headers, body).await {
                 Ok(IngestOutcome::Accepted { id }) => id,
                 other => panic!("{source}: {other:?}"),
             }

@@ -375,10 +375,21 @@ impl Relay {
         body: &[u8],
         extra: &[(&str, &str)],
     ) -> Result<hookrelay_core::IngestOutcome, hookrelay_core::CoreError> {
-        use hookrelay_core::InboundHook;
-        use hookrelay_signing::HeaderPairs;
         let mut headers = crate::github_signature(secret, body);
         headers.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
+        self.try_accept(source, headers, body).await
+    }
+
+    /// Ingests `body` with `headers` (signed however the source's scheme
+    /// wants) and returns what came of it.
+    pub async fn try_accept(
+        &self,
+        source: &str,
+        headers: Vec<(String, String)>,
+        body: &[u8],
+    ) -> Result<hookrelay_core::IngestOutcome, hookrelay_core::CoreError> {
+        use hookrelay_core::InboundHook;
+        use hookrelay_signing::HeaderPairs;
         let pairs = HeaderPairs(&headers);
         let hook = InboundHook {
             source_id: source,
