@@ -215,15 +215,7 @@ async fn a_release_skips_parked_events_that_have_expired(kind: Kind) {
         .set_destination_enabled(&app(), true, None)
         .await
         .unwrap();
-    hookrelay_core::dispatch::release_next_parked(
-        &*relay.deliveries,
-        &*relay.health,
-        &*relay.queue,
-        &app(),
-        None,
-    )
-    .await
-    .unwrap();
+    begin_release(&relay).await;
     for _ in 0..20 {
         relay.drain().await;
         if sink.received_count() >= 2 {
@@ -436,6 +428,17 @@ async fn an_enable_from_another_process_is_seen_past_the_dispatchers_cache() {
         .set_destination_enabled(&app(), true, None)
         .await
         .unwrap();
+    begin_release(&relay).await;
+    relay.clock.advance_millis(1);
+    let after = push(&relay, 2).await;
+    relay.drain().await;
+    assert_eq!(state(&relay, &parked).await, DeliveryState::Succeeded);
+    assert_eq!(state(&relay, &after).await, DeliveryState::Succeeded);
+    assert_eq!(sink.received("/app").len(), 2);
+}
+
+/// Begins a release of `app`'s parked deliveries, as an enable does.
+async fn begin_release(relay: &Relay) {
     hookrelay_core::dispatch::release_next_parked(
         &*relay.deliveries,
         &*relay.health,
@@ -445,10 +448,4 @@ async fn an_enable_from_another_process_is_seen_past_the_dispatchers_cache() {
     )
     .await
     .unwrap();
-    relay.clock.advance_millis(1);
-    let after = push(&relay, 2).await;
-    relay.drain().await;
-    assert_eq!(state(&relay, &parked).await, DeliveryState::Succeeded);
-    assert_eq!(state(&relay, &after).await, DeliveryState::Succeeded);
-    assert_eq!(sink.received("/app").len(), 2);
 }

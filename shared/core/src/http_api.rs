@@ -11,6 +11,7 @@
 //! | malformed for the scheme | `400` |
 //! | store or queue unavailable | `503` |
 //! | `GET /health` | `200` |
+use hookrelay_signing::SchemeKind;
 use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::json;
 
@@ -133,7 +134,7 @@ pub async fn handle(
         public_url,
         query,
     };
-    let result = ingest.ingest(hook).await;
+    let (result, scheme) = ingest.ingest_answering(hook).await;
     log_outcome(source_id, &result);
     ingest.metrics().record(match &result {
         Ok(IngestOutcome::Accepted { .. }) => Metric::Received,
@@ -146,7 +147,9 @@ pub async fn handle(
         result,
         Ok(IngestOutcome::Accepted { .. } | IngestOutcome::Duplicate { .. })
     );
-    if stored && ingest.answers_no_content(source_id).await {
+    // Discord's webhook events ask for exactly this once stored: "respond
+    // with a 204 status code with no body within 3 seconds".
+    if stored && scheme == Some(SchemeKind::Discord) {
         return respond(StatusCode::NO_CONTENT, "application/json", Vec::new());
     }
     match result {

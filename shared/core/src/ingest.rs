@@ -224,27 +224,39 @@ impl Ingest {
         }
     }
 
-    /// Whether an accepted webhook of `source_id` is answered `204` with
-    /// no body rather than `202 {"id":…}`: Discord's webhook events ask
-    /// for exactly that ("respond with a 204 status code with no body
-    /// within 3 seconds"). Read through the configuration cache.
-    pub async fn answers_no_content(&self, source_id: &str) -> bool {
-        let Ok(id) = SourceId::parse(source_id) else {
-            return false;
+    pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
+        self.ingest_answering(hook).await.0
+    }
+
+    /// As [`Ingest::ingest`], with the scheme of the source it was for
+    /// (`None` if the source is unknown or could not be read): how the
+    /// receiver answers depends on it (Discord's `204`), and the source
+    /// has been read once already.
+    pub async fn ingest_answering(
+        &self,
+        hook: InboundHook<'_>,
+    ) -> (Result<IngestOutcome, CoreError>, Option<SchemeKind>) {
+        let Ok(source_id) = SourceId::parse(hook.source_id) else {
+            return (Err(CoreError::UnknownSource), None);
         };
-        matches!(
-            self.config.source(&id).await,
-            Ok(Some(source)) if source.scheme == SchemeKind::Discord
+        let source = match self.config.source(&source_id).await {
+            Ok(Some(source)) => source,
+            Ok(None) => return (Err(CoreError::UnknownSource), None),
+            Err(err) => return (Err(err), None),
+        };
+        let scheme = source.scheme;
+        (
+            self.ingest_known(source_id, source, hook).await,
+            Some(scheme),
         )
     }
 
-    pub async fn ingest(&self, hook: InboundHook<'_>) -> Result<IngestOutcome, CoreError> {
-        let source_id = SourceId::parse(hook.source_id).map_err(|_| CoreError::UnknownSource)?;
-        let source = self
-            .config
-            .source(&source_id)
-            .await?
-            .ok_or(CoreError::UnknownSource)?;
+    async fn ingest_known(
+        &self,
+        source_id: SourceId,
+        source: Source,
+        hook: InboundHook<'_>,
+    ) -> Result<IngestOutcome, CoreError> {
         let result = self.ingest_for(source, hook).await;
         if let Some(tally) = &self.rejections {
             let now = self.clock.now();
