@@ -5,9 +5,9 @@ use clap::Args;
 use hookrelay_aws::provision;
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::{
-    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth, Dispatch,
-    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueConsumer, RejectionTally,
-    Sns, SnsHosts, Stores, SystemClock,
+    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth,
+    DestinationPace, Dispatch, DispatchSettings, EventStore, Ingest, IngestSettings, Queue,
+    QueueConsumer, RejectionTally, Sns, SnsHosts, Stores, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpFetcher, HttpSender, PrivateAddressCheck};
@@ -221,6 +221,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let events: Arc<dyn EventStore> = Arc::new(adapters.events);
     let delivery_store = Arc::new(adapters.deliveries);
     let health: Arc<dyn DestinationHealth> = delivery_store.clone();
+    let pace: Arc<dyn DestinationPace> = delivery_store.clone();
     let deliveries: Arc<dyn DeliveryStore> = delivery_store;
     let sqs_queue = Arc::new(adapters.queue);
     let consumer: Arc<dyn QueueConsumer> = sqs_queue.clone();
@@ -235,6 +236,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         events: events.clone(),
         deliveries,
         health,
+        pace,
     };
     let admin = Admin::new(
         stores.clone(),

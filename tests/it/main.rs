@@ -37,6 +37,7 @@ mod large_bodies;
 mod metrics;
 mod partitions;
 mod provider_edges;
+mod rate_limits;
 mod receiver_contract;
 mod recovery;
 mod rejections;

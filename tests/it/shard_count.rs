@@ -121,7 +121,8 @@ fn cli_admin(relay: &Relay, own: IndexShards) -> (Admin, Stores) {
         config: config.clone(),
         events: Arc::new(adapters.events),
         deliveries: deliveries.clone(),
-        health: deliveries,
+        health: deliveries.clone(),
+        pace: deliveries,
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let admin = Admin::new(

@@ -82,40 +82,85 @@ pub fn config_from(text: &str) -> Config {
 
 /// A clock that stands still until told otherwise.
 #[derive(Debug)]
-pub struct ManualClock(AtomicI64);
+pub struct ManualClock {
+    /// The reading in Unix milliseconds; or, when it follows the system
+    /// clock, how far ahead of it the reading is.
+    millis: AtomicI64,
+    follows_system: bool,
+}
 
 impl ManualClock {
     pub fn at_unix_secs(secs: i64) -> Self {
-        ManualClock(AtomicI64::new(secs * 1000))
+        ManualClock {
+            millis: AtomicI64::new(secs * 1000),
+            follows_system: false,
+        }
     }
 
     /// Starts at the system clock's reading.
     pub fn at_system_time() -> Self {
-        ManualClock(AtomicI64::new(Timestamp::now().unix_millis()))
+        ManualClock {
+            millis: AtomicI64::new(Timestamp::now().unix_millis()),
+            follows_system: false,
+        }
+    }
+
+    /// Moves with the system clock (for tests that pace real traffic),
+    /// and can still be set or advanced.
+    pub fn following_system_time() -> Self {
+        ManualClock {
+            millis: AtomicI64::new(0),
+            follows_system: true,
+        }
+    }
+
+    fn base(&self) -> i64 {
+        if self.follows_system {
+            Timestamp::now().unix_millis()
+        } else {
+            0
+        }
     }
 
     pub fn set(&self, at: Timestamp) {
-        self.0.store(at.unix_millis(), Ordering::SeqCst);
+        self.millis
+            .store(at.unix_millis() - self.base(), Ordering::SeqCst);
     }
 
     pub fn set_unix_secs(&self, secs: i64) {
-        self.0.store(secs * 1000, Ordering::SeqCst);
+        self.set(Timestamp::from_unix_millis(secs * 1000));
     }
 
     /// The current reading, without naming the `Clock` trait.
     pub fn now_for_tests(&self) -> Timestamp {
-        Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
+        Timestamp::from_unix_millis(self.base() + self.millis.load(Ordering::SeqCst))
     }
 
     pub fn advance_millis(&self, millis: i64) {
-        self.0.fetch_add(millis, Ordering::SeqCst);
+        self.millis.fetch_add(millis, Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        Timestamp::from_unix_millis(self.0.load(Ordering::SeqCst))
+        self.now_for_tests()
     }
+}
+
+/// The most of `times` that fall in any window of `window` (a window
+/// starting at each of them is enough to find it).
+pub fn most_in_any_window(times: &[std::time::Instant], window: std::time::Duration) -> usize {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let mut most = 0;
+    let mut end = 0;
+    for (start, first) in sorted.iter().enumerate() {
+        while end < sorted.len() && sorted[end].duration_since(*first) < window {
+            end += 1;
+        }
+        most = most.max(end - start);
+    }
+    most
 }
 
 /// A GitHub-like push of exactly `size` bytes of JSON (many commits, with

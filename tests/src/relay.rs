@@ -8,8 +8,8 @@ use hookrelay_aws::{
     IndexShards, ShardCount, SqsQueue, DEFAULT_INLINE_BODY_BYTES, DEFAULT_RETENTION,
 };
 use hookrelay_core::{
-    Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
-    EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender, Stores,
+    Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, DestinationPace, Dispatch,
+    DispatchSettings, EventStore, Ingest, IngestSettings, Queue, QueueMessage, Sender, Stores,
 };
 use hookrelay_dispatcher::handle_batch;
 use hookrelay_embedded::{MemoryQueue, MemoryStore};
@@ -45,6 +45,7 @@ pub struct Relay {
     pub events: Arc<dyn EventStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub health: Arc<dyn DestinationHealth>,
+    pub pace: Arc<dyn DestinationPace>,
     pub queue: Arc<dyn Queue>,
     /// Writes to the configuration, as the admin use case makes them.
     pub writer: Arc<dyn ConfigWriter>,
@@ -121,6 +122,7 @@ impl Relay {
             writer: store.clone(),
             stored_config: store.clone(),
             health: store.clone(),
+            pace: store.clone(),
             deliveries: store.clone(),
             queue: queue.clone(),
             clock,
@@ -293,6 +295,7 @@ impl Relay {
                 events: events.clone(),
                 deliveries: deliveries.clone(),
                 health: deliveries.clone(),
+                pace: deliveries.clone(),
             },
             queue.clone(),
             sender,
@@ -305,6 +308,7 @@ impl Relay {
             config: config_store,
             events,
             health: deliveries.clone(),
+            pace: deliveries.clone(),
             deliveries,
             queue,
             clock,
@@ -569,6 +573,7 @@ impl Relay {
             events: self.events.clone(),
             deliveries: self.deliveries.clone(),
             health: self.health.clone(),
+            pace: self.pace.clone(),
         }
     }
 

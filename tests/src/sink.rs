@@ -39,6 +39,8 @@ pub struct Received {
     pub body: Vec<u8>,
     /// The status the sink chose to answer with (None: closed without one).
     pub status: Option<u16>,
+    /// When the request had been read whole.
+    pub arrived_at: std::time::Instant,
 }
 
 impl Received {
@@ -335,6 +337,7 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
         headers,
         body,
         status,
+        arrived_at: std::time::Instant::now(),
     });
     state.arrived.notify_waiters();
 

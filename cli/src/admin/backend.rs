@@ -156,7 +156,8 @@ pub async fn aws_admin(target: &TargetArgs) -> Result<Admin, CliError> {
         config: config.clone(),
         events: Arc::new(adapters.events),
         deliveries: deliveries.clone(),
-        health: deliveries,
+        health: deliveries.clone(),
+        pace: deliveries,
     };
     Ok(
         Admin::new(stores, config, queue, clock, Arc::new(PrivateAddressCheck))

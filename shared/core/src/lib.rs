@@ -17,6 +17,7 @@ mod handshake;
 pub mod http_api;
 pub mod ingest;
 pub mod metrics;
+pub mod pace;
 pub mod ports;
 pub mod rejections;
 pub mod retry;
@@ -32,6 +33,7 @@ pub use dispatch::{
 pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings, DEFAULT_DEDUPE_WINDOW};
 pub use metrics::{Metric, Metrics, NoMetrics};
+pub use pace::DestinationPace;
 pub use ports::{
     listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,
     DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventInfo, EventProgress, EventStore,

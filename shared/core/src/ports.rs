@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CoreError;
+use crate::pace::DestinationPace;
 
 /// Where sources, destinations and routes are kept.
 #[async_trait]
@@ -186,6 +187,10 @@ pub struct QueueMessage {
     /// dispatcher reserves that much of its budget of body bytes in flight
     /// before it reads the body (see `DispatchSettings::body_bytes_in_flight`).
     pub body_bytes: Option<u64>,
+    /// A send slot of the destination's rate limit, reserved for this
+    /// delivery before it was queued again to wait for it (see
+    /// `dispatch::pacer`).
+    pub slot: Option<Timestamp>,
 }
 
 /// What a queue message asks of the dispatcher.
@@ -226,6 +231,9 @@ struct WireMessage {
     /// Added later: older messages have none, older dispatchers ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     body_bytes: Option<u64>,
+    /// Added with rate limits, the same way (Unix milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    slot: Option<Timestamp>,
 }
 
 impl TryFrom<WireMessage> for QueueMessage {
@@ -249,6 +257,7 @@ impl TryFrom<WireMessage> for QueueMessage {
             event_id: wire.event_id,
             kind,
             body_bytes: wire.body_bytes,
+            slot: wire.slot,
         })
     }
 }
@@ -269,6 +278,7 @@ impl From<QueueMessage> for WireMessage {
             probe,
             resume,
             body_bytes: message.body_bytes,
+            slot: message.slot,
         }
     }
 }
@@ -279,6 +289,7 @@ impl QueueMessage {
             event_id,
             kind: MessageKind::FanOut,
             body_bytes: None,
+            slot: None,
         }
     }
 
@@ -288,6 +299,7 @@ impl QueueMessage {
             event_id,
             kind: MessageKind::Delivery(destination),
             body_bytes: None,
+            slot: None,
         }
     }
 
@@ -356,6 +368,7 @@ mod tests {
                     event_id: id.clone(),
                     kind,
                     body_bytes: None,
+                    slot: None,
                 },
                 "{old}"
             );
@@ -592,19 +605,21 @@ pub struct Stores {
     pub events: Arc<dyn EventStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     pub health: Arc<dyn DestinationHealth>,
+    pub pace: Arc<dyn DestinationPace>,
 }
 
 impl Stores {
     /// All four from one adapter that implements them all.
     pub fn all_in<T>(store: Arc<T>) -> Self
     where
-        T: ConfigStore + EventStore + DeliveryStore + DestinationHealth + 'static,
+        T: ConfigStore + EventStore + DeliveryStore + DestinationHealth + DestinationPace + 'static,
     {
         Stores {
             config: store.clone(),
             events: store.clone(),
             deliveries: store.clone(),
-            health: store,
+            health: store.clone(),
+            pace: store,
         }
     }
 }

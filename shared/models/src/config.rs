@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::error::ConfigError;
 use crate::filter::EventFilter;
 use crate::ids::{DestinationId, SourceId};
+use crate::rate_limit::{Pace, RateLimit, MAX_BURST};
 use crate::retry::{optional_duration, RetrySchedule};
 use crate::route_filter::RouteFilter;
 use crate::time::Timestamp;
@@ -252,6 +253,14 @@ pub struct Destination {
     /// Most deliveries to this destination in flight at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_in_flight: Option<u32>,
+    /// Most deliveries per second, minute or hour, across every
+    /// dispatcher; deliveries beyond it wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// How many deliveries may go at once after a quiet spell, on top of
+    /// the steady rate (default 1: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     /// Why the destination was disabled (by hand, by a 410, by failing).
@@ -276,6 +285,8 @@ impl fmt::Debug for Destination {
             .field("timeout", &self.timeout)
             .field("retry_schedule", &self.retry_schedule)
             .field("max_in_flight", &self.max_in_flight)
+            .field("rate_limit", &self.rate_limit)
+            .field("burst", &self.burst)
             .field("enabled", &self.enabled)
             .field("disabled_reason", &self.disabled_reason)
             .finish()
@@ -293,6 +304,8 @@ impl Destination {
             timeout: None,
             retry_schedule: None,
             max_in_flight: None,
+            rate_limit: None,
+            burst: None,
             enabled: true,
             disabled_reason: None,
         }
@@ -300,6 +313,14 @@ impl Destination {
 
     pub fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The rate limit as the dispatcher paces by it, if there is one.
+    pub fn pace(&self) -> Option<Pace> {
+        self.rate_limit.map(|limit| Pace {
+            interval: limit.interval(),
+            burst: self.burst.unwrap_or(1).max(1),
+        })
     }
 
     pub fn retry_schedule(&self) -> RetrySchedule {
@@ -355,6 +376,13 @@ impl Destination {
         }
         if self.max_in_flight == Some(0) {
             return Err(refuse("max_in_flight must be at least 1".into()));
+        }
+        match (self.rate_limit, self.burst) {
+            (None, Some(_)) => return Err(refuse("burst needs a rate_limit".into())),
+            (Some(_), Some(burst)) if burst == 0 || burst > MAX_BURST => {
+                return Err(refuse(format!("burst must be between 1 and {MAX_BURST}")))
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! destinations that fail until they recover. All on one thread with a
 //! paused clock; every choice comes from the seed.
 use hookrelay_core::{
-    handle_batch, ConfigStore, DeliveryStore, DestinationHealth, Dispatch, DispatchSettings,
-    EventStore, InboundHook, Ingest, IngestOutcome, IngestSettings, Stores,
+    handle_batch, ConfigStore, DeliveryStore, DestinationHealth, DestinationPace, Dispatch,
+    DispatchSettings, EventStore, InboundHook, Ingest, IngestOutcome, IngestSettings, Stores,
 };
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{Config, EventId, Timestamp};
@@ -427,6 +427,7 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
             events: backend.events.clone(),
             deliveries: faulty.clone() as Arc<dyn DeliveryStore>,
             health: faulty.clone() as Arc<dyn DestinationHealth>,
+            pace: memory.clone() as Arc<dyn DestinationPace>,
         },
         acks: Mutex::new(Vec::new()),
         busy: AtomicUsize::new(0),

@@ -30,6 +30,7 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 mod health;
 mod items;
+mod pace;
 
 use items::{
     attempt_doc, attempt_from, attempt_index_key, attempt_sk, attempts_partition, delivery_from,

@@ -109,6 +109,7 @@ impl Dispatch {
                 kind: MessageKind::Probe(destination.id.clone()),
                 // A probe sends a body of its own, not the event's.
                 body_bytes: None,
+                slot: None,
             };
             self.queue
                 .enqueue(&probe, every.min(MAX_QUEUE_DELAY))

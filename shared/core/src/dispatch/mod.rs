@@ -14,17 +14,20 @@
 //! delivery, delayed by up to SQS's 15 minutes. A message that arrives
 //! before its delivery is due (longer delays) is re-enqueued for the
 //! remaining time.
+mod attempt;
 mod budget;
 mod health;
+mod pacer;
 mod release;
 mod request;
 
 pub use budget::{BODY_BUDGET_REQUEUE_AFTER, BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT};
+pub use pacer::{MIN_TAKE, PAUSE_READ_EVERY};
 pub use release::{release_next_parked, resume_destination, INDEX_LAG_ALLOWANCE};
 
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, DestinationId, Event, Timestamp,
+    AttemptOutcome, DeliveryState, Destination, DestinationId, Event, Timestamp,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,12 +35,12 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::error::CoreError;
-use crate::metrics::{Metric, Metrics, NoMetrics};
+use crate::metrics::{Metrics, NoMetrics};
 use crate::ports::{
     Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind, Queue,
     QueueMessage, Sender, Stores,
 };
-use crate::retry::{next_step, random_jitter_sample, NextStep, RetryPolicy};
+use crate::retry::RetryPolicy;
 
 /// The longest a queue message can be delayed (SQS `DelaySeconds`).
 pub const MAX_QUEUE_DELAY: Duration = Duration::from_secs(900);
@@ -76,7 +79,15 @@ pub struct DispatchSettings {
     /// How long a message waits for room in that budget before it is
     /// queued again ([`BODY_BUDGET_WAIT`]).
     pub body_budget_wait: Duration,
+    /// How long a delivery waits in process for its turn under the
+    /// destination's rate limit or pause ([`PACE_WAIT`]); a longer wait
+    /// queues it again for that long (see [`pacer`](self::pacer)).
+    pub pace_wait: Duration,
 }
+
+/// See [`DispatchSettings::pace_wait`]: long enough to carry a batch
+/// through a burst, short against the function's timeout.
+pub const PACE_WAIT: Duration = Duration::from_secs(10);
 
 /// How an automatic disable's reason starts; probes only re-enable what
 /// was disabled this way, never a destination disabled by hand or by 410.
@@ -94,6 +105,7 @@ impl Default for DispatchSettings {
             probe_every: None,
             body_bytes_in_flight: DEFAULT_BODY_BYTES_IN_FLIGHT,
             body_budget_wait: BODY_BUDGET_WAIT,
+            pace_wait: PACE_WAIT,
         }
     }
 }
@@ -117,6 +129,10 @@ pub enum DeliveryReport {
         attempt: u32,
     },
     Parked,
+    /// Past the destination's rate limit, or in a pause it asked for, for
+    /// longer than a delivery waits in process: queued again for then.
+    /// Not an attempt.
+    Paced,
     /// Not due yet; re-enqueued for later.
     NotDue,
     /// Held by another dispatcher; looked at again after its lease.
@@ -151,6 +167,7 @@ pub struct Dispatch {
     metrics: Arc<dyn Metrics>,
     signing_keys: Mutex<HashMap<DestinationId, request::SigningKeys>>,
     body_budget: budget::BodyBudget,
+    pacer: pacer::Pacer,
 }
 
 impl Dispatch {
@@ -168,12 +185,13 @@ impl Dispatch {
             health: stores.health,
             queue,
             sender,
-            clock,
+            clock: clock.clone(),
             in_flight: Mutex::new(HashMap::new()),
             failing_since: Mutex::new(HashMap::new()),
             metrics: Arc::new(NoMetrics),
             signing_keys: Mutex::new(HashMap::new()),
             body_budget: budget::BodyBudget::new(settings.body_bytes_in_flight),
+            pacer: pacer::Pacer::new(stores.pace, clock.clone(), settings.pace_wait),
             settings,
         }
     }
@@ -264,7 +282,7 @@ impl Dispatch {
                 async move {
                     let permit = self.destination_slot(&destination).acquire_owned().await;
                     let report = self
-                        .deliver(event, &destination, message.is_release())
+                        .deliver(event, &destination, message.is_release(), message.slot)
                         .await;
                     drop(permit);
                     report.map(|report| DeliveryResult {
@@ -329,11 +347,13 @@ impl Dispatch {
 
     /// `release`: this delivery is a link in the in-order release of the
     /// destination's parked deliveries (see [`release_next_parked`]).
+    /// `reserved_slot`: a slot of its rate limit it came back with.
     async fn deliver(
         &self,
         event: &Event,
         destination: &Destination,
         release: bool,
+        reserved_slot: Option<Timestamp>,
     ) -> Result<DeliveryReport, CoreError> {
         let follow_up = QueueMessage {
             event_id: event.id.clone(),
@@ -343,6 +363,7 @@ impl Dispatch {
                 MessageKind::Delivery(destination.id.clone())
             },
             body_bytes: Some(event.body.len() as u64),
+            slot: None,
         };
         let now = self.clock.now();
         let enabled_since_cached;
@@ -373,6 +394,17 @@ impl Dispatch {
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
+        if let pacer::Turn::Later { queue_for, slot } =
+            self.pacer.wait_turn(destination, reserved_slot).await?
+        {
+            let wait = queue_for.clamp(MIN_NOT_DUE_WAIT, MAX_QUEUE_DELAY);
+            let follow_up = QueueMessage { slot, ..follow_up };
+            self.queue.enqueue(&follow_up, wait).await?;
+            tracing::info!(event_id = %event.id, destination = %destination.id, wait_ms = wait.as_millis() as u64, "destination's rate limit or pause: queued again");
+            return Ok(DeliveryReport::Paced);
+        }
+        // Taken after any wait for its turn, which is not the attempt's.
+        let now = self.clock.now();
         let lease = now.saturating_add(destination.timeout() + self.settings.lease_margin);
         let mut claim = self
             .deliveries
@@ -443,148 +475,5 @@ impl Dispatch {
             }
         }
         Ok(report)
-    }
-
-    async fn attempt(
-        &self,
-        event: &Event,
-        destination: &Destination,
-        mut delivery: Delivery,
-        lease: Timestamp,
-        follow_up: &QueueMessage,
-    ) -> Result<DeliveryReport, CoreError> {
-        let started_at = self.clock.now();
-        let number = delivery.attempts + 1;
-        let request = self.outbound_request(event, destination, started_at)?;
-        let sent = self.sender.send(&request).await;
-
-        let schedule = destination.retry_schedule();
-        let jitter = if self.settings.jitter {
-            random_jitter_sample()
-        } else {
-            0.0
-        };
-        let step = next_step(
-            &schedule,
-            number,
-            delivery.deferrals,
-            sent.outcome,
-            sent.retry_after,
-            jitter,
-            &self.settings.policy,
-        );
-        let finished_at = self.clock.now();
-        let attempt = Attempt {
-            event_id: event.id.clone(),
-            destination: destination.id.clone(),
-            number,
-            series: delivery.series,
-            started_at,
-            duration_ms: sent.duration.as_millis() as u64,
-            outcome: sent.outcome,
-            response_body: sent.response_body.clone(),
-            response_truncated: sent.response_truncated,
-        };
-        delivery.last_outcome = Some(sent.outcome);
-        delivery.lease_until = None;
-        delivery.updated_at = finished_at;
-        let report = match step {
-            NextStep::Succeeded => {
-                delivery.attempts = number;
-                delivery.state = DeliveryState::Succeeded;
-                delivery.next_attempt_at = None;
-                DeliveryReport::Succeeded { attempt: number }
-            }
-            NextStep::Failed => {
-                delivery.attempts = number;
-                delivery.state = DeliveryState::Failed;
-                delivery.next_attempt_at = None;
-                DeliveryReport::Failed {
-                    attempt: number,
-                    outcome: sent.outcome,
-                }
-            }
-            NextStep::Gone => {
-                delivery.attempts = number;
-                delivery.state = DeliveryState::Failed;
-                delivery.next_attempt_at = None;
-                DeliveryReport::DestinationGone { attempt: number }
-            }
-            NextStep::Retry {
-                after,
-                attempt_spent,
-            } => {
-                if attempt_spent {
-                    delivery.attempts = number;
-                } else {
-                    delivery.deferrals += 1;
-                }
-                delivery.state = DeliveryState::Pending;
-                let due = finished_at.saturating_add(after);
-                delivery.next_attempt_at = Some(due);
-                DeliveryReport::RetryScheduled {
-                    attempt: number,
-                    after,
-                }
-            }
-        };
-        if !self
-            .deliveries
-            .record_attempt(&attempt, &delivery, lease)
-            .await?
-        {
-            tracing::warn!(event_id = %event.id, destination = %destination.id, "attempt outlived its lease; not recorded as the delivery's state");
-            return Ok(DeliveryReport::LeaseLost);
-        }
-        if let DeliveryReport::RetryScheduled { after, .. } = report {
-            // Queued only once the pending state is recorded, so the retry
-            // never finds its own attempt's lease. If queueing fails, the
-            // error makes the queue redeliver the message in hand, which
-            // finds the delivery pending and picks it up: nothing is lost.
-            self.queue
-                .enqueue(follow_up, after.min(MAX_QUEUE_DELAY))
-                .await?;
-        }
-        self.metrics.record(match &report {
-            DeliveryReport::Succeeded { .. } => Metric::Delivered {
-                latency_ms: finished_at.since(event.received_at).as_millis() as u64,
-            },
-            DeliveryReport::RetryScheduled { .. } => Metric::RetryScheduled,
-            _ => Metric::DeliveryFailed,
-        });
-        self.track_health(destination, &event.id, sent.outcome, finished_at)
-            .await?;
-        if let DeliveryReport::DestinationGone { .. } = report {
-            let reason = format!("410 Gone at {finished_at}");
-            self.config
-                .set_destination_enabled(&destination.id, false, Some(reason))
-                .await?;
-        }
-        log_attempt(event, destination, &attempt, &report);
-        Ok(report)
-    }
-}
-
-fn log_attempt(
-    event: &Event,
-    destination: &Destination,
-    attempt: &Attempt,
-    report: &DeliveryReport,
-) {
-    let outcome = attempt.outcome.to_string();
-    match report {
-        DeliveryReport::Succeeded { .. } => tracing::info!(
-            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
-            outcome, duration_ms = attempt.duration_ms, result = "delivered", "delivery attempt"
-        ),
-        DeliveryReport::RetryScheduled { after, .. } => tracing::info!(
-            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
-            outcome, duration_ms = attempt.duration_ms, result = "retry_scheduled",
-            retry_in_ms = after.as_millis() as u64, "delivery attempt"
-        ),
-        _ => tracing::warn!(
-            event_id = %event.id, destination = %destination.id, attempt = attempt.number,
-            outcome, duration_ms = attempt.duration_ms, result = "failed", "delivery attempt"
-        ),
     }
 }

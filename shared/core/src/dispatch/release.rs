@@ -92,6 +92,7 @@ fn release(event: &EventId, destination: &DestinationId) -> QueueMessage {
         kind: MessageKind::Release(destination.clone()),
         // Not known from the parked list: reserved once read.
         body_bytes: None,
+        slot: None,
     }
 }
 
@@ -157,6 +158,7 @@ pub async fn resume_destination(
         event_id: EventId::lower_bound(now),
         kind: MessageKind::Resume(destination.clone()),
         body_bytes: None,
+        slot: None,
     };
     queue.enqueue(&again, INDEX_LAG_ALLOWANCE).await?;
     release_next_parked(deliveries, health, queue, destination, None).await

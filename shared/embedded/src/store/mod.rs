@@ -14,6 +14,7 @@ mod attempts;
 mod dedupe;
 mod deliveries;
 mod events;
+mod pace;
 mod rejections;
 mod retention;
 
@@ -38,6 +39,8 @@ struct State {
     failing_since: HashMap<DestinationId, Timestamp>,
     /// The head of each destination's release of parked deliveries.
     release_heads: HashMap<DestinationId, EventId>,
+    /// Each destination's schedule (next free slot) and pause.
+    paces: HashMap<DestinationId, pace::Paced>,
     /// Rejection counts by source, hour (ms) and reason.
     rejections: std::collections::BTreeMap<(SourceId, i64, String), u64>,
     /// When the store was last pruned by age.
