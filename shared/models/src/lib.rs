@@ -16,6 +16,7 @@ mod ids;
 pub mod pattern;
 mod retry;
 mod route_filter;
+mod route_verdict;
 mod time;
 
 pub use config::{
@@ -29,4 +30,5 @@ pub use filter::EventFilter;
 pub use ids::{DestinationId, EventId, MessageId, SourceId};
 pub use retry::{parse_optional_period, RetrySchedule};
 pub use route_filter::{envelope as route_envelope, RouteFilter};
+pub use route_verdict::{RouteMatch, RouteVerdict};
 pub use time::Timestamp;
