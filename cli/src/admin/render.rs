@@ -1,7 +1,7 @@
 //! Output: tables for people, JSON for scripts, secrets and credentials
 //! never shown.
 use base64::Engine;
-use hookrelay_core::admin::{EventDetail, EventSummary, Replayed};
+use hookrelay_core::admin::{EventDetail, EventSummary, FilterTestResult, Replayed};
 use hookrelay_core::AdminResponse;
 use hookrelay_models::{Attempt, DeliveryState};
 use hookrelay_signing::Secret;
@@ -147,7 +147,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                 .collect(),
         ),
         AdminResponse::Routes(routes) => table(
-            &["SOURCE", "DESTINATION", "EVENTS"],
+            &["SOURCE", "DESTINATION", "EVENTS", "FILTER"],
             routes
                 .iter()
                 .map(|r| {
@@ -159,15 +159,59 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                             .map(|f| f.as_str())
                             .collect::<Vec<_>>()
                             .join(","),
+                        r.filter
+                            .as_ref()
+                            .map(|f| excerpt(&f.pattern().to_string(), SHOWN_FILTER_CHARS))
+                            .unwrap_or_else(|| "-".into()),
                     ]
                 })
                 .collect(),
         ),
+        AdminResponse::FilterTest(results) => filter_test_text(&results),
         AdminResponse::Events(events) => events_table(&events),
         AdminResponse::Event(detail) => event_text(&detail),
         AdminResponse::Attempts(attempts) => attempts_table(&attempts),
         AdminResponse::Replayed(replayed) => replayed_text(&replayed),
     })
+}
+
+/// How much of a route's filter `routes list` shows (`routes list
+/// --output json` or `config pull` show it whole).
+const SHOWN_FILTER_CHARS: usize = 60;
+
+fn excerpt(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `routes test`: each event tried, then how many matched.
+pub(crate) fn filter_test_text(results: &[FilterTestResult]) -> String {
+    let mut out = table(
+        &["ID", "SOURCE", "TYPE", "RECEIVED", "MATCH"],
+        results
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.source.to_string(),
+                    r.event_type.clone().unwrap_or_else(|| "-".into()),
+                    r.received_at.to_string(),
+                    match &r.failed_field {
+                        None => "yes".to_string(),
+                        Some(field) => format!("no: {field}"),
+                    },
+                ]
+            })
+            .collect(),
+    );
+    let matched = results.iter().filter(|r| r.matched).count();
+    out.push_str(&format!(
+        "{matched} of {} event(s) matched\n",
+        results.len()
+    ));
+    out
 }
 
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -461,6 +505,7 @@ mod tests {
             },
             deliveries: Vec::new(),
             attempts: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
