@@ -253,7 +253,13 @@ pub fn route_matches(routes: &[RouteMatch]) -> Markup {
 pub fn deliveries(detail: &EventDetail, csrf: &str) -> Markup {
     let id = detail.event.id.as_str();
     html! {
-        @if detail.deliveries.is_empty() { p class="muted" { "No deliveries yet." } }
+        @if detail.deliveries.is_empty() {
+            @if !detail.routes.is_empty() && !detail.routes.iter().any(|r| r.verdict.is_matched()) {
+                p class="muted" { "No deliveries: no route sends this event." }
+            } @else {
+                p class="muted" { "No deliveries yet." }
+            }
+        }
         @for delivery in &detail.deliveries {
             section class="delivery" data-destination=(delivery.destination.as_str()) {
                 h3 { (delivery.destination.as_str()) " " (state_badge(delivery.state)) }
@@ -551,6 +557,7 @@ mod tests {
             big.contains("not matched") && big.contains("filter failed at <code>body.total</code>"),
             "{big}"
         );
+        assert!(page.contains("No deliveries yet."), "one route matched");
         let refunds = row("refunds");
         assert!(refunds.contains("event type not selected"), "{refunds}");
         let all = row("all");
@@ -559,6 +566,12 @@ mod tests {
             "{all}"
         );
 
+        let turned_away = EventDetail {
+            routes: detail.routes[..2].to_vec(),
+            ..detail.clone()
+        };
+        let page = event_page(&turned_away, "csrf").into_string();
+        assert!(page.contains("No deliveries: no route sends this event."));
         let unrouted = EventDetail {
             routes: Vec::new(),
             ..detail
