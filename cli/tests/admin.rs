@@ -181,6 +181,33 @@ impl Stack {
             .unwrap()
     }
 
+    /// Runs `hookrelay <args>` with `input` on its stdin; must succeed.
+    fn run_with_stdin(&self, args: &[&str], input: &str) -> String {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args(args)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "hookrelay {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let output = self.run(args);
         assert!(
@@ -451,6 +478,158 @@ async fn configuration_commands_through_the_binary(target: Target) {
 }
 
 on_both_targets!(configuration_commands_through_the_binary: configuration_on_dev, configuration_on_moto);
+
+// ---- route filters: tried on stored events, then saved -------------------
+
+/// `routes test` tries a filter on the stored pushes (from a file and from
+/// stdin) and names the field each non-match failed on; `routes update
+/// --filter` saves it, `events show` then says what the route made of an
+/// event, and `--no-filter` takes it off again.
+async fn a_filter_is_tried_then_saved_through_the_binary(target: Target) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(200)]);
+    let stack = Stack::start(target, &sink).await;
+    let mut ids = Vec::new();
+    for (total, reference) in [
+        (250, "refs/heads/main"),
+        (50, "refs/heads/main"),
+        (900, "refs/tags/v1"),
+    ] {
+        ids.push(
+            stack
+                .send_github(&format!(r#"{{"total":{total},"ref":"{reference}"}}"#))
+                .await,
+        );
+        // Distinct milliseconds: newest first is then a known order.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let dir = std::env::temp_dir().join(unique_name("hookrelay-filter"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let filter = dir.join("branch-over-100.json");
+    let pattern =
+        r#"{"body": {"total": [{"numeric": [">", 100]}], "ref": [{"prefix": "refs/heads/"}]}}"#;
+    std::fs::write(&filter, pattern).unwrap();
+    let filter = filter.to_str().unwrap();
+
+    let tried = stack.json(&["routes", "test", "--filter", filter]);
+    let verdicts: Vec<(String, bool, Value)> = tried
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap().to_string(),
+                r["matched"].as_bool().unwrap(),
+                r["failed_field"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (ids[2].clone(), false, Value::from("body.ref")),
+            (ids[1].clone(), false, Value::from("body.total")),
+            (ids[0].clone(), true, Value::Null),
+        ]
+    );
+    let table = stack.ok(&["routes", "test", "--filter", filter, "--limit", "2"]);
+    assert!(table.contains("no: body.ref"), "{table}");
+    assert!(table.contains("no: body.total"), "{table}");
+    assert!(table.ends_with("0 of 2 event(s) matched\n"), "{table}");
+    let from_stdin = stack.run_with_stdin(
+        &[
+            "routes", "test", "--filter", "-", "--source", "github", "--output", "json",
+        ],
+        pattern,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&from_stdin).unwrap(),
+        tried,
+        "the pattern read from stdin"
+    );
+    let wrong = dir.join("wrong.json");
+    std::fs::write(&wrong, r#"{"body": {"total": [{"numeric": [">"]}]}}"#).unwrap();
+    let wrong = wrong.to_str().unwrap();
+    stack.refused(
+        &["routes", "test", "--filter", wrong],
+        2,
+        "/body/total/0/numeric",
+    );
+    stack.refused(
+        &["routes", "test", "--filter", filter, "--source", "nope"],
+        3,
+        "no source nope",
+    );
+
+    // Saved on the route: listed, and judged per event.
+    stack.refused(
+        &[
+            "routes",
+            "update",
+            "--source",
+            "github",
+            "--destination",
+            "app",
+            "--filter",
+            wrong,
+        ],
+        2,
+        "/body/total/0/numeric",
+    );
+    stack.ok(&[
+        "routes",
+        "update",
+        "--source",
+        "github",
+        "--destination",
+        "app",
+        "--filter",
+        filter,
+    ]);
+    let routes = stack.json(&["routes", "list"]);
+    let saved: Value = serde_json::from_str(routes[0]["filter"].as_str().unwrap()).unwrap();
+    assert_eq!(saved, serde_json::from_str::<Value>(pattern).unwrap());
+    assert_eq!(routes[0]["events"], serde_json::json!(["*"]));
+    assert!(stack.ok(&["routes", "list"]).contains(r#"{"body":"#));
+    let shown = stack.ok(&["events", "show", &ids[1]]);
+    assert!(
+        shown.contains("app: not matched: filter failed at body.total"),
+        "{shown}"
+    );
+    assert!(stack
+        .ok(&["events", "show", &ids[0]])
+        .contains("app: matched"));
+
+    // Only the events change on update; --no-filter removes the filter.
+    stack.ok(&[
+        "routes",
+        "update",
+        "--source",
+        "github",
+        "--destination",
+        "app",
+        "--events",
+        "push",
+    ]);
+    let routes = stack.json(&["routes", "list"]);
+    assert_eq!(routes[0]["events"], serde_json::json!(["push"]));
+    assert!(routes[0]["filter"].is_string(), "{routes}");
+    stack.ok(&[
+        "routes",
+        "update",
+        "--source",
+        "github",
+        "--destination",
+        "app",
+        "--no-filter",
+    ]);
+    let routes = stack.json(&["routes", "list"]);
+    assert!(routes[0].get("filter").is_none(), "{routes}");
+    assert_eq!(routes[0]["events"], serde_json::json!(["push"]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+on_both_targets!(a_filter_is_tried_then_saved_through_the_binary: filters_on_dev, filters_on_moto);
 
 // ---- logs, replay and recovery ----------------------------------------
 

@@ -30,7 +30,8 @@ fn write_config(dir: &std::path::Path, sink: &Sink) -> std::path::PathBuf {
             "allow_private_destinations = true\n\
              [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
              [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n\
-             [[routes]]\nsource = \"github\"\ndestination = \"orders\"\n",
+             [[routes]]\nsource = \"github\"\ndestination = \"orders\"\n\
+             filter = '{{\"body\": {{\"ref\": [{{\"prefix\": \"refs/heads/\"}}]}}}}'\n",
             sink.url("/hook")
         ),
     )
@@ -116,9 +117,14 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
         .await;
     assert!(rows.contains("github") && rows.contains("push"), "{rows}");
 
-    // The event: its body (escaped), its attempt, then a replay's.
+    // The event: its route's verdict, its body (escaped), its attempt,
+    // then a replay's.
     browser.click("#event-rows a").await;
     let page = browser.wait_for_text("Replay to orders", WAIT).await;
+    let route = browser
+        .wait_for_element_text("tr.route[data-destination='orders']", "matched", WAIT)
+        .await;
+    assert!(!route.contains("not matched"), "{route}");
     assert!(page.contains("octo<cat>"), "{page}");
     assert!(page.contains("HTTP 200"), "{page}");
     assert!(
@@ -285,6 +291,22 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
     browser.press(&[ENTER]).await;
     browser.wait_for_text("Enable", WAIT).await;
     assert!(browser.find("button.enable").await.is_some());
+
+    // A tag push the route's filter turns away: stored, not delivered, and
+    // its page says which field failed.
+    let tag = dir.join("tag.json");
+    std::fs::write(&tag, br#"{"ref":"refs/tags/v1"}"#).unwrap();
+    send(&config, &tag, started.receiver_port);
+    browser.goto(&format!("{console}/")).await;
+    browser
+        .wait_for_element_text("#event-rows", "none yet", WAIT)
+        .await;
+    browser.click("#event-rows a").await;
+    let route = browser
+        .wait_for_element_text("tr.route[data-destination='orders']", "not matched", WAIT)
+        .await;
+    assert!(route.contains("filter failed at body.ref"), "{route}");
+    browser.save_screenshot("console-event-filtered.png").await;
 
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "the browser logged: {problems:?}");

@@ -1,5 +1,6 @@
 //! The admin subcommands' arguments, as clap parses them.
 use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 /// Where an admin command acts. Global, so it may follow the subcommand.
 #[derive(Debug, Clone, Args)]
@@ -151,9 +152,10 @@ pub struct DestinationArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RoutesCommand {
+    /// Routes, their event types, and whether each has a content filter.
     List,
     Add(RouteArgs),
-    /// Replace a route's event filters.
+    /// Change a route; options not given keep their value.
     Update(RouteArgs),
     Remove {
         #[arg(long)]
@@ -161,6 +163,9 @@ pub enum RoutesCommand {
         #[arg(long)]
         destination: String,
     },
+    /// Try a content filter on stored events without saving it: which
+    /// match, and for those that do not, the first field that failed.
+    Test(RouteTestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -169,9 +174,35 @@ pub struct RouteArgs {
     pub source: String,
     #[arg(long)]
     pub destination: String,
-    /// Event types, comma-separated: `push,pull_request.*`; default every event.
-    #[arg(long, default_value = "*")]
-    pub events: String,
+    /// Event types, comma-separated: `push,pull_request.*`; a new route
+    /// takes every event by default.
+    #[arg(long)]
+    pub events: Option<String>,
+    /// A content filter: a file holding an EventBridge event pattern
+    /// (JSON) over the event's source, type, headers and body; `-` reads
+    /// it from stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_filter")]
+    pub filter: Option<PathBuf>,
+    /// Remove the route's content filter (update).
+    #[arg(long)]
+    pub no_filter: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteTestArgs {
+    /// A file holding the EventBridge event pattern (JSON) to try; `-`
+    /// reads it from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub filter: PathBuf,
+    /// One source's events (default: every source's).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Events received since: RFC 3339 or an age like `24h`.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// How many of the newest events to try (at most 1000).
+    #[arg(long, default_value_t = hookrelay_core::admin::DEFAULT_FILTER_TEST_EVENTS)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,16 +4,18 @@ use base64::Engine;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{
     DeliveryState, Destination, DestinationId, EventFilter, FieldSelector, RetrySchedule, Route,
-    Source, SourceId, Timestamp,
+    RouteFilter, Source, SourceId, Timestamp,
 };
 use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
+use std::io::Read;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use super::render::redacted_json;
 use super::{Backend, DestinationArgs, RouteArgs, SourceArgs};
 
-use crate::error::CliError;
+use crate::error::{read, CliError};
 
 pub(crate) fn source_id(value: &str) -> Result<SourceId, CliError> {
     SourceId::parse(value).map_err(|e| CliError::Invalid(e.to_string()))
@@ -148,14 +150,57 @@ pub(crate) fn apply_destination_args(
     Ok(())
 }
 
-pub(crate) fn route_from(args: &RouteArgs) -> Result<Route, CliError> {
-    let mut route = Route::new(source_id(&args.source)?, destination_id(&args.destination)?);
-    route.events = args
-        .events
-        .split(',')
-        .map(|f| EventFilter::parse(f.trim()).map_err(|e| CliError::Invalid(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(route)
+/// Sets what `args` names on `route` (a new one for `add`, the stored one
+/// for `update`), leaving the rest as it is.
+pub(crate) fn apply_route_args(route: &mut Route, args: &RouteArgs) -> Result<(), CliError> {
+    if let Some(events) = &args.events {
+        route.events = events
+            .split(',')
+            .map(|f| EventFilter::parse(f.trim()).map_err(|e| CliError::Invalid(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+    }
+    if let Some(path) = &args.filter {
+        let filter = RouteFilter::from_value(pattern_json(path)?)
+            .map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+        route.filter = Some(filter);
+    }
+    if args.no_filter {
+        route.filter = None;
+    }
+    Ok(())
+}
+
+/// The event pattern in `path` (`-`: stdin), read as JSON; whether it is a
+/// pattern is for the use case (or [`RouteFilter`]) to say.
+pub(crate) fn pattern_json(path: &Path) -> Result<serde_json::Value, CliError> {
+    let text = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|source| CliError::Read {
+                path: "stdin".into(),
+                source,
+            })?;
+        text
+    } else {
+        read(&path.to_path_buf())?
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Invalid(format!("{}: filter is not JSON: {e}", path.display())))
+}
+
+pub(crate) async fn current_route(
+    backend: &Backend,
+    source: &SourceId,
+    destination: &DestinationId,
+) -> Result<Route, CliError> {
+    match backend.run(AdminRequest::ListRoutes).await? {
+        AdminResponse::Routes(routes) => routes
+            .into_iter()
+            .find(|r| &r.source == source && &r.destination == destination)
+            .ok_or_else(|| CliError::NotFound(format!("no route {source} -> {destination}"))),
+        other => Err(unexpected(other)),
+    }
 }
 
 pub(crate) async fn current_source(backend: &Backend, id: &SourceId) -> Result<Source, CliError> {
@@ -268,17 +313,57 @@ mod tests {
             .contains("expected failed"));
     }
 
-    #[test]
-    fn routes_take_comma_separated_event_filters() {
-        let route = route_from(&RouteArgs {
+    fn route_args(events: Option<&str>, filter: Option<&Path>, no_filter: bool) -> RouteArgs {
+        RouteArgs {
             source: "github".into(),
             destination: "app".into(),
-            events: "push, pull_request.*".into(),
-        })
+            events: events.map(String::from),
+            filter: filter.map(Path::to_path_buf),
+            no_filter,
+        }
+    }
+
+    #[test]
+    fn routes_take_comma_separated_event_filters() {
+        let mut route = Route::new(source_id("github").unwrap(), destination_id("app").unwrap());
+        apply_route_args(
+            &mut route,
+            &route_args(Some("push, pull_request.*"), None, false),
+        )
         .unwrap();
         let filters: Vec<&str> = route.events.iter().map(|f| f.as_str()).collect();
         assert_eq!(filters, ["push", "pull_request.*"]);
         assert!(source_id("../etc").is_err());
+    }
+
+    #[test]
+    fn a_route_filter_is_read_from_its_file_kept_on_update_and_removed_with_no_filter() {
+        let dir = std::env::temp_dir().join(format!("hookrelay-flags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("filter.json");
+        std::fs::write(&file, r#"{"body": {"ref": [{"prefix": "refs/heads/"}]}}"#).unwrap();
+        let mut route = Route::new(source_id("github").unwrap(), destination_id("app").unwrap());
+        apply_route_args(&mut route, &route_args(None, Some(&file), false)).unwrap();
+        let filter = route.filter.clone().expect("a filter");
+        assert_eq!(filter.pattern()["body"]["ref"][0]["prefix"], "refs/heads/");
+        // Only the events change: the filter stays.
+        apply_route_args(&mut route, &route_args(Some("push"), None, false)).unwrap();
+        assert_eq!(route.filter.as_ref(), Some(&filter));
+        apply_route_args(&mut route, &route_args(None, None, true)).unwrap();
+        assert_eq!(route.filter, None);
+        // A wrong pattern: refused with the file and the offending part.
+        std::fs::write(&file, r#"{"body": {"total": [{"numeric": [">"]}]}}"#).unwrap();
+        let refused = apply_route_args(&mut route, &route_args(None, Some(&file), false))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("filter.json") && refused.contains("/body/total/0/numeric"),
+            "{refused}"
+        );
+        std::fs::write(&file, "{not json").unwrap();
+        let refused = pattern_json(&file).unwrap_err().to_string();
+        assert!(refused.contains("not JSON"), "{refused}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

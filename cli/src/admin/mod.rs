@@ -1,5 +1,6 @@
-//! The admin subcommands: `sources`, `destinations`, `routes`, `events`,
-//! `attempts`, `replay`, `secrets`, and `config push|pull`.
+//! The admin subcommands: `sources`, `destinations`, `routes` (and
+//! `routes test`, a filter tried on stored events), `events`, `attempts`,
+//! `replay`, `secrets`, and `config push|pull`.
 //!
 //! Each builds an [`AdminRequest`] and runs it against a target: a running
 //! `hookrelay dev` (its admin endpoint, the default) or DynamoDB and SQS
@@ -18,7 +19,7 @@ use render::done_text;
 pub use render::render;
 
 use hookrelay_core::{AdminRequest, AdminResponse};
-use hookrelay_models::{Config, Destination, EventId, Source};
+use hookrelay_models::{Config, Destination, EventId, Route, Source};
 use hookrelay_signing::{SchemeKind, Secret};
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -122,18 +123,31 @@ pub async fn routes(command: RoutesCommand, target: TargetArgs) -> Result<String
     let backend = Backend::connect(&target).await?;
     let request = match command {
         RoutesCommand::List => AdminRequest::ListRoutes,
-        RoutesCommand::Add(args) => AdminRequest::AddRoute {
-            route: route_from(&args)?,
-        },
-        RoutesCommand::Update(args) => AdminRequest::UpdateRoute {
-            route: route_from(&args)?,
-        },
+        RoutesCommand::Add(args) => {
+            let mut route =
+                Route::new(source_id(&args.source)?, destination_id(&args.destination)?);
+            apply_route_args(&mut route, &args)?;
+            AdminRequest::AddRoute { route }
+        }
+        RoutesCommand::Update(args) => {
+            let (source, destination) =
+                (source_id(&args.source)?, destination_id(&args.destination)?);
+            let mut route = current_route(&backend, &source, &destination).await?;
+            apply_route_args(&mut route, &args)?;
+            AdminRequest::UpdateRoute { route }
+        }
         RoutesCommand::Remove {
             source,
             destination,
         } => AdminRequest::RemoveRoute {
             source: source_id(&source)?,
             destination: destination_id(&destination)?,
+        },
+        RoutesCommand::Test(args) => AdminRequest::TestFilter {
+            filter: pattern_json(&args.filter)?,
+            source: args.source.as_deref().map(source_id).transpose()?,
+            since: args.since.as_deref().map(since).transpose()?,
+            limit: args.limit,
         },
     };
     render(backend.run(request).await?, target.output)

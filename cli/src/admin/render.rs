@@ -1,9 +1,9 @@
 //! Output: tables for people, JSON for scripts, secrets and credentials
 //! never shown.
 use base64::Engine;
-use hookrelay_core::admin::{EventDetail, EventSummary, Replayed};
+use hookrelay_core::admin::{EventDetail, EventSummary, FilterTestResult, Replayed};
 use hookrelay_core::AdminResponse;
-use hookrelay_models::{Attempt, DeliveryState};
+use hookrelay_models::{Attempt, DeliveryState, RouteVerdict};
 use hookrelay_signing::Secret;
 
 use super::Output;
@@ -147,7 +147,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                 .collect(),
         ),
         AdminResponse::Routes(routes) => table(
-            &["SOURCE", "DESTINATION", "EVENTS"],
+            &["SOURCE", "DESTINATION", "EVENTS", "FILTER"],
             routes
                 .iter()
                 .map(|r| {
@@ -159,15 +159,59 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                             .map(|f| f.as_str())
                             .collect::<Vec<_>>()
                             .join(","),
+                        r.filter
+                            .as_ref()
+                            .map(|f| excerpt(&f.pattern().to_string(), SHOWN_FILTER_CHARS))
+                            .unwrap_or_else(|| "-".into()),
                     ]
                 })
                 .collect(),
         ),
+        AdminResponse::FilterTest(results) => filter_test_text(&results),
         AdminResponse::Events(events) => events_table(&events),
         AdminResponse::Event(detail) => event_text(&detail),
         AdminResponse::Attempts(attempts) => attempts_table(&attempts),
         AdminResponse::Replayed(replayed) => replayed_text(&replayed),
     })
+}
+
+/// How much of a route's filter `routes list` shows (`routes list
+/// --output json` or `config pull` show it whole).
+const SHOWN_FILTER_CHARS: usize = 60;
+
+fn excerpt(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// `routes test`: each event tried, then how many matched.
+pub(crate) fn filter_test_text(results: &[FilterTestResult]) -> String {
+    let mut out = table(
+        &["ID", "SOURCE", "TYPE", "RECEIVED", "MATCH"],
+        results
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.source.to_string(),
+                    r.event_type.clone().unwrap_or_else(|| "-".into()),
+                    r.received_at.to_string(),
+                    match &r.failed_field {
+                        None => "yes".to_string(),
+                        Some(field) => format!("no: {field}"),
+                    },
+                ]
+            })
+            .collect(),
+    );
+    let matched = results.iter().filter(|r| r.matched).count();
+    out.push_str(&format!(
+        "{matched} of {} event(s) matched\n",
+        results.len()
+    ));
+    out
 }
 
 pub(crate) fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -304,6 +348,19 @@ pub(crate) fn event_text(detail: &EventDetail) -> String {
             event.body.len() - shown.len(),
             event.id
         ));
+    }
+    if !detail.routes.is_empty() {
+        out.push_str("\nroutes (as configured now):\n");
+    }
+    for route in &detail.routes {
+        let verdict = match &route.verdict {
+            RouteVerdict::Matched => "matched".to_string(),
+            RouteVerdict::EventTypeNotSelected => "not matched: event type not selected".into(),
+            RouteVerdict::FilterFailed { field } => {
+                format!("not matched: filter failed at {field}")
+            }
+        };
+        out.push_str(&format!("  {}: {verdict}\n", route.destination));
     }
     out.push_str("\ndeliveries:\n");
     if detail.deliveries.is_empty() {
@@ -461,6 +518,7 @@ mod tests {
             },
             deliveries: Vec::new(),
             attempts: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -483,6 +541,86 @@ mod tests {
         assert!(
             small.contains("{\"ok\":true}") && !small.contains("more bytes"),
             "{small}"
+        );
+    }
+
+    #[test]
+    fn routes_test_shows_each_event_matched_or_its_failing_field_then_a_count() {
+        let at = hookrelay_models::Timestamp::from_unix_secs(1_790_000_000);
+        let result = |failed_field: Option<&str>| FilterTestResult {
+            id: hookrelay_models::EventId::new(at),
+            source: SourceId::parse("shop").unwrap(),
+            event_type: Some("order.paid".into()),
+            received_at: at,
+            matched: failed_field.is_none(),
+            failed_field: failed_field.map(String::from),
+        };
+        let results = vec![result(None), result(Some("body.total"))];
+        let text = render(AdminResponse::FilterTest(results.clone()), Output::Table).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("MATCH"), "{text}");
+        assert!(lines[1].ends_with("  yes"), "{text}");
+        assert!(lines[2].ends_with("  no: body.total"), "{text}");
+        assert_eq!(lines[3], "1 of 2 event(s) matched");
+        let json: serde_json::Value = serde_json::from_str(
+            &render(AdminResponse::FilterTest(results), Output::Json).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json[0]["matched"], true);
+        assert!(json[0].get("failed_field").is_none(), "{json}");
+        assert_eq!(json[1]["failed_field"], "body.total");
+    }
+
+    #[test]
+    fn routes_list_shows_the_start_of_each_filter() {
+        let mut filtered = hookrelay_models::Route::new(
+            SourceId::parse("shop").unwrap(),
+            DestinationId::parse("app").unwrap(),
+        );
+        let long_prefix = "x".repeat(80);
+        filtered.filter = Some(
+            hookrelay_models::RouteFilter::parse(&format!(
+                r#"{{"body":{{"ref":[{{"prefix":"{long_prefix}"}}]}}}}"#
+            ))
+            .unwrap(),
+        );
+        let plain = hookrelay_models::Route::new(
+            SourceId::parse("github").unwrap(),
+            DestinationId::parse("app").unwrap(),
+        );
+        let text = render(AdminResponse::Routes(vec![filtered, plain]), Output::Table).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("FILTER"), "{text}");
+        assert!(
+            lines[1].contains(r#"{"body":{"ref":[{"prefix":"xxx"#),
+            "{text}"
+        );
+        assert!(
+            lines[1].ends_with('…') && !lines[1].contains(&long_prefix),
+            "{text}"
+        );
+        assert!(lines[2].ends_with("  -"), "{text}");
+    }
+
+    #[test]
+    fn events_show_says_what_each_route_made_of_the_event() {
+        let mut shown = detail(b"{}".to_vec());
+        shown.routes = vec![
+            hookrelay_models::RouteMatch {
+                destination: DestinationId::parse("big").unwrap(),
+                verdict: RouteVerdict::FilterFailed {
+                    field: "body.total".into(),
+                },
+            },
+            hookrelay_models::RouteMatch {
+                destination: DestinationId::parse("all").unwrap(),
+                verdict: RouteVerdict::Matched,
+            },
+        ];
+        let text = event_text(&shown);
+        assert!(
+            text.contains("  big: not matched: filter failed at body.total\n  all: matched\n"),
+            "{text}"
         );
     }
 

@@ -3,7 +3,8 @@
 //! itself with a few lines of it.
 use hookrelay_core::admin::{EventDetail, EventSummary};
 use hookrelay_models::{
-    redact_url, Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, Source, Timestamp,
+    redact_url, Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, RouteMatch,
+    RouteVerdict, Source, Timestamp,
 };
 use maud::{html, Markup, DOCTYPE};
 
@@ -191,6 +192,8 @@ pub fn event_page(detail: &EventDetail, csrf: &str) -> Markup {
             (csrf_field(csrf))
             button type="submit" id="replay-all" { "Replay to every destination" }
         }
+        h2 { "Routes" }
+        (route_matches(&detail.routes))
         h2 { "Deliveries" }
         div id="deliveries" data-refresh={ "/events/" (id) "/deliveries" } aria-live="polite" {
             (deliveries(detail, csrf))
@@ -210,12 +213,53 @@ pub fn event_page(detail: &EventDetail, csrf: &str) -> Markup {
     layout("Event", content)
 }
 
+/// Each route of the event's source: whether it matched, and when not,
+/// what failed (the event type, or the filter's first failing field).
+pub fn route_matches(routes: &[RouteMatch]) -> Markup {
+    html! {
+        @if routes.is_empty() {
+            p class="muted" { "No route takes this source's events." }
+        } @else {
+            p class="muted" { "Under the routes as configured now." }
+            table class="routes" {
+                thead { tr { th { "Destination" } th { "Match" } } }
+                tbody {
+                    @for route in routes {
+                        tr class="route" data-destination=(route.destination.as_str()) {
+                            td { (route.destination.as_str()) }
+                            td {
+                                @match &route.verdict {
+                                    RouteVerdict::Matched => span class="badge succeeded" { "matched" },
+                                    RouteVerdict::EventTypeNotSelected => {
+                                        span class="badge failed" { "not matched" }
+                                        " event type not selected"
+                                    }
+                                    RouteVerdict::FilterFailed { field } => {
+                                        span class="badge failed" { "not matched" }
+                                        " filter failed at " code { (field) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// An event's deliveries with their attempts and replay buttons; also
 /// served alone, so the event page shows new attempts as they happen.
 pub fn deliveries(detail: &EventDetail, csrf: &str) -> Markup {
     let id = detail.event.id.as_str();
     html! {
-        @if detail.deliveries.is_empty() { p class="muted" { "No deliveries yet." } }
+        @if detail.deliveries.is_empty() {
+            @if !detail.routes.is_empty() && !detail.routes.iter().any(|r| r.verdict.is_matched()) {
+                p class="muted" { "No deliveries: no route sends this event." }
+            } @else {
+                p class="muted" { "No deliveries yet." }
+            }
+        }
         @for delivery in &detail.deliveries {
             section class="delivery" data-destination=(delivery.destination.as_str()) {
                 h3 { (delivery.destination.as_str()) " " (state_badge(delivery.state)) }
@@ -405,7 +449,7 @@ pub fn message_page(title: &str, message: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hookrelay_models::{Event, EventId, SourceId};
+    use hookrelay_models::{Config, DestinationId, Event, EventId, Route, RouteFilter, SourceId};
 
     fn detail(body: Vec<u8>, headers: &[(&str, &str)]) -> EventDetail {
         let at = Timestamp::from_unix_secs(1_800_000_000);
@@ -424,6 +468,7 @@ mod tests {
             },
             deliveries: Vec::new(),
             attempts: Vec::new(),
+            routes: Vec::new(),
         }
     }
 
@@ -458,5 +503,83 @@ mod tests {
         }
         assert!(page.contains("GitHub-Hookshot/1"));
         assert_eq!(page.matches("•••• masked").count(), 4);
+    }
+
+    #[test]
+    fn the_event_page_shows_each_route_matched_or_what_failed() {
+        let at = Timestamp::from_unix_secs(1_800_000_000);
+        let event = Event {
+            id: EventId::new(at),
+            source: SourceId::parse("shop").unwrap(),
+            event_type: Some("order.paid".into()),
+            provider_delivery_id: None,
+            received_at: at,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"total":50}"#.to_vec().into(),
+        };
+        let route = |destination: &str, events: &str, filter: Option<&str>| {
+            let mut route = Route::new(
+                SourceId::parse("shop").unwrap(),
+                DestinationId::parse(destination).unwrap(),
+            );
+            route.events = vec![hookrelay_models::EventFilter::parse(events).unwrap()];
+            route.filter = filter.map(|f| RouteFilter::parse(f).unwrap());
+            route
+        };
+        let config = Config {
+            routes: vec![
+                route(
+                    "big",
+                    "*",
+                    Some(r#"{"body":{"total":[{"numeric":[">",100]}]}}"#),
+                ),
+                route("refunds", "refund.*", None),
+                route("all", "*", Some(r#"{"type":["order.paid"]}"#)),
+            ],
+            ..Config::default()
+        };
+        let detail = EventDetail {
+            routes: config.explain_routes(&event),
+            event,
+            deliveries: Vec::new(),
+            attempts: Vec::new(),
+        };
+        let page = event_page(&detail, "csrf").into_string();
+        let row = |destination: &str| {
+            let start = page
+                .find(&format!("data-destination=\"{destination}\""))
+                .unwrap_or_else(|| panic!("no row for {destination}"));
+            let end = start + page[start..].find("</tr>").unwrap();
+            page[start..end].to_string()
+        };
+        let big = row("big");
+        assert!(
+            big.contains("not matched") && big.contains("filter failed at <code>body.total</code>"),
+            "{big}"
+        );
+        assert!(page.contains("No deliveries yet."), "one route matched");
+        let refunds = row("refunds");
+        assert!(refunds.contains("event type not selected"), "{refunds}");
+        let all = row("all");
+        assert!(
+            all.contains("matched") && !all.contains("not matched"),
+            "{all}"
+        );
+
+        let turned_away = EventDetail {
+            routes: detail.routes[..2].to_vec(),
+            ..detail.clone()
+        };
+        let page = event_page(&turned_away, "csrf").into_string();
+        assert!(page.contains("No deliveries: no route sends this event."));
+        let unrouted = EventDetail {
+            routes: Vec::new(),
+            ..detail
+        };
+        let page = event_page(&unrouted, "csrf").into_string();
+        assert!(
+            page.contains("No route takes this source"),
+            "a page without routes says so"
+        );
     }
 }

@@ -17,6 +17,7 @@ pub mod pattern;
 mod rate_limit;
 mod retry;
 mod route_filter;
+mod route_verdict;
 mod time;
 
 pub use config::{
@@ -31,4 +32,5 @@ pub use ids::{DestinationId, EventId, MessageId, SourceId};
 pub use rate_limit::{Pace, RateLimit, RatePeriod, MAX_BURST, MAX_RATE_PER_SECOND};
 pub use retry::{parse_optional_period, RetrySchedule};
 pub use route_filter::{envelope as route_envelope, RouteFilter};
+pub use route_verdict::{RouteMatch, RouteVerdict};
 pub use time::Timestamp;

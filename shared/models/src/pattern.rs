@@ -16,11 +16,13 @@
 //!   `anything-but` (values, or `prefix`, `suffix`, `equals-ignore-case`,
 //!   `wildcard`), `numeric`, `exists`, `cidr`, `wildcard`.
 //!
-//! Not yet wired into routes: this is the matcher the route filters will
-//! use.
+//! Routes match with [`EventPattern::matches`]; [`EventPattern::first_mismatch`]
+//! (in `explain`) says which field failed, for people.
 use serde_json::{Map, Value};
 use std::fmt;
 use std::net::IpAddr;
+
+mod explain;
 
 /// A pattern's largest size, in bytes of JSON: twice EventBridge's default
 /// quota (2,048 characters), as EventBridge Pipes allows, so that
@@ -140,7 +142,17 @@ impl EventPattern {
         Self::from_value(&value)
     }
 
+    /// Checks a pattern already read as JSON (a route's filter written as
+    /// a TOML table, or sent in an admin request): its size counted as
+    /// compact JSON, since it came without its text.
     pub fn from_value(value: &Value) -> Result<Self, PatternError> {
+        let bytes = value.to_string().len();
+        if bytes > MAX_PATTERN_BYTES {
+            return Err(refuse(
+                "",
+                format!("{bytes} bytes of JSON, more than {MAX_PATTERN_BYTES}"),
+            ));
+        }
         let Value::Object(map) = value else {
             return Err(refuse("", "a pattern is a JSON object"));
         };

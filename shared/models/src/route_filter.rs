@@ -46,6 +46,13 @@ impl RouteFilter {
         self.pattern.matches(envelope)
     }
 
+    /// Why the filter turns `envelope` away: the dotted path of the first
+    /// field, in the pattern's order, that failed (`body.total`); `None`
+    /// when it matches. See [`EventPattern::first_mismatch`].
+    pub fn first_mismatch(&self, envelope: &Value) -> Option<String> {
+        self.pattern.first_mismatch(envelope)
+    }
+
     /// The pattern as written.
     pub fn pattern(&self) -> &Value {
         &self.source

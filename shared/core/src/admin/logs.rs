@@ -155,12 +155,17 @@ impl Admin {
             .event(&id)
             .await?
             .ok_or_else(|| not_found(format!("no event {id} (or it has expired)")))?;
-        let source = self.stores.config.source(&event.source).await?;
-        let event = super::masking::mask_secrets(event, source.as_ref());
+        let config = self.stores.config.config().await?;
+        // Judged on the event as stored, as the dispatcher judges it,
+        // before secrets are masked for display.
+        let routes = config.explain_routes(&event);
+        let source = config.source(&event.source);
+        let event = super::masking::mask_secrets(event, source);
         Ok(AdminResponse::Event(Box::new(EventDetail {
             deliveries: self.stores.deliveries.deliveries_for_event(&id).await?,
             attempts: self.stores.deliveries.attempts_for_event(&id).await?,
             event,
+            routes,
         })))
     }
 

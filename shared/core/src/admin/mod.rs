@@ -1,7 +1,8 @@
 //! Admin: the operator's use case, behind `hookrelay`'s admin subcommands.
 //! Configuration writes validated before anything is written, the event
-//! and attempt logs, replay and bulk recovery, secret rotation, and
-//! enabling or disabling destinations.
+//! and attempt logs, replay and bulk recovery, secret rotation,
+//! enabling or disabling destinations, and trying a route filter on stored
+//! events.
 //!
 //! Requests and answers are plain data ([`AdminRequest`], [`AdminResponse`])
 //! so the CLI can run them in process against DynamoDB or send them to a
@@ -9,6 +10,8 @@
 //! one implementation either way.
 mod config_changes;
 mod enable;
+mod filter_test;
+pub use filter_test::{FilterTestResult, DEFAULT_FILTER_TEST_EVENTS};
 mod logs;
 mod masking;
 pub use masking::MASKED;
@@ -18,7 +21,7 @@ mod secrets;
 use async_trait::async_trait;
 use hookrelay_models::{
     Attempt, Config, Delivery, DeliveryState, Destination, DestinationId, Event, EventId, Route,
-    Source, SourceId, Timestamp,
+    RouteMatch, Source, SourceId, Timestamp,
 };
 use hookrelay_signing::Secret;
 use serde::{Deserialize, Serialize};
@@ -134,6 +137,15 @@ pub enum AdminRequest {
         destination: DestinationId,
         state: DeliveryState,
     },
+    /// Tries a route content filter (an EventBridge pattern, as JSON) on
+    /// the newest `limit` stored events of `source` (every source when
+    /// none is named) received since `since`, without saving it.
+    TestFilter {
+        filter: serde_json::Value,
+        source: Option<SourceId>,
+        since: Option<Timestamp>,
+        limit: usize,
+    },
 }
 
 /// One event in a listing, with where each of its deliveries stands.
@@ -153,6 +165,10 @@ pub struct EventDetail {
     pub event: Event,
     pub deliveries: Vec<Delivery>,
     pub attempts: Vec<Attempt>,
+    /// Each route of the event's source under the configuration as it is
+    /// now: matched, or what turned the event away.
+    #[serde(default)]
+    pub routes: Vec<RouteMatch>,
 }
 
 /// What a replay did to one delivery.
@@ -179,6 +195,7 @@ pub enum AdminResponse {
     Replayed(Vec<Replayed>),
     Rejections(Vec<RejectionCount>),
     Count(u64),
+    FilterTest(Vec<FilterTestResult>),
     Done(String),
 }
 
@@ -243,7 +260,7 @@ impl Admin {
 
     /// Carries out one request: each group of operations lives in a module
     /// of its own (`config_changes`, `logs`, `replay`, `secrets`,
-    /// `enable`); this only dispatches.
+    /// `enable`, `filter_test`); this only dispatches.
     pub async fn execute(&self, request: AdminRequest) -> Result<AdminResponse, CoreError> {
         use AdminRequest as R;
         match request {
@@ -319,6 +336,12 @@ impl Admin {
                         .await?,
                 ))
             }
+            R::TestFilter {
+                filter,
+                source,
+                since,
+                limit,
+            } => self.test_filter(filter, source, since, limit).await,
         }
     }
 

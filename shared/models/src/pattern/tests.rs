@@ -84,6 +84,7 @@ fn within_an_array_of_objects_fields_match_in_one_element() {
     ] {
         let parsed = EventPattern::from_value(&pattern).unwrap();
         assert_eq!(parsed.matches(&employees), matches, "{pattern}");
+        assert_agree(&parsed, &employees);
     }
 }
 
@@ -120,6 +121,14 @@ fn patterns_aws_refuses_are_refused_with_their_path() {
 fn limits_are_enforced() {
     let long = format!(r#"{{"a":["{}"]}}"#, "x".repeat(MAX_PATTERN_BYTES));
     assert!(EventPattern::parse(&long).is_err());
+    // Read as a value (a TOML table, an admin request), not as text.
+    let long_value: Value = serde_json::from_str(&long).unwrap();
+    assert!(EventPattern::from_value(&long_value)
+        .unwrap_err()
+        .reason
+        .contains("more than 4096"));
+    let fits = json!({"a": ["x".repeat(MAX_PATTERN_BYTES - 20)]});
+    assert!(EventPattern::from_value(&fits).is_ok());
     let mut deep = json!({"leaf": [1]});
     for _ in 0..MAX_PATTERN_DEPTH {
         deep = json!({"n": deep});
@@ -143,4 +152,171 @@ fn wildcards_escape_stars_and_backslashes() {
     assert!(pattern.matches(&json!({"k": "a*bXYc\\"})));
     assert!(!pattern.matches(&json!({"k": "aZbXYc\\"})));
     assert!(EventPattern::parse(r#"{"k":[{"wildcard":"a\\x"}]}"#).is_err());
+}
+
+// ---- first_mismatch agrees with matches --------------------------------
+
+/// Every pattern and document of the cases above.
+fn case_pairs() -> Vec<(EventPattern, Value)> {
+    let cases: Vec<Value> = serde_json::from_str(CASES).unwrap();
+    cases
+        .iter()
+        .map(|case| {
+            (
+                EventPattern::from_value(&case["p"]).unwrap(),
+                case["e"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// `document` itself, and a copy for each way of changing one place in
+/// it: a field removed, replaced (by each of a few kinds of value, or a
+/// variant of its own), or put in an array beside another object.
+fn variants(document: &Value) -> Vec<Value> {
+    let replacements = [
+        Value::Null,
+        json!([]),
+        json!({}),
+        json!(0),
+        json!("x"),
+        json!([{"k": 1}, "v"]),
+    ];
+    let mut out = vec![document.clone()];
+    match document {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let mut removed = map.clone();
+                removed.remove(key);
+                out.push(Value::Object(removed));
+                for replacement in replacements.iter().cloned().chain(variants(value)) {
+                    let mut changed = map.clone();
+                    changed.insert(key.clone(), replacement);
+                    out.push(Value::Object(changed));
+                }
+                // The same object, as one element of an array.
+                let mut wrapped = map.clone();
+                wrapped.insert(key.clone(), json!([value, {"other": true}]));
+                out.push(Value::Object(wrapped));
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                for replacement in variants(item) {
+                    let mut changed = items.clone();
+                    changed[i] = replacement;
+                    out.push(Value::Array(changed));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn assert_agree(pattern: &EventPattern, document: &Value) {
+    let mismatch = pattern.first_mismatch(document);
+    assert_eq!(
+        mismatch.is_none(),
+        pattern.matches(document),
+        "{pattern:?} on {document}: first_mismatch {mismatch:?}"
+    );
+}
+
+#[test]
+fn first_mismatch_is_none_exactly_when_every_case_and_its_variants_match() {
+    let mut checked = 0;
+    let mut mismatches = 0;
+    for (pattern, event) in case_pairs() {
+        for document in variants(&event) {
+            assert_agree(&pattern, &document);
+            checked += 1;
+            mismatches += usize::from(!pattern.matches(&document));
+        }
+    }
+    // Both answers were exercised, many times.
+    assert!(checked > 500, "{checked}");
+    assert!(
+        mismatches > 100 && checked - mismatches > 100,
+        "{mismatches} of {checked}"
+    );
+}
+
+/// The keys and scalars the cases use: generated documents built from
+/// them come near the patterns often enough to match some of the time.
+fn vocabulary() -> (Vec<String>, Vec<Value>) {
+    fn walk(value: &Value, keys: &mut Vec<String>, scalars: &mut Vec<Value>) {
+        match value {
+            Value::Object(map) => {
+                for (key, inner) in map {
+                    keys.push(key.clone());
+                    walk(inner, keys, scalars);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, keys, scalars)),
+            scalar => scalars.push(scalar.clone()),
+        }
+    }
+    let cases: Vec<Value> = serde_json::from_str(CASES).unwrap();
+    let (mut keys, mut scalars) = (Vec::new(), Vec::new());
+    for case in &cases {
+        walk(&case["p"], &mut keys, &mut scalars);
+        walk(&case["e"], &mut keys, &mut scalars);
+    }
+    keys.sort();
+    keys.dedup();
+    scalars.dedup();
+    (keys, scalars)
+}
+
+#[test]
+fn first_mismatch_is_none_exactly_when_generated_documents_match() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let (keys, scalars) = vocabulary();
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        proptest::sample::select(scalars),
+    ];
+    let document = leaf.prop_recursive(5, 48, 4, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            proptest::collection::btree_map(proptest::sample::select(keys.clone()), inner, 0..4)
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+        ]
+    });
+    let patterns: Vec<EventPattern> = case_pairs().into_iter().map(|(p, _)| p).collect();
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        ..Config::default()
+    });
+    // (matched, not matched): both must be seen for the check to mean much.
+    let seen = std::cell::Cell::new((0, 0));
+    runner
+        .run(&document, |document| {
+            for pattern in &patterns {
+                let (yes, no) = seen.get();
+                seen.set(if pattern.matches(&document) {
+                    (yes + 1, no)
+                } else {
+                    (yes, no + 1)
+                });
+                prop_assert_eq!(
+                    pattern.first_mismatch(&document).is_none(),
+                    pattern.matches(&document),
+                    "{:?} on {}",
+                    pattern,
+                    document
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    let (matched, not_matched) = seen.get();
+    assert!(
+        matched > 1000 && not_matched > 1000,
+        "{matched} matched, {not_matched} not"
+    );
 }
