@@ -292,6 +292,19 @@ async fn the_console_shows_replays_and_releases_deliveries_in_a_browser() {
     browser.wait_for_text("Enable", WAIT).await;
     assert!(browser.find("button.enable").await.is_some());
 
+    // A rate limit set from the destinations page is kept and shown.
+    browser
+        .fill("#destination-orders input[name=rate_limit]", "5/s")
+        .await;
+    browser
+        .fill("#destination-orders input[name=burst]", "3")
+        .await;
+    browser.click("#destination-orders button.rate-limit").await;
+    let shown = browser
+        .wait_for_element_text("#destination-orders dd.rate-limit", "5/s", WAIT)
+        .await;
+    assert_eq!(shown.trim(), "5/s, burst 3");
+
     // A tag push the route's filter turns away: stored, not delivered, and
     // its page says which field failed.
     let tag = dir.join("tag.json");

@@ -77,14 +77,18 @@ pub enum Scenario {
     /// An `hmac` source with a signed timestamp and no delivery id: no
     /// dedupe record.
     NoDeliveryId,
+    /// As one destination, with a rate limit (5/s, burst 5) that the
+    /// batch waits on: what the shared schedule adds.
+    RateLimited,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::OneDestination,
         Scenario::OneRetry,
         Scenario::ThreeDestinations,
         Scenario::NoDeliveryId,
+        Scenario::RateLimited,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Scenario {
             Scenario::OneRetry => "one-retry",
             Scenario::ThreeDestinations => "three-destinations",
             Scenario::NoDeliveryId => "no-delivery-id",
+            Scenario::RateLimited => "rate-limited",
         }
     }
 
@@ -125,9 +130,14 @@ fn config_text(sink: &Sink, scenario: Scenario) -> String {
         };
         let _ = write!(
             text,
-            "[[destinations]]\nid = \"dest{n}\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\", \"1s\", \"1m\"]\n\
+            "[[destinations]]\nid = \"dest{n}\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\", \"1s\", \"1m\"]\n{limit}\
              [[routes]]\nsource = \"{source}\"\ndestination = \"dest{n}\"\n",
-            sink.url(&format!("/dest{n}"))
+            sink.url(&format!("/dest{n}")),
+            limit = if scenario == Scenario::RateLimited {
+                "rate_limit = \"5/s\"\nburst = 5\n"
+            } else {
+                ""
+            }
         );
     }
     text

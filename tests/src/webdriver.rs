@@ -248,6 +248,21 @@ impl Browser {
             .await;
     }
 
+    /// Replaces what the input `css` holds with `text`, as typed.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self
+            .find(css)
+            .await
+            .unwrap_or_else(|| panic!("nothing matches {css}"));
+        self.post(&format!("/element/{element}/clear"), json!({}))
+            .await;
+        self.post(
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
     /// Waits until the page's text contains `wanted` (the page is not
     /// reloaded: whatever changes it, changes it by itself).
     pub async fn wait_for_text(&self, wanted: &str, within: Duration) -> String {

@@ -145,6 +145,17 @@ pub struct DestinationArgs {
     pub retry_schedule: Option<String>,
     #[arg(long)]
     pub max_in_flight: Option<u32>,
+    /// Most deliveries per second, minute or hour, across every
+    /// dispatcher: `50/s`, `600/m`, `1000/h`. Deliveries beyond it wait.
+    #[arg(long, conflicts_with = "no_rate_limit")]
+    pub rate_limit: Option<String>,
+    /// How many may go at once after a quiet spell (with --rate-limit;
+    /// default 1).
+    #[arg(long, conflicts_with = "no_rate_limit")]
+    pub burst: Option<u32>,
+    /// Remove the rate limit (update).
+    #[arg(long)]
+    pub no_rate_limit: bool,
     /// Allow a private, loopback or link-local URL (local development).
     #[arg(long)]
     pub allow_private: bool,

@@ -147,6 +147,16 @@ pub(crate) fn apply_destination_args(
     if args.max_in_flight.is_some() {
         destination.max_in_flight = args.max_in_flight;
     }
+    if let Some(limit) = &args.rate_limit {
+        destination.rate_limit = Some(limit.parse().map_err(CliError::Invalid)?);
+    }
+    if args.burst.is_some() {
+        destination.burst = args.burst;
+    }
+    if args.no_rate_limit {
+        destination.rate_limit = None;
+        destination.burst = None;
+    }
     Ok(())
 }
 
@@ -243,6 +253,9 @@ mod tests {
             timeout: Some("3s".into()),
             retry_schedule: Some("0s, 5s,5m".into()),
             max_in_flight: Some(4),
+            rate_limit: None,
+            burst: None,
+            no_rate_limit: false,
             allow_private: false,
         }
     }
@@ -268,6 +281,37 @@ mod tests {
         assert_eq!(destination.timeout(), Duration::from_secs(3));
         assert_eq!(destination.retry_schedule().max_attempts(), 3);
         assert_eq!(destination.max_in_flight, Some(4));
+        assert_eq!(destination.rate_limit, None);
+    }
+
+    #[test]
+    fn a_rate_limit_is_set_kept_and_removed() {
+        let mut destination = app();
+        let limited = DestinationArgs {
+            rate_limit: Some("50/s".into()),
+            burst: Some(10),
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &limited).unwrap();
+        assert_eq!(destination.rate_limit.unwrap().to_string(), "50/s");
+        assert_eq!(destination.burst, Some(10));
+        apply_destination_args(&mut destination, &destination_args(&[])).unwrap();
+        assert_eq!(destination.rate_limit.unwrap().to_string(), "50/s", "kept");
+        let removed = DestinationArgs {
+            no_rate_limit: true,
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &removed).unwrap();
+        assert_eq!((destination.rate_limit, destination.burst), (None, None));
+        let bad = DestinationArgs {
+            rate_limit: Some("50/week".into()),
+            ..destination_args(&[])
+        };
+        let refused = apply_destination_args(&mut destination, &bad).unwrap_err();
+        assert!(
+            refused.to_string().contains("50/s, 600/m or 1000/h"),
+            "{refused}"
+        );
     }
 
     #[test]

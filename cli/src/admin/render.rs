@@ -120,10 +120,15 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                 .collect(),
         ),
         AdminResponse::Destinations(destinations) => table(
-            &["ID", "URL", "STATUS", "SECRET"],
+            &["ID", "URL", "STATUS", "RATE LIMIT", "SECRET"],
             destinations
                 .iter()
                 .map(|d| {
+                    let rate_limit = match (d.rate_limit, d.burst) {
+                        (Some(limit), Some(burst)) => format!("{limit} burst {burst}"),
+                        (Some(limit), None) => limit.to_string(),
+                        (None, _) => "-".to_string(),
+                    };
                     let status = match (d.enabled, &d.disabled_reason) {
                         (true, _) => "enabled".to_string(),
                         (false, Some(reason)) => format!("disabled ({reason})"),
@@ -141,6 +146,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                         d.id.to_string(),
                         hookrelay_models::redact_url(&d.url),
                         status,
+                        rate_limit,
                         secret,
                     ]
                 })

@@ -488,6 +488,10 @@ impl Console {
                 self.set_enabled(id, field("enabled") == "true").await
             }
             ["destinations", id, "recover"] => self.recover(id, field("window")).await,
+            ["destinations", id, "rate-limit"] => {
+                self.set_rate_limit(id, field("rate_limit"), field("burst"))
+                    .await
+            }
             ["destinations", id, "rotate"] => {
                 let hours = field("grace_hours").parse::<u64>().unwrap_or(24).min(720);
                 return self
@@ -527,6 +531,43 @@ impl Console {
         self.execute(AdminRequest::SetDestinationEnabled {
             destination,
             enabled,
+        })
+        .await?;
+        Ok("/destinations".into())
+    }
+
+    /// Sets (or, with an empty limit, removes) a destination's rate limit;
+    /// everything else about it stays as stored.
+    async fn set_rate_limit(
+        &self,
+        id: &str,
+        limit: &str,
+        burst: &str,
+    ) -> Result<String, CoreError> {
+        let id = Self::destination_id(id)?;
+        let AdminResponse::Destinations(destinations) =
+            self.execute(AdminRequest::ListDestinations).await?
+        else {
+            return Err(CoreError::Invalid("unexpected answer".into()));
+        };
+        let mut destination = destinations
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| CoreError::NotFound(format!("no destination {id}")))?;
+        let (limit, burst) = (limit.trim(), burst.trim());
+        destination.rate_limit = match limit {
+            "" => None,
+            text => Some(text.parse().map_err(CoreError::Invalid)?),
+        };
+        destination.burst = match (destination.rate_limit, burst) {
+            (None, _) | (_, "") => None,
+            (Some(_), text) => Some(text.parse().map_err(|_| {
+                CoreError::Invalid(format!("burst {text:?} is not a whole number"))
+            })?),
+        };
+        self.execute(AdminRequest::UpdateDestination {
+            destination,
+            allow_private: false,
         })
         .await?;
         Ok("/destinations".into())

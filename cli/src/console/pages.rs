@@ -314,6 +314,12 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                     dt { "URL" } dd { code { (redact_url(&d.url)) } }
                     @if let Some(reason) = &d.disabled_reason { dt { "Disabled because" } dd { (reason) } }
                     dt { "Parked deliveries" } dd class="parked" { (view.parked) }
+                    dt { "Rate limit" } dd class="rate-limit" {
+                        @match d.rate_limit {
+                            Some(limit) => { (limit) @if let Some(burst) = d.burst { ", burst " (burst) } }
+                            None => { "none" }
+                        }
+                    }
                     dt { "Signing secrets" } dd {
                         code { "sha256:" (d.secret.fingerprint()) }
                         @for retiring in &d.retiring_secrets {
@@ -347,6 +353,18 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                             }
                         }
                         button type="submit" { "Recover" }
+                    }
+                    form method="post" action={ "/destinations/" (id) "/rate-limit" } {
+                        (csrf_field(csrf))
+                        label { "Rate limit "
+                            input type="text" name="rate_limit" size="8" placeholder="50/s"
+                                value=(d.rate_limit.map(|l| l.to_string()).unwrap_or_default());
+                        }
+                        label { " burst "
+                            input type="number" name="burst" min="1" max="1000" size="4"
+                                value=(d.burst.map(|b| b.to_string()).unwrap_or_default());
+                        }
+                        button type="submit" class="rate-limit" { "Set limit" }
                     }
                     form method="post" action={ "/destinations/" (id) "/rotate" } {
                         (csrf_field(csrf))

@@ -325,6 +325,24 @@ impl Dispatch {
         Ok(Vec::new())
     }
 
+    /// Not this delivery's turn yet (rate limit or pause): back on the
+    /// queue, carrying its reserved slot if it has one. Not an attempt.
+    async fn queue_for_turn(
+        &self,
+        follow_up: &QueueMessage,
+        wait: Duration,
+        slot: Option<Timestamp>,
+    ) -> Result<DeliveryReport, CoreError> {
+        let wait = wait.clamp(MIN_NOT_DUE_WAIT, MAX_QUEUE_DELAY);
+        let message = QueueMessage {
+            slot,
+            ..follow_up.clone()
+        };
+        self.queue.enqueue(&message, wait).await?;
+        tracing::info!(event_id = %message.event_id, destination = ?message.destination(), wait_ms = wait.as_millis() as u64, "destination's rate limit or pause: queued again");
+        Ok(DeliveryReport::Paced)
+    }
+
     fn destination_slot(&self, destination: &Destination) -> Arc<Semaphore> {
         let limit = destination
             .max_in_flight
@@ -394,18 +412,18 @@ impl Dispatch {
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
-        if let pacer::Turn::Later { queue_for, slot } =
-            self.pacer.wait_turn(destination, reserved_slot).await?
-        {
-            let wait = queue_for.clamp(MIN_NOT_DUE_WAIT, MAX_QUEUE_DELAY);
-            let follow_up = QueueMessage { slot, ..follow_up };
-            self.queue.enqueue(&follow_up, wait).await?;
-            tracing::info!(event_id = %event.id, destination = %destination.id, wait_ms = wait.as_millis() as u64, "destination's rate limit or pause: queued again");
-            return Ok(DeliveryReport::Paced);
-        }
-        // Taken after any wait for its turn, which is not the attempt's.
+        let slot = match self.pacer.turn(destination, reserved_slot).await? {
+            pacer::Turn::Go { slot } => slot,
+            pacer::Turn::Later { queue_for, slot } => {
+                return self.queue_for_turn(&follow_up, queue_for, slot).await;
+            }
+        };
+        // Claimed before its slot, with a lease that covers the wait, so
+        // nothing slow stands between the slot and the request.
         let now = self.clock.now();
-        let lease = now.saturating_add(destination.timeout() + self.settings.lease_margin);
+        let until_slot = slot.map_or(Duration::ZERO, |slot| slot.since(now));
+        let lease =
+            now.saturating_add(until_slot + destination.timeout() + self.settings.lease_margin);
         let mut claim = self
             .deliveries
             .claim(&event.id, &destination.id, now, lease)
@@ -454,6 +472,18 @@ impl Dispatch {
                 return Ok(DeliveryReport::Skipped);
             }
         };
+        if !until_slot.is_zero() {
+            tokio::time::sleep(slot.unwrap_or(now).since(self.clock.now())).await;
+        }
+        if let Some(paused) = self.pacer.paused_for(&destination.id).await? {
+            // Paused since its turn was given: the claim is left to run
+            // out (no attempt was made) and the delivery comes back after
+            // both.
+            let lease_left = lease.since(self.clock.now()) + Duration::from_secs(1);
+            return self
+                .queue_for_turn(&follow_up, paused.max(lease_left), None)
+                .await;
+        }
         let report = self
             .attempt(event, destination, delivery, lease, &follow_up)
             .await?;

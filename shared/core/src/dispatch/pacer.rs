@@ -45,10 +45,12 @@ pub const PAUSE_READ_EVERY: Duration = Duration::from_secs(1);
 /// reserved: the delivery is queued again to ask later.
 pub const RESERVE_AHEAD: Duration = Duration::from_secs(3600);
 
-/// Whether a delivery may go now.
+/// Whether a delivery may go ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Turn {
-    Go,
+    /// Claim it, then send it at `slot` (its rate limit's; `None`: at
+    /// once).
+    Go { slot: Option<Timestamp> },
     /// Queue it again for `queue_for`, carrying its reserved `slot` if it
     /// has one.
     Later {
@@ -72,6 +74,9 @@ struct Local {
     /// Held while a slot is taken, so one write serves every waiter.
     slots: tokio::sync::Mutex<Slots>,
     pause: Mutex<PauseSeen>,
+    /// Held while the pause is read, so deliveries that find what was read
+    /// stale at once make one read between them, not one each.
+    pause_read: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -110,11 +115,14 @@ impl Pacer {
         all.entry(id.clone()).or_default().clone()
     }
 
-    /// Waits for `destination`'s next turn: a slot of its limit, if it has
-    /// one (`reserved`, if the delivery brought one back from the queue
-    /// and it is still usable), and the end of any pause; or says to queue
-    /// the delivery again.
-    pub(super) async fn wait_turn(
+    /// `destination`'s next turn: the end of any pause, then a slot of its
+    /// limit if it has one (`reserved`, if the delivery brought one back
+    /// from the queue and it is still usable) within the in-process wait;
+    /// or how long to queue the delivery again for. The caller claims the
+    /// delivery, waits for the slot, checks [`Self::paused_for`] and sends:
+    /// nothing slow between the slot and the request, so the rate the
+    /// destination sees is the schedule's.
+    pub(super) async fn turn(
         &self,
         destination: &Destination,
         reserved: Option<Timestamp>,
@@ -122,56 +130,63 @@ impl Pacer {
         let local = self.local(&destination.id);
         let mut reserved = reserved;
         loop {
-            if let Some(pace) = destination.pace() {
-                let now = self.clock.now();
-                let life = pace.slot_life();
-                let slot = match reserved.take().filter(|s| s.saturating_add(life) > now) {
-                    Some(slot) => slot,
-                    None => match self.slot(&local, &destination.id, pace).await? {
-                        Ok(slot) => slot,
-                        Err(queue_for) => {
-                            return Ok(Turn::Later {
-                                queue_for,
-                                slot: None,
-                            })
-                        }
-                    },
-                };
-                if slot > now {
-                    let wait = slot.since(now);
-                    if wait > self.horizon {
-                        // Back a little before its slot, to wait in
-                        // process for the exact time (queues delay in
-                        // whole seconds, and hand messages back late).
-                        let queue_for = wait.saturating_sub(self.horizon / 2);
+            let now = self.clock.now();
+            if let Some(until) = self.paused_until(&local, &destination.id, now).await? {
+                let wait = until.since(now);
+                if wait > self.horizon {
+                    return Ok(Turn::Later {
+                        queue_for: wait,
+                        slot: None,
+                    });
+                }
+                tokio::time::sleep(wait).await;
+                // A slot from before the pause is stale.
+                reserved = None;
+                continue;
+            }
+            let Some(pace) = destination.pace() else {
+                return Ok(Turn::Go { slot: None });
+            };
+            let life = pace.slot_life();
+            let slot = match reserved.take().filter(|s| s.saturating_add(life) > now) {
+                Some(slot) => slot,
+                None => match self.slot(&local, &destination.id, pace).await? {
+                    Ok(slot) => slot,
+                    Err(queue_for) => {
                         return Ok(Turn::Later {
                             queue_for,
-                            slot: Some(slot),
-                        });
-                    }
-                    tokio::time::sleep(wait).await;
-                }
-            }
-            let now = self.clock.now();
-            match self.paused_until(&local, &destination.id, now).await? {
-                Some(until) if until > now => {
-                    let wait = until.since(now);
-                    if wait > self.horizon {
-                        return Ok(Turn::Later {
-                            queue_for: wait,
                             slot: None,
-                        });
+                        })
                     }
-                    tokio::time::sleep(wait).await;
-                    // A slot held through a pause is stale: take another.
-                    if destination.pace().is_some() {
-                        continue;
-                    }
-                    return Ok(Turn::Go);
-                }
-                _ => return Ok(Turn::Go),
+                },
+            };
+            let wait = slot.since(now);
+            if wait > self.horizon {
+                // Back a little before its slot, to wait in process for
+                // the exact time (queues delay in whole seconds, and hand
+                // messages back late).
+                let queue_for = wait.saturating_sub(self.horizon / 2);
+                return Ok(Turn::Later {
+                    queue_for,
+                    slot: Some(slot),
+                });
             }
+            return Ok(Turn::Go { slot: Some(slot) });
         }
+    }
+
+    /// How much longer the destination is paused, as last read (at most
+    /// [`PAUSE_READ_EVERY`] ago); `None`: it is not.
+    pub(super) async fn paused_for(
+        &self,
+        destination: &DestinationId,
+    ) -> Result<Option<Duration>, CoreError> {
+        let local = self.local(destination);
+        let now = self.clock.now();
+        Ok(self
+            .paused_until(&local, destination, now)
+            .await?
+            .map(|until| until.since(now)))
     }
 
     /// The destination answered with a pause: every dispatcher holds off
@@ -257,31 +272,39 @@ impl Pacer {
         }
     }
 
-    /// When the destination's pause ends, as last read (at most
-    /// [`PAUSE_READ_EVERY`] ago).
+    /// When the destination's pause ends, if it has not, as last read (at
+    /// most [`PAUSE_READ_EVERY`] ago).
     async fn paused_until(
         &self,
         local: &Local,
         id: &DestinationId,
         now: Timestamp,
     ) -> Result<Option<Timestamp>, CoreError> {
-        let seen = *local.pause.lock().unwrap_or_else(|e| e.into_inner());
-        let fresh = seen
-            .read_at
-            .is_some_and(|at| at <= now && now.since(at) < PAUSE_READ_EVERY);
-        if fresh {
-            return Ok(seen.until);
+        let known = |local: &Local| {
+            let seen = *local.pause.lock().unwrap_or_else(|e| e.into_inner());
+            let fresh = seen
+                .read_at
+                .is_some_and(|at| at <= now && now.since(at) < PAUSE_READ_EVERY);
+            fresh.then(|| seen.until.filter(|until| *until > now))
+        };
+        if let Some(known) = known(local) {
+            return Ok(known);
+        }
+        let _reading = local.pause_read.lock().await;
+        if let Some(known) = known(local) {
+            return Ok(known);
         }
         let stored = self.store.paused_until(id).await?;
         let mut seen = local.pause.lock().unwrap_or_else(|e| e.into_inner());
         seen.until = seen.until.max(stored);
         seen.read_at = Some(now);
-        if let Some(until) = seen.until.filter(|until| *until > now) {
+        let until = seen.until.filter(|until| *until > now);
+        if let Some(until) = until {
             // Slots held from before the pause must not be used in it.
             if let Ok(mut slots) = local.slots.try_lock() {
                 slots.held.retain(|slot| *slot >= until);
             }
         }
-        Ok(seen.until)
+        Ok(until)
     }
 }
