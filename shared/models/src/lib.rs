@@ -9,8 +9,10 @@
 
 mod config;
 mod delivery;
+mod destination;
 mod error;
 mod event;
+mod field_selector;
 mod filter;
 mod ids;
 pub mod pattern;
@@ -21,12 +23,13 @@ mod route_verdict;
 mod time;
 
 pub use config::{
-    redact_url, Config, Destination, FieldSelector, RetiringSecret, Route, Source,
-    BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, MAX_TOLERANCE_SECS, RESERVED_HEADERS,
+    Config, Route, Source, BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, MAX_TOLERANCE_SECS,
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
+pub use destination::{redact_url, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS};
 pub use error::{ConfigError, IdError};
 pub use event::Event;
+pub use field_selector::FieldSelector;
 pub use filter::EventFilter;
 pub use ids::{DestinationId, EventId, MessageId, SourceId};
 pub use rate_limit::{Pace, RateLimit, RatePeriod, MAX_BURST, MAX_RATE_PER_SECOND};

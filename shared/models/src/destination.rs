@@ -1,0 +1,239 @@
+//! A destination: where deliveries go, how they are signed, and how fast
+//! and how many at once they may go.
+use hookrelay_signing::{Secret, WebhookSecret};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+use crate::ids::DestinationId;
+use crate::rate_limit::{Pace, RateLimit, MAX_BURST};
+use crate::retry::{optional_duration, RetrySchedule};
+use crate::time::Timestamp;
+
+/// Outbound request timeout when a destination sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest outbound timeout allowed, well inside the dispatcher Lambda's.
+const MAX_TIMEOUT: Duration = Duration::from_secs(120);
+/// Headers hookrelay sets itself on deliveries; destinations cannot
+/// override them.
+pub const RESERVED_HEADERS: [&str; 9] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+];
+
+/// RFC 9110 token characters: what a header name may be made of.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A destination secret still signing alongside the current one until
+/// `expires_at`, so receivers can switch at their own pace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiringSecret {
+    pub secret: Secret,
+    pub expires_at: Timestamp,
+}
+
+/// A team's service that receives deliveries.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    pub id: DestinationId,
+    pub url: String,
+    /// `whsec_…`: signs every delivery (Standard Webhooks).
+    pub secret: Secret,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retiring_secrets: Vec<RetiringSecret>,
+    /// Extra headers on every delivery (e.g. an API key of the receiver).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(
+        default,
+        with = "optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_schedule: Option<RetrySchedule>,
+    /// Most deliveries to this destination in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// Most deliveries per second, minute or hour, across every
+    /// dispatcher; deliveries beyond it wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// How many deliveries may go at once after a quiet spell, on top of
+    /// the steady rate (default 1: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// Why the destination was disabled (by hand, by a 410, by failing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// Header values are often credentials (API keys of the receiver), and a
+/// URL may carry some: Debug shows header names only, and the URL masked.
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("id", &self.id)
+            .field("url", &redact_url(&self.url))
+            .field("secret", &self.secret)
+            .field("retiring_secrets", &self.retiring_secrets)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("timeout", &self.timeout)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("rate_limit", &self.rate_limit)
+            .field("burst", &self.burst)
+            .field("enabled", &self.enabled)
+            .field("disabled_reason", &self.disabled_reason)
+            .finish()
+    }
+}
+
+impl Destination {
+    pub fn new(id: DestinationId, url: impl Into<String>, secret: Secret) -> Self {
+        Destination {
+            id,
+            url: url.into(),
+            secret,
+            retiring_secrets: Vec::new(),
+            headers: BTreeMap::new(),
+            timeout: None,
+            retry_schedule: None,
+            max_in_flight: None,
+            rate_limit: None,
+            burst: None,
+            enabled: true,
+            disabled_reason: None,
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The rate limit as the dispatcher paces by it, if there is one.
+    pub fn pace(&self) -> Option<Pace> {
+        self.rate_limit.map(|limit| Pace {
+            interval: limit.interval(),
+            burst: self.burst.unwrap_or(1).max(1),
+        })
+    }
+
+    pub fn retry_schedule(&self) -> RetrySchedule {
+        self.retry_schedule.clone().unwrap_or_default()
+    }
+
+    /// The secrets that sign a delivery made at `now`: the current one
+    /// first, then every retiring one still in its grace period.
+    pub fn signing_secrets(&self, now: Timestamp) -> Result<Vec<WebhookSecret>, ConfigError> {
+        let refuse = |reason: String| ConfigError::Destination {
+            destination_id: self.id.to_string(),
+            reason,
+        };
+        let mut secrets = vec![WebhookSecret::parse(self.secret.expose())
+            .map_err(|e| refuse(format!("secret: {e}")))?];
+        for retiring in self.retiring_secrets.iter().filter(|r| r.expires_at > now) {
+            secrets.push(
+                WebhookSecret::parse(retiring.secret.expose())
+                    .map_err(|e| refuse(format!("retiring secret: {e}")))?,
+            );
+        }
+        Ok(secrets)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let refuse = |reason: String| ConfigError::Destination {
+            destination_id: self.id.to_string(),
+            reason,
+        };
+        parse_http_url(&self.url).map_err(refuse)?;
+        self.signing_secrets(Timestamp::from_unix_millis(i64::MIN))?;
+        for (name, value) in &self.headers {
+            if name.is_empty() || !name.bytes().all(is_token_byte) {
+                return Err(refuse(format!("header name {name:?} is not a valid token")));
+            }
+            if RESERVED_HEADERS
+                .iter()
+                .any(|reserved| reserved.eq_ignore_ascii_case(name))
+            {
+                return Err(refuse(format!("header {name} is set by hookrelay itself")));
+            }
+            if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+                return Err(refuse(format!("header {name} has a control character")));
+            }
+        }
+        if let Some(timeout) = self.timeout {
+            if timeout.is_zero() || timeout > MAX_TIMEOUT {
+                return Err(refuse(format!(
+                    "timeout must be between 1ms and {}s",
+                    MAX_TIMEOUT.as_secs()
+                )));
+            }
+        }
+        if self.max_in_flight == Some(0) {
+            return Err(refuse("max_in_flight must be at least 1".into()));
+        }
+        match (self.rate_limit, self.burst) {
+            (None, Some(_)) => return Err(refuse("burst needs a rate_limit".into())),
+            (Some(_), Some(burst)) if burst == 0 || burst > MAX_BURST => {
+                return Err(refuse(format!("burst must be between 1 and {MAX_BURST}")))
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host and no
+/// credentials in it.
+/// `value` with any credentials before the host (`user:password@`) masked,
+/// for errors and logs; works on text that is not a valid URL too.
+pub fn redact_url(value: &str) -> String {
+    let Some(scheme_end) = value.find("://").map(|i| i + 3) else {
+        return value.to_string();
+    };
+    let rest = &value[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..scheme_end], &rest[at..]),
+        None => value.to_string(),
+    }
+}
+
+pub(crate) fn parse_http_url(value: &str) -> Result<url::Url, String> {
+    let shown = redact_url(value);
+    let url = url::Url::parse(value).map_err(|e| format!("url {shown:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "url {shown:?}: only http and https are delivered to"
+        ));
+    }
+    if url.host().is_none() {
+        return Err(format!("url {shown:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "url {shown:?}: credentials belong in headers, not the URL"
+        ));
+    }
+    Ok(url)
+}
