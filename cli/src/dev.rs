@@ -2,8 +2,9 @@
 //! embedded adapters (no AWS, no Docker) or, with `--aws`, on DynamoDB and
 //! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
 use clap::Args;
-use hookrelay_aws::provision;
+use hookrelay_aws::{provision, AwsTargetSender};
 use hookrelay_core::consume::{consume, ConsumeLimits};
+use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::{
     http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth,
     DestinationPace, Dispatch, DispatchSettings, EventStore, Ingest, IngestSettings, Queue,
@@ -120,12 +121,20 @@ fn sns_verification() -> Result<Sns, CliError> {
     Ok(Sns::new(SnsHosts::aws(), Arc::new(fetcher)))
 }
 
+/// HTTP, and AWS targets (SQS) with the AWS configuration of the
+/// environment, read only when a first AWS delivery needs it.
+fn senders(config: &Config) -> Result<Arc<dyn hookrelay_core::Sender>, CliError> {
+    let http = HttpSender::new(config.allow_private_destinations)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(Arc::new(SenderByTarget::new(
+        Arc::new(http),
+        Some(Arc::new(AwsTargetSender::from_env_when_needed())),
+    )))
+}
+
 fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sender = Arc::new(
-        HttpSender::new(config.allow_private_destinations)
-            .map_err(|e| CliError::Usage(e.to_string()))?,
-    );
+    let sender = senders(&config)?;
     let store = Arc::new(MemoryStore::new(config).with_retention(Retention {
         by_age: true,
         max_events: args.max_events,
@@ -226,10 +235,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let sqs_queue = Arc::new(adapters.queue);
     let consumer: Arc<dyn QueueConsumer> = sqs_queue.clone();
     let queue: Arc<dyn Queue> = sqs_queue;
-    let sender = Arc::new(
-        HttpSender::new(config.allow_private_destinations)
-            .map_err(|e| CliError::Usage(e.to_string()))?,
-    );
+    let sender = senders(&config)?;
     let config_port: Arc<dyn ConfigStore> = config_store.clone();
     let stores = Stores {
         config: config_port.clone(),

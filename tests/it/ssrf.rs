@@ -13,6 +13,7 @@ fn request(url: String) -> OutboundRequest {
         headers: vec![("content-type".into(), "application/json".into())],
         body: b"{}".to_vec().into(),
         timeout: Duration::from_secs(5),
+        target: Default::default(),
     }
 }
 

@@ -198,6 +198,10 @@ pub fn sdk_config_for(endpoint: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
+        // What `aws_config::defaults` would add: STS (an assumed role's
+        // session) needs a clock and a sleep.
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"),
         ))

@@ -4,8 +4,9 @@
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{
-    s3_client, AwsSettings, BodyBucket, DynamoConfigStore, DynamoDeliveryStore, DynamoEventStore,
-    IndexShards, ShardCount, SqsQueue, DEFAULT_INLINE_BODY_BYTES, DEFAULT_RETENTION,
+    s3_client, AwsSettings, AwsTargetSender, BodyBucket, DynamoConfigStore, DynamoDeliveryStore,
+    DynamoEventStore, IndexShards, ShardCount, SqsQueue, DEFAULT_INLINE_BODY_BYTES,
+    DEFAULT_RETENTION,
 };
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, DestinationPace, Dispatch,
@@ -70,7 +71,15 @@ pub fn test_dispatch_settings() -> DispatchSettings {
 }
 
 fn sender(config: &Config) -> Arc<dyn Sender> {
-    Arc::new(HttpSender::new(config.allow_private_destinations).expect("http client"))
+    let http = Arc::new(HttpSender::new(config.allow_private_destinations).expect("http client"));
+    // AWS destinations (SQS) are delivered to on the shared moto, started
+    // only for a configuration that has one.
+    let aws = config
+        .destinations
+        .iter()
+        .any(|d| !d.kind.is_http())
+        .then(|| Arc::new(AwsTargetSender::new(moto::shared().sdk_config())) as Arc<dyn Sender>);
+    Arc::new(hookrelay_core::dispatch::SenderByTarget::new(http, aws))
 }
 
 impl Relay {

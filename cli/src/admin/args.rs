@@ -156,6 +156,19 @@ pub struct DestinationArgs {
     /// Remove the rate limit (update).
     #[arg(long)]
     pub no_rate_limit: bool,
+    /// `http` (the default) or `sqs` (--url is then the queue's URL or ARN).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// sqs: a role to assume to reach another account's queue.
+    #[arg(long)]
+    pub role_arn: Option<String>,
+    /// sqs: the external id that role's trust policy asks for.
+    #[arg(long, requires = "role_arn")]
+    pub external_id: Option<String>,
+    /// FIFO queue: where each message's group id is read (header:<Name> or
+    /// json:/<pointer>; default the source's id).
+    #[arg(long)]
+    pub group_key: Option<String>,
     /// Allow a private, loopback or link-local URL (local development).
     #[arg(long)]
     pub allow_private: bool,

@@ -3,8 +3,8 @@
 use base64::Engine;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{
-    DeliveryState, Destination, DestinationId, EventFilter, FieldSelector, RetrySchedule, Route,
-    RouteFilter, Source, SourceId, Timestamp,
+    DeliveryState, Destination, DestinationId, DestinationKind, EventFilter, FieldSelector,
+    RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
 };
 use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
 use std::io::Read;
@@ -157,6 +157,20 @@ pub(crate) fn apply_destination_args(
         destination.rate_limit = None;
         destination.burst = None;
     }
+    if let Some(kind) = &args.kind {
+        destination.kind = match kind.as_str() {
+            "http" => DestinationKind::Http,
+            "sqs" => DestinationKind::Sqs,
+            other => return Err(CliError::Invalid(format!("--kind {other:?}: http or sqs"))),
+        };
+    }
+    if args.role_arn.is_some() {
+        destination.role_arn = args.role_arn.clone();
+        destination.external_id = args.external_id.clone();
+    }
+    if let Some(key) = &args.group_key {
+        destination.group_key = Some(key.parse().map_err(CliError::Invalid)?);
+    }
     Ok(())
 }
 
@@ -256,6 +270,10 @@ mod tests {
             rate_limit: None,
             burst: None,
             no_rate_limit: false,
+            kind: None,
+            role_arn: None,
+            external_id: None,
+            group_key: None,
             allow_private: false,
         }
     }
@@ -282,6 +300,33 @@ mod tests {
         assert_eq!(destination.retry_schedule().max_attempts(), 3);
         assert_eq!(destination.max_in_flight, Some(4));
         assert_eq!(destination.rate_limit, None);
+    }
+
+    #[test]
+    fn a_queue_destination_is_made_from_flags() {
+        let mut destination = app();
+        let queue = DestinationArgs {
+            url: Some("arn:aws:sqs:eu-west-1:123456789012:orders.fifo".into()),
+            kind: Some("sqs".into()),
+            role_arn: Some("arn:aws:iam::210987654321:role/delivery".into()),
+            external_id: Some("ext".into()),
+            group_key: Some("json:/customer".into()),
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &queue).unwrap();
+        assert_eq!(destination.kind, DestinationKind::Sqs);
+        assert_eq!(destination.external_id.as_deref(), Some("ext"));
+        assert_eq!(
+            destination.group_key,
+            Some(FieldSelector::JsonPointer("/customer".into()))
+        );
+        destination.validate().unwrap();
+        let bad = DestinationArgs {
+            kind: Some("kafka".into()),
+            ..destination_args(&[])
+        };
+        let refused = apply_destination_args(&mut destination, &bad).unwrap_err();
+        assert!(refused.to_string().contains("http or sqs"), "{refused}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use base64::Engine;
 use hookrelay_core::admin::{EventDetail, EventSummary, FilterTestResult, Replayed};
 use hookrelay_core::AdminResponse;
-use hookrelay_models::{Attempt, DeliveryState, RouteVerdict};
+use hookrelay_models::{Attempt, DeliveryState, DestinationKind, RouteVerdict};
 use hookrelay_signing::Secret;
 
 use super::Output;
@@ -144,7 +144,10 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                     }
                     vec![
                         d.id.to_string(),
-                        hookrelay_models::redact_url(&d.url),
+                        match d.kind {
+                            DestinationKind::Http => hookrelay_models::redact_url(&d.url),
+                            kind => format!("{kind} {}", d.url),
+                        },
                         status,
                         rate_limit,
                         secret,

@@ -140,6 +140,7 @@ fn main() {
                         headers: vec![("content-type".into(), "application/json".into())],
                         body: body.into(),
                         timeout: Duration::from_secs(5),
+                        target: Default::default(),
                     };
                     let result = client.send(&request).await;
                     assert!(result.outcome.is_success());

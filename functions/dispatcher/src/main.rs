@@ -1,6 +1,7 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
 use aws_lambda_events::event::sqs::SqsEvent;
-use hookrelay_aws::{init_lambda_logging, Adapters, EmfMetrics};
+use hookrelay_aws::{init_lambda_logging, Adapters, AwsTargetSender, EmfMetrics};
+use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::{CachedConfigStore, Clock, Dispatch, Stores, SystemClock};
 use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
 use hookrelay_http::HttpSender;
@@ -32,7 +33,10 @@ async fn main() -> Result<(), Error> {
                 pace: deliveries,
             },
             Arc::new(adapters.queue),
-            Arc::new(HttpSender::new(settings.allow_private_destinations)?),
+            Arc::new(SenderByTarget::new(
+                Arc::new(HttpSender::new(settings.allow_private_destinations)?),
+                Some(Arc::new(AwsTargetSender::from_env_when_needed())),
+            )),
             clock,
             settings.dispatch,
         )

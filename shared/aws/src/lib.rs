@@ -99,6 +99,7 @@ mod queue;
 mod rejection_store;
 mod settings;
 mod shard_count;
+mod targets;
 
 pub use body_bucket::{s3_client, BodyBucket, DEFAULT_INLINE_BODY_BYTES};
 pub use config_store::DynamoConfigStore;
@@ -111,3 +112,4 @@ pub use queue::SqsQueue;
 pub use rejection_store::DynamoRejectionStore;
 pub use settings::{init_lambda_logging, sdk_config, Adapters, AwsSettings};
 pub use shard_count::ShardCount;
+pub use targets::AwsTargetSender;

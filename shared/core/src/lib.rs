@@ -35,10 +35,10 @@ pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings, DEFAULT_DED
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use pace::DestinationPace;
 pub use ports::{
-    listable_by_destination, Claim, Clock, ConfigItem, ConfigKey, ConfigStore, ConfigWriter,
-    DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventInfo, EventProgress, EventStore,
-    Fetcher, ListOrder, MessageKind, OutboundRequest, PutOutcome, Queue, QueueMessage, SendResult,
-    Sender, Stores, SystemClock,
+    listable_by_destination, AwsTarget, Claim, Clock, ConfigItem, ConfigKey, ConfigStore,
+    ConfigWriter, DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventInfo,
+    EventProgress, EventStore, Fetcher, ListOrder, MessageKind, OutboundRequest, PutOutcome, Queue,
+    QueueMessage, SendResult, Sender, Stores, SystemClock, Target,
 };
 pub use rejections::{RejectionCount, RejectionStore, RejectionTally};
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

@@ -624,15 +624,39 @@ impl Stores {
     }
 }
 
-/// One outbound HTTP request.
+/// One outbound delivery: an HTTP request, or a message to an AWS target
+/// carrying the same headers as its attributes.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest {
+    /// The URL POSTed to, or the AWS target (an SQS queue's URL).
     pub url: String,
     pub headers: Vec<(String, String)>,
     /// The event's body, shared with it (and every other destination's
     /// request), not a copy.
     pub body: bytes::Bytes,
     pub timeout: Duration,
+    pub target: Target,
+}
+
+/// What kind of target a request goes to, with what that kind needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Target {
+    #[default]
+    Http,
+    /// `SendMessage` to the queue at the request's `url`.
+    Sqs(AwsTarget),
+}
+
+/// How an AWS target is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsTarget {
+    /// The target's region, when its URL or ARN says; else the
+    /// dispatcher's.
+    pub region: Option<String>,
+    /// A role to assume for it (another account's), and its external id.
+    pub role: Option<(String, Option<String>)>,
+    /// A FIFO queue's message group id and deduplication id.
+    pub fifo: Option<(String, String)>,
 }
 
 /// What came of sending it.

@@ -216,7 +216,7 @@ impl Config {
                 file: file.to_string(),
                 line,
                 column,
-                reason: e.message().to_string(),
+                reason: with_key_hint(e.message()),
             }
         })?;
         config.validate()?;
@@ -306,6 +306,22 @@ impl Config {
         self.routes
             .iter()
             .filter(move |route| route.matches(source, event_type))
+    }
+}
+
+/// An unknown key that looks like an AWS credential says why there is no
+/// such key: hookrelay never keeps access keys.
+fn with_key_hint(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let credential = ["access_key", "secret_key", "secret_access", "session_token"]
+        .iter()
+        .any(|key| lower.contains(key));
+    if lower.contains("unknown field") && credential {
+        format!(
+            "{message}; AWS access keys are never configured: deliveries to AWS use the dispatcher's role, or `role_arn` (with `external_id`) for another account"
+        )
+    } else {
+        message.to_string()
     }
 }
 

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::destination_kind::{check_role_arn, DestinationKind, SqsTarget};
 use crate::error::ConfigError;
+use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
 use crate::rate_limit::{Pace, RateLimit, MAX_BURST};
 use crate::retry::{optional_duration, RetrySchedule};
@@ -30,11 +32,6 @@ pub const RESERVED_HEADERS: [&str; 9] = [
     "user-agent",
 ];
 
-/// RFC 9110 token characters: what a header name may be made of.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// A destination secret still signing alongside the current one until
 /// `expires_at`, so receivers can switch at their own pace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +46,23 @@ pub struct RetiringSecret {
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     pub id: DestinationId,
+    /// What the destination is (`http` unless said).
+    #[serde(default, skip_serializing_if = "DestinationKind::is_http")]
+    pub kind: DestinationKind,
+    /// Where deliveries go: an http(s) URL, or for an AWS kind its target
+    /// (an SQS queue's URL or ARN).
     pub url: String,
+    /// An AWS kind: a role to assume to reach the target (another
+    /// account's), instead of the dispatcher's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// The external id the role's trust policy asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// A FIFO queue: where each event's message group id is read from
+    /// (default: the source's id, one group per source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_key: Option<FieldSelector>,
     /// `whsec_…`: signs every delivery (Standard Webhooks).
     pub secret: Secret,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +106,9 @@ impl fmt::Debug for Destination {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Destination")
             .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("role_arn", &self.role_arn)
+            .field("group_key", &self.group_key)
             .field("url", &redact_url(&self.url))
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
@@ -112,7 +128,11 @@ impl Destination {
     pub fn new(id: DestinationId, url: impl Into<String>, secret: Secret) -> Self {
         Destination {
             id,
+            kind: DestinationKind::Http,
             url: url.into(),
+            role_arn: None,
+            external_id: None,
+            group_key: None,
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
@@ -128,6 +148,46 @@ impl Destination {
 
     pub fn timeout(&self) -> Duration {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// Checks `url` for the destination's kind, and that only that kind's
+    /// settings are given.
+    fn check_target(&self) -> Result<(), String> {
+        let kind = self.kind;
+        match kind {
+            DestinationKind::Http => {
+                parse_http_url(&self.url)?;
+                if self.role_arn.is_some() || self.external_id.is_some() {
+                    return Err("role_arn and external_id are for AWS kinds (sqs)".into());
+                }
+                if self.group_key.is_some() {
+                    return Err("group_key is for FIFO queues".into());
+                }
+            }
+            DestinationKind::Sqs => {
+                let queue = SqsTarget::parse(&self.url)?;
+                if !self.headers.is_empty() {
+                    return Err(format!(
+                        "headers are sent only to http destinations, not {kind}"
+                    ));
+                }
+                if self.group_key.is_some() && !queue.fifo {
+                    return Err("group_key is for FIFO queues (a name ending in .fifo)".into());
+                }
+            }
+        }
+        if let Some(arn) = &self.role_arn {
+            check_role_arn(arn)?;
+        }
+        match &self.external_id {
+            Some(_) if self.role_arn.is_none() => {
+                Err("external_id needs a role_arn to assume".into())
+            }
+            Some(id) if !(2..=1224).contains(&id.len()) => {
+                Err("external_id must be 2 to 1224 characters".into())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The rate limit as the dispatcher paces by it, if there is one.
@@ -165,7 +225,7 @@ impl Destination {
             destination_id: self.id.to_string(),
             reason,
         };
-        parse_http_url(&self.url).map_err(refuse)?;
+        self.check_target().map_err(refuse)?;
         self.signing_secrets(Timestamp::from_unix_millis(i64::MIN))?;
         for (name, value) in &self.headers {
             if name.is_empty() || !name.bytes().all(is_token_byte) {

@@ -4,8 +4,6 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::destination::is_token_byte;
-
 /// Where a value is read from in an inbound request: `header:X-GitHub-Event`
 /// or `json:/type` (a JSON pointer into the body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,4 +49,9 @@ impl fmt::Display for FieldSelector {
             FieldSelector::JsonPointer(pointer) => write!(f, "json:{pointer}"),
         }
     }
+}
+
+/// RFC 9110 token characters: what a header name may be made of.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

@@ -10,6 +10,7 @@
 mod config;
 mod delivery;
 mod destination;
+mod destination_kind;
 mod error;
 mod event;
 mod field_selector;
@@ -27,6 +28,7 @@ pub use config::{
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
 pub use destination::{redact_url, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS};
+pub use destination_kind::{DestinationKind, SqsTarget};
 pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;

@@ -22,7 +22,7 @@ impl Dispatch {
     ) -> Result<DeliveryReport, CoreError> {
         let started_at = self.clock.now();
         let number = delivery.attempts + 1;
-        let request = self.outbound_request(event, destination, started_at)?;
+        let request = self.outbound_request(event, destination, started_at, delivery.series)?;
         let sent = self.sender.send(&request).await;
 
         let schedule = destination.retry_schedule();

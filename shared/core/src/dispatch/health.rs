@@ -172,7 +172,7 @@ impl Dispatch {
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.into(),
         };
-        let request = self.outbound_request(&probe_event, destination, now)?;
+        let request = self.outbound_request(&probe_event, destination, now, 0)?;
         let sent = self.sender.send(&request).await;
         if sent.outcome.is_success() {
             self.config

@@ -20,10 +20,12 @@ mod health;
 mod pacer;
 mod release;
 mod request;
+mod senders;
 
 pub use budget::{BODY_BUDGET_REQUEUE_AFTER, BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT};
 pub use pacer::{MIN_TAKE, PAUSE_READ_EVERY};
 pub use release::{release_next_parked, resume_destination, INDEX_LAG_ALLOWANCE};
+pub use senders::SenderByTarget;
 
 use futures::stream::{self, StreamExt};
 use hookrelay_models::{

@@ -1,11 +1,13 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
-use hookrelay_models::{Destination, Event, Timestamp, RESERVED_HEADERS};
+use hookrelay_models::{
+    Destination, DestinationKind, Event, FieldSelector, SqsTarget, Timestamp, RESERVED_HEADERS,
+};
 use hookrelay_signing::{signature_header, WebhookSecret};
 
 use super::Dispatch;
 use crate::error::CoreError;
-use crate::ports::OutboundRequest;
+use crate::ports::{AwsTarget, OutboundRequest, Target};
 
 /// A destination's signing secrets as last seen, and their parsed keys.
 pub(super) struct SigningKeys {
@@ -55,11 +57,15 @@ impl Dispatch {
             .collect())
     }
 
+    /// `series`: the delivery's series of attempts (a replay starts a new
+    /// one), which a FIFO queue's deduplication id names, so that retries
+    /// within a series are dropped by the queue and a replay is not.
     pub(super) fn outbound_request(
         &self,
         event: &Event,
         destination: &Destination,
         now: Timestamp,
+        series: u32,
     ) -> Result<OutboundRequest, CoreError> {
         let secrets = self.signing_keys(destination, now)?;
         let msg_id = event.message_id();
@@ -88,11 +94,71 @@ impl Dispatch {
                 headers.push((name.clone(), value.clone()));
             }
         }
+        let (url, target) = match destination.kind {
+            DestinationKind::Http => (destination.url.clone(), Target::Http),
+            DestinationKind::Sqs => {
+                // A consumer of a queue sees no URL or request line: the
+                // event's own id travels too.
+                headers.push(("hookrelay-event-id".to_string(), event.id.to_string()));
+                let queue = SqsTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
+                let fifo = queue.fifo.then(|| {
+                    (
+                        group_id(event, destination),
+                        format!("{msg_id}.{}.{series}", destination.id),
+                    )
+                });
+                let target = AwsTarget {
+                    region: queue.region,
+                    role: destination
+                        .role_arn
+                        .clone()
+                        .map(|arn| (arn, destination.external_id.clone())),
+                    fifo,
+                };
+                (queue.url, Target::Sqs(target))
+            }
+        };
         Ok(OutboundRequest {
-            url: destination.url.clone(),
+            url,
             headers,
             body: event.body.clone(),
             timeout: destination.timeout(),
+            target,
         })
+    }
+}
+
+/// A FIFO queue's message group for `event`: read where the destination's
+/// `group_key` says (a header, or a JSON pointer into the body: a string as
+/// it is, anything else as its JSON), else the source's id; cut to what a
+/// group id may hold (128 printable ASCII characters).
+fn group_id(event: &Event, destination: &Destination) -> String {
+    let read = match &destination.group_key {
+        Some(FieldSelector::Header(name)) => event
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone()),
+        Some(FieldSelector::JsonPointer(pointer)) => {
+            serde_json::from_slice::<serde_json::Value>(&event.body)
+                .ok()
+                .and_then(|body| body.pointer(pointer).cloned())
+                .map(|value| match value {
+                    serde_json::Value::String(text) => text,
+                    other => other.to_string(),
+                })
+        }
+        None => None,
+    };
+    let id: String = read
+        .unwrap_or_else(|| event.source.to_string())
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(128)
+        .collect();
+    if id.is_empty() {
+        event.source.to_string()
+    } else {
+        id
     }
 }

@@ -1,0 +1,207 @@
+//! Deliveries to AWS targets (issue 28): an SQS queue, reached with the
+//! dispatcher's own role or one it assumes (another account's). The
+//! request's headers — `webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`, `content-type`, `hookrelay-source`,
+//! `hookrelay-event-type`, `hookrelay-event-id` — become message
+//! attributes, so a consumer needs no body parsing to know what it got; the
+//! body is the message, as it came (a body that is not UTF-8 is sent as
+//! base64, and `hookrelay-body-encoding` says so).
+//!
+//! Clients are made once per region and role and kept for the life of the
+//! process; an assumed role's session is renewed by the SDK shortly before
+//! it expires. The SDK's own retries are off: the delivery's retry
+//! schedule is the one that counts.
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::{Region, SdkConfig};
+use aws_sdk_sqs::config::http::HttpResponse;
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::operation::RequestId;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use base64::Engine;
+use hookrelay_core::{AwsTarget, OutboundRequest, SendResult, Sender, Target};
+use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio::sync::Mutex;
+
+/// Headers that are not the consumer's business on a queue.
+const NOT_ATTRIBUTES: [&str; 1] = ["user-agent"];
+
+type ClientKey = (Option<String>, Option<(String, Option<String>)>);
+
+pub struct AwsTargetSender {
+    sdk: tokio::sync::OnceCell<SdkConfig>,
+    sqs: Mutex<HashMap<ClientKey, aws_sdk_sqs::Client>>,
+}
+
+impl AwsTargetSender {
+    /// Sends with `sdk`'s credentials and region (the dispatcher's role),
+    /// and its endpoint if one is set (`AWS_ENDPOINT_URL`, for moto).
+    pub fn new(sdk: SdkConfig) -> Self {
+        AwsTargetSender {
+            sdk: tokio::sync::OnceCell::new_with(Some(sdk)),
+            sqs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reads the AWS configuration from the environment only when a first
+    /// AWS delivery needs it: `hookrelay dev` in memory, with no AWS
+    /// destination, never looks for credentials or a region.
+    pub fn from_env_when_needed() -> Self {
+        AwsTargetSender {
+            sdk: tokio::sync::OnceCell::new(),
+            sqs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn sqs_client(&self, target: &AwsTarget) -> aws_sdk_sqs::Client {
+        let sdk = self.sdk.get_or_init(crate::sdk_config).await;
+        let key = (target.region.clone(), target.role.clone());
+        let mut clients = self.sqs.lock().await;
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
+        }
+        let mut config =
+            aws_sdk_sqs::config::Builder::from(sdk).retry_config(RetryConfig::disabled());
+        if let Some(region) = &target.region {
+            config = config.region(Region::new(region.clone()));
+        }
+        if let Some((arn, external_id)) = &target.role {
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn.clone())
+                .session_name("hookrelay-dispatcher")
+                .configure(sdk);
+            if let Some(id) = external_id {
+                provider = provider.external_id(id.clone());
+            }
+            config = config.credentials_provider(provider.build().await);
+        }
+        let client = aws_sdk_sqs::Client::from_conf(config.build());
+        clients.insert(key, client.clone());
+        client
+    }
+
+    async fn send_to_queue(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
+        let started = Instant::now();
+        let client = self.sqs_client(target).await;
+        let (body, encoded) = match std::str::from_utf8(&request.body) {
+            Ok(text) if text.chars().all(sqs_allows) => (text.to_string(), false),
+            _ => (
+                base64::engine::general_purpose::STANDARD.encode(&request.body),
+                true,
+            ),
+        };
+        let mut call = client
+            .send_message()
+            .queue_url(&request.url)
+            .message_body(body);
+        let mut headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| !NOT_ATTRIBUTES.contains(&name.as_str()))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        if encoded {
+            headers.push(("hookrelay-body-encoding", "base64"));
+        }
+        for (name, value) in headers {
+            match MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+            {
+                Ok(attribute) => call = call.message_attributes(name, attribute),
+                Err(err) => return failed(AttemptErrorKind::Io, started, err.to_string()),
+            }
+        }
+        if let Some((group, deduplication)) = &target.fifo {
+            call = call
+                .message_group_id(group)
+                .message_deduplication_id(deduplication);
+        }
+        match tokio::time::timeout(request.timeout, call.send()).await {
+            Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
+            Ok(Ok(sent)) => SendResult {
+                outcome: AttemptOutcome::Response { status: 200 },
+                response_body: format!("MessageId {}", sent.message_id().unwrap_or_default()),
+                response_truncated: false,
+                retry_after: None,
+                duration: started.elapsed(),
+            },
+            Ok(Err(err)) => aws_failure(err, started),
+        }
+    }
+}
+
+/// What SQS accepts in a message body: XML's characters.
+fn sqs_allows(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{a}' | '\u{d}' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+fn failed(kind: AttemptErrorKind, started: Instant, detail: String) -> SendResult {
+    SendResult {
+        outcome: AttemptOutcome::Error { error: kind },
+        response_body: detail,
+        response_truncated: false,
+        retry_after: None,
+        duration: started.elapsed(),
+    }
+}
+
+/// An AWS error as an attempt records it: the HTTP status AWS answered,
+/// and its error code, message and request id as the response.
+fn aws_failure<E>(err: SdkError<E, HttpResponse>, started: Instant) -> SendResult
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let request_id = err.request_id().unwrap_or("none").to_string();
+    match &err {
+        SdkError::ServiceError(service) => {
+            let detail = format!(
+                "{}: {} (request id {request_id})",
+                err.code().unwrap_or("error"),
+                err.message().unwrap_or("no message")
+            );
+            SendResult {
+                outcome: AttemptOutcome::Response {
+                    status: service.raw().status().as_u16(),
+                },
+                response_body: detail,
+                response_truncated: false,
+                retry_after: None,
+                duration: started.elapsed(),
+            }
+        }
+        SdkError::TimeoutError(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
+        SdkError::DispatchFailure(_) => failed(
+            AttemptErrorKind::Connect,
+            started,
+            DisplayErrorContext(&err).to_string(),
+        ),
+        _ => failed(
+            AttemptErrorKind::Io,
+            started,
+            DisplayErrorContext(&err).to_string(),
+        ),
+    }
+}
+
+#[async_trait]
+impl Sender for AwsTargetSender {
+    async fn send(&self, request: &OutboundRequest) -> SendResult {
+        match &request.target {
+            Target::Sqs(target) => self.send_to_queue(request, target).await,
+            Target::Http => failed(
+                AttemptErrorKind::Io,
+                Instant::now(),
+                "an http request reached the AWS sender".into(),
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for AwsTargetSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsTargetSender").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,194 @@
+//! What a destination is: an HTTP endpoint (the default), or an AWS
+//! target the dispatcher reaches with its own role, or a role it assumes
+//! for another account. No access keys are ever configured.
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A destination's kind, `kind = "sqs"` in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DestinationKind {
+    /// `url` is an http(s) URL, POSTed to.
+    #[default]
+    Http,
+    /// `url` is an SQS queue URL or ARN, sent to with `SendMessage`.
+    Sqs,
+}
+
+impl DestinationKind {
+    pub fn is_http(&self) -> bool {
+        *self == DestinationKind::Http
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Http => "http",
+            DestinationKind::Sqs => "sqs",
+        }
+    }
+}
+
+impl fmt::Display for DestinationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An SQS queue as a destination names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsTarget {
+    /// What `SendMessage` is given.
+    pub url: String,
+    /// The queue's region, when its URL or ARN says (AWS's own URLs and
+    /// ARNs do; a local endpoint's URL does not).
+    pub region: Option<String>,
+    /// A FIFO queue (its name ends in `.fifo`): messages carry a group id
+    /// and a deduplication id.
+    pub fifo: bool,
+}
+
+impl SqsTarget {
+    /// From a queue URL (`https://sqs.us-east-1.amazonaws.com/123456789012/orders`,
+    /// or a local endpoint's, such as moto's) or an ARN
+    /// (`arn:aws:sqs:us-east-1:123456789012:orders`).
+    pub fn parse(target: &str) -> Result<SqsTarget, String> {
+        let bad = || {
+            format!(
+                "sqs destination {target:?}: expected a queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME) or ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)"
+            )
+        };
+        if let Some(rest) = target.strip_prefix("arn:") {
+            let parts: Vec<&str> = rest.split(':').collect();
+            let [partition, "sqs", region, account, name] = parts.as_slice() else {
+                return Err(bad());
+            };
+            let valid = partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && valid_queue_name(name);
+            if !valid {
+                return Err(bad());
+            }
+            let domain = if partition.ends_with("-cn") {
+                "amazonaws.com.cn"
+            } else {
+                "amazonaws.com"
+            };
+            return Ok(SqsTarget {
+                url: format!("https://sqs.{region}.{domain}/{account}/{name}"),
+                region: Some(region.to_string()),
+                fifo: name.ends_with(".fifo"),
+            });
+        }
+        let url = url::Url::parse(target).map_err(|_| bad())?;
+        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
+            return Err(bad());
+        }
+        // `/ACCOUNT/NAME`, on AWS's host or a local endpoint's.
+        let segments: Vec<&str> = url
+            .path_segments()
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let [account, name] = segments.as_slice() else {
+            return Err(bad());
+        };
+        if account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+            || !valid_queue_name(name)
+        {
+            return Err(bad());
+        }
+        let host = url.host_str().unwrap_or_default();
+        let region = host
+            .strip_prefix("sqs.")
+            .and_then(|rest| rest.split('.').next())
+            .filter(|_| host.contains(".amazonaws.com"))
+            .map(str::to_string);
+        Ok(SqsTarget {
+            fifo: name.ends_with(".fifo"),
+            url: target.to_string(),
+            region,
+        })
+    }
+}
+
+/// SQS queue names: 1 to 80 letters, digits, `-` and `_`, with `.fifo`
+/// at the end of a FIFO queue's.
+fn valid_queue_name(name: &str) -> bool {
+    let stem = name.strip_suffix(".fifo").unwrap_or(name);
+    !stem.is_empty()
+        && name.len() <= 80
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks an IAM role ARN to assume (`arn:aws:iam::123456789012:role/name`).
+pub fn check_role_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if partition.starts_with("aws")
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource.starts_with("role/")
+                && resource.len() > 5 =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "role_arn {arn:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_are_read_from_urls_and_arns() {
+        let by_arn = SqsTarget::parse("arn:aws:sqs:eu-west-1:123456789012:orders.fifo").unwrap();
+        assert_eq!(
+            by_arn,
+            SqsTarget {
+                url: "https://sqs.eu-west-1.amazonaws.com/123456789012/orders.fifo".into(),
+                region: Some("eu-west-1".into()),
+                fifo: true,
+            }
+        );
+        let by_url =
+            SqsTarget::parse("https://sqs.us-east-1.amazonaws.com/123456789012/orders").unwrap();
+        assert_eq!(by_url.region.as_deref(), Some("us-east-1"));
+        assert!(!by_url.fifo);
+        let local = SqsTarget::parse("http://127.0.0.1:5000/123456789012/orders").unwrap();
+        assert_eq!(local.region, None);
+        assert_eq!(local.url, "http://127.0.0.1:5000/123456789012/orders");
+        for bad in [
+            "arn:aws:sns:us-east-1:123456789012:topic",
+            "arn:aws:sqs:us-east-1:12345:orders",
+            "arn:aws:sqs:us-east-1:123456789012:bad name",
+            "ftp://example.com/123/q",
+            "https://sqs.us-east-1.amazonaws.com/",
+            "orders",
+        ] {
+            let err = SqsTarget::parse(bad).unwrap_err();
+            assert!(err.contains("queue URL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn only_role_arns_are_assumed() {
+        assert!(check_role_arn("arn:aws:iam::123456789012:role/hookrelay-delivery").is_ok());
+        assert!(check_role_arn("arn:aws:iam::123456789012:role/path/to/role").is_ok());
+        for bad in [
+            "arn:aws:iam::123456789012:user/alice",
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:sts::123456789012:role/x",
+            "role/x",
+        ] {
+            assert!(check_role_arn(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Destinations of AWS kinds (issue 28, first part: SQS), delivered to on
+//! moto: the body as the message, the delivery's headers as message
+//! attributes (a consumer can check the Standard Webhooks signature from
+//! them), FIFO group and deduplication ids, an assumed role for another
+//! account, and AWS's errors as failed attempts that are retried.
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use hookrelay_aws::AwsTargetSender;
+use hookrelay_core::{Sender, Target};
+use hookrelay_models::{AttemptOutcome, DeliveryState, DestinationId};
+use hookrelay_tests::relay::Relay;
+use hookrelay_tests::{config_from, moto, python_verifies, ManualClock};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const SECRET: &str = "It's a Secret to Everybody";
+const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Embedded,
+    Aws,
+}
+
+fn sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&moto::shared().sdk_config())
+}
+
+async fn queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
+    let name = moto::unique_name("dest");
+    let mut call = client.create_queue();
+    if fifo {
+        call = call
+            .queue_name(format!("{name}.fifo"))
+            .attributes(QueueAttributeName::FifoQueue, "true");
+    } else {
+        call = call.queue_name(name);
+    }
+    call.send().await.unwrap().queue_url().unwrap().to_string()
+}
+
+async fn relay(kind: Kind, destination: &str) -> Relay {
+    let config = config_from(&format!(
+        "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
+         [[destinations]]\nid = \"queue\"\nsecret = \"{DEST_SECRET}\"\n{destination}\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"queue\"\n"
+    ));
+    let clock = Arc::new(ManualClock::following_system_time());
+    match kind {
+        Kind::Embedded => Relay::embedded(config, clock),
+        Kind::Aws => Relay::aws(config, clock).await,
+    }
+}
+
+async fn push(relay: &Relay, n: usize, body: &str) -> hookrelay_models::EventId {
+    relay
+        .accept_github(
+            "github",
+            SECRET,
+            body.as_bytes(),
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", &format!("delivery-{n}")),
+                ("Content-Type", "application/json"),
+            ],
+        )
+        .await
+}
+
+struct Received {
+    body: String,
+    attributes: HashMap<String, String>,
+    system: HashMap<String, String>,
+}
+
+async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Received> {
+    let answer = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    answer
+        .messages()
+        .iter()
+        .map(|m| Received {
+            body: m.body().unwrap_or_default().to_string(),
+            attributes: m
+                .message_attributes()
+                .map(|all| {
+                    all.iter()
+                        .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            system: m
+                .attributes()
+                .map(|all| {
+                    all.iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A standard queue gets the body as sent and the delivery's headers as
+/// attributes; Python's hmac verifies the signature from them; the
+/// attempt is recorded as a success with SQS's message id.
+async fn an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes(kind: Kind) {
+    let client = sqs();
+    let url = queue(&client, false).await;
+    let relay = relay(kind, &format!("kind = \"sqs\"\nurl = \"{url}\"")).await;
+    let body = r#"{"ref":"refs/heads/main","commits":[]}"#;
+    let id = push(&relay, 0, body).await;
+    relay.drain().await;
+
+    let received = receive_all(&client, &url).await;
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.body, body);
+    let attribute = |name: &str| message.attributes.get(name).map(String::as_str);
+    assert_eq!(attribute("webhook-id"), Some(id.message_id().as_str()));
+    assert_eq!(attribute("hookrelay-event-id"), Some(id.as_str()));
+    assert_eq!(attribute("hookrelay-source"), Some("github"));
+    assert_eq!(attribute("hookrelay-event-type"), Some("push"));
+    assert_eq!(attribute("content-type"), Some("application/json"));
+    assert!(
+        python_verifies(
+            DEST_SECRET,
+            attribute("webhook-id").unwrap(),
+            attribute("webhook-timestamp").unwrap(),
+            message.body.as_bytes(),
+            attribute("webhook-signature").unwrap(),
+        ),
+        "the signature in the attributes verifies"
+    );
+    let queue_id = DestinationId::parse("queue").unwrap();
+    let delivery = relay
+        .deliveries
+        .delivery(&id, &queue_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.state, DeliveryState::Succeeded);
+    let attempts = relay.deliveries.attempts_for_event(&id).await.unwrap();
+    assert_eq!(
+        attempts[0].outcome,
+        AttemptOutcome::Response { status: 200 }
+    );
+    assert!(
+        attempts[0].response_body.starts_with("MessageId "),
+        "{}",
+        attempts[0].response_body
+    );
+}
+
+/// A FIFO queue: each message's group is read where `group_key` says, its
+/// deduplication id names the event, the destination and the series, and
+/// a second send of the same delivery (a dispatcher that died before it
+/// recorded the first) is dropped by SQS itself.
+async fn a_fifo_queue_gets_group_and_deduplication_ids(kind: Kind) {
+    let client = sqs();
+    let url = queue(&client, true).await;
+    let relay = relay(
+        kind,
+        &format!("kind = \"sqs\"\nurl = \"{url}\"\ngroup_key = \"json:/repository/name\""),
+    )
+    .await;
+    let first = push(&relay, 0, r#"{"repository":{"name":"api"},"n":0}"#).await;
+    let second = push(&relay, 1, r#"{"repository":{"name":"web"},"n":1}"#).await;
+    let ungrouped = push(&relay, 2, r#"{"n":2}"#).await;
+    relay.drain().await;
+    let received = receive_all(&client, &url).await;
+    let by_event: HashMap<String, &Received> = received
+        .iter()
+        .map(|m| (m.attributes["hookrelay-event-id"].clone(), m))
+        .collect();
+    assert_eq!(by_event.len(), 3);
+    for (id, group) in [(&first, "api"), (&second, "web"), (&ungrouped, "github")] {
+        let message = by_event[id.as_str()];
+        assert_eq!(message.system["MessageGroupId"], group, "{id}");
+        assert_eq!(
+            message.system["MessageDeduplicationId"],
+            format!("{}.queue.0", id.message_id()),
+            "{id}"
+        );
+    }
+}
+
+on_both_backends!(
+    an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes,
+    a_fifo_queue_gets_group_and_deduplication_ids,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_fifo_delivery_sent_twice_is_one_message() {
+    let client = sqs();
+    let url = queue(&client, true).await;
+    let sender = AwsTargetSender::new(moto::shared().sdk_config());
+    let request = hookrelay_core::OutboundRequest {
+        url: url.clone(),
+        headers: vec![("webhook-id".into(), "msg_1".into())],
+        body: b"{}".to_vec().into(),
+        timeout: std::time::Duration::from_secs(5),
+        target: Target::Sqs(hookrelay_core::AwsTarget {
+            fifo: Some(("group".into(), "msg_1.queue.0".into())),
+            ..Default::default()
+        }),
+    };
+    for _ in 0..2 {
+        assert!(sender.send(&request).await.outcome.is_success());
+    }
+    assert_eq!(receive_all(&client, &url).await.len(), 1);
+}
+
+/// A body that is not UTF-8 travels as base64, and an attribute says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_body_is_sent_as_base64_and_says_so() {
+    let client = sqs();
+    let url = queue(&client, false).await;
+    let sender = AwsTargetSender::new(moto::shared().sdk_config());
+    let body = vec![0xff, 0x00, 0x89, b'P', b'N', b'G'];
+    let request = hookrelay_core::OutboundRequest {
+        url: url.clone(),
+        headers: vec![("content-type".into(), "image/png".into())],
+        body: body.clone().into(),
+        timeout: std::time::Duration::from_secs(5),
+        target: Target::Sqs(Default::default()),
+    };
+    assert!(sender.send(&request).await.outcome.is_success());
+    let received = receive_all(&client, &url).await;
+    use base64::Engine;
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&received[0].body)
+            .unwrap(),
+        body
+    );
+    assert_eq!(received[0].attributes["hookrelay-body-encoding"], "base64");
+}
+
+/// A queue that is not there: the attempt fails with AWS's status, error
+/// code and request id on record, and a retry is scheduled (nothing lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_error_is_a_failed_attempt_with_its_code_and_retried() {
+    let url = format!(
+        "{}/123456789012/{}",
+        moto::shared().endpoint,
+        moto::unique_name("gone")
+    );
+    let relay = relay(
+        Kind::Aws,
+        &format!("kind = \"sqs\"\nurl = \"{url}\"\nretry_schedule = [\"0s\", \"1h\"]"),
+    )
+    .await;
+    let id = push(&relay, 0, "{}").await;
+    relay.drain().await;
+    let attempts = relay.deliveries.attempts_for_event(&id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    let AttemptOutcome::Response { status } = attempts[0].outcome else {
+        panic!("{:?}", attempts[0].outcome);
+    };
+    assert!((400..500).contains(&status), "{status}");
+    assert!(
+        attempts[0].response_body.contains("NonExistentQueue")
+            || attempts[0].response_body.contains("QueueDoesNotExist"),
+        "{}",
+        attempts[0].response_body
+    );
+    assert!(
+        attempts[0].response_body.contains("request id"),
+        "{}",
+        attempts[0].response_body
+    );
+    let delivery = relay
+        .deliveries
+        .delivery(&id, &DestinationId::parse("queue").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.state, DeliveryState::Pending, "a retry is due");
+}
+
+/// Another account's queue, reached by assuming a role there (moto's
+/// STS): the message lands in that account's queue, which the
+/// dispatcher's own credentials do not reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_is_assumed_for_another_accounts_queue() {
+    let sdk = moto::shared().sdk_config();
+    let role = "arn:aws:iam::222222222222:role/hookrelay-delivery";
+    let assumed = aws_config::sts::AssumeRoleProvider::builder(role)
+        .session_name("test")
+        .configure(&sdk)
+        .build()
+        .await;
+    let theirs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .credentials_provider(assumed)
+            .build(),
+    );
+    let url = queue(&theirs, false).await;
+    assert!(url.contains("222222222222"), "{url}");
+    let relay = relay(
+        Kind::Aws,
+        &format!(
+            "kind = \"sqs\"\nurl = \"{url}\"\nrole_arn = \"{role}\"\nexternal_id = \"hookrelay-test\""
+        ),
+    )
+    .await;
+    push(&relay, 0, r#"{"n":0}"#).await;
+    relay.drain().await;
+    let received = receive_all(&theirs, &url).await;
+    assert_eq!(received.len(), 1, "delivered into the other account");
+    assert_eq!(received[0].body, r#"{"n":0}"#);
+}
+
+#[test]
+fn aws_destinations_are_checked_when_the_configuration_is_loaded() {
+    let with = |destination: &str| {
+        hookrelay_models::Config::from_toml(
+            &format!("[[destinations]]\nid = \"q\"\nsecret = \"{DEST_SECRET}\"\n{destination}\n"),
+            "test.toml",
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+    };
+    assert!(with("kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"").is_ok());
+    for (bad, says) in [
+        (
+            "kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"\naws_secret_access_key = \"x\"",
+            "AWS access keys are never configured",
+        ),
+        ("kind = \"sqs\"\nurl = \"https://example.com/hook\"", "queue URL"),
+        (
+            "kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"\nheaders = { \"X-Key\" = \"v\" }",
+            "headers are sent only to http destinations",
+        ),
+        (
+            "kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"\ngroup_key = \"json:/a\"",
+            "group_key is for FIFO queues",
+        ),
+        (
+            "kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"\nexternal_id = \"abc\"",
+            "external_id needs a role_arn",
+        ),
+        (
+            "url = \"https://example.com/hook\"\nrole_arn = \"arn:aws:iam::123456789012:role/x\"",
+            "role_arn and external_id are for AWS kinds",
+        ),
+        ("kind = \"kafka\"\nurl = \"https://example.com/hook\"", "kafka"),
+    ] {
+        let refused = with(bad).unwrap_err();
+        assert!(refused.contains(says), "{bad}: {refused}");
+    }
+}
