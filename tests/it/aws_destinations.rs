@@ -1,4 +1,4 @@
-//! Destinations of AWS kinds (issue 28, first part: SQS), delivered to on
+//! Destinations of AWS kinds (issue 28, first part: SQS and SNS), delivered to on
 //! moto: the body as the message, the delivery's headers as message
 //! attributes (a consumer can check the Standard Webhooks signature from
 //! them), FIFO group and deduplication ids, an assumed role for another
@@ -194,6 +194,7 @@ async fn a_fifo_queue_gets_group_and_deduplication_ids(kind: Kind) {
 on_both_backends!(
     an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes,
     a_fifo_queue_gets_group_and_deduplication_ids,
+    an_sns_destination_publishes_the_body_and_the_signed_headers,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,8 +353,67 @@ fn aws_destinations_are_checked_when_the_configuration_is_loaded() {
             "role_arn and external_id are for AWS kinds",
         ),
         ("kind = \"kafka\"\nurl = \"https://example.com/hook\"", "kafka"),
+        ("kind = \"sns\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"", "topic ARN"),
     ] {
         let refused = with(bad).unwrap_err();
         assert!(refused.contains(says), "{bad}: {refused}");
     }
+}
+
+/// An SNS topic with an SQS queue subscribed (raw delivery): the queue
+/// gets the body as published and the attributes as message attributes.
+async fn an_sns_destination_publishes_the_body_and_the_signed_headers(kind: Kind) {
+    let sdk = moto::shared().sdk_config();
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let client = sqs();
+    let topic = sns
+        .create_topic()
+        .name(moto::unique_name("topic"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let url = queue(&client, false).await;
+    let queue_arn = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let relay = relay(kind, &format!("kind = \"sns\"\nurl = \"{topic}\"")).await;
+    let body = r#"{"ref":"refs/heads/main"}"#;
+    let id = push(&relay, 0, body).await;
+    relay.drain().await;
+    let received = receive_all(&client, &url).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body, body);
+    let attribute = |name: &str| received[0].attributes.get(name).map(String::as_str);
+    assert_eq!(attribute("webhook-id"), Some(id.message_id().as_str()));
+    assert_eq!(attribute("hookrelay-source"), Some("github"));
+    assert!(python_verifies(
+        DEST_SECRET,
+        attribute("webhook-id").unwrap(),
+        attribute("webhook-timestamp").unwrap(),
+        body.as_bytes(),
+        attribute("webhook-signature").unwrap(),
+    ));
+    let attempts = relay.deliveries.attempts_for_event(&id).await.unwrap();
+    assert_eq!(
+        attempts[0].outcome,
+        AttemptOutcome::Response { status: 200 }
+    );
 }

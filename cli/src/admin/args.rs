@@ -156,16 +156,17 @@ pub struct DestinationArgs {
     /// Remove the rate limit (update).
     #[arg(long)]
     pub no_rate_limit: bool,
-    /// `http` (the default) or `sqs` (--url is then the queue's URL or ARN).
+    /// `http` (the default), `sqs` (--url is then the queue's URL or ARN)
+    /// or `sns` (--url is the topic's ARN).
     #[arg(long)]
     pub kind: Option<String>,
-    /// sqs: a role to assume to reach another account's queue.
+    /// sqs, sns: a role to assume to reach another account's queue or topic.
     #[arg(long)]
     pub role_arn: Option<String>,
-    /// sqs: the external id that role's trust policy asks for.
+    /// sqs, sns: the external id that role's trust policy asks for.
     #[arg(long, requires = "role_arn")]
     pub external_id: Option<String>,
-    /// FIFO queue: where each message's group id is read (header:<Name> or
+    /// FIFO queue or topic: where each message's group id is read (header:<Name> or
     /// json:/<pointer>; default the source's id).
     #[arg(long)]
     pub group_key: Option<String>,

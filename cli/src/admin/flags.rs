@@ -161,7 +161,12 @@ pub(crate) fn apply_destination_args(
         destination.kind = match kind.as_str() {
             "http" => DestinationKind::Http,
             "sqs" => DestinationKind::Sqs,
-            other => return Err(CliError::Invalid(format!("--kind {other:?}: http or sqs"))),
+            "sns" => DestinationKind::Sns,
+            other => {
+                return Err(CliError::Invalid(format!(
+                    "--kind {other:?}: http, sqs or sns"
+                )))
+            }
         };
     }
     if args.role_arn.is_some() {
@@ -326,7 +331,10 @@ mod tests {
             ..destination_args(&[])
         };
         let refused = apply_destination_args(&mut destination, &bad).unwrap_err();
-        assert!(refused.to_string().contains("http or sqs"), "{refused}");
+        assert!(
+            refused.to_string().contains("http, sqs or sns"),
+            "{refused}"
+        );
     }
 
     #[test]

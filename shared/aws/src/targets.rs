@@ -1,5 +1,6 @@
-//! Deliveries to AWS targets (issue 28): an SQS queue, reached with the
-//! dispatcher's own role or one it assumes (another account's). The
+//! Deliveries to AWS targets (issue 28): an SQS queue or an SNS topic,
+//! reached with the dispatcher's own role or one it assumes (another
+//! account's). The
 //! request's headers — `webhook-id`, `webhook-timestamp`,
 //! `webhook-signature`, `content-type`, `hookrelay-source`,
 //! `hookrelay-event-type`, `hookrelay-event-id` — become message
@@ -33,6 +34,7 @@ type ClientKey = (Option<String>, Option<(String, Option<String>)>);
 pub struct AwsTargetSender {
     sdk: tokio::sync::OnceCell<SdkConfig>,
     sqs: Mutex<HashMap<ClientKey, aws_sdk_sqs::Client>>,
+    sns: Mutex<HashMap<ClientKey, aws_sdk_sns::Client>>,
 }
 
 impl AwsTargetSender {
@@ -42,6 +44,7 @@ impl AwsTargetSender {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new_with(Some(sdk)),
             sqs: Mutex::new(HashMap::new()),
+            sns: Mutex::new(HashMap::new()),
         }
     }
 
@@ -52,18 +55,16 @@ impl AwsTargetSender {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new(),
             sqs: Mutex::new(HashMap::new()),
+            sns: Mutex::new(HashMap::new()),
         }
     }
 
-    async fn sqs_client(&self, target: &AwsTarget) -> aws_sdk_sqs::Client {
+    /// The SDK configuration for `target`: its region, and the role it
+    /// assumes (a provider that renews its session before it expires),
+    /// with the SDK's own retries off.
+    async fn target_config(&self, target: &AwsTarget) -> SdkConfig {
         let sdk = self.sdk.get_or_init(crate::sdk_config).await;
-        let key = (target.region.clone(), target.role.clone());
-        let mut clients = self.sqs.lock().await;
-        if let Some(client) = clients.get(&key) {
-            return client.clone();
-        }
-        let mut config =
-            aws_sdk_sqs::config::Builder::from(sdk).retry_config(RetryConfig::disabled());
+        let mut config = sdk.to_builder().retry_config(RetryConfig::disabled());
         if let Some(region) = &target.region {
             config = config.region(Region::new(region.clone()));
         }
@@ -74,37 +75,42 @@ impl AwsTargetSender {
             if let Some(id) = external_id {
                 provider = provider.external_id(id.clone());
             }
-            config = config.credentials_provider(provider.build().await);
+            config = config.credentials_provider(
+                aws_sdk_sqs::config::SharedCredentialsProvider::new(provider.build().await),
+            );
         }
-        let client = aws_sdk_sqs::Client::from_conf(config.build());
+        config.build()
+    }
+
+    async fn sqs_client(&self, target: &AwsTarget) -> aws_sdk_sqs::Client {
+        let key = (target.region.clone(), target.role.clone());
+        let mut clients = self.sqs.lock().await;
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
+        }
+        let client = aws_sdk_sqs::Client::new(&self.target_config(target).await);
         clients.insert(key, client.clone());
         client
     }
 
-    async fn send_to_queue(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
-        let started = Instant::now();
-        let client = self.sqs_client(target).await;
-        let (body, encoded) = match std::str::from_utf8(&request.body) {
-            Ok(text) if text.chars().all(sqs_allows) => (text.to_string(), false),
-            _ => (
-                base64::engine::general_purpose::STANDARD.encode(&request.body),
-                true,
-            ),
-        };
-        let mut call = client
-            .send_message()
-            .queue_url(&request.url)
-            .message_body(body);
-        let mut headers: Vec<(&str, &str)> = request
-            .headers
-            .iter()
-            .filter(|(name, _)| !NOT_ATTRIBUTES.contains(&name.as_str()))
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        if encoded {
-            headers.push(("hookrelay-body-encoding", "base64"));
+    async fn sns_client(&self, target: &AwsTarget) -> aws_sdk_sns::Client {
+        let key = (target.region.clone(), target.role.clone());
+        let mut clients = self.sns.lock().await;
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
         }
-        for (name, value) in headers {
+        let client = aws_sdk_sns::Client::new(&self.target_config(target).await);
+        clients.insert(key, client.clone());
+        client
+    }
+
+    async fn publish_to_topic(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
+        use aws_sdk_sns::types::MessageAttributeValue;
+        let started = Instant::now();
+        let client = self.sns_client(target).await;
+        let (body, attributes) = message_parts(request);
+        let mut call = client.publish().topic_arn(&request.url).message(body);
+        for (name, value) in attributes {
             match MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(value)
@@ -121,15 +127,72 @@ impl AwsTargetSender {
         }
         match tokio::time::timeout(request.timeout, call.send()).await {
             Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
-            Ok(Ok(sent)) => SendResult {
-                outcome: AttemptOutcome::Response { status: 200 },
-                response_body: format!("MessageId {}", sent.message_id().unwrap_or_default()),
-                response_truncated: false,
-                retry_after: None,
-                duration: started.elapsed(),
-            },
+            Ok(Ok(sent)) => delivered(sent.message_id().unwrap_or_default(), started),
             Ok(Err(err)) => aws_failure(err, started),
         }
+    }
+
+    async fn send_to_queue(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
+        let started = Instant::now();
+        let client = self.sqs_client(target).await;
+        let (body, attributes) = message_parts(request);
+        let mut call = client
+            .send_message()
+            .queue_url(&request.url)
+            .message_body(body);
+        for (name, value) in attributes {
+            match MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+            {
+                Ok(attribute) => call = call.message_attributes(name, attribute),
+                Err(err) => return failed(AttemptErrorKind::Io, started, err.to_string()),
+            }
+        }
+        if let Some((group, deduplication)) = &target.fifo {
+            call = call
+                .message_group_id(group)
+                .message_deduplication_id(deduplication);
+        }
+        match tokio::time::timeout(request.timeout, call.send()).await {
+            Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
+            Ok(Ok(sent)) => delivered(sent.message_id().unwrap_or_default(), started),
+            Ok(Err(err)) => aws_failure(err, started),
+        }
+    }
+}
+
+/// A message's body and attributes: the body as it came, or as base64
+/// (said by an attribute) when it is not text SQS and SNS accept; the
+/// request's headers as attributes.
+fn message_parts(request: &OutboundRequest) -> (String, Vec<(String, String)>) {
+    let (body, encoded) = match std::str::from_utf8(&request.body) {
+        Ok(text) if text.chars().all(sqs_allows) => (text.to_string(), false),
+        _ => (
+            base64::engine::general_purpose::STANDARD.encode(&request.body),
+            true,
+        ),
+    };
+    let mut attributes: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !NOT_ATTRIBUTES.contains(&name.as_str()))
+        .cloned()
+        .collect();
+    if encoded {
+        attributes.push(("hookrelay-body-encoding".into(), "base64".into()));
+    }
+    (body, attributes)
+}
+
+fn delivered(message_id: &str, started: Instant) -> SendResult {
+    SendResult {
+        outcome: AttemptOutcome::Response { status: 200 },
+        response_body: format!("MessageId {message_id}"),
+        response_truncated: false,
+        retry_after: None,
+        duration: started.elapsed(),
     }
 }
 
@@ -191,6 +254,7 @@ impl Sender for AwsTargetSender {
     async fn send(&self, request: &OutboundRequest) -> SendResult {
         match &request.target {
             Target::Sqs(target) => self.send_to_queue(request, target).await,
+            Target::Sns(target) => self.publish_to_topic(request, target).await,
             Target::Http => failed(
                 AttemptErrorKind::Io,
                 Instant::now(),

@@ -645,6 +645,8 @@ pub enum Target {
     Http,
     /// `SendMessage` to the queue at the request's `url`.
     Sqs(AwsTarget),
+    /// `Publish` to the topic whose ARN is the request's `url`.
+    Sns(AwsTarget),
 }
 
 /// How an AWS target is reached.
@@ -655,7 +657,7 @@ pub struct AwsTarget {
     pub region: Option<String>,
     /// A role to assume for it (another account's), and its external id.
     pub role: Option<(String, Option<String>)>,
-    /// A FIFO queue's message group id and deduplication id.
+    /// A FIFO queue's or topic's message group id and deduplication id.
     pub fifo: Option<(String, String)>,
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::destination_kind::{check_role_arn, DestinationKind, SqsTarget};
+use crate::destination_kind::{check_role_arn, DestinationKind, SnsTarget, SqsTarget};
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
@@ -158,21 +158,26 @@ impl Destination {
             DestinationKind::Http => {
                 parse_http_url(&self.url)?;
                 if self.role_arn.is_some() || self.external_id.is_some() {
-                    return Err("role_arn and external_id are for AWS kinds (sqs)".into());
+                    return Err("role_arn and external_id are for AWS kinds (sqs, sns)".into());
                 }
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
                 }
             }
-            DestinationKind::Sqs => {
-                let queue = SqsTarget::parse(&self.url)?;
+            DestinationKind::Sqs | DestinationKind::Sns => {
+                let fifo = match kind {
+                    DestinationKind::Sns => SnsTarget::parse(&self.url)?.fifo,
+                    _ => SqsTarget::parse(&self.url)?.fifo,
+                };
                 if !self.headers.is_empty() {
                     return Err(format!(
                         "headers are sent only to http destinations, not {kind}"
                     ));
                 }
-                if self.group_key.is_some() && !queue.fifo {
-                    return Err("group_key is for FIFO queues (a name ending in .fifo)".into());
+                if self.group_key.is_some() && !fifo {
+                    return Err(
+                        "group_key is for FIFO queues and topics (a name ending in .fifo)".into(),
+                    );
                 }
             }
         }

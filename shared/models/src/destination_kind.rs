@@ -13,6 +13,8 @@ pub enum DestinationKind {
     Http,
     /// `url` is an SQS queue URL or ARN, sent to with `SendMessage`.
     Sqs,
+    /// `url` is an SNS topic ARN, published to with `Publish`.
+    Sns,
 }
 
 impl DestinationKind {
@@ -24,6 +26,7 @@ impl DestinationKind {
         match self {
             DestinationKind::Http => "http",
             DestinationKind::Sqs => "sqs",
+            DestinationKind::Sns => "sns",
         }
     }
 }
@@ -113,6 +116,46 @@ impl SqsTarget {
     }
 }
 
+/// An SNS topic as a destination names it: its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsTarget {
+    pub arn: String,
+    pub region: String,
+    /// A FIFO topic (its name ends in `.fifo`).
+    pub fifo: bool,
+}
+
+impl SnsTarget {
+    /// From a topic ARN (`arn:aws:sns:us-east-1:123456789012:orders`).
+    pub fn parse(target: &str) -> Result<SnsTarget, String> {
+        let bad = || {
+            format!("sns destination {target:?}: expected a topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+        };
+        let parts: Vec<&str> = target.split(':').collect();
+        let ["arn", partition, "sns", region, account, name] = parts.as_slice() else {
+            return Err(bad());
+        };
+        let stem = name.strip_suffix(".fifo").unwrap_or(name);
+        let valid = partition.starts_with("aws")
+            && !region.is_empty()
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !stem.is_empty()
+            && name.len() <= 256
+            && stem
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(bad());
+        }
+        Ok(SnsTarget {
+            arn: target.to_string(),
+            region: region.to_string(),
+            fifo: name.ends_with(".fifo"),
+        })
+    }
+}
+
 /// SQS queue names: 1 to 80 letters, digits, `-` and `_`, with `.fifo`
 /// at the end of a FIFO queue's.
 fn valid_queue_name(name: &str) -> bool {
@@ -175,6 +218,23 @@ mod tests {
         ] {
             let err = SqsTarget::parse(bad).unwrap_err();
             assert!(err.contains("queue URL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn topics_are_read_from_arns() {
+        let topic = SnsTarget::parse("arn:aws:sns:us-east-1:123456789012:orders.fifo").unwrap();
+        assert_eq!(topic.region, "us-east-1");
+        assert!(topic.fifo);
+        for bad in [
+            "arn:aws:sqs:us-east-1:123456789012:orders",
+            "https://sns.us-east-1.amazonaws.com/",
+            "arn:aws:sns:us-east-1:123456789012:",
+        ] {
+            assert!(
+                SnsTarget::parse(bad).unwrap_err().contains("topic ARN"),
+                "{bad}"
+            );
         }
     }
 

@@ -1,7 +1,8 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    Destination, DestinationKind, Event, FieldSelector, SqsTarget, Timestamp, RESERVED_HEADERS,
+    Destination, DestinationKind, Event, FieldSelector, SnsTarget, SqsTarget, Timestamp,
+    RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
 
@@ -96,26 +97,39 @@ impl Dispatch {
         }
         let (url, target) = match destination.kind {
             DestinationKind::Http => (destination.url.clone(), Target::Http),
-            DestinationKind::Sqs => {
-                // A consumer of a queue sees no URL or request line: the
-                // event's own id travels too.
+            kind => {
+                // A consumer of a queue or topic sees no URL or request
+                // line: the event's own id travels too.
                 headers.push(("hookrelay-event-id".to_string(), event.id.to_string()));
-                let queue = SqsTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
-                let fifo = queue.fifo.then(|| {
-                    (
-                        group_id(event, destination),
-                        format!("{msg_id}.{}.{series}", destination.id),
-                    )
-                });
+                let (url, region, fifo) = match kind {
+                    DestinationKind::Sns => {
+                        let topic =
+                            SnsTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
+                        (topic.arn, Some(topic.region), topic.fifo)
+                    }
+                    _ => {
+                        let queue =
+                            SqsTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
+                        (queue.url, queue.region, queue.fifo)
+                    }
+                };
                 let target = AwsTarget {
-                    region: queue.region,
+                    region,
                     role: destination
                         .role_arn
                         .clone()
                         .map(|arn| (arn, destination.external_id.clone())),
-                    fifo,
+                    fifo: fifo.then(|| {
+                        (
+                            group_id(event, destination),
+                            format!("{msg_id}.{}.{series}", destination.id),
+                        )
+                    }),
                 };
-                (queue.url, Target::Sqs(target))
+                match kind {
+                    DestinationKind::Sns => (url, Target::Sns(target)),
+                    _ => (url, Target::Sqs(target)),
+                }
             }
         };
         Ok(OutboundRequest {
