@@ -1,4 +1,5 @@
-//! Destinations of AWS kinds (issue 28, first part: SQS and SNS), delivered to on
+//! Destinations of AWS kinds (issue 28, first part: SQS, SNS and
+//! EventBridge), delivered to on
 //! moto: the body as the message, the delivery's headers as message
 //! attributes (a consumer can check the Standard Webhooks signature from
 //! them), FIFO group and deduplication ids, an assumed role for another
@@ -195,6 +196,7 @@ on_both_backends!(
     an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes,
     a_fifo_queue_gets_group_and_deduplication_ids,
     an_sns_destination_publishes_the_body_and_the_signed_headers,
+    an_eventbridge_destination_puts_the_body_as_the_detail,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,5 +417,96 @@ async fn an_sns_destination_publishes_the_body_and_the_signed_headers(kind: Kind
     assert_eq!(
         attempts[0].outcome,
         AttemptOutcome::Response { status: 200 }
+    );
+}
+
+/// An EventBridge bus with a rule that sends `hookrelay.github` events to
+/// an SQS queue: the event arrives with the body as its detail, the
+/// event's identity beside it, and the event type as its detail-type.
+async fn an_eventbridge_destination_puts_the_body_as_the_detail(kind: Kind) {
+    let sdk = moto::shared().sdk_config();
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let client = sqs();
+    let bus = moto::unique_name("bus");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let url = queue(&client, false).await;
+    let queue_arn = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap();
+    let rule = moto::unique_name("rule");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(
+            r#"{"source": ["hookrelay.github"], "detail": {"ref": [{"prefix": "refs/heads/"}]}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let relay = relay(kind, &format!("kind = \"eventbridge\"\nurl = \"{bus}\"")).await;
+    let id = push(&relay, 0, r#"{"ref":"refs/heads/main","size":3}"#).await;
+    relay.drain().await;
+    let received = receive_all(&client, &url).await;
+    assert_eq!(received.len(), 1, "the rule matched on the detail");
+    let event: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(event["source"], "hookrelay.github");
+    assert_eq!(event["detail-type"], "push");
+    assert_eq!(event["detail"]["ref"], "refs/heads/main");
+    assert_eq!(event["detail"]["size"], 3);
+    assert_eq!(event["detail"]["hookrelay"]["event_id"], id.as_str());
+    assert_eq!(
+        event["detail"]["hookrelay"]["webhook_id"],
+        id.message_id().as_str()
+    );
+    let attempts = relay.deliveries.attempts_for_event(&id).await.unwrap();
+    assert_eq!(
+        attempts[0].outcome,
+        AttemptOutcome::Response { status: 200 }
+    );
+}
+
+/// A bus that is not there: a failed attempt with AWS's answer on record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_bus_is_a_failed_attempt() {
+    let relay = relay(
+        Kind::Aws,
+        &format!(
+            "kind = \"eventbridge\"\nurl = \"{}\"\nretry_schedule = [\"0s\", \"1h\"]",
+            moto::unique_name("nobus")
+        ),
+    )
+    .await;
+    let id = push(&relay, 0, "{}").await;
+    relay.drain().await;
+    let attempts = relay.deliveries.attempts_for_event(&id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert!(!attempts[0].outcome.is_success(), "{:?}", attempts[0]);
+    assert!(
+        attempts[0].response_body.contains("request id")
+            || attempts[0].response_body.contains(": "),
+        "{}",
+        attempts[0].response_body
     );
 }

@@ -156,14 +156,14 @@ pub struct DestinationArgs {
     /// Remove the rate limit (update).
     #[arg(long)]
     pub no_rate_limit: bool,
-    /// `http` (the default), `sqs` (--url is then the queue's URL or ARN)
-    /// or `sns` (--url is the topic's ARN).
+    /// `http` (the default), `sqs` (--url is then the queue's URL or ARN),
+    /// `sns` (the topic's ARN) or `eventbridge` (the bus's name or ARN).
     #[arg(long)]
     pub kind: Option<String>,
-    /// sqs, sns: a role to assume to reach another account's queue or topic.
+    /// AWS kinds: a role to assume to reach another account's target.
     #[arg(long)]
     pub role_arn: Option<String>,
-    /// sqs, sns: the external id that role's trust policy asks for.
+    /// AWS kinds: the external id that role's trust policy asks for.
     #[arg(long, requires = "role_arn")]
     pub external_id: Option<String>,
     /// FIFO queue or topic: where each message's group id is read (header:<Name> or

@@ -162,9 +162,10 @@ pub(crate) fn apply_destination_args(
             "http" => DestinationKind::Http,
             "sqs" => DestinationKind::Sqs,
             "sns" => DestinationKind::Sns,
+            "eventbridge" => DestinationKind::Eventbridge,
             other => {
                 return Err(CliError::Invalid(format!(
-                    "--kind {other:?}: http, sqs or sns"
+                    "--kind {other:?}: http, sqs, sns or eventbridge"
                 )))
             }
         };
@@ -332,7 +333,9 @@ mod tests {
         };
         let refused = apply_destination_args(&mut destination, &bad).unwrap_err();
         assert!(
-            refused.to_string().contains("http, sqs or sns"),
+            refused
+                .to_string()
+                .contains("http, sqs, sns or eventbridge"),
             "{refused}"
         );
     }

@@ -88,6 +88,7 @@
 #![forbid(unsafe_code)]
 
 mod body_bucket;
+mod bus_entry;
 mod config_store;
 mod delivery_store;
 pub mod emf;

@@ -1,4 +1,5 @@
-//! Deliveries to AWS targets (issue 28): an SQS queue or an SNS topic,
+//! Deliveries to AWS targets (issue 28): an SQS queue, an SNS topic or an
+//! EventBridge bus (its entry: `bus_entry`),
 //! reached with the dispatcher's own role or one it assumes (another
 //! account's). The
 //! request's headers — `webhook-id`, `webhook-timestamp`,
@@ -35,6 +36,7 @@ pub struct AwsTargetSender {
     sdk: tokio::sync::OnceCell<SdkConfig>,
     sqs: Mutex<HashMap<ClientKey, aws_sdk_sqs::Client>>,
     sns: Mutex<HashMap<ClientKey, aws_sdk_sns::Client>>,
+    events: Mutex<HashMap<ClientKey, aws_sdk_eventbridge::Client>>,
 }
 
 impl AwsTargetSender {
@@ -45,6 +47,7 @@ impl AwsTargetSender {
             sdk: tokio::sync::OnceCell::new_with(Some(sdk)),
             sqs: Mutex::new(HashMap::new()),
             sns: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
         }
     }
 
@@ -56,6 +59,7 @@ impl AwsTargetSender {
             sdk: tokio::sync::OnceCell::new(),
             sqs: Mutex::new(HashMap::new()),
             sns: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
         }
     }
 
@@ -102,6 +106,53 @@ impl AwsTargetSender {
         let client = aws_sdk_sns::Client::new(&self.target_config(target).await);
         clients.insert(key, client.clone());
         client
+    }
+
+    async fn events_client(&self, target: &AwsTarget) -> aws_sdk_eventbridge::Client {
+        let key = (target.region.clone(), target.role.clone());
+        let mut clients = self.events.lock().await;
+        if let Some(client) = clients.get(&key) {
+            return client.clone();
+        }
+        let client = aws_sdk_eventbridge::Client::new(&self.target_config(target).await);
+        clients.insert(key, client.clone());
+        client
+    }
+
+    async fn put_to_bus(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
+        let started = Instant::now();
+        let client = self.events_client(target).await;
+        let entry = crate::bus_entry::entry(request, &request.url);
+        let call = client.put_events().entries(entry);
+        match tokio::time::timeout(request.timeout, call.send()).await {
+            Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
+            Ok(Ok(answer)) => match answer.entries().first() {
+                Some(put) if put.error_code().is_none() => {
+                    delivered(put.event_id().unwrap_or_default(), started)
+                }
+                Some(put) => {
+                    let code = put.error_code().unwrap_or("error");
+                    SendResult {
+                        outcome: AttemptOutcome::Response {
+                            status: crate::bus_entry::status_of_entry_error(code),
+                        },
+                        response_body: format!(
+                            "{code}: {}",
+                            put.error_message().unwrap_or("no message")
+                        ),
+                        response_truncated: false,
+                        retry_after: None,
+                        duration: started.elapsed(),
+                    }
+                }
+                None => failed(
+                    AttemptErrorKind::Io,
+                    started,
+                    "PutEvents answered no entry".into(),
+                ),
+            },
+            Ok(Err(err)) => aws_failure(err, started),
+        }
     }
 
     async fn publish_to_topic(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
@@ -255,6 +306,7 @@ impl Sender for AwsTargetSender {
         match &request.target {
             Target::Sqs(target) => self.send_to_queue(request, target).await,
             Target::Sns(target) => self.publish_to_topic(request, target).await,
+            Target::Eventbridge(target) => self.put_to_bus(request, target).await,
             Target::Http => failed(
                 AttemptErrorKind::Io,
                 Instant::now(),

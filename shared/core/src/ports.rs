@@ -647,6 +647,8 @@ pub enum Target {
     Sqs(AwsTarget),
     /// `Publish` to the topic whose ARN is the request's `url`.
     Sns(AwsTarget),
+    /// `PutEvents` to the bus the request's `url` names.
+    Eventbridge(AwsTarget),
 }
 
 /// How an AWS target is reached.

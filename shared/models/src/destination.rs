@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::destination_kind::{check_role_arn, DestinationKind, SnsTarget, SqsTarget};
+use crate::destination_kind::{check_role_arn, BusTarget, DestinationKind, SnsTarget, SqsTarget};
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
@@ -158,15 +158,18 @@ impl Destination {
             DestinationKind::Http => {
                 parse_http_url(&self.url)?;
                 if self.role_arn.is_some() || self.external_id.is_some() {
-                    return Err("role_arn and external_id are for AWS kinds (sqs, sns)".into());
+                    return Err(
+                        "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge)".into(),
+                    );
                 }
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
                 }
             }
-            DestinationKind::Sqs | DestinationKind::Sns => {
+            DestinationKind::Sqs | DestinationKind::Sns | DestinationKind::Eventbridge => {
                 let fifo = match kind {
                     DestinationKind::Sns => SnsTarget::parse(&self.url)?.fifo,
+                    DestinationKind::Eventbridge => BusTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
                 if !self.headers.is_empty() {

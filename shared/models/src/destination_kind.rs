@@ -15,6 +15,8 @@ pub enum DestinationKind {
     Sqs,
     /// `url` is an SNS topic ARN, published to with `Publish`.
     Sns,
+    /// `url` is an EventBridge bus name or ARN, put to with `PutEvents`.
+    Eventbridge,
 }
 
 impl DestinationKind {
@@ -27,6 +29,7 @@ impl DestinationKind {
             DestinationKind::Http => "http",
             DestinationKind::Sqs => "sqs",
             DestinationKind::Sns => "sns",
+            DestinationKind::Eventbridge => "eventbridge",
         }
     }
 }
@@ -156,6 +159,56 @@ impl SnsTarget {
     }
 }
 
+/// An EventBridge bus as a destination names it: `default`, a name, or
+/// an ARN (`arn:aws:events:us-east-1:123456789012:event-bus/orders`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusTarget {
+    /// What `PutEvents` is given as `EventBusName`.
+    pub bus: String,
+    /// The bus's region, when its ARN says.
+    pub region: Option<String>,
+}
+
+impl BusTarget {
+    pub fn parse(target: &str) -> Result<BusTarget, String> {
+        let bad = || {
+            format!("eventbridge destination {target:?}: expected a bus name (default, orders) or ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)")
+        };
+        let valid_name = |name: &str| {
+            (1..=256).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+        };
+        if target.starts_with("arn:") {
+            let parts: Vec<&str> = target.splitn(6, ':').collect();
+            let ["arn", partition, "events", region, account, resource] = parts.as_slice() else {
+                return Err(bad());
+            };
+            let name = resource.strip_prefix("event-bus/").ok_or_else(bad)?;
+            let valid = partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && valid_name(name);
+            if !valid {
+                return Err(bad());
+            }
+            return Ok(BusTarget {
+                bus: target.to_string(),
+                region: Some(region.to_string()),
+            });
+        }
+        if !valid_name(target) || target.contains('/') {
+            return Err(bad());
+        }
+        Ok(BusTarget {
+            bus: target.to_string(),
+            region: None,
+        })
+    }
+}
+
 /// SQS queue names: 1 to 80 letters, digits, `-` and `_`, with `.fifo`
 /// at the end of a FIFO queue's.
 fn valid_queue_name(name: &str) -> bool {
@@ -233,6 +286,25 @@ mod tests {
         ] {
             assert!(
                 SnsTarget::parse(bad).unwrap_err().contains("topic ARN"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn buses_are_read_from_names_and_arns() {
+        assert_eq!(BusTarget::parse("default").unwrap().region, None);
+        let by_arn =
+            BusTarget::parse("arn:aws:events:eu-west-1:123456789012:event-bus/orders").unwrap();
+        assert_eq!(by_arn.region.as_deref(), Some("eu-west-1"));
+        for bad in [
+            "",
+            "a bus",
+            "arn:aws:events:eu-west-1:123456789012:rule/x",
+            "https://x/y",
+        ] {
+            assert!(
+                BusTarget::parse(bad).unwrap_err().contains("bus name"),
                 "{bad}"
             );
         }

@@ -474,8 +474,25 @@ impl Dispatch {
                 return Ok(DeliveryReport::Skipped);
             }
         };
-        if !until_slot.is_zero() {
-            tokio::time::sleep(slot.unwrap_or(now).since(self.clock.now())).await;
+        let mut slot = slot;
+        loop {
+            if let Some(at) = slot {
+                tokio::time::sleep(at.since(self.clock.now())).await;
+            }
+            if self.pacer.usable(destination, slot) {
+                break;
+            }
+            // The claim took longer than the slot lives (a slow store):
+            // another slot, so the request still goes within one's life.
+            match self.pacer.turn(destination, None).await? {
+                pacer::Turn::Go { slot: next } => slot = next,
+                pacer::Turn::Later { queue_for, .. } => {
+                    let lease_left = lease.since(self.clock.now()) + Duration::from_secs(1);
+                    return self
+                        .queue_for_turn(&follow_up, queue_for.max(lease_left), None)
+                        .await;
+                }
+            }
         }
         if let Some(paused) = self.pacer.paused_for(&destination.id).await? {
             // Paused since its turn was given: the claim is left to run

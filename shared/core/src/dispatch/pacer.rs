@@ -175,6 +175,14 @@ impl Pacer {
         }
     }
 
+    /// Whether `slot` may still be used now (no slot: no limit).
+    pub(super) fn usable(&self, destination: &Destination, slot: Option<Timestamp>) -> bool {
+        match (slot, destination.pace()) {
+            (Some(slot), Some(pace)) => slot.saturating_add(pace.slot_life()) > self.clock.now(),
+            _ => true,
+        }
+    }
+
     /// How much longer the destination is paused, as last read (at most
     /// [`PAUSE_READ_EVERY`] ago); `None`: it is not.
     pub(super) async fn paused_for(

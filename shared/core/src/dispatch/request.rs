@@ -1,7 +1,7 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    Destination, DestinationKind, Event, FieldSelector, SnsTarget, SqsTarget, Timestamp,
+    BusTarget, Destination, DestinationKind, Event, FieldSelector, SnsTarget, SqsTarget, Timestamp,
     RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
@@ -102,6 +102,11 @@ impl Dispatch {
                 // line: the event's own id travels too.
                 headers.push(("hookrelay-event-id".to_string(), event.id.to_string()));
                 let (url, region, fifo) = match kind {
+                    DestinationKind::Eventbridge => {
+                        let bus =
+                            BusTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
+                        (bus.bus, bus.region, false)
+                    }
                     DestinationKind::Sns => {
                         let topic =
                             SnsTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
@@ -128,6 +133,7 @@ impl Dispatch {
                 };
                 match kind {
                     DestinationKind::Sns => (url, Target::Sns(target)),
+                    DestinationKind::Eventbridge => (url, Target::Eventbridge(target)),
                     _ => (url, Target::Sqs(target)),
                 }
             }
