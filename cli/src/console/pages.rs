@@ -311,7 +311,11 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                     @else { span class="badge failed" { "disabled" } }
                 }
                 dl class="meta" {
-                    dt { "URL" } dd { code { (redact_url(&d.url)) } }
+                    @if d.kind.is_http() {
+                        dt { "URL" } dd { code { (redact_url(&d.url)) } }
+                    } @else {
+                        dt { "Delivers to" } dd class="target" { (d.kind) " " code { (d.url) } }
+                    }
                     @if let Some(reason) = &d.disabled_reason { dt { "Disabled because" } dd { (reason) } }
                     dt { "Parked deliveries" } dd class="parked" { (view.parked) }
                     dt { "Rate limit" } dd class="rate-limit" {
@@ -521,6 +525,28 @@ mod tests {
         }
         assert!(page.contains("GitHub-Hookshot/1"));
         assert_eq!(page.matches("•••• masked").count(), 4);
+    }
+
+    #[test]
+    fn a_queue_destination_shows_its_kind_and_target() {
+        let mut queue = hookrelay_models::Destination::new(
+            DestinationId::parse("orders").unwrap(),
+            "arn:aws:sqs:eu-west-1:123456789012:orders",
+            hookrelay_signing::Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        );
+        queue.kind = hookrelay_models::DestinationKind::Sqs;
+        let view = DestinationView {
+            destination: &queue,
+            parked: 0,
+            attempts: &[],
+        };
+        let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
+            .into_string();
+        assert!(
+            page.contains("sqs <code>arn:aws:sqs:eu-west-1:123456789012:orders</code>"),
+            "{page}"
+        );
+        assert!(!page.contains(">URL<"), "{page}");
     }
 
     #[test]
