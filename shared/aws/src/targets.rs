@@ -9,10 +9,11 @@
 //! body is the message, as it came (a body that is not UTF-8 is sent as
 //! base64, and `hookrelay-body-encoding` says so).
 //!
-//! Clients are made once per region and role and kept for the life of the
-//! process; an assumed role's session is renewed by the SDK shortly before
-//! it expires. The SDK's own retries are off: the delivery's retry
-//! schedule is the one that counts.
+//! Clients are made once per region and role (one assumed-role session
+//! for every kind) and kept for the life of the process; an assumed
+//! role's session is renewed by the SDK shortly before it expires. The
+//! SDK's own retries are off: the delivery's retry schedule is the one
+//! that counts.
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
@@ -24,19 +25,28 @@ use base64::Engine;
 use hookrelay_core::{AwsTarget, OutboundRequest, SendResult, Sender, Target};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::Mutex;
 
 /// Headers that are not the consumer's business on a queue.
 const NOT_ATTRIBUTES: [&str; 1] = ["user-agent"];
 
-type ClientKey = (Option<String>, Option<(String, Option<String>)>);
+type ReachKey = (Option<String>, Option<(String, Option<String>)>);
+
+/// How targets in one region, under one role, are reached: one SDK
+/// configuration (one assumed-role session, whatever the kinds), and each
+/// kind's client, made when first needed.
+struct Reach {
+    config: SdkConfig,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    sns: OnceLock<aws_sdk_sns::Client>,
+    events: OnceLock<aws_sdk_eventbridge::Client>,
+}
 
 pub struct AwsTargetSender {
     sdk: tokio::sync::OnceCell<SdkConfig>,
-    sqs: Mutex<HashMap<ClientKey, aws_sdk_sqs::Client>>,
-    sns: Mutex<HashMap<ClientKey, aws_sdk_sns::Client>>,
-    events: Mutex<HashMap<ClientKey, aws_sdk_eventbridge::Client>>,
+    reaches: Mutex<HashMap<ReachKey, Arc<Reach>>>,
 }
 
 impl AwsTargetSender {
@@ -45,9 +55,7 @@ impl AwsTargetSender {
     pub fn new(sdk: SdkConfig) -> Self {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new_with(Some(sdk)),
-            sqs: Mutex::new(HashMap::new()),
-            sns: Mutex::new(HashMap::new()),
-            events: Mutex::new(HashMap::new()),
+            reaches: Mutex::new(HashMap::new()),
         }
     }
 
@@ -57,10 +65,25 @@ impl AwsTargetSender {
     pub fn from_env_when_needed() -> Self {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new(),
-            sqs: Mutex::new(HashMap::new()),
-            sns: Mutex::new(HashMap::new()),
-            events: Mutex::new(HashMap::new()),
+            reaches: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `target`'s region and role, made once and kept for the process.
+    async fn reach(&self, target: &AwsTarget) -> Arc<Reach> {
+        let key = (target.region.clone(), target.role.clone());
+        let mut reaches = self.reaches.lock().await;
+        if let Some(reach) = reaches.get(&key) {
+            return reach.clone();
+        }
+        let reach = Arc::new(Reach {
+            config: self.target_config(target).await,
+            sqs: OnceLock::new(),
+            sns: OnceLock::new(),
+            events: OnceLock::new(),
+        });
+        reaches.insert(key, reach.clone());
+        reach
     }
 
     /// The SDK configuration for `target`: its region, and the role it
@@ -86,42 +109,12 @@ impl AwsTargetSender {
         config.build()
     }
 
-    async fn sqs_client(&self, target: &AwsTarget) -> aws_sdk_sqs::Client {
-        let key = (target.region.clone(), target.role.clone());
-        let mut clients = self.sqs.lock().await;
-        if let Some(client) = clients.get(&key) {
-            return client.clone();
-        }
-        let client = aws_sdk_sqs::Client::new(&self.target_config(target).await);
-        clients.insert(key, client.clone());
-        client
-    }
-
-    async fn sns_client(&self, target: &AwsTarget) -> aws_sdk_sns::Client {
-        let key = (target.region.clone(), target.role.clone());
-        let mut clients = self.sns.lock().await;
-        if let Some(client) = clients.get(&key) {
-            return client.clone();
-        }
-        let client = aws_sdk_sns::Client::new(&self.target_config(target).await);
-        clients.insert(key, client.clone());
-        client
-    }
-
-    async fn events_client(&self, target: &AwsTarget) -> aws_sdk_eventbridge::Client {
-        let key = (target.region.clone(), target.role.clone());
-        let mut clients = self.events.lock().await;
-        if let Some(client) = clients.get(&key) {
-            return client.clone();
-        }
-        let client = aws_sdk_eventbridge::Client::new(&self.target_config(target).await);
-        clients.insert(key, client.clone());
-        client
-    }
-
     async fn put_to_bus(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
         let started = Instant::now();
-        let client = self.events_client(target).await;
+        let reach = self.reach(target).await;
+        let client = reach
+            .events
+            .get_or_init(|| aws_sdk_eventbridge::Client::new(&reach.config));
         let entry = crate::bus_entry::entry(request, &request.url);
         let call = client.put_events().entries(entry);
         match tokio::time::timeout(request.timeout, call.send()).await {
@@ -158,7 +151,10 @@ impl AwsTargetSender {
     async fn publish_to_topic(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
         use aws_sdk_sns::types::MessageAttributeValue;
         let started = Instant::now();
-        let client = self.sns_client(target).await;
+        let reach = self.reach(target).await;
+        let client = reach
+            .sns
+            .get_or_init(|| aws_sdk_sns::Client::new(&reach.config));
         let (body, attributes) = message_parts(request);
         let mut call = client.publish().topic_arn(&request.url).message(body);
         for (name, value) in attributes {
@@ -185,7 +181,10 @@ impl AwsTargetSender {
 
     async fn send_to_queue(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
         let started = Instant::now();
-        let client = self.sqs_client(target).await;
+        let reach = self.reach(target).await;
+        let client = reach
+            .sqs
+            .get_or_init(|| aws_sdk_sqs::Client::new(&reach.config));
         let (body, attributes) = message_parts(request);
         let mut call = client
             .send_message()
