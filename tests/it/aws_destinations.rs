@@ -39,6 +39,19 @@ async fn queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
     call.send().await.unwrap().queue_url().unwrap().to_string()
 }
 
+async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap()
+}
+
 async fn relay(kind: Kind, destination: &str) -> Relay {
     let config = config_from(&format!(
         "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
@@ -378,16 +391,7 @@ async fn an_sns_destination_publishes_the_body_and_the_signed_headers(kind: Kind
         .unwrap()
         .to_string();
     let url = queue(&client, false).await;
-    let queue_arn = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
+    let queue_arn = queue_arn(&client, &url).await;
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -430,16 +434,7 @@ async fn an_eventbridge_destination_puts_the_body_as_the_detail(kind: Kind) {
     let bus = moto::unique_name("bus");
     events.create_event_bus().name(&bus).send().await.unwrap();
     let url = queue(&client, false).await;
-    let queue_arn = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
+    let queue_arn = queue_arn(&client, &url).await;
     let rule = moto::unique_name("rule");
     events
         .put_rule()
