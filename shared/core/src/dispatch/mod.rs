@@ -494,7 +494,15 @@ impl Dispatch {
                 }
             }
         }
-        if let Some(paused) = self.pacer.paused_for(&destination.id).await? {
+        // A delivery that waited for a slot looks at the pause again: it may
+        // have begun during the wait. One that did not (no limit) looked
+        // just before its claim, and a second look would only cost a read
+        // each time the claim outlasts the last read's second.
+        let paused = match slot {
+            Some(_) => self.pacer.paused_for(&destination.id).await?,
+            None => None,
+        };
+        if let Some(paused) = paused {
             // Paused since its turn was given: the claim is left to run
             // out (no attempt was made) and the delivery comes back after
             // both.

@@ -119,9 +119,9 @@ impl Pacer {
     /// limit if it has one (`reserved`, if the delivery brought one back
     /// from the queue and it is still usable) within the in-process wait;
     /// or how long to queue the delivery again for. The caller claims the
-    /// delivery, waits for the slot, checks [`Self::paused_for`] and sends:
-    /// nothing slow between the slot and the request, so the rate the
-    /// destination sees is the schedule's.
+    /// delivery, waits for the slot, checks [`Self::paused_for`] again and
+    /// sends: nothing slow between the slot and the request, so the rate
+    /// the destination sees is the schedule's.
     pub(super) async fn turn(
         &self,
         destination: &Destination,
