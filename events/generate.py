@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -197,6 +198,24 @@ def main():
             form.encode(),
             query=query,
         ),
+    )
+
+    # The dispatcher's schedule tick (an EventBridge scheduled event, as
+    # SAM's Schedule event source sends it): it looks at the dead-letter
+    # queue for the operational event dead_letters.waiting.
+    write(
+        "dispatcher-schedule.json",
+        {
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(SIGNED_AT)),
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/hookrelay-DispatcherDeadLetterCheck"],
+            "detail": {},
+        },
     )
 
     write(

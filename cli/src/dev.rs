@@ -6,9 +6,9 @@ use hookrelay_aws::{provision, AwsTargetSender};
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::{
-    http_api, Admin, AdminRequest, Clock, ConfigStore, DeliveryStore, DestinationHealth,
-    DestinationPace, Dispatch, DispatchSettings, EventStore, Ingest, IngestSettings, Queue,
-    QueueConsumer, RejectionTally, Sns, SnsHosts, Stores, SystemClock,
+    http_api, Admin, AdminRequest, AlertSettings, Clock, ConfigStore, DeliveryStore,
+    DestinationHealth, DestinationPace, Dispatch, DispatchSettings, EventStore, Ingest,
+    IngestSettings, Queue, QueueConsumer, RejectionTally, Sns, SnsHosts, Stores, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
 use hookrelay_http::{HttpFetcher, HttpSender, PrivateAddressCheck};
@@ -69,6 +69,16 @@ pub struct DevArgs {
     /// 15m) and enable it on success; `off` by default.
     #[arg(long, default_value = "off", value_parser = period)]
     pub probe_every: Period,
+    /// Send each operational event (routes from the source `hookrelay`)
+    /// at most once per destination and type in each window this long
+    /// (`off`: every one).
+    #[arg(long, env = "HOOKRELAY_ALERT_WINDOW", default_value = "1h", value_parser = period)]
+    pub alert_window: Period,
+    /// Raise `destination.failing` once a destination's last this many
+    /// attempts all failed.
+    #[arg(long, env = "HOOKRELAY_FAILING_ALERT_AFTER", default_value_t = hookrelay_core::operational::DEFAULT_FAILING_AFTER,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub failing_alert_after: u32,
     /// Keep events (and their deliveries and attempts) this many days.
     #[arg(long, env = "HOOKRELAY_RETENTION_DAYS", default_value_t = 30)]
     pub retention_days: u64,
@@ -79,6 +89,14 @@ pub struct DevArgs {
 }
 
 impl DevArgs {
+    fn alert_settings(&self) -> AlertSettings {
+        AlertSettings {
+            window: self.alert_window.0.unwrap_or(Duration::ZERO),
+            failing_after: self.failing_alert_after,
+            retention: self.ingest_settings().retention,
+        }
+    }
+
     fn ingest_settings(&self) -> IngestSettings {
         IngestSettings {
             retention: Duration::from_secs(self.retention_days.saturating_mul(86_400)),
@@ -102,6 +120,7 @@ fn dispatch_settings(args: &DevArgs) -> DispatchSettings {
     DispatchSettings {
         auto_disable_after: args.auto_disable_after.0,
         probe_every: args.probe_every.0,
+        alerts: args.alert_settings(),
         ..DispatchSettings::default()
     }
 }
@@ -163,6 +182,7 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         clock,
         Arc::new(PrivateAddressCheck),
     )
+    .with_alert_settings(args.alert_settings())
     .with_rejections(store);
     Ok(Stack {
         ingest: Arc::new(ingest),
@@ -251,6 +271,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         clock.clone(),
         Arc::new(PrivateAddressCheck),
     )
+    .with_alert_settings(args.alert_settings())
     .with_rejections(rejections.clone());
     let ingest = Ingest::new(
         config_port.clone(),

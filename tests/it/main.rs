@@ -36,6 +36,7 @@ mod hostile_input;
 mod lambda_e2e;
 mod large_bodies;
 mod metrics;
+mod operational_events;
 mod partitions;
 mod provider_edges;
 mod rate_limits;

@@ -145,6 +145,11 @@ pub struct DestinationArgs {
     pub retry_schedule: Option<String>,
     #[arg(long)]
     pub max_in_flight: Option<u32>,
+    /// `raw` (the default: the event's body as received) or `slack`
+    /// (`{"text": …}` for a Slack-compatible incoming webhook, e.g. for
+    /// operational events).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Most deliveries per second, minute or hour, across every
     /// dispatcher: `50/s`, `600/m`, `1000/h`. Deliveries beyond it wait.
     #[arg(long, conflicts_with = "no_rate_limit")]

@@ -3,8 +3,8 @@
 use base64::Engine;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{
-    DeliveryState, Destination, DestinationId, DestinationKind, EventFilter, FieldSelector,
-    RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
+    DeliveryFormat, DeliveryState, Destination, DestinationId, DestinationKind, EventFilter,
+    FieldSelector, RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
 };
 use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
 use std::io::Read;
@@ -147,6 +147,17 @@ pub(crate) fn apply_destination_args(
     if args.max_in_flight.is_some() {
         destination.max_in_flight = args.max_in_flight;
     }
+    if let Some(format) = &args.format {
+        destination.format = match format.as_str() {
+            "raw" => DeliveryFormat::Raw,
+            "slack" => DeliveryFormat::Slack,
+            other => {
+                return Err(CliError::Invalid(format!(
+                    "--format {other:?}: raw or slack"
+                )))
+            }
+        };
+    }
     if let Some(limit) = &args.rate_limit {
         destination.rate_limit = Some(limit.parse().map_err(CliError::Invalid)?);
     }
@@ -273,6 +284,7 @@ mod tests {
             timeout: Some("3s".into()),
             retry_schedule: Some("0s, 5s,5m".into()),
             max_in_flight: Some(4),
+            format: None,
             rate_limit: None,
             burst: None,
             no_rate_limit: false,

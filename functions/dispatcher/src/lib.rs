@@ -5,7 +5,8 @@
 #![forbid(unsafe_code)]
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use hookrelay_core::{Dispatch, DispatchSettings, Received};
+use hookrelay_core::{AlertSettings, DeadLetters, Dispatch, DispatchSettings, Received};
+use serde_json::Value;
 use std::time::Duration;
 
 /// Settings of the dispatcher, read from the environment once.
@@ -16,6 +17,9 @@ pub struct DispatcherSettings {
     /// development and tests only).
     pub allow_private_destinations: bool,
     pub config_cache: Duration,
+    /// The queue's dead-letter queue, looked at on a schedule for
+    /// `dead_letters.waiting`.
+    pub dead_letter_queue_url: Option<String>,
 }
 
 impl DispatcherSettings {
@@ -29,7 +33,11 @@ impl DispatcherSettings {
     /// taken over), `HOOKRELAY_BODY_BYTES_IN_FLIGHT` (default a quarter
     /// of the function's memory, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, or
     /// 32 MiB: how many bytes of event bodies a batch reads and sends at
-    /// once).
+    /// once), `HOOKRELAY_ALERT_WINDOW` (default `1h`; `off`: every
+    /// operational event is sent), `HOOKRELAY_FAILING_ALERT_AFTER`
+    /// (default 5 failed attempts in a row), `HOOKRELAY_RETENTION_DAYS`
+    /// (default 30, for operational events as for received ones),
+    /// `HOOKRELAY_DEAD_LETTER_QUEUE_URL` (none: not checked).
     pub fn from_env() -> Result<Self, String> {
         Self::from_variables(|name| std::env::var(name).ok())
     }
@@ -82,12 +90,54 @@ impl DispatcherSettings {
                 )?),
                 body_bytes_in_flight: number("HOOKRELAY_BODY_BYTES_IN_FLIGHT", quarter_of_memory)?
                     as usize,
+                alerts: AlertSettings {
+                    window: period("HOOKRELAY_ALERT_WINDOW", Some(defaults.alerts.window))?
+                        .unwrap_or(Duration::ZERO),
+                    failing_after: u32::try_from(number(
+                        "HOOKRELAY_FAILING_ALERT_AFTER",
+                        defaults.alerts.failing_after.into(),
+                    )?)
+                    .map_err(|_| "HOOKRELAY_FAILING_ALERT_AFTER is too large".to_string())?,
+                    retention: Duration::from_secs(
+                        number("HOOKRELAY_RETENTION_DAYS", 30)?.saturating_mul(86_400),
+                    ),
+                },
                 ..defaults
             },
             allow_private_destinations,
             config_cache: Duration::from_secs(number("HOOKRELAY_CONFIG_CACHE_SECS", 30)?),
+            dead_letter_queue_url: get("HOOKRELAY_DEAD_LETTER_QUEUE_URL"),
         })
     }
+}
+
+/// One invocation: an SQS batch from the event source, or the schedule's
+/// tick (an EventBridge `Scheduled Event`) that looks at the dead-letter
+/// queue. Anything else is refused, so a misrouted trigger shows in the
+/// function's errors rather than pass as an empty batch.
+pub async fn handle_invocation(
+    dispatch: &Dispatch,
+    dead_letters: Option<&dyn DeadLetters>,
+    payload: Value,
+) -> Result<Value, String> {
+    if payload.get("Records").is_some() {
+        let event: SqsEvent =
+            serde_json::from_value(payload).map_err(|e| format!("unreadable SQS event: {e}"))?;
+        let response = handle_batch(dispatch, event).await;
+        return serde_json::to_value(response).map_err(|e| e.to_string());
+    }
+    if payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let Some(queue) = dead_letters else {
+            return Ok(serde_json::json!({"dead_letters": null}));
+        };
+        let waiting = dispatch
+            .alerts()
+            .check_dead_letters(queue)
+            .await
+            .map_err(|e| format!("could not check the dead-letter queue: {e}"))?;
+        return Ok(serde_json::json!({ "dead_letters": waiting }));
+    }
+    Err("not an SQS batch or a scheduled event".to_string())
 }
 
 /// Hands the batch to the one batch function (`hookrelay_core::consume`)

@@ -1,9 +1,9 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
-use aws_lambda_events::event::sqs::SqsEvent;
 use hookrelay_aws::{init_lambda_logging, Adapters, AwsTargetSender, EmfMetrics};
 use hookrelay_core::dispatch::SenderByTarget;
+use hookrelay_core::DeadLetters;
 use hookrelay_core::{CachedConfigStore, Clock, Dispatch, Stores, SystemClock};
-use hookrelay_dispatcher::{handle_batch, DispatcherSettings};
+use hookrelay_dispatcher::{handle_invocation, DispatcherSettings};
 use hookrelay_http::HttpSender;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
@@ -23,6 +23,10 @@ async fn main() -> Result<(), Error> {
         settings.config_cache,
     ));
     let deliveries = Arc::new(adapters.deliveries);
+    let dead_letters: Option<Arc<dyn DeadLetters>> = settings
+        .dead_letter_queue_url
+        .as_ref()
+        .map(|url| Arc::new(adapters.queue.sibling(url)) as Arc<dyn DeadLetters>);
     let dispatch = Arc::new(
         Dispatch::new(
             Stores {
@@ -42,13 +46,15 @@ async fn main() -> Result<(), Error> {
         )
         .with_metrics(metrics.clone()),
     );
-    run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let dispatch = dispatch.clone();
         let metrics = metrics.clone();
+        let dead_letters = dead_letters.clone();
         async move {
-            let response = handle_batch(&dispatch, event.payload).await;
+            let response =
+                handle_invocation(&dispatch, dead_letters.as_deref(), event.payload).await;
             metrics.flush();
-            Ok::<_, Error>(response)
+            response.map_err(Error::from)
         }
     }))
     .await

@@ -1,7 +1,8 @@
 //! The work queue on SQS.
 use async_trait::async_trait;
+use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sqs::Client;
-use hookrelay_core::{CoreError, Queue, QueueConsumer, QueueMessage, Received};
+use hookrelay_core::{CoreError, DeadLetters, Queue, QueueConsumer, QueueMessage, Received};
 use std::time::Duration;
 
 use crate::error::call_error;
@@ -30,6 +31,41 @@ impl SqsQueue {
 
     pub fn queue_url(&self) -> &str {
         &self.queue_url
+    }
+
+    /// Another queue reached with the same client (the dead-letter
+    /// queue).
+    pub fn sibling(&self, queue_url: impl Into<String>) -> SqsQueue {
+        SqsQueue::new(self.client.clone(), queue_url)
+    }
+}
+
+/// The queue as a dead-letter queue: one `GetQueueAttributes` per check.
+#[async_trait]
+impl DeadLetters for SqsQueue {
+    fn name(&self) -> String {
+        self.queue_url
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.queue_url)
+            .to_string()
+    }
+
+    async fn waiting(&self) -> Result<u64, CoreError> {
+        let attributes = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(|e| call_error("sqs", e))?;
+        let count = attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        Ok(count)
     }
 }
 

@@ -17,6 +17,7 @@ mod handshake;
 pub mod http_api;
 pub mod ingest;
 pub mod metrics;
+pub mod operational;
 pub mod pace;
 pub mod ports;
 pub mod rejections;
@@ -33,6 +34,9 @@ pub use dispatch::{
 pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings, DEFAULT_DEDUPE_WINDOW};
 pub use metrics::{Metric, Metrics, NoMetrics};
+pub use operational::{
+    Alert, AlertSettings, Alerts, ChangedBy, DeadLetters, OPERATIONAL_EVENT_TYPES,
+};
 pub use pace::DestinationPace;
 pub use ports::{
     listable_by_destination, AwsTarget, Claim, Clock, ConfigItem, ConfigKey, ConfigStore,

@@ -10,7 +10,7 @@ use crate::destination::Destination;
 use crate::error::ConfigError;
 use crate::field_selector::FieldSelector;
 use crate::filter::EventFilter;
-use crate::ids::{DestinationId, SourceId};
+use crate::ids::{DestinationId, SourceId, OPERATIONAL_SOURCE};
 use crate::route_filter::RouteFilter;
 
 /// Body limit when a source sets none: the ceiling.
@@ -236,6 +236,14 @@ impl Config {
                     id: source.id.to_string(),
                 });
             }
+            if source.id.is_operational() {
+                return Err(ConfigError::Source {
+                    source_id: source.id.to_string(),
+                    reason: format!(
+                        "the id {OPERATIONAL_SOURCE} is the relay's own, for its operational events: choose another"
+                    ),
+                });
+            }
             source.validate()?;
         }
         let mut destination_ids = HashSet::new();
@@ -255,7 +263,7 @@ impl Config {
                 destination_id: route.destination.to_string(),
                 reason: reason.to_string(),
             };
-            if !source_ids.contains(&route.source) {
+            if !source_ids.contains(&route.source) && !route.source.is_operational() {
                 return Err(refuse("no such source"));
             }
             if !destination_ids.contains(&route.destination) {

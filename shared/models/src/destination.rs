@@ -70,6 +70,10 @@ pub struct Destination {
     /// Extra headers on every delivery (e.g. an API key of the receiver).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// What a delivery's body is: the event's own bytes (the default), or
+    /// a chat message about it (`slack`).
+    #[serde(default, skip_serializing_if = "DeliveryFormat::is_raw")]
+    pub format: DeliveryFormat,
     #[serde(
         default,
         with = "optional_duration",
@@ -96,6 +100,32 @@ pub struct Destination {
     pub disabled_reason: Option<String>,
 }
 
+/// A destination's `format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryFormat {
+    /// The event's body, byte for byte, as the provider sent it.
+    #[default]
+    Raw,
+    /// `{"text": "…"}`, what Slack's incoming webhooks (and Mattermost's,
+    /// Rocket.Chat's, Discord's `/slack` endpoints) post as a message: an
+    /// operational event's summary, or a line naming any other event.
+    Slack,
+}
+
+impl DeliveryFormat {
+    pub fn is_raw(&self) -> bool {
+        *self == DeliveryFormat::Raw
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryFormat::Raw => "raw",
+            DeliveryFormat::Slack => "slack",
+        }
+    }
+}
+
 fn enabled_by_default() -> bool {
     true
 }
@@ -113,6 +143,7 @@ impl fmt::Debug for Destination {
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("format", &self.format)
             .field("timeout", &self.timeout)
             .field("retry_schedule", &self.retry_schedule)
             .field("max_in_flight", &self.max_in_flight)
@@ -136,6 +167,7 @@ impl Destination {
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
+            format: DeliveryFormat::Raw,
             timeout: None,
             retry_schedule: None,
             max_in_flight: None,

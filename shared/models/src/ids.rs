@@ -246,6 +246,23 @@ slug_id!(
     "destination"
 );
 
+/// The built-in source of the relay's own operational events (a
+/// destination disabled, a delivery failed for good, …): routes from it
+/// choose where they go. No source may take this id, so no one can post
+/// events under it.
+pub const OPERATIONAL_SOURCE: &str = "hookrelay";
+
+impl SourceId {
+    /// [`OPERATIONAL_SOURCE`].
+    pub fn operational() -> SourceId {
+        SourceId(OPERATIONAL_SOURCE.to_string())
+    }
+
+    pub fn is_operational(&self) -> bool {
+        self.0 == OPERATIONAL_SOURCE
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

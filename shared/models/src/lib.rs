@@ -27,13 +27,15 @@ pub use config::{
     Config, Route, Source, BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, MAX_TOLERANCE_SECS,
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
-pub use destination::{redact_url, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS};
+pub use destination::{
+    redact_url, DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
+};
 pub use destination_kind::{BusTarget, DestinationKind, SnsTarget, SqsTarget};
 pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;
 pub use filter::EventFilter;
-pub use ids::{DestinationId, EventId, MessageId, SourceId};
+pub use ids::{DestinationId, EventId, MessageId, SourceId, OPERATIONAL_SOURCE};
 pub use rate_limit::{Pace, RateLimit, RatePeriod, MAX_BURST, MAX_RATE_PER_SECOND};
 pub use retry::{parse_optional_period, RetrySchedule};
 pub use route_filter::{envelope as route_envelope, RouteFilter};

@@ -4,6 +4,7 @@ use hookrelay_models::DestinationId;
 use super::{Admin, AdminResponse};
 use crate::dispatch::resume_destination;
 use crate::error::CoreError;
+use crate::operational::{Alert, ChangedBy};
 
 impl Admin {
     pub(super) async fn set_enabled(
@@ -16,8 +17,16 @@ impl Admin {
             let reason = format!("disabled by hand at {}", self.clock.now());
             self.stores
                 .config
-                .set_destination_enabled(&destination, false, Some(reason))
+                .set_destination_enabled(&destination, false, Some(reason.clone()))
                 .await?;
+            if current.enabled {
+                self.raise(&Alert::DestinationDisabled {
+                    destination: destination.clone(),
+                    by: ChangedBy::Operator,
+                    reason: Some(reason),
+                })
+                .await;
+            }
             return Ok(AdminResponse::Done(format!(
                 "disabled {destination}; its deliveries are parked until it is enabled"
             )));
@@ -35,6 +44,13 @@ impl Admin {
             self.clock.now(),
         )
         .await?;
+        if !current.enabled {
+            self.raise(&Alert::DestinationEnabled {
+                destination: destination.clone(),
+                by: ChangedBy::Operator,
+            })
+            .await;
+        }
         let was = if current.enabled {
             "was already enabled"
         } else {

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::error::CoreError;
+use crate::operational::{Alert, AlertSettings, Alerts};
 use crate::ports::{Clock, ConfigItem, ConfigWriter, Queue, Stores};
 use crate::rejections::{RejectionCount, RejectionStore};
 
@@ -212,6 +213,8 @@ pub struct Admin {
     recover_page: usize,
     /// Where the receiver counts rejections; without, none are listed.
     rejections: Option<Arc<dyn RejectionStore>>,
+    /// How operational events an operator's change raises are kept.
+    alerts: AlertSettings,
 }
 
 /// Failed deliveries a bulk recovery reads per query: one DynamoDB page of
@@ -242,6 +245,31 @@ impl Admin {
             addresses,
             recover_page: RECOVER_PAGE,
             rejections: None,
+            alerts: AlertSettings::default(),
+        }
+    }
+
+    /// Raises operational events (a destination enabled or disabled by
+    /// hand) with `settings`, as the dispatcher does with its own.
+    pub fn with_alert_settings(mut self, settings: AlertSettings) -> Self {
+        self.alerts = settings;
+        self
+    }
+
+    /// Raises `alert` when a route wants it; never fails the operator's
+    /// change, which is made. Without a queue, nothing is raised.
+    async fn raise(&self, alert: &Alert) {
+        if let Some(queue) = &self.queue {
+            Alerts::new(
+                self.stores.config.clone(),
+                self.stores.events.clone(),
+                queue.clone(),
+                self.clock.clone(),
+                Arc::new(crate::metrics::NoMetrics),
+                self.alerts,
+            )
+            .raise_or_log(alert)
+            .await;
         }
     }
 

@@ -8,6 +8,7 @@ use hookrelay_models::{
 use super::{DeliveryReport, Dispatch, MAX_QUEUE_DELAY};
 use crate::error::CoreError;
 use crate::metrics::Metric;
+use crate::operational::{Alert, ChangedBy};
 use crate::ports::QueueMessage;
 use crate::retry::{next_step, random_jitter_sample, NextStep};
 
@@ -136,11 +137,84 @@ impl Dispatch {
         if let DeliveryReport::DestinationGone { .. } = report {
             let reason = format!("410 Gone at {finished_at}");
             self.config
-                .set_destination_enabled(&destination.id, false, Some(reason))
+                .set_destination_enabled(&destination.id, false, Some(reason.clone()))
                 .await?;
+            self.alerts
+                .raise_or_log(&Alert::DestinationDisabled {
+                    destination: destination.id.clone(),
+                    by: ChangedBy::Gone,
+                    reason: Some(reason),
+                })
+                .await;
         }
+        if let (DeliveryReport::Failed { .. }, false) = (&report, event.source.is_operational()) {
+            // Not for an operational event's own delivery: an alerts
+            // destination that fails is told of by `destination.failing`,
+            // not by an alert about each alert.
+            self.alerts
+                .raise_or_log(&Alert::DeliveryFailed {
+                    destination: destination.id.clone(),
+                    event_id: event.id.clone(),
+                    source: event.source.clone(),
+                    event_type: event.event_type.clone(),
+                    attempts: number,
+                    last_outcome: sent.outcome,
+                })
+                .await;
+        }
+        self.watch_failures_in_a_row(destination, sent.outcome)
+            .await;
         log_attempt(event, destination, &attempt, &report);
         Ok(report)
+    }
+}
+
+impl Dispatch {
+    /// Counts failed attempts in a row to `destination` as this process
+    /// sees them; each time the count reaches another `failing_after`, the
+    /// attempt log (every dispatcher's attempts) decides whether the
+    /// destination's last `failing_after` attempts all failed, and if so
+    /// raises `destination.failing`. One query per `failing_after`
+    /// failures, nothing per success.
+    async fn watch_failures_in_a_row(&self, destination: &Destination, outcome: AttemptOutcome) {
+        let threshold = self.settings.alerts.failing_after;
+        let count = {
+            let mut counts = self
+                .failures_in_a_row
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if outcome.is_success() {
+                counts.remove(&destination.id);
+                return;
+            }
+            let count = counts.entry(destination.id.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        if threshold == 0 || count % threshold != 0 {
+            return;
+        }
+        let recent = match self
+            .deliveries
+            .attempts_for_destination(&destination.id, threshold as usize)
+            .await
+        {
+            Ok(recent) => recent,
+            Err(err) => {
+                tracing::warn!(destination = %destination.id, error = %err, "could not read the attempt log for destination.failing");
+                return;
+            }
+        };
+        if recent.len() < threshold as usize || recent.iter().any(|a| a.outcome.is_success()) {
+            return;
+        }
+        self.alerts
+            .raise_or_log(&Alert::DestinationFailing {
+                destination: destination.id.clone(),
+                attempts: threshold,
+                last_outcome: recent[0].outcome,
+            })
+            .await;
     }
 }
 

@@ -6,6 +6,7 @@ use hookrelay_models::{AttemptOutcome, Destination, DestinationId, Event, Timest
 use super::{resume_destination, DeliveryResult, Dispatch, AUTO_DISABLED, MAX_QUEUE_DELAY};
 use crate::error::CoreError;
 use crate::metrics::Metric;
+use crate::operational::{Alert, ChangedBy};
 use crate::ports::{MessageKind, QueueMessage};
 
 impl Dispatch {
@@ -93,8 +94,15 @@ impl Dispatch {
         }
         let reason = format!("{AUTO_DISABLED} from {since} to {at}; disabled automatically");
         self.config
-            .set_destination_enabled(&destination.id, false, Some(reason))
+            .set_destination_enabled(&destination.id, false, Some(reason.clone()))
             .await?;
+        self.alerts
+            .raise_or_log(&Alert::DestinationDisabled {
+                destination: destination.id.clone(),
+                by: ChangedBy::Automatic,
+                reason: Some(reason),
+            })
+            .await;
         self.health.set_failing_since(&destination.id, None).await?;
         self.forget_failing(&destination.id);
         tracing::warn!(
@@ -165,7 +173,7 @@ impl Dispatch {
         .into_bytes();
         let probe_event = Event {
             id: hookrelay_models::EventId::new(now),
-            source: hookrelay_models::SourceId::parse("hookrelay").expect("a valid slug"),
+            source: hookrelay_models::SourceId::operational(),
             event_type: Some("hookrelay.probe".into()),
             provider_delivery_id: None,
             received_at: now,
@@ -179,6 +187,12 @@ impl Dispatch {
                 .set_destination_enabled(&destination.id, true, None)
                 .await?;
             tracing::info!(destination = %destination.id, "probe succeeded; destination enabled again, releasing its parked deliveries in arrival order");
+            self.alerts
+                .raise_or_log(&Alert::DestinationEnabled {
+                    destination: destination.id.clone(),
+                    by: ChangedBy::Automatic,
+                })
+                .await;
             resume_destination(
                 &*self.health,
                 &*self.deliveries,

@@ -38,6 +38,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::CoreError;
 use crate::metrics::{Metrics, NoMetrics};
+use crate::operational::{AlertSettings, Alerts};
 use crate::ports::{
     Claim, Clock, ConfigStore, DeliveryStore, DestinationHealth, EventStore, MessageKind, Queue,
     QueueMessage, Sender, Stores,
@@ -85,6 +86,9 @@ pub struct DispatchSettings {
     /// destination's rate limit or pause ([`PACE_WAIT`]); a longer wait
     /// queues it again for that long (see [`pacer`](self::pacer)).
     pub pace_wait: Duration,
+    /// Operational events: how often each may be raised, and when a
+    /// destination counts as failing.
+    pub alerts: AlertSettings,
 }
 
 /// See [`DispatchSettings::pace_wait`]: long enough to carry a batch
@@ -108,6 +112,7 @@ impl Default for DispatchSettings {
             body_bytes_in_flight: DEFAULT_BODY_BYTES_IN_FLIGHT,
             body_budget_wait: BODY_BUDGET_WAIT,
             pace_wait: PACE_WAIT,
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -166,6 +171,10 @@ pub struct Dispatch {
     /// When each destination started failing, as far as this process
     /// knows: saves a write per failure. The store has the truth.
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
+    /// Failed attempts in a row to each destination this process has
+    /// seen: when to look at the log for `destination.failing`.
+    failures_in_a_row: Mutex<HashMap<DestinationId, u32>>,
+    alerts: Alerts,
     metrics: Arc<dyn Metrics>,
     signing_keys: Mutex<HashMap<DestinationId, request::SigningKeys>>,
     body_budget: budget::BodyBudget,
@@ -180,7 +189,16 @@ impl Dispatch {
         clock: Arc<dyn Clock>,
         settings: DispatchSettings,
     ) -> Self {
+        let metrics: Arc<dyn Metrics> = Arc::new(NoMetrics);
         Dispatch {
+            alerts: Alerts::new(
+                stores.config.clone(),
+                stores.events.clone(),
+                queue.clone(),
+                clock.clone(),
+                metrics.clone(),
+                settings.alerts,
+            ),
             config: stores.config,
             events: stores.events,
             deliveries: stores.deliveries,
@@ -190,7 +208,8 @@ impl Dispatch {
             clock: clock.clone(),
             in_flight: Mutex::new(HashMap::new()),
             failing_since: Mutex::new(HashMap::new()),
-            metrics: Arc::new(NoMetrics),
+            failures_in_a_row: Mutex::new(HashMap::new()),
+            metrics,
             signing_keys: Mutex::new(HashMap::new()),
             body_budget: budget::BodyBudget::new(settings.body_bytes_in_flight),
             pacer: pacer::Pacer::new(stores.pace, clock.clone(), settings.pace_wait),
@@ -199,8 +218,22 @@ impl Dispatch {
     }
 
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.alerts = Alerts::new(
+            self.config.clone(),
+            self.events.clone(),
+            self.queue.clone(),
+            self.clock.clone(),
+            metrics.clone(),
+            self.settings.alerts,
+        );
         self.metrics = metrics;
         self
+    }
+
+    /// Raises this dispatcher's operational events (and checks the
+    /// dead-letter queue on a schedule).
+    pub fn alerts(&self) -> &Alerts {
+        &self.alerts
     }
 
     /// Handles one queue message. `Err` means the message should be

@@ -1,8 +1,8 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    BusTarget, Destination, DestinationKind, Event, FieldSelector, SnsTarget, SqsTarget, Timestamp,
-    RESERVED_HEADERS,
+    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, SnsTarget,
+    SqsTarget, Timestamp, RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
 
@@ -69,6 +69,10 @@ impl Dispatch {
         series: u32,
     ) -> Result<OutboundRequest, CoreError> {
         let secrets = self.signing_keys(destination, now)?;
+        let body = match destination.format {
+            DeliveryFormat::Raw => event.body.clone(),
+            DeliveryFormat::Slack => slack_message(event).into(),
+        };
         let msg_id = event.message_id();
         let timestamp = now.unix_secs();
         let mut headers = vec![
@@ -76,9 +80,15 @@ impl Dispatch {
             ("webhook-timestamp".to_string(), timestamp.to_string()),
             (
                 "webhook-signature".to_string(),
-                signature_header(&secrets, msg_id.as_str(), timestamp, &event.body),
+                signature_header(&secrets, msg_id.as_str(), timestamp, &body),
             ),
-            ("content-type".to_string(), event.content_type().to_string()),
+            (
+                "content-type".to_string(),
+                match destination.format {
+                    DeliveryFormat::Raw => event.content_type().to_string(),
+                    DeliveryFormat::Slack => "application/json".to_string(),
+                },
+            ),
             ("user-agent".to_string(), self.settings.user_agent.clone()),
         ];
         if let Some(event_type) = &event.event_type {
@@ -141,11 +151,27 @@ impl Dispatch {
         Ok(OutboundRequest {
             url,
             headers,
-            body: event.body.clone(),
+            body,
             timeout: destination.timeout(),
             target,
         })
     }
+}
+
+/// A chat message about `event` (`format = "slack"`): an operational
+/// event's summary, or a line naming any other event (the body itself may
+/// be large, and is not the channel's business).
+fn slack_message(event: &Event) -> Vec<u8> {
+    let text = crate::operational::summary_of(event).unwrap_or_else(|| {
+        format!(
+            "{} event {} from {} ({})",
+            event.event_type.as_deref().unwrap_or("an"),
+            event.id,
+            event.source,
+            event.received_at
+        )
+    });
+    serde_json::to_vec(&serde_json::json!({ "text": text })).expect("JSON values always serialize")
 }
 
 /// A FIFO queue's message group for `event`: read where the destination's
