@@ -57,6 +57,16 @@ fn budget(scenario: Scenario) -> Budget {
             sqs_requests: 1.2,
             receiver_rounds: 2.0,
         },
+        // One destination's; an SQS destination's SendMessage is one more
+        // SQS request (SNS's publish and EventBridge's event are billed by
+        // those services, and checked below).
+        Scenario::SqsDestination => Budget {
+            sqs_requests: 2.2,
+            ..budget(Scenario::OneDestination)
+        },
+        Scenario::SnsDestination | Scenario::EventbridgeDestination => {
+            budget(Scenario::OneDestination)
+        }
     }
 }
 
@@ -104,6 +114,19 @@ async fn every_scenario_stays_within_its_budget_per_webhook() {
             dispatcher.get("DeliveryLatency"),
             deliveries,
             "{dispatcher:?}"
+        );
+        // An AWS destination's own service bills one request or event per
+        // delivery (the body is well under 64 KB), and nothing else does.
+        let (sns, events) = match scenario {
+            Scenario::SnsDestination => (1.0, 0.0),
+            Scenario::EventbridgeDestination => (0.0, 1.0),
+            _ => (0.0, 0.0),
+        };
+        assert_eq!(
+            (spent.sns_requests, spent.eventbridge_events),
+            (sns, events),
+            "{}",
+            run.report()
         );
         let checks = [
             ("write units", spent.write_units, limit.write_units),

@@ -9,7 +9,7 @@ use crate::lambda_runtime::{
 };
 use crate::meter::{MeteringProxy, ProxyOptions, Usage};
 use crate::sink::{Reply, Sink};
-use crate::{config_from, moto};
+use crate::{aws_targets, config_from, moto};
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
@@ -29,6 +29,11 @@ pub struct Prices {
     pub lambda_per_million: f64,
     /// SQS standard queue, per million requests (64 KB chunks).
     pub sqs_per_million: f64,
+    /// SNS standard topics, per million publishes (64 KB chunks);
+    /// deliveries to SQS subscriptions are free.
+    pub sns_per_million: f64,
+    /// EventBridge custom events put, per million (64 KB chunks).
+    pub eventbridge_per_million: f64,
     /// DynamoDB on-demand, per million write and read request units.
     pub dynamodb_wru_per_million: f64,
     pub dynamodb_rru_per_million: f64,
@@ -42,6 +47,8 @@ pub const PRICES: Prices = Prices {
     lambda_arm_gb_second: 0.000_013_333_4,
     lambda_per_million: 0.20,
     sqs_per_million: 0.40,
+    sns_per_million: 0.50,
+    eventbridge_per_million: 1.00,
     dynamodb_wru_per_million: 0.625,
     dynamodb_rru_per_million: 0.125,
     logs_per_gb: 0.50,
@@ -80,15 +87,26 @@ pub enum Scenario {
     /// As one destination, with a rate limit (5/s, burst 5) that the
     /// batch waits on: what the shared schedule adds.
     RateLimited,
+    /// One destination of kind `sqs`: a `SendMessage` to the user's queue
+    /// instead of a POST.
+    SqsDestination,
+    /// One destination of kind `sns`: a `Publish` to the user's topic.
+    SnsDestination,
+    /// One destination of kind `eventbridge`: a `PutEvents` to the user's
+    /// bus.
+    EventbridgeDestination,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::OneDestination,
         Scenario::OneRetry,
         Scenario::ThreeDestinations,
         Scenario::NoDeliveryId,
         Scenario::RateLimited,
+        Scenario::SqsDestination,
+        Scenario::SnsDestination,
+        Scenario::EventbridgeDestination,
     ];
 
     pub fn name(self) -> &'static str {
@@ -98,6 +116,19 @@ impl Scenario {
             Scenario::ThreeDestinations => "three-destinations",
             Scenario::NoDeliveryId => "no-delivery-id",
             Scenario::RateLimited => "rate-limited",
+            Scenario::SqsDestination => "sqs-destination",
+            Scenario::SnsDestination => "sns-destination",
+            Scenario::EventbridgeDestination => "eventbridge-destination",
+        }
+    }
+
+    /// The destination's kind, for an AWS one.
+    pub fn aws_kind(self) -> Option<&'static str> {
+        match self {
+            Scenario::SqsDestination => Some("sqs"),
+            Scenario::SnsDestination => Some("sns"),
+            Scenario::EventbridgeDestination => Some("eventbridge"),
+            _ => None,
         }
     }
 
@@ -115,7 +146,8 @@ const STRIPE_SECRET: &str = "whsec_cost_bench_stripe";
 const HMAC_SECRET: &str = "cost-bench-hmac";
 const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn config_text(sink: &Sink, scenario: Scenario) -> String {
+/// `target`: an AWS destination's queue, topic or bus.
+fn config_text(sink: &Sink, scenario: Scenario, target: Option<&str>) -> String {
     let mut text = format!(
         "allow_private_destinations = true\n\
          [[sources]]\nid = \"stripe\"\nscheme = \"stripe\"\nsecrets = [\"{STRIPE_SECRET}\"]\n\
@@ -128,11 +160,14 @@ fn config_text(sink: &Sink, scenario: Scenario) -> String {
         } else {
             "stripe"
         };
+        let url = match (scenario.aws_kind(), target) {
+            (Some(kind), Some(target)) => format!("{target}\"\nkind = \"{kind}"),
+            _ => sink.url(&format!("/dest{n}")),
+        };
         let _ = write!(
             text,
-            "[[destinations]]\nid = \"dest{n}\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\", \"1s\", \"1m\"]\n{limit}\
+            "[[destinations]]\nid = \"dest{n}\"\nurl = \"{url}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\", \"1s\", \"1m\"]\n{limit}\
              [[routes]]\nsource = \"{source}\"\ndestination = \"dest{n}\"\n",
-            sink.url(&format!("/dest{n}")),
             limit = if scenario == Scenario::RateLimited {
                 "rate_limit = \"5/s\"\nburst = 5\n"
             } else {
@@ -233,6 +268,9 @@ pub struct PerWebhook {
     pub write_units: f64,
     pub read_units: f64,
     pub sqs_requests: f64,
+    /// SNS publishes, EventBridge events (64 KB chunks).
+    pub sns_requests: f64,
+    pub eventbridge_events: f64,
     pub dynamodb_calls: f64,
     pub receiver_rounds: f64,
     pub lambda_invocations: f64,
@@ -246,13 +284,15 @@ pub struct Dollars {
     pub api_gateway: f64,
     pub lambda: f64,
     pub sqs: f64,
+    /// SNS and EventBridge, for destinations of those kinds.
+    pub targets: f64,
     pub dynamodb: f64,
     pub logs: f64,
 }
 
 impl Dollars {
     pub fn total(&self) -> f64 {
-        self.api_gateway + self.lambda + self.sqs + self.dynamodb + self.logs
+        self.api_gateway + self.lambda + self.sqs + self.targets + self.dynamodb + self.logs
     }
 }
 
@@ -296,6 +336,8 @@ impl CostRun {
             write_units: (r.write_units + d.write_units) / n,
             read_units: (r.read_units + d.read_units) / n,
             sqs_requests: (r.sqs_requests + d.sqs_requests + self.event_source_sqs_requests) / n,
+            sns_requests: self.dispatcher.target_requests("sns") / n,
+            eventbridge_events: self.dispatcher.target_requests("events") / n,
             dynamodb_calls: (self.receiver.dynamodb_calls() + self.dispatcher.dynamodb_calls())
                 as f64
                 / n,
@@ -318,6 +360,8 @@ impl CostRun {
             lambda: p.lambda_invocations * PRICES.lambda_per_million
                 + p.lambda_gb_seconds * million * PRICES.lambda_arm_gb_second,
             sqs: p.sqs_requests * PRICES.sqs_per_million,
+            targets: p.sns_requests * PRICES.sns_per_million
+                + p.eventbridge_events * PRICES.eventbridge_per_million,
             dynamodb: p.write_units * PRICES.dynamodb_wru_per_million
                 + p.read_units * PRICES.dynamodb_rru_per_million,
             logs: p.log_bytes * million / 1e9 * PRICES.logs_per_gb,
@@ -343,12 +387,17 @@ impl CostRun {
             for (call, line) in &usage.lines {
                 let _ = writeln!(
                     out,
-                    "  {function:<10} {call:<42} {:>5.2} calls {:>6.2} WRU ({:.2} index) {:>5.2} RRU {:>5.2} SQS",
+                    "  {function:<10} {call:<42} {:>5.2} calls {:>6.2} WRU ({:.2} index) {:>5.2} RRU {:>5.2} SQS{}",
                     line.calls as f64 / n,
                     line.write_units / n,
                     line.index_write_units / n,
                     line.read_units / n,
-                    line.sqs_requests / n
+                    line.sqs_requests / n,
+                    if line.target_requests > 0.0 {
+                        format!(" {:>5.2} billed", line.target_requests / n)
+                    } else {
+                        String::new()
+                    }
                 );
             }
         }
@@ -378,10 +427,11 @@ impl CostRun {
         );
         let _ = writeln!(
             out,
-            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + DynamoDB {:.2} + Logs {:.2} = {:.2}",
+            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + SNS and EventBridge {:.2} + DynamoDB {:.2} + Logs {:.2} = {:.2}",
             d.api_gateway,
             d.lambda,
             d.sqs,
+            d.targets,
             d.dynamodb,
             d.logs,
             d.total()
@@ -415,6 +465,11 @@ pub struct CostBench {
     memory_mb: u64,
     /// Webhooks sent so far (each run's are new, not duplicates).
     sent: std::sync::atomic::AtomicUsize,
+    /// An AWS destination's queue, or the queue its topic or bus sends
+    /// to: where its deliveries are counted.
+    landing: Option<String>,
+    /// Messages taken from `landing` so far.
+    landed: std::sync::atomic::AtomicUsize,
 }
 
 /// The functions' memory size, as the SAM template sets it.
@@ -442,8 +497,33 @@ impl CostBench {
             ..
         } = provisioned.clone();
         let sink = Sink::start().await;
+        let (landing, target) = match scenario.aws_kind() {
+            Some(kind) => {
+                let landing = aws_targets::create_queue(&sqs, "landing", false).await;
+                let arn = aws_targets::queue_arn(&sqs, &landing).await;
+                let sdk = moto.sdk_config();
+                let target = match kind {
+                    "sqs" => landing.clone(),
+                    "sns" => aws_targets::topic_into(&sdk, &arn).await,
+                    _ => {
+                        aws_targets::bus_into(
+                            &sdk,
+                            &arn,
+                            r#"{"source": [{"prefix": "hookrelay."}]}"#,
+                        )
+                        .await
+                    }
+                };
+                (Some(landing), Some(target))
+            }
+            None => (None, None),
+        };
         DynamoConfigStore::new(dynamo.clone(), &config_table)
-            .replace_config(&config_from(&config_text(&sink, scenario)))
+            .replace_config(&config_from(&config_text(
+                &sink,
+                scenario,
+                target.as_deref(),
+            )))
             .await
             .expect("store the configuration");
         let roles = HashMap::from([
@@ -492,6 +572,8 @@ impl CostBench {
             scenario,
             memory_mb: template_memory_mb(),
             sent: std::sync::atomic::AtomicUsize::new(0),
+            landing,
+            landed: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -500,7 +582,7 @@ impl CostBench {
         match self.scenario {
             Scenario::NoDeliveryId => {
                 let body = stripe_body(i, false);
-                let config = config_from(&config_text(&self.sink, self.scenario));
+                let config = config_from(&config_text(&self.sink, self.scenario, None));
                 let source = config
                     .sources
                     .iter()
@@ -553,7 +635,7 @@ impl CostBench {
         }
         self.send(first).await;
         let mut compute = Duration::ZERO;
-        let made = self.attempts_made();
+        let made = self.attempts_made().await;
         self.dispatch(made + self.scenario.destinations(), 1, &mut compute)
             .await;
     }
@@ -603,10 +685,10 @@ impl CostBench {
         let mut invocations = 0;
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
+            let made = self.attempts_made().await;
             assert!(
                 Instant::now() < deadline,
-                "only {} of {attempts} attempts were made",
-                self.attempts_made()
+                "only {made} of {attempts} attempts were made",
             );
             let mut messages = Vec::new();
             while messages.len() < batch_size {
@@ -626,7 +708,7 @@ impl CostBench {
                 messages.extend(received.messages().iter().cloned());
             }
             if messages.is_empty() {
-                if self.attempts_made() >= attempts {
+                if self.attempts_made().await >= attempts {
                     return invocations;
                 }
                 continue;
@@ -662,8 +744,14 @@ impl CostBench {
         }
     }
 
-    /// Requests the sink has had, to every destination.
-    fn attempts_made(&self) -> usize {
+    /// Requests the sink has had, to every destination; for an AWS
+    /// destination, the messages that reached its queue (or its topic's or
+    /// bus's).
+    async fn attempts_made(&self) -> usize {
+        if let Some(landing) = &self.landing {
+            let taken = aws_targets::take_all(&self.sdk_sqs, landing).await;
+            return self.landed.fetch_add(taken, Ordering::SeqCst) + taken;
+        }
         (0..self.scenario.destinations())
             .map(|n| self.sink.received(&format!("/dest{n}")).len())
             .sum()
@@ -699,7 +787,7 @@ impl CostBench {
         let documents = |count: &LogCount| count.metric_documents.lock().unwrap().len();
         let (receiver_documents, dispatcher_documents) =
             (documents(&self.receiver.1), documents(&self.dispatcher.1));
-        let received_before = self.attempts_made();
+        let received_before = self.attempts_made().await;
         let first = self.sent.fetch_add(webhooks, Ordering::SeqCst);
         let mut receiver_compute = Duration::ZERO;
         for i in first..first + webhooks {
@@ -725,7 +813,7 @@ impl CostBench {
                 &mut dispatcher_compute,
             )
             .await;
-        let attempts = self.attempts_made() - received_before;
+        let attempts = self.attempts_made().await - received_before;
         assert_eq!(attempts, expected_attempts, "attempts made");
         // Let the functions' last log lines arrive.
         tokio::time::sleep(Duration::from_millis(200)).await;

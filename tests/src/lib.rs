@@ -3,6 +3,7 @@
 //! clock, and signed sample requests.
 #![forbid(unsafe_code)]
 
+pub mod aws_targets;
 pub mod backend;
 pub mod cost;
 pub mod lambda_runtime;

@@ -108,7 +108,8 @@ pub enum Alert {
         destination: DestinationId,
         by: ChangedBy,
     },
-    /// The last `attempts` attempts to the destination all failed.
+    /// A dispatcher saw `attempts` attempts to the destination fail in a
+    /// row.
     DestinationFailing {
         destination: DestinationId,
         attempts: u32,
@@ -181,7 +182,7 @@ impl Alert {
                 attempts,
                 last_outcome,
             } => format!(
-                "hookrelay: destination {destination} is failing: its last {attempts} attempts failed (last: {last_outcome})"
+                "hookrelay: destination {destination} is failing: {attempts} attempts in a row failed (last: {last_outcome})"
             ),
             Alert::DeliveryFailed {
                 destination,

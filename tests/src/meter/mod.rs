@@ -37,6 +37,9 @@ pub struct Line {
     pub index_write_units: f64,
     pub read_units: f64,
     pub sqs_requests: f64,
+    /// What SNS (publishes), EventBridge (events) and Lambda (invokes)
+    /// bill, each per 64 KB chunk: the line's key says which.
+    pub target_requests: f64,
 }
 
 /// Everything one function's calls came to.
@@ -66,8 +69,19 @@ impl Usage {
             total.index_write_units += line.index_write_units;
             total.read_units += line.read_units;
             total.sqs_requests += line.sqs_requests;
+            total.target_requests += line.target_requests;
         }
         total
+    }
+
+    /// What `service`'s calls billed (`"sns"`, `"events"`, `"lambda"`).
+    pub fn target_requests(&self, service: &str) -> f64 {
+        self.lines
+            .iter()
+            .filter(|(k, _)| k.split(' ').next() == Some(service))
+            .map(|(_, l)| l.target_requests)
+            // Not `sum()`: a float sum of nothing is -0.0, printed "-0.00".
+            .fold(0.0, |total, n| total + n)
     }
 
     pub fn dynamodb_calls(&self) -> u64 {
@@ -89,6 +103,7 @@ impl Usage {
                 index_write_units: line.index_write_units - before.index_write_units,
                 read_units: line.read_units - before.read_units,
                 sqs_requests: line.sqs_requests - before.sqs_requests,
+                target_requests: line.target_requests - before.target_requests,
             };
             if diff.calls > 0 {
                 lines.insert(key.clone(), diff);
@@ -255,12 +270,28 @@ async fn forward_and_meter(
     }
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let operation = target.rsplit('.').next().unwrap_or("").to_string();
+    // SNS speaks the query protocol (`Action=Publish&…` in a form body),
+    // Lambda's Invoke is REST (`/2015-03-31/functions/{name}/invocations`).
+    let query_action = (target.is_empty() && body.starts_with(b"Action="))
+        .then(|| form_field(&body, "Action"))
+        .flatten();
     let service = if target.starts_with("DynamoDB") {
         "dynamodb"
     } else if target.starts_with("AmazonSQS") {
         "sqs"
+    } else if target.starts_with("AWSEvents") {
+        "events"
+    } else if query_action.as_deref() == Some("Publish") {
+        "sns"
+    } else if parts.uri.path().ends_with("/invocations") {
+        "lambda"
     } else {
         "other"
+    };
+    let operation = match service {
+        "sns" => query_action.unwrap_or_default(),
+        "lambda" => "Invoke".to_string(),
+        _ => operation,
     };
     let side = SideCalls {
         state,
@@ -327,6 +358,9 @@ async fn forward_and_meter(
             }
             "dynamodb" => lines.push(side.bill_read(&operation, &input, &output)),
             "sqs" => lines.push(bill_sqs(&operation, &input, &output)),
+            "sns" => lines.push(chunks_billed(sns_payload(&body))),
+            "events" => lines.push(bill_put_events(&input)),
+            "lambda" => lines.push(chunks_billed(vec![body.len()])),
             _ => {}
         }
         let mut counters = state.counters.lock().unwrap();
@@ -350,6 +384,7 @@ async fn forward_and_meter(
             entry.index_write_units += line.index_write_units;
             entry.read_units += line.read_units;
             entry.sqs_requests += line.sqs_requests;
+            entry.target_requests += line.target_requests;
         }
     }
 
@@ -386,6 +421,71 @@ fn bill_sqs(operation: &str, input: &Value, output: &Value) -> (String, Line) {
             ..Line::default()
         },
     )
+}
+
+/// Requests (or events) billed per 64 KB chunk of each payload: SNS's
+/// publishes, EventBridge's events, Lambda's invokes, as SQS's requests.
+fn chunks_billed(payloads: Vec<usize>) -> (String, Line) {
+    (
+        String::new(),
+        Line {
+            target_requests: payloads.into_iter().map(billing::sqs_requests).sum(),
+            ..Line::default()
+        },
+    )
+}
+
+/// A `PutEvents` call: each entry is an event, billed per 64 KB of its
+/// `Source`, `DetailType`, `Detail` and resources (EventBridge's entry
+/// size).
+fn bill_put_events(input: &Value) -> (String, Line) {
+    let entries = input["Entries"].as_array().map_or(Vec::new(), |entries| {
+        entries
+            .iter()
+            .map(|e| {
+                ["Source", "DetailType", "Detail"]
+                    .iter()
+                    .filter_map(|f| e[*f].as_str())
+                    .map(str::len)
+                    .sum::<usize>()
+                    + e["Resources"].as_array().map_or(0, |r| {
+                        r.iter().filter_map(Value::as_str).map(str::len).sum()
+                    })
+            })
+            .collect()
+    });
+    chunks_billed(entries)
+}
+
+/// What an SNS publish is billed on: the message and its attributes'
+/// names and values, decoded from the query form.
+fn sns_payload(body: &[u8]) -> Vec<usize> {
+    let text = String::from_utf8_lossy(body);
+    let bytes = text
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(name, _)| {
+            *name == "Message"
+                || (name.starts_with("MessageAttributes.")
+                    && (name.ends_with(".Name") || name.ends_with(".StringValue")))
+        })
+        .map(|(_, value)| percent_decoded_len(value))
+        .sum();
+    vec![bytes]
+}
+
+/// One field of a query-protocol form body, decoded.
+fn form_field(body: &[u8], field: &str) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == field)
+        .map(|(_, value)| value.replace('+', " "))
+}
+
+/// The length of a form value once `%XX` escapes are decoded.
+fn percent_decoded_len(value: &str) -> usize {
+    value.len() - 2 * value.matches('%').count()
 }
 
 /// One item a write touches: its table, key, and the item before.

@@ -172,7 +172,7 @@ pub struct Dispatch {
     /// knows: saves a write per failure. The store has the truth.
     failing_since: Mutex<HashMap<DestinationId, Timestamp>>,
     /// Failed attempts in a row to each destination this process has
-    /// seen: when to look at the log for `destination.failing`.
+    /// seen, for `destination.failing`.
     failures_in_a_row: Mutex<HashMap<DestinationId, u32>>,
     alerts: Alerts,
     metrics: Arc<dyn Metrics>,
