@@ -373,3 +373,94 @@ fn oversize_settings_are_checked_when_the_configuration_is_loaded() {
         assert!(refused.contains(says), "{bad}: {refused}");
     }
 }
+
+/// `hookrelay dev` in memory has no bucket: it serves the body itself, at
+/// a signed, expiring URL on its own receiver's address, and the consumer
+/// of an SQS destination (on moto) fetches it from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hookrelay_dev_without_a_bucket_serves_the_pointed_to_body_itself() {
+    let client = sqs();
+    let (url, _) = queue(&client).await;
+    let dir = std::env::temp_dir().join(moto::unique_name("dev-pointer"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config_path = dir.join("hookrelay.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\nmax_body_bytes = 2097152\n\
+             [[destinations]]\nid = \"big\"\nsecret = \"{DEST_SECRET}\"\nkind = \"sqs\"\nurl = \"{url}\"\npointer_url_ttl = \"10m\"\n\
+             [[routes]]\nsource = \"github\"\ndestination = \"big\"\n"
+        ),
+    )
+    .unwrap();
+    let mut dev = std::process::Command::new(hookrelay_tests::lambda_runtime::lambda_binary(
+        "hookrelay-cli",
+        "hookrelay",
+    ))
+    .args(["dev", "--config"])
+    .arg(&config_path)
+    .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+    .env("HOOKRELAY_LOG", "error")
+    .env("AWS_ENDPOINT_URL", &moto::shared().endpoint)
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_ACCESS_KEY_ID", "test")
+    .env("AWS_SECRET_ACCESS_KEY", "test")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("start hookrelay dev");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (port, _) = hookrelay_tests::dev_ports(&mut dev);
+    let _dev = Kill(dev);
+
+    let body = large_json_body(1_100_000);
+    let mut post = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/hooks/github"))
+        .header("X-GitHub-Event", "push")
+        .header("X-GitHub-Delivery", moto::unique_name("delivery"))
+        .header("Content-Type", "application/json");
+    for (name, value) in hookrelay_tests::github_signature(SECRET, &body) {
+        post = post.header(name, value);
+    }
+    let answer = post.body(body.clone()).send().await.unwrap();
+    assert_eq!(answer.status(), 202);
+
+    // Delivered in the background: wait for it (bounded, not timed).
+    let mut received = Vec::new();
+    for _ in 0..30 {
+        received = receive_all(&client, &url).await;
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(received.len(), 1, "the pointer reached the queue");
+    let pointer: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
+    assert!(pointer["hookrelay_pointer"].get("bucket").is_none());
+    let link = pointer["hookrelay_pointer"]["url"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/bodies/sha256/")),
+        "{link}"
+    );
+    assert_eq!(fetch_by_pointer_url(&pointer).await, body);
+    // The signature is what makes it a URL to this body only.
+    let forged = link.replace("signature=", "signature=A");
+    assert_eq!(reqwest::get(forged).await.unwrap().status(), 403);
+}
+
+/// As [`fetch_by_pointer`], for a URL that is not presigned by S3.
+async fn fetch_by_pointer_url(pointer: &serde_json::Value) -> Vec<u8> {
+    let found = &pointer["hookrelay_pointer"];
+    let answer = reqwest::get(found["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let bytes = answer.bytes().await.unwrap().to_vec();
+    assert_eq!(found["sha256"], sha256_hex(&bytes));
+    assert_eq!(found["size"], bytes.len() as u64);
+    bytes
+}

@@ -61,6 +61,11 @@ impl BodyLink {
         }
     }
 
+    /// The URL: a bearer credential, for the pointer only.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Where the body is, for the attempt log: never the URL.
     pub(crate) fn location(&self) -> String {
         match &self.bucket {
