@@ -27,13 +27,13 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use base64::Engine;
 use hookrelay_core::{AwsTarget, OutboundRequest, SendResult, Sender, Target};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
-
-use crate::body_link::BodyLinks;
-use crate::oversize::Message;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::Mutex;
+
+use crate::body_link::BodyLinks;
+use crate::oversize::Message;
 
 /// Headers that are not the consumer's business on a queue.
 const NOT_ATTRIBUTES: [&str; 1] = ["user-agent"];
@@ -142,15 +142,10 @@ impl AwsTargetSender {
         let call = client.put_events().entries(entry);
         match tokio::time::timeout(request.timeout, call.send()).await {
             Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
-            Ok(Ok(answer)) => {
-                let mut result = crate::bus_entry::put_result(&answer, started);
-                if result.outcome.is_success() {
-                    result
-                        .response_body
-                        .push_str(&pointed_to.unwrap_or_default());
-                }
-                result
-            }
+            Ok(Ok(answer)) => match crate::bus_entry::put_result(&answer, started) {
+                put if put.outcome.is_success() => put.pointing_to(pointed_to),
+                refused => refused,
+            },
             Ok(Err(err)) => aws_failure(err, started),
         }
     }
