@@ -2,7 +2,7 @@
 //! embedded adapters (no AWS, no Docker) or, with `--aws`, on DynamoDB and
 //! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
 use clap::Args;
-use hookrelay_aws::{provision, AwsTargetSender};
+use hookrelay_aws::{provision, AwsTargetSender, BodyLinks};
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::{
@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dev_bodies::DevBodies;
 use crate::error::{read, CliError};
 use crate::logging::{self, LogFormat};
 use crate::server::{self, FullRequest};
@@ -131,6 +132,8 @@ struct Stack {
     admin: Arc<Admin>,
     /// Where the dispatcher takes its messages from.
     consumer: Arc<dyn QueueConsumer>,
+    /// Bodies the dev server serves for pointers, when there is no bucket.
+    bodies: Option<Arc<DevBodies>>,
 }
 
 /// SNS sources fetch their certificates from SNS's own hosts, as deployed:
@@ -141,19 +144,33 @@ fn sns_verification() -> Result<Sns, CliError> {
 }
 
 /// HTTP, and AWS targets (SQS) with the AWS configuration of the
-/// environment, read only when a first AWS delivery needs it.
-fn senders(config: &Config) -> Result<Arc<dyn hookrelay_core::Sender>, CliError> {
+/// environment, read only when a first AWS delivery needs it; bodies too
+/// large for an AWS target pointed to in `links`.
+fn senders(
+    config: &Config,
+    links: Arc<dyn BodyLinks>,
+) -> Result<Arc<dyn hookrelay_core::Sender>, CliError> {
     let http = HttpSender::new(config.allow_private_destinations)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     Ok(Arc::new(SenderByTarget::new(
         Arc::new(http),
-        Some(Arc::new(AwsTargetSender::from_env_when_needed())),
+        Some(Arc::new(
+            AwsTargetSender::from_env_when_needed().with_body_links(links),
+        )),
     )))
+}
+
+/// Without a body bucket, the dev server serves pointed-to bodies itself.
+fn dev_bodies() -> Result<Arc<DevBodies>, CliError> {
+    DevBodies::new()
+        .map(Arc::new)
+        .map_err(CliError::Unavailable)
 }
 
 fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let sender = senders(&config)?;
+    let bodies = dev_bodies()?;
+    let sender = senders(&config, bodies.clone())?;
     let store = Arc::new(MemoryStore::new(config).with_retention(Retention {
         by_age: true,
         max_events: args.max_events,
@@ -189,6 +206,7 @@ fn build_memory(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         dispatch: Arc::new(dispatch),
         admin: Arc::new(admin),
         consumer: queue,
+        bodies: Some(bodies),
     })
 }
 
@@ -255,7 +273,14 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
     let sqs_queue = Arc::new(adapters.queue);
     let consumer: Arc<dyn QueueConsumer> = sqs_queue.clone();
     let queue: Arc<dyn Queue> = sqs_queue;
-    let sender = senders(&config)?;
+    let (links, bodies): (Arc<dyn BodyLinks>, _) = match adapters.body_bucket {
+        Some(bucket) => (Arc::new(bucket), None),
+        None => {
+            let bodies = dev_bodies()?;
+            (bodies.clone(), Some(bodies))
+        }
+    };
+    let sender = senders(&config, links)?;
     let config_port: Arc<dyn ConfigStore> = config_store.clone();
     let stores = Stores {
         config: config_port.clone(),
@@ -288,6 +313,7 @@ async fn build_aws(config: Config, args: &DevArgs) -> Result<Stack, CliError> {
         dispatch: Arc::new(dispatch),
         admin: Arc::new(admin),
         consumer,
+        bodies,
     })
 }
 
@@ -302,6 +328,9 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         build_memory(config, &args)?
     };
     let (listener, address) = server::bind(args.listen).await?;
+    if let Some(bodies) = &stack.bodies {
+        bodies.serve_at(format!("http://{address}"));
+    }
     tracing::info!(
         "hookrelay dev: POST http://{address}/hooks/{{source}} (sources: {}; {}); Ctrl-C to stop",
         sources.join(", "),
@@ -366,12 +395,20 @@ pub async fn dev(args: DevArgs) -> Result<String, CliError> {
         })
     };
     let ingest = stack.ingest.clone();
+    let bodies = stack.bodies.clone();
     server::serve(
         listener,
         BODY_LIMIT_CEILING + 1,
         move |request: FullRequest| {
             let ingest = ingest.clone();
+            let bodies = bodies.clone();
             async move {
+                if let (Some(bodies), &http::Method::GET) = (&bodies, request.method()) {
+                    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                    if let Some(served) = bodies.serve(path, SystemClock.now()) {
+                        return served;
+                    }
+                }
                 let public_url = request
                     .headers()
                     .get(http::header::HOST)

@@ -9,6 +9,7 @@ pub mod admin_token;
 pub mod commands;
 pub mod console;
 pub mod dev;
+pub mod dev_bodies;
 pub mod error;
 pub mod logging;
 pub mod send;

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 mod admin_rules;
 mod attempt_log;
 mod aws_destinations;
+mod aws_oversize;
 mod cost;
 mod dispatch;
 mod dispatch_queue;

@@ -4,9 +4,9 @@
 //! does (batches of up to 10, partial batch failures put back).
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use hookrelay_aws::{
-    s3_client, AwsSettings, AwsTargetSender, BodyBucket, DynamoConfigStore, DynamoDeliveryStore,
-    DynamoEventStore, IndexShards, ShardCount, SqsQueue, DEFAULT_INLINE_BODY_BYTES,
-    DEFAULT_RETENTION,
+    s3_client, AwsSettings, AwsTargetSender, BodyBucket, BodyLinks, DynamoConfigStore,
+    DynamoDeliveryStore, DynamoEventStore, IndexShards, ShardCount, SqsQueue,
+    DEFAULT_INLINE_BODY_BYTES, DEFAULT_RETENTION,
 };
 use hookrelay_core::{
     Clock, ConfigStore, ConfigWriter, DeliveryStore, DestinationHealth, DestinationPace, Dispatch,
@@ -70,7 +70,9 @@ pub fn test_dispatch_settings() -> DispatchSettings {
     }
 }
 
-fn sender(config: &Config) -> Arc<dyn Sender> {
+/// `links`: where bodies too large for an AWS target are kept for their
+/// pointer (the relay's body bucket on moto).
+fn sender(config: &Config, links: Option<Arc<dyn BodyLinks>>) -> Arc<dyn Sender> {
     let http = Arc::new(HttpSender::new(config.allow_private_destinations).expect("http client"));
     // AWS destinations (SQS) are delivered to on the shared moto, started
     // only for a configuration that has one.
@@ -78,7 +80,13 @@ fn sender(config: &Config) -> Arc<dyn Sender> {
         .destinations
         .iter()
         .any(|d| !d.kind.is_http())
-        .then(|| Arc::new(AwsTargetSender::new(moto::shared().sdk_config())) as Arc<dyn Sender>);
+        .then(|| {
+            let aws = AwsTargetSender::new(moto::shared().sdk_config());
+            Arc::new(match links {
+                Some(links) => aws.with_body_links(links),
+                None => aws,
+            }) as Arc<dyn Sender>
+        });
     Arc::new(hookrelay_core::dispatch::SenderByTarget::new(http, aws))
 }
 
@@ -101,8 +109,35 @@ impl Relay {
         metrics: Arc<dyn hookrelay_core::Metrics>,
         settings: DispatchSettings,
     ) -> Relay {
+        Self::embedded_on(config, clock, metrics, settings, None)
+    }
+
+    /// In memory, with bodies too large for an AWS target pointed to in
+    /// `links` (a bucket on moto: the memory store keeps every body
+    /// itself, so each goes to the bucket first).
+    pub fn embedded_with_body_links(
+        config: Config,
+        clock: Arc<ManualClock>,
+        links: Arc<dyn BodyLinks>,
+    ) -> Relay {
+        Self::embedded_on(
+            config,
+            clock,
+            Arc::new(hookrelay_core::NoMetrics),
+            test_dispatch_settings(),
+            Some(links),
+        )
+    }
+
+    fn embedded_on(
+        config: Config,
+        clock: Arc<ManualClock>,
+        metrics: Arc<dyn hookrelay_core::Metrics>,
+        settings: DispatchSettings,
+        links: Option<Arc<dyn BodyLinks>>,
+    ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
-        let sender = sender(&config);
+        let sender = sender(&config, links);
         let store = Arc::new(MemoryStore::new(config));
         let queue = Arc::new(MemoryQueue::new(clock_port.clone()));
         let ingest = Ingest::new(
@@ -264,13 +299,14 @@ impl Relay {
         shards: IndexShards,
     ) -> Relay {
         let clock_port: Arc<dyn Clock> = clock.clone();
-        let sender = sender(&config);
         let moto::Provisioned {
             events_table,
             config_table,
             queue_url: url,
             body_bucket,
         } = provisioned;
+        let bucket = BodyBucket::new(s3, &body_bucket);
+        let sender = sender(&config, Some(Arc::new(bucket.clone())));
         let dynamo_config = DynamoConfigStore::new(dynamo.clone(), &config_table);
         let shards = ShardCount::recorded_in(shards, dynamo.clone(), &config_table);
         let writer = Arc::new(dynamo_config.clone());
@@ -284,7 +320,7 @@ impl Relay {
         let events = Arc::new(
             DynamoEventStore::new(dynamo.clone(), &events_table)
                 .with_clock(clock_port.clone())
-                .with_body_bucket(BodyBucket::new(s3, &body_bucket), DEFAULT_INLINE_BODY_BYTES)
+                .with_body_bucket(bucket, DEFAULT_INLINE_BODY_BYTES)
                 .with_shard_count(shards.clone()),
         );
         let deliveries = Arc::new(

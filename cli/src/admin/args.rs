@@ -175,6 +175,15 @@ pub struct DestinationArgs {
     /// json:/<pointer>; default the source's id).
     #[arg(long)]
     pub group_key: Option<String>,
+    /// AWS kinds: a body over the target's limit goes as a pointer to it
+    /// in the body bucket (`pointer`, the default) or fails for good
+    /// (`fail`).
+    #[arg(long, value_parser = ["pointer", "fail"])]
+    pub oversize: Option<String>,
+    /// AWS kinds: how long a pointer's presigned URL is valid (default
+    /// 1h, at most 7d).
+    #[arg(long)]
+    pub pointer_url_ttl: Option<String>,
     /// Allow a private, loopback or link-local URL (local development).
     #[arg(long)]
     pub allow_private: bool,

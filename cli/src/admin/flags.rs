@@ -188,6 +188,16 @@ pub(crate) fn apply_destination_args(
     if let Some(key) = &args.group_key {
         destination.group_key = Some(key.parse().map_err(CliError::Invalid)?);
     }
+    if let Some(oversize) = &args.oversize {
+        destination.oversize = oversize.parse().map_err(CliError::Invalid)?;
+        if !destination.oversize.is_pointer() {
+            // A URL lifetime means nothing without a pointer.
+            destination.pointer_url_ttl = None;
+        }
+    }
+    if let Some(ttl) = &args.pointer_url_ttl {
+        destination.pointer_url_ttl = Some(duration(ttl)?);
+    }
     Ok(())
 }
 
@@ -274,6 +284,7 @@ pub(crate) fn unexpected(response: AdminResponse) -> CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hookrelay_models::Oversize;
 
     fn destination_args(headers: &[&str]) -> DestinationArgs {
         DestinationArgs {
@@ -292,6 +303,8 @@ mod tests {
             role_arn: None,
             external_id: None,
             group_key: None,
+            oversize: None,
+            pointer_url_ttl: None,
             allow_private: false,
         }
     }
@@ -350,6 +363,38 @@ mod tests {
                 .contains("http, sqs, sns or eventbridge"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn oversize_is_set_from_flags_and_kept_on_update() {
+        let mut destination = app();
+        let queue = DestinationArgs {
+            url: Some("arn:aws:sqs:eu-west-1:123456789012:orders".into()),
+            kind: Some("sqs".into()),
+            pointer_url_ttl: Some("15m".into()),
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &queue).unwrap();
+        assert_eq!(destination.oversize, Oversize::Pointer);
+        assert_eq!(destination.pointer_url_ttl(), Duration::from_secs(900));
+        destination.validate().unwrap();
+        apply_destination_args(&mut destination, &destination_args(&[])).unwrap();
+        assert_eq!(
+            destination.pointer_url_ttl(),
+            Duration::from_secs(900),
+            "kept"
+        );
+        let fail = DestinationArgs {
+            oversize: Some("fail".into()),
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &fail).unwrap();
+        assert_eq!(destination.oversize, Oversize::Fail);
+        assert_eq!(
+            destination.pointer_url_ttl, None,
+            "no URL without a pointer"
+        );
+        destination.validate().unwrap();
     }
 
     #[test]

@@ -27,6 +27,11 @@ async fn main() -> Result<(), Error> {
         .dead_letter_queue_url
         .as_ref()
         .map(|url| Arc::new(adapters.queue.sibling(url)) as Arc<dyn DeadLetters>);
+    // Bodies too large for an AWS target are pointed to in the bucket.
+    let aws_sender = match adapters.body_bucket {
+        Some(bucket) => AwsTargetSender::from_env_when_needed().with_body_links(Arc::new(bucket)),
+        None => AwsTargetSender::from_env_when_needed(),
+    };
     let dispatch = Arc::new(
         Dispatch::new(
             Stores {
@@ -39,7 +44,7 @@ async fn main() -> Result<(), Error> {
             Arc::new(adapters.queue),
             Arc::new(SenderByTarget::new(
                 Arc::new(HttpSender::new(settings.allow_private_destinations)?),
-                Some(Arc::new(AwsTargetSender::from_env_when_needed())),
+                Some(Arc::new(aws_sender)),
             )),
             clock,
             settings.dispatch,

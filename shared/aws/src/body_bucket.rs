@@ -69,8 +69,61 @@ impl BodyBucket {
         }
     }
 
-    fn key(sha256: &str) -> String {
+    pub(crate) fn key(sha256: &str) -> String {
         format!("bodies/sha256/{sha256}")
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.bucket
+    }
+
+    /// `body`'s reference, after one `HeadObject` that finds it in the
+    /// bucket already (kept there because it was large), or a `PutObject`
+    /// that puts it there (it was kept in its item): the same
+    /// content-addressed key either way, so writing it again is harmless.
+    pub(crate) async fn ensure(&self, body: &Bytes) -> Result<BodyRef, AwsError> {
+        let sha256 = digest(body);
+        let key = Self::key(&sha256);
+        let found = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await;
+        match found {
+            Ok(head) if head.content_length() == Some(body.len() as i64) => Ok(BodyRef {
+                key,
+                size: body.len() as u64,
+                sha256,
+            }),
+            Ok(_) => self.put(body).await,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                self.put(body).await
+            }
+            Err(err) => Err(call_error("s3", err)),
+        }
+    }
+
+    /// A URL that GETs `key` without credentials until `ttl` has passed
+    /// (or the credentials that signed it expire, if sooner). Signed here,
+    /// without a call to AWS. A bearer credential: never logged.
+    pub(crate) async fn presigned_get(
+        &self,
+        key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<String, AwsError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl)
+            .map_err(|e| call_error("s3", e))?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| call_error("s3", e))?;
+        Ok(presigned.uri().to_string())
     }
 
     /// Stores `body`, durably, before an item names it.

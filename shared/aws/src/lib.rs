@@ -88,6 +88,7 @@
 #![forbid(unsafe_code)]
 
 mod body_bucket;
+mod body_link;
 mod bus_entry;
 mod config_store;
 mod delivery_store;
@@ -95,14 +96,17 @@ pub mod emf;
 mod error;
 mod event_store;
 mod index;
+mod oversize;
 pub mod provision;
 mod queue;
 mod rejection_store;
 mod settings;
 mod shard_count;
+mod target_limits;
 mod targets;
 
 pub use body_bucket::{s3_client, BodyBucket, DEFAULT_INLINE_BODY_BYTES};
+pub use body_link::{BodyLink, BodyLinks, POINTER_VERSION};
 pub use config_store::DynamoConfigStore;
 pub use delivery_store::{DynamoDeliveryStore, DEFAULT_RETENTION};
 pub use emf::EmfMetrics;

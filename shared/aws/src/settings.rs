@@ -92,6 +92,9 @@ pub struct Adapters {
     /// config table before their first index entry) and list with (the
     /// highest recorded).
     pub shards: ShardCount,
+    /// The body bucket, if there is one (`HOOKRELAY_BODY_BUCKET`): where
+    /// the dispatcher points to bodies too large for an AWS target.
+    pub body_bucket: Option<crate::BodyBucket>,
 }
 
 impl Adapters {
@@ -104,17 +107,20 @@ impl Adapters {
             dynamo.clone(),
             &settings.config_table,
         );
+        let body_bucket = settings
+            .body_bucket
+            .as_ref()
+            .map(|bucket| crate::BodyBucket::new(crate::s3_client(sdk), bucket));
         Adapters {
             config: crate::DynamoConfigStore::new(dynamo.clone(), &settings.config_table),
             rejections: crate::DynamoRejectionStore::new(dynamo.clone(), &settings.events_table),
             events: {
                 let events = crate::DynamoEventStore::new(dynamo.clone(), &settings.events_table)
                     .with_shard_count(shards.clone());
-                match &settings.body_bucket {
-                    Some(bucket) => events.with_body_bucket(
-                        crate::BodyBucket::new(crate::s3_client(sdk), bucket),
-                        settings.inline_body_bytes,
-                    ),
+                match &body_bucket {
+                    Some(bucket) => {
+                        events.with_body_bucket(bucket.clone(), settings.inline_body_bytes)
+                    }
                     None => events,
                 }
             },
@@ -123,6 +129,7 @@ impl Adapters {
                 .with_shard_count(shards.clone()),
             queue: crate::SqsQueue::new(sqs, &settings.queue_url),
             shards,
+            body_bucket,
         }
     }
 

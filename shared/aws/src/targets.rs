@@ -14,6 +14,9 @@
 //! role's session is renewed by the SDK shortly before it expires. The
 //! SDK's own retries are off: the delivery's retry schedule is the one
 //! that counts.
+//!
+//! A message over its target's limit is sent as a pointer to the body,
+//! or fails for good, as the destination says (`oversize`).
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
@@ -28,6 +31,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::Mutex;
+
+use crate::body_link::BodyLinks;
+use crate::oversize::Message;
 
 /// Headers that are not the consumer's business on a queue.
 const NOT_ATTRIBUTES: [&str; 1] = ["user-agent"];
@@ -47,6 +53,8 @@ struct Reach {
 pub struct AwsTargetSender {
     sdk: tokio::sync::OnceCell<SdkConfig>,
     reaches: Mutex<HashMap<ReachKey, Arc<Reach>>>,
+    /// Where bodies too large for their target are kept for a pointer.
+    links: Option<Arc<dyn BodyLinks>>,
 }
 
 impl AwsTargetSender {
@@ -56,6 +64,7 @@ impl AwsTargetSender {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new_with(Some(sdk)),
             reaches: Mutex::new(HashMap::new()),
+            links: None,
         }
     }
 
@@ -66,7 +75,16 @@ impl AwsTargetSender {
         AwsTargetSender {
             sdk: tokio::sync::OnceCell::new(),
             reaches: Mutex::new(HashMap::new()),
+            links: None,
         }
+    }
+
+    /// Keeps bodies too large for their target in `links` (the body
+    /// bucket), for the pointer sent instead. Without it such a delivery
+    /// fails for good, saying why.
+    pub fn with_body_links(mut self, links: Arc<dyn BodyLinks>) -> Self {
+        self.links = Some(links);
+        self
     }
 
     /// `target`'s region and role, made once and kept for the process.
@@ -115,34 +133,18 @@ impl AwsTargetSender {
         let client = reach
             .events
             .get_or_init(|| aws_sdk_eventbridge::Client::new(&reach.config));
-        let entry = crate::bus_entry::entry(request, &request.url);
+        let links = self.links.as_deref();
+        let (entry, pointed_to) =
+            match crate::oversize::fit_entry(links, request, target, &request.url, started).await {
+                Ok(fitted) => fitted,
+                Err(refused) => return refused,
+            };
         let call = client.put_events().entries(entry);
         match tokio::time::timeout(request.timeout, call.send()).await {
             Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
-            Ok(Ok(answer)) => match answer.entries().first() {
-                Some(put) if put.error_code().is_none() => {
-                    delivered(put.event_id().unwrap_or_default(), started)
-                }
-                Some(put) => {
-                    let code = put.error_code().unwrap_or("error");
-                    SendResult {
-                        outcome: AttemptOutcome::Response {
-                            status: crate::bus_entry::status_of_entry_error(code),
-                        },
-                        response_body: format!(
-                            "{code}: {}",
-                            put.error_message().unwrap_or("no message")
-                        ),
-                        response_truncated: false,
-                        retry_after: None,
-                        duration: started.elapsed(),
-                    }
-                }
-                None => failed(
-                    AttemptErrorKind::Io,
-                    started,
-                    "PutEvents answered no entry".into(),
-                ),
+            Ok(Ok(answer)) => match crate::bus_entry::put_result(&answer, started) {
+                put if put.outcome.is_success() => put.pointing_to(pointed_to),
+                refused => refused,
             },
             Ok(Err(err)) => aws_failure(err, started),
         }
@@ -156,6 +158,23 @@ impl AwsTargetSender {
             .sns
             .get_or_init(|| aws_sdk_sns::Client::new(&reach.config));
         let (body, attributes) = message_parts(request);
+        let fitted = crate::oversize::fit_message(
+            self.links.as_deref(),
+            request,
+            target,
+            body,
+            attributes,
+            started,
+        )
+        .await;
+        let Message {
+            body,
+            attributes,
+            pointed_to,
+        } = match fitted {
+            Ok(message) => message,
+            Err(refused) => return refused,
+        };
         let mut call = client.publish().topic_arn(&request.url).message(body);
         for (name, value) in attributes {
             match MessageAttributeValue::builder()
@@ -174,7 +193,9 @@ impl AwsTargetSender {
         }
         match tokio::time::timeout(request.timeout, call.send()).await {
             Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
-            Ok(Ok(sent)) => delivered(sent.message_id().unwrap_or_default(), started),
+            Ok(Ok(sent)) => {
+                delivered(sent.message_id().unwrap_or_default(), started).pointing_to(pointed_to)
+            }
             Ok(Err(err)) => aws_failure(err, started),
         }
     }
@@ -186,6 +207,23 @@ impl AwsTargetSender {
             .sqs
             .get_or_init(|| aws_sdk_sqs::Client::new(&reach.config));
         let (body, attributes) = message_parts(request);
+        let fitted = crate::oversize::fit_message(
+            self.links.as_deref(),
+            request,
+            target,
+            body,
+            attributes,
+            started,
+        )
+        .await;
+        let Message {
+            body,
+            attributes,
+            pointed_to,
+        } = match fitted {
+            Ok(message) => message,
+            Err(refused) => return refused,
+        };
         let mut call = client
             .send_message()
             .queue_url(&request.url)
@@ -207,7 +245,9 @@ impl AwsTargetSender {
         }
         match tokio::time::timeout(request.timeout, call.send()).await {
             Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
-            Ok(Ok(sent)) => delivered(sent.message_id().unwrap_or_default(), started),
+            Ok(Ok(sent)) => {
+                delivered(sent.message_id().unwrap_or_default(), started).pointing_to(pointed_to)
+            }
             Ok(Err(err)) => aws_failure(err, started),
         }
     }
@@ -234,6 +274,19 @@ fn message_parts(request: &OutboundRequest) -> (String, Vec<(String, String)>) {
         attributes.push(("hookrelay-body-encoding".into(), "base64".into()));
     }
     (body, attributes)
+}
+
+/// A delivery's result that says where the body went when a pointer
+/// went in its place.
+trait PointingTo {
+    fn pointing_to(self, pointed_to: Option<String>) -> Self;
+}
+
+impl PointingTo for SendResult {
+    fn pointing_to(mut self, pointed_to: Option<String>) -> Self {
+        self.response_body.push_str(&pointed_to.unwrap_or_default());
+        self
+    }
 }
 
 fn delivered(message_id: &str, started: Instant) -> SendResult {

@@ -661,6 +661,27 @@ pub struct AwsTarget {
     pub role: Option<(String, Option<String>)>,
     /// A FIFO queue's or topic's message group id and deduplication id.
     pub fifo: Option<(String, String)>,
+    /// What a body over the target's limit becomes.
+    pub oversize: OversizeHandling,
+}
+
+/// What becomes of a body over an AWS target's limit (a destination's
+/// `oversize`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OversizeHandling {
+    /// A pointer to the body in the body bucket, its presigned URL valid
+    /// for `url_ttl`.
+    Pointer { url_ttl: Duration },
+    /// The delivery fails for good at once.
+    Fail,
+}
+
+impl Default for OversizeHandling {
+    fn default() -> Self {
+        OversizeHandling::Pointer {
+            url_ttl: hookrelay_models::DEFAULT_POINTER_URL_TTL,
+        }
+    }
 }
 
 /// What came of sending it.

@@ -68,7 +68,7 @@ pub fn next_step(
         outcome if outcome.is_success() => return NextStep::Succeeded,
         AttemptOutcome::Response { status: 410 } => return NextStep::Gone,
         AttemptOutcome::Error {
-            error: AttemptErrorKind::RefusedAddress,
+            error: AttemptErrorKind::RefusedAddress | AttemptErrorKind::Undeliverable,
         } => return NextStep::Failed,
         AttemptOutcome::Response { status: 429 | 503 } => {
             if let Some(wait) = retry_after {
@@ -171,6 +171,15 @@ mod tests {
                 0,
                 AttemptOutcome::Error {
                     error: AttemptErrorKind::RefusedAddress,
+                },
+                None,
+                NextStep::Failed,
+            ),
+            (
+                1,
+                0,
+                AttemptOutcome::Error {
+                    error: AttemptErrorKind::Undeliverable,
                 },
                 None,
                 NextStep::Failed,

@@ -126,6 +126,11 @@ pub enum AttemptErrorKind {
     Tls,
     /// Anything else on the wire.
     Io,
+    /// The target can never take this delivery as it is: a body over an
+    /// AWS target's limit with `oversize = "fail"`, or an EventBridge entry
+    /// refused for what it holds (`MalformedDetail`, `InvalidArgument`).
+    /// Not retried; the response says why.
+    Undeliverable,
 }
 
 impl AttemptErrorKind {
@@ -137,6 +142,7 @@ impl AttemptErrorKind {
             AttemptErrorKind::Dns => "dns",
             AttemptErrorKind::Tls => "tls",
             AttemptErrorKind::Io => "io",
+            AttemptErrorKind::Undeliverable => "undeliverable",
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::destination_kind::{check_role_arn, BusTarget, DestinationKind, SnsTar
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
+use crate::oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};
 use crate::rate_limit::{Pace, RateLimit, MAX_BURST};
 use crate::retry::{optional_duration, RetrySchedule};
 use crate::time::Timestamp;
@@ -63,6 +64,17 @@ pub struct Destination {
     /// (default: the source's id, one group per source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_key: Option<FieldSelector>,
+    /// An AWS kind: what a body over the target's limit becomes
+    /// (`pointer` unless said, or `fail`).
+    #[serde(default, skip_serializing_if = "Oversize::is_pointer")]
+    pub oversize: Oversize,
+    /// How long a pointer's presigned URL is valid (default 1 h).
+    #[serde(
+        default,
+        with = "optional_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pointer_url_ttl: Option<Duration>,
     /// `whsec_…`: signs every delivery (Standard Webhooks).
     pub secret: Secret,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -139,6 +151,8 @@ impl fmt::Debug for Destination {
             .field("kind", &self.kind)
             .field("role_arn", &self.role_arn)
             .field("group_key", &self.group_key)
+            .field("oversize", &self.oversize)
+            .field("pointer_url_ttl", &self.pointer_url_ttl)
             .field("url", &redact_url(&self.url))
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
@@ -164,6 +178,8 @@ impl Destination {
             role_arn: None,
             external_id: None,
             group_key: None,
+            oversize: Oversize::Pointer,
+            pointer_url_ttl: None,
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
@@ -182,6 +198,11 @@ impl Destination {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 
+    /// How long a pointer's presigned URL is valid.
+    pub fn pointer_url_ttl(&self) -> Duration {
+        self.pointer_url_ttl.unwrap_or(DEFAULT_POINTER_URL_TTL)
+    }
+
     /// Checks `url` for the destination's kind, and that only that kind's
     /// settings are given.
     fn check_target(&self) -> Result<(), String> {
@@ -196,6 +217,11 @@ impl Destination {
                 }
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
+                }
+                if !self.oversize.is_pointer() || self.pointer_url_ttl.is_some() {
+                    return Err(
+                        "oversize and pointer_url_ttl are for AWS kinds (an http destination takes any body the relay accepts)".into(),
+                    );
                 }
             }
             DestinationKind::Sqs | DestinationKind::Sns | DestinationKind::Eventbridge => {
@@ -214,6 +240,17 @@ impl Destination {
                         "group_key is for FIFO queues and topics (a name ending in .fifo)".into(),
                     );
                 }
+            }
+        }
+        if let Some(ttl) = self.pointer_url_ttl {
+            if !self.oversize.is_pointer() {
+                return Err("pointer_url_ttl is for oversize = \"pointer\"".into());
+            }
+            if ttl < Duration::from_secs(1) || ttl > MAX_POINTER_URL_TTL {
+                return Err(format!(
+                    "pointer_url_ttl must be between 1s and {}d (a presigned URL's longest)",
+                    MAX_POINTER_URL_TTL.as_secs() / 86_400
+                ));
             }
         }
         if let Some(arn) = &self.role_arn {

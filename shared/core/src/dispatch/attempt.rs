@@ -2,7 +2,8 @@
 //! comes next, and note the destination's health and any pause it asked
 //! for.
 use hookrelay_models::{
-    Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, Event, Timestamp,
+    Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState, Destination, Event,
+    Timestamp,
 };
 
 use super::{DeliveryReport, Dispatch, MAX_QUEUE_DELAY};
@@ -132,8 +133,17 @@ impl Dispatch {
             DeliveryReport::RetryScheduled { .. } => Metric::RetryScheduled,
             _ => Metric::DeliveryFailed,
         });
-        self.track_health(destination, &event.id, sent.outcome, finished_at)
-            .await?;
+        // An undeliverable attempt says nothing of the destination's
+        // health (the event cannot go there as it is): it neither counts
+        // toward the automatic disable nor clears it.
+        let undeliverable = sent.outcome
+            == (AttemptOutcome::Error {
+                error: AttemptErrorKind::Undeliverable,
+            });
+        if !undeliverable {
+            self.track_health(destination, &event.id, sent.outcome, finished_at)
+                .await?;
+        }
         if let DeliveryReport::DestinationGone { .. } = report {
             let reason = format!("410 Gone at {finished_at}");
             self.config

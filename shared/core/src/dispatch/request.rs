@@ -1,14 +1,14 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, SnsTarget,
-    SqsTarget, Timestamp, RESERVED_HEADERS,
+    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, Oversize,
+    SnsTarget, SqsTarget, Timestamp, RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
 
 use super::Dispatch;
 use crate::error::CoreError;
-use crate::ports::{AwsTarget, OutboundRequest, Target};
+use crate::ports::{AwsTarget, OutboundRequest, OversizeHandling, Target};
 
 /// A destination's signing secrets as last seen, and their parsed keys.
 pub(super) struct SigningKeys {
@@ -140,6 +140,12 @@ impl Dispatch {
                             format!("{msg_id}.{}.{series}", destination.id),
                         )
                     }),
+                    oversize: match destination.oversize {
+                        Oversize::Pointer => OversizeHandling::Pointer {
+                            url_ttl: destination.pointer_url_ttl(),
+                        },
+                        Oversize::Fail => OversizeHandling::Fail,
+                    },
                 };
                 match kind {
                     DestinationKind::Sns => (url, Target::Sns(target)),
