@@ -40,6 +40,7 @@ mod metrics;
 mod operational_events;
 mod partitions;
 mod provider_edges;
+mod put_events_entries;
 mod rate_limits;
 mod receiver_contract;
 mod recovery;

@@ -148,6 +148,10 @@ struct ProxyState {
     /// Writes are metered one at a time, so the item read before and after
     /// a write is that write's.
     writes: tokio::sync::Mutex<()>,
+    /// Answers given instead of moto's to the next calls of an operation:
+    /// what AWS answers that moto never does (an entry `PutEvents`
+    /// refused), in the shape AWS documents.
+    answers: Mutex<std::collections::VecDeque<(String, Value)>>,
 }
 
 /// A metering (and optionally slowing) proxy in front of moto.
@@ -187,6 +191,7 @@ impl MeteringProxy {
             schemas: Mutex::new(HashMap::new()),
             counters: Mutex::new(Counters::default()),
             writes: tokio::sync::Mutex::new(()),
+            answers: Mutex::new(std::collections::VecDeque::new()),
         });
         let serving = state.clone();
         let task = tokio::spawn(async move {
@@ -214,6 +219,17 @@ impl MeteringProxy {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Answers the next call of `operation` (an `X-Amz-Target`'s last
+    /// part, such as `PutEvents`) with `answer` (HTTP 200, AWS JSON), not
+    /// forwarding it; answers queued for one operation go in turn.
+    pub fn answer_next(&self, operation: &str, answer: Value) {
+        self.state
+            .answers
+            .lock()
+            .unwrap()
+            .push_back((operation.to_string(), answer));
     }
 
     /// Everything metered so far.
@@ -293,6 +309,19 @@ async fn forward_and_meter(
         "lambda" => "Invoke".to_string(),
         _ => operation,
     };
+    let scripted = {
+        let mut answers = state.answers.lock().unwrap();
+        let position = answers.iter().position(|(op, _)| *op == operation);
+        position.and_then(|at| answers.remove(at))
+    };
+    if let Some((_, answer)) = scripted {
+        return hyper::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amzn-requestid", "00000000-0000-4000-8000-scripted0001")
+            .body(Full::new(Bytes::from(answer.to_string())))
+            .unwrap();
+    }
     let side = SideCalls {
         state,
         authorization: authorization.as_deref(),
