@@ -1209,3 +1209,64 @@ async fn refused_requests_are_listed_per_source_and_reason(target: Target) {
 }
 
 on_both_targets!(refused_requests_are_listed_per_source_and_reason: rejections_on_dev, rejections_on_moto);
+
+/// `destinations add|update --aws` of an AWS destination warns, on stderr,
+/// when the stack's DeliveryTargetArns output (exported) does not cover
+/// its target, and is silent when it does; the destination is added
+/// either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_destination_outside_the_stacks_grant_is_warned_about() {
+    let provisioned = moto::Provisioned::on_shared().await;
+    let env = provisioned.environment(&moto::shared().endpoint);
+    let add = |id: &str, url: &str, granted: &str| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+            .args([
+                "destinations",
+                "add",
+                id,
+                "--aws",
+                "--kind",
+                "sqs",
+                "--url",
+                url,
+            ])
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("HOOKRELAY_STATE_DIR", state_dir())
+            .env("HOOKRELAY_DELIVERY_TARGET_ARNS", granted)
+            .output()
+            .unwrap()
+    };
+    let granted = "arn:aws:sqs:eu-west-1:123456789012:orders-*";
+    let inside = add(
+        "inside",
+        "arn:aws:sqs:eu-west-1:123456789012:orders-eu",
+        granted,
+    );
+    assert!(inside.status.success(), "{inside:?}");
+    assert!(
+        !String::from_utf8_lossy(&inside.stderr).contains("warning"),
+        "{inside:?}"
+    );
+    let outside = add(
+        "outside",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/billing",
+        granted,
+    );
+    assert!(outside.status.success(), "{outside:?}");
+    let said = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        said.contains("warning: destination outside: sqs arn:*:sqs:eu-west-1:123456789012:billing is not in the stack's DeliveryTargetArns (arn:aws:sqs:eu-west-1:123456789012:orders-*)"),
+        "{said}"
+    );
+    let listed = Command::new(env!("CARGO_BIN_EXE_hookrelay"))
+        .args(["destinations", "list", "--aws", "--output", "json"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("HOOKRELAY_STATE_DIR", state_dir())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("\"outside\"") && listed.contains("\"inside\""),
+        "{listed}"
+    );
+}

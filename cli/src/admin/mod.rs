@@ -10,6 +10,7 @@ mod args;
 mod backend;
 mod flags;
 mod render;
+mod stack_grants;
 
 pub use args::*;
 pub use backend::{aws_admin, error_kind, Backend};
@@ -79,6 +80,7 @@ pub async fn destinations(
             };
             let mut destination = Destination::new(destination_id(&args.id)?, url, secret);
             apply_destination_args(&mut destination, &args)?;
+            warn_about_stack_grants(&destination, &target);
             AdminRequest::AddDestination {
                 destination,
                 allow_private: args.allow_private,
@@ -87,6 +89,7 @@ pub async fn destinations(
         DestinationsCommand::Update(args) => {
             let mut destination = current_destination(&backend, &destination_id(&args.id)?).await?;
             apply_destination_args(&mut destination, &args)?;
+            warn_about_stack_grants(&destination, &target);
             AdminRequest::UpdateDestination {
                 destination,
                 allow_private: args.allow_private,
@@ -116,6 +119,22 @@ pub async fn destinations(
             secret.expose()
         )),
         (None, output) => render(response, output),
+    }
+}
+
+/// On the deployed stack (`--aws`), says on stderr when it does not let
+/// the dispatcher reach an AWS destination's target or role.
+fn warn_about_stack_grants(destination: &Destination, target: &TargetArgs) {
+    if !target.aws {
+        return;
+    }
+    let variable = |name| std::env::var(name).ok();
+    for warning in stack_grants::warnings(
+        destination,
+        variable(stack_grants::TARGETS_VARIABLE).as_deref(),
+        variable(stack_grants::ROLES_VARIABLE).as_deref(),
+    ) {
+        eprintln!("warning: destination {}: {warning}", destination.id);
     }
 }
 

@@ -22,6 +22,7 @@ mod rate_limit;
 mod retry;
 mod route_filter;
 mod route_verdict;
+mod target_arn;
 mod time;
 
 pub use config::{
@@ -42,4 +43,5 @@ pub use rate_limit::{Pace, RateLimit, RatePeriod, MAX_BURST, MAX_RATE_PER_SECOND
 pub use retry::{parse_optional_period, RetrySchedule};
 pub use route_filter::{envelope as route_envelope, RouteFilter};
 pub use route_verdict::{RouteMatch, RouteVerdict};
+pub use target_arn::{target_arn, TargetArn};
 pub use time::Timestamp;
