@@ -4,10 +4,12 @@
 //! attributes (a consumer can check the Standard Webhooks signature from
 //! them), FIFO group and deduplication ids, an assumed role for another
 //! account, and AWS's errors as failed attempts that are retried.
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use hookrelay_aws::AwsTargetSender;
 use hookrelay_core::{Sender, Target};
 use hookrelay_models::{AttemptOutcome, DeliveryState, DestinationId};
+use hookrelay_tests::aws_targets::{
+    bus_into, create_queue, queue_arn, receive_landed, sqs_client, topic_into, Landed,
+};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::{config_from, moto, python_verifies, ManualClock};
 use std::collections::HashMap;
@@ -20,36 +22,6 @@ const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 enum Kind {
     Embedded,
     Aws,
-}
-
-fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&moto::shared().sdk_config())
-}
-
-async fn queue(client: &aws_sdk_sqs::Client, fifo: bool) -> String {
-    let name = moto::unique_name("dest");
-    let mut call = client.create_queue();
-    if fifo {
-        call = call
-            .queue_name(format!("{name}.fifo"))
-            .attributes(QueueAttributeName::FifoQueue, "true");
-    } else {
-        call = call.queue_name(name);
-    }
-    call.send().await.unwrap().queue_url().unwrap().to_string()
-}
-
-async fn queue_arn(client: &aws_sdk_sqs::Client, url: &str) -> String {
-    client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap()
 }
 
 async fn relay(kind: Kind, destination: &str) -> Relay {
@@ -80,59 +52,18 @@ async fn push(relay: &Relay, n: usize, body: &str) -> hookrelay_models::EventId 
         .await
 }
 
-struct Received {
-    body: String,
-    attributes: HashMap<String, String>,
-    system: HashMap<String, String>,
-}
-
-async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Received> {
-    let answer = client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .message_system_attribute_names(MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    answer
-        .messages()
-        .iter()
-        .map(|m| Received {
-            body: m.body().unwrap_or_default().to_string(),
-            attributes: m
-                .message_attributes()
-                .map(|all| {
-                    all.iter()
-                        .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            system: m
-                .attributes()
-                .map(|all| {
-                    all.iter()
-                        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect()
-}
-
 /// A standard queue gets the body as sent and the delivery's headers as
 /// attributes; Python's hmac verifies the signature from them; the
 /// attempt is recorded as a success with SQS's message id.
 async fn an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes(kind: Kind) {
-    let client = sqs();
-    let url = queue(&client, false).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", false).await;
     let relay = relay(kind, &format!("kind = \"sqs\"\nurl = \"{url}\"")).await;
     let body = r#"{"ref":"refs/heads/main","commits":[]}"#;
     let id = push(&relay, 0, body).await;
     relay.drain().await;
 
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1);
     let message = &received[0];
     assert_eq!(message.body, body);
@@ -177,8 +108,8 @@ async fn an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes(k
 /// a second send of the same delivery (a dispatcher that died before it
 /// recorded the first) is dropped by SQS itself.
 async fn a_fifo_queue_gets_group_and_deduplication_ids(kind: Kind) {
-    let client = sqs();
-    let url = queue(&client, true).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", true).await;
     let relay = relay(
         kind,
         &format!("kind = \"sqs\"\nurl = \"{url}\"\ngroup_key = \"json:/repository/name\""),
@@ -188,8 +119,8 @@ async fn a_fifo_queue_gets_group_and_deduplication_ids(kind: Kind) {
     let second = push(&relay, 1, r#"{"repository":{"name":"web"},"n":1}"#).await;
     let ungrouped = push(&relay, 2, r#"{"n":2}"#).await;
     relay.drain().await;
-    let received = receive_all(&client, &url).await;
-    let by_event: HashMap<String, &Received> = received
+    let received = receive_landed(&client, &url).await;
+    let by_event: HashMap<String, &Landed> = received
         .iter()
         .map(|m| (m.attributes["hookrelay-event-id"].clone(), m))
         .collect();
@@ -214,8 +145,8 @@ on_both_backends!(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_fifo_delivery_sent_twice_is_one_message() {
-    let client = sqs();
-    let url = queue(&client, true).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", true).await;
     let sender = AwsTargetSender::new(moto::shared().sdk_config());
     let request = hookrelay_core::OutboundRequest {
         url: url.clone(),
@@ -230,14 +161,14 @@ async fn the_same_fifo_delivery_sent_twice_is_one_message() {
     for _ in 0..2 {
         assert!(sender.send(&request).await.outcome.is_success());
     }
-    assert_eq!(receive_all(&client, &url).await.len(), 1);
+    assert_eq!(receive_landed(&client, &url).await.len(), 1);
 }
 
 /// A body that is not UTF-8 travels as base64, and an attribute says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_binary_body_is_sent_as_base64_and_says_so() {
-    let client = sqs();
-    let url = queue(&client, false).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", false).await;
     let sender = AwsTargetSender::new(moto::shared().sdk_config());
     let body = vec![0xff, 0x00, 0x89, b'P', b'N', b'G'];
     let request = hookrelay_core::OutboundRequest {
@@ -248,7 +179,7 @@ async fn a_binary_body_is_sent_as_base64_and_says_so() {
         target: Target::Sqs(Default::default()),
     };
     assert!(sender.send(&request).await.outcome.is_success());
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     use base64::Engine;
     assert_eq!(
         base64::engine::general_purpose::STANDARD
@@ -318,7 +249,7 @@ async fn a_role_is_assumed_for_another_accounts_queue() {
             .credentials_provider(assumed)
             .build(),
     );
-    let url = queue(&theirs, false).await;
+    let url = create_queue(&theirs, "dest", false).await;
     assert!(url.contains("222222222222"), "{url}");
     let relay = relay(
         Kind::Aws,
@@ -329,7 +260,7 @@ async fn a_role_is_assumed_for_another_accounts_queue() {
     .await;
     push(&relay, 0, r#"{"n":0}"#).await;
     relay.drain().await;
-    let received = receive_all(&theirs, &url).await;
+    let received = receive_landed(&theirs, &url).await;
     assert_eq!(received.len(), 1, "delivered into the other account");
     assert_eq!(received[0].body, r#"{"n":0}"#);
 }
@@ -378,33 +309,18 @@ fn aws_destinations_are_checked_when_the_configuration_is_loaded() {
 /// An SNS topic with an SQS queue subscribed (raw delivery): the queue
 /// gets the body as published and the attributes as message attributes.
 async fn an_sns_destination_publishes_the_body_and_the_signed_headers(kind: Kind) {
-    let sdk = moto::shared().sdk_config();
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let client = sqs();
-    let topic = sns
-        .create_topic()
-        .name(moto::unique_name("topic"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    let url = queue(&client, false).await;
-    let queue_arn = queue_arn(&client, &url).await;
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", false).await;
+    let topic = topic_into(
+        &moto::shared().sdk_config(),
+        &queue_arn(&client, &url).await,
+    )
+    .await;
     let relay = relay(kind, &format!("kind = \"sns\"\nurl = \"{topic}\"")).await;
     let body = r#"{"ref":"refs/heads/main"}"#;
     let id = push(&relay, 0, body).await;
     relay.drain().await;
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].body, body);
     let attribute = |name: &str| received[0].attributes.get(name).map(String::as_str);
@@ -428,42 +344,18 @@ async fn an_sns_destination_publishes_the_body_and_the_signed_headers(kind: Kind
 /// an SQS queue: the event arrives with the body as its detail, the
 /// event's identity beside it, and the event type as its detail-type.
 async fn an_eventbridge_destination_puts_the_body_as_the_detail(kind: Kind) {
-    let sdk = moto::shared().sdk_config();
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let client = sqs();
-    let bus = moto::unique_name("bus");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let url = queue(&client, false).await;
-    let queue_arn = queue_arn(&client, &url).await;
-    let rule = moto::unique_name("rule");
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(
-            r#"{"source": ["hookrelay.github"], "detail": {"ref": [{"prefix": "refs/heads/"}]}}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let client = sqs_client();
+    let url = create_queue(&client, "dest", false).await;
+    let bus = bus_into(
+        &moto::shared().sdk_config(),
+        &queue_arn(&client, &url).await,
+        r#"{"source": ["hookrelay.github"], "detail": {"ref": [{"prefix": "refs/heads/"}]}}"#,
+    )
+    .await;
     let relay = relay(kind, &format!("kind = \"eventbridge\"\nurl = \"{bus}\"")).await;
     let id = push(&relay, 0, r#"{"ref":"refs/heads/main","size":3}"#).await;
     relay.drain().await;
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1, "the rule matched on the detail");
     let event: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
     assert_eq!(event["source"], "hookrelay.github");

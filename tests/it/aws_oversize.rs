@@ -6,13 +6,14 @@
 //! why. In memory the relay keeps every body itself, so the body goes to
 //! the bucket first; on DynamoDB a body this large is in the bucket
 //! already, and is found there.
-use aws_sdk_sqs::types::QueueAttributeName;
 use hookrelay_aws::{s3_client, BodyBucket};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome, DeliveryState, DestinationId};
+use hookrelay_tests::aws_targets::{
+    bus_into, create_queue, queue_arn, receive_landed, sqs_client, topic_into,
+};
 use hookrelay_tests::relay::Relay;
 use hookrelay_tests::{config_from, large_json_body, moto, python_verifies, ManualClock};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -22,33 +23,6 @@ const DEST_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 enum Kind {
     Embedded,
     Aws,
-}
-
-fn sqs() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&moto::shared().sdk_config())
-}
-
-async fn queue(client: &aws_sdk_sqs::Client) -> (String, String) {
-    let url = client
-        .create_queue()
-        .queue_name(moto::unique_name("big"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
-    let arn = client
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .unwrap();
-    (url, arn)
 }
 
 /// A relay whose GitHub source takes bodies of up to 2 MiB, routed to the
@@ -89,37 +63,6 @@ async fn push(relay: &Relay, body: &[u8]) -> hookrelay_models::EventId {
         .await
 }
 
-struct Received {
-    body: String,
-    attributes: HashMap<String, String>,
-}
-
-async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Received> {
-    let answer = client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .message_attribute_names("All")
-        .send()
-        .await
-        .unwrap();
-    answer
-        .messages()
-        .iter()
-        .map(|m| Received {
-            body: m.body().unwrap_or_default().to_string(),
-            attributes: m
-                .message_attributes()
-                .map(|all| {
-                    all.iter()
-                        .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect()
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -154,14 +97,14 @@ async fn attempts(relay: &Relay, id: &hookrelay_models::EventId) -> Vec<hookrela
 /// the body fetched by its URL is the one sent, byte for byte, and the
 /// signature in the attributes verifies over it.
 async fn an_oversize_body_reaches_an_sqs_consumer_by_pointer(kind: Kind) {
-    let client = sqs();
-    let (url, _) = queue(&client).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "big", false).await;
     let relay = relay(kind, &format!("kind = \"sqs\"\nurl = \"{url}\"")).await;
     let body = large_json_body(1_100_000);
     let id = push(&relay, &body).await;
     relay.drain().await;
 
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1);
     let message = &received[0];
     assert!(
@@ -203,13 +146,13 @@ async fn an_oversize_body_reaches_an_sqs_consumer_by_pointer(kind: Kind) {
 /// SQS counts attributes too: a body 100 bytes under 1 MiB, whose
 /// attributes take it over, goes by pointer.
 async fn a_body_under_the_limit_whose_attributes_take_it_over_goes_by_pointer(kind: Kind) {
-    let client = sqs();
-    let (url, _) = queue(&client).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "big", false).await;
     let relay = relay(kind, &format!("kind = \"sqs\"\nurl = \"{url}\"")).await;
     let body = large_json_body(1_048_576 - 100);
     push(&relay, &body).await;
     relay.drain().await;
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].attributes["hookrelay-body-encoding"], "pointer");
     let pointer: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
@@ -219,42 +162,20 @@ async fn a_body_under_the_limit_whose_attributes_take_it_over_goes_by_pointer(ki
 /// An EventBridge entry over its limit: the rule (on `source`, as before)
 /// still matches, and the event's detail is the pointer.
 async fn an_oversize_entry_reaches_the_bus_as_a_pointer_detail(kind: Kind) {
-    let sdk = moto::shared().sdk_config();
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let client = sqs();
-    let bus = moto::unique_name("bus");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let (url, arn) = queue(&client).await;
-    let rule = moto::unique_name("rule");
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(
-            r#"{"source": ["hookrelay.github"], "detail": {"body_encoding": ["pointer"]}}"#,
-        )
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let client = sqs_client();
+    let url = create_queue(&client, "big", false).await;
+    let arn = queue_arn(&client, &url).await;
+    let bus = bus_into(
+        &moto::shared().sdk_config(),
+        &arn,
+        r#"{"source": ["hookrelay.github"], "detail": {"body_encoding": ["pointer"]}}"#,
+    )
+    .await;
     let relay = relay(kind, &format!("kind = \"eventbridge\"\nurl = \"{bus}\"")).await;
     let body = large_json_body(1_000_000);
     let id = push(&relay, &body).await;
     relay.drain().await;
-    let received = receive_all(&client, &url).await;
+    let received = receive_landed(&client, &url).await;
     assert_eq!(received.len(), 1, "the rule matched the pointer");
     let event: serde_json::Value = serde_json::from_str(&received[0].body).unwrap();
     assert_eq!(event["detail-type"], "push");
@@ -266,27 +187,13 @@ async fn an_oversize_entry_reaches_the_bus_as_a_pointer_detail(kind: Kind) {
 /// retried, the delivery failed for good, and the attempt log says why;
 /// nothing is published.
 async fn oversize_fail_fails_the_delivery_for_good_saying_why(kind: Kind) {
-    let sdk = moto::shared().sdk_config();
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let client = sqs();
-    let topic = sns
-        .create_topic()
-        .name(moto::unique_name("topic"))
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_string();
-    let (url, arn) = queue(&client).await;
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .attributes("RawMessageDelivery", "true")
-        .send()
-        .await
-        .unwrap();
+    let client = sqs_client();
+    let url = create_queue(&client, "big", false).await;
+    let topic = topic_into(
+        &moto::shared().sdk_config(),
+        &queue_arn(&client, &url).await,
+    )
+    .await;
     let relay = relay(
         kind,
         &format!("kind = \"sns\"\nurl = \"{topic}\"\noversize = \"fail\""),
@@ -314,7 +221,7 @@ async fn oversize_fail_fails_the_delivery_for_good_saying_why(kind: Kind) {
         reason.contains("over SNS's limit of 262144") && reason.contains("oversize = \"fail\""),
         "{reason}"
     );
-    assert!(receive_all(&client, &url).await.is_empty());
+    assert!(receive_landed(&client, &url).await.is_empty());
 }
 
 on_both_backends!(
@@ -379,8 +286,8 @@ fn oversize_settings_are_checked_when_the_configuration_is_loaded() {
 /// of an SQS destination (on moto) fetches it from there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hookrelay_dev_without_a_bucket_serves_the_pointed_to_body_itself() {
-    let client = sqs();
-    let (url, _) = queue(&client).await;
+    let client = sqs_client();
+    let url = create_queue(&client, "big", false).await;
     let dir = std::env::temp_dir().join(moto::unique_name("dev-pointer"));
     std::fs::create_dir_all(&dir).unwrap();
     let config_path = dir.join("hookrelay.toml");
@@ -434,7 +341,7 @@ async fn hookrelay_dev_without_a_bucket_serves_the_pointed_to_body_itself() {
     // Delivered in the background: wait for it (bounded, not timed).
     let mut received = Vec::new();
     for _ in 0..30 {
-        received = receive_all(&client, &url).await;
+        received = receive_landed(&client, &url).await;
         if !received.is_empty() {
             break;
         }

@@ -108,6 +108,16 @@ fn ops_events(sink: &Sink) -> Vec<Value> {
         .collect()
 }
 
+async fn set_app_enabled(admin: &hookrelay_core::Admin, enabled: bool) {
+    admin
+        .execute(AdminRequest::SetDestinationEnabled {
+            destination: DestinationId::parse("app").unwrap(),
+            enabled,
+        })
+        .await
+        .unwrap();
+}
+
 fn types(events: &[Value]) -> Vec<String> {
     events
         .iter()
@@ -194,21 +204,9 @@ async fn each_trigger_is_one_signed_event_per_destination_type_and_window(kind: 
     // hand in the same window: held back, one per window.
     sink.script("/app", vec![Reply::Status(200)]);
     let admin = relay.admin();
-    admin
-        .execute(AdminRequest::SetDestinationEnabled {
-            destination: DestinationId::parse("app").unwrap(),
-            enabled: true,
-        })
-        .await
-        .unwrap();
+    set_app_enabled(&admin, true).await;
     settle(&relay).await;
-    admin
-        .execute(AdminRequest::SetDestinationEnabled {
-            destination: DestinationId::parse("app").unwrap(),
-            enabled: false,
-        })
-        .await
-        .unwrap();
+    set_app_enabled(&admin, false).await;
     settle(&relay).await;
     let ops = ops_events(&sink);
     let enabled: Vec<&Value> = ops
@@ -228,20 +226,8 @@ async fn each_trigger_is_one_signed_event_per_destination_type_and_window(kind: 
 
     // The next window: enabled and disabled by hand are both news.
     relay.clock.advance_millis(3600 * 1000);
-    admin
-        .execute(AdminRequest::SetDestinationEnabled {
-            destination: DestinationId::parse("app").unwrap(),
-            enabled: true,
-        })
-        .await
-        .unwrap();
-    admin
-        .execute(AdminRequest::SetDestinationEnabled {
-            destination: DestinationId::parse("app").unwrap(),
-            enabled: false,
-        })
-        .await
-        .unwrap();
+    set_app_enabled(&admin, true).await;
+    set_app_enabled(&admin, false).await;
     settle(&relay).await;
     let ops = ops_events(&sink);
     let by_hand: Vec<&Value> = ops

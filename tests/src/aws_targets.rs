@@ -124,3 +124,54 @@ pub async fn take_all(client: &aws_sdk_sqs::Client, url: &str) -> usize {
         }
     }
 }
+
+/// A client of moto's SQS.
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&crate::moto::shared().sdk_config())
+}
+
+/// A message as a consumer of the queue receives it.
+pub struct Landed {
+    pub body: String,
+    /// Its message attributes (string values).
+    pub attributes: std::collections::HashMap<String, String>,
+    /// Its system attributes (`MessageGroupId`, …).
+    pub system: std::collections::HashMap<String, String>,
+}
+
+/// Up to ten messages waiting in the queue, with every attribute; left
+/// there (not deleted).
+pub async fn receive_landed(client: &aws_sdk_sqs::Client, url: &str) -> Vec<Landed> {
+    let answer = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    answer
+        .messages()
+        .iter()
+        .map(|m| Landed {
+            body: m.body().unwrap_or_default().to_string(),
+            attributes: m
+                .message_attributes()
+                .map(|all| {
+                    all.iter()
+                        .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            system: m
+                .attributes()
+                .map(|all| {
+                    all.iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
