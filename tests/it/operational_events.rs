@@ -288,9 +288,89 @@ async fn unrouted_alerts_cost_nothing_and_alerts_do_not_feed_on_themselves(kind:
     assert_eq!(stored.len(), 1, "only the routed alert is stored");
 }
 
+/// The dispatcher's own changes: a `410 Gone` disables a destination (by
+/// `gone`), a successful probe enables an automatically disabled one (by
+/// `automatic`).
+async fn a_410_and_a_probe_are_told_as_they_happen(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/app", vec![Reply::Status(500)]);
+    sink.script("/gone", vec![Reply::Status(410)]);
+    let text = format!(
+        "allow_private_destinations = true\n\
+         [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{GITHUB_SECRET:?}]\n\
+         [[destinations]]\nid = \"app\"\nurl = \"{}\"\nsecret = \"{APP_SECRET}\"\nretry_schedule = [\"0s\"]\n\
+         [[destinations]]\nid = \"gone\"\nurl = \"{}\"\nsecret = \"{APP_SECRET}\"\n\
+         [[destinations]]\nid = \"ops\"\nurl = \"{}\"\nsecret = \"{OPS_SECRET}\"\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"app\"\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"gone\"\n\
+         [[routes]]\nsource = \"hookrelay\"\ndestination = \"ops\"\nevents = [\"destination.*\"]\n",
+        sink.url("/app"),
+        sink.url("/gone"),
+        sink.url("/ops"),
+    );
+    let settings = DispatchSettings {
+        // Real seconds on moto's queue; the manual clock is moved past it
+        // for the embedded one.
+        probe_every: Some(Duration::from_secs(1)),
+        ..settings()
+    };
+    let clock = Arc::new(ManualClock::at_unix_secs(NOW));
+    let relay = match kind {
+        Kind::Embedded => {
+            Relay::embedded_with(config_from(&text), clock, Arc::new(NoMetrics), settings)
+        }
+        Kind::Aws => Relay::aws_with(config_from(&text), clock, settings).await,
+    };
+    push(&relay, 1).await;
+    settle(&relay).await;
+    let ops = ops_events(&sink);
+    assert_eq!(types(&ops), ["destination.disabled"]);
+    assert_eq!(ops[0]["data"]["destination"], "gone");
+    assert_eq!(ops[0]["data"]["by"], "gone");
+
+    // app has failed for over the hour: disabled automatically, then a
+    // probe that succeeds brings it back.
+    relay.clock.advance_millis(61 * 60 * 1000);
+    push(&relay, 2).await;
+    settle(&relay).await;
+    sink.script("/app", vec![Reply::Status(200)]);
+    for _ in 0..20 {
+        relay.clock.advance_millis(2_000);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        settle(&relay).await;
+        if ops_events(&sink)
+            .iter()
+            .any(|e| e["type"] == "destination.enabled")
+        {
+            break;
+        }
+    }
+    let ops = ops_events(&sink);
+    let about_app: Vec<(&str, &str)> = ops
+        .iter()
+        .filter(|e| e["data"]["destination"] == "app")
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["data"]["by"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        about_app,
+        [
+            ("destination.disabled", "automatic"),
+            ("destination.enabled", "automatic")
+        ],
+        "{:?}",
+        types(&ops)
+    );
+}
+
 on_both_backends!(
     each_trigger_is_one_signed_event_per_destination_type_and_window,
     unrouted_alerts_cost_nothing_and_alerts_do_not_feed_on_themselves,
+    a_410_and_a_probe_are_told_as_they_happen,
 );
 
 /// The dead-letter queue, on SQS (moto): the dispatcher Lambda's schedule
