@@ -95,6 +95,7 @@ pub mod emf;
 mod error;
 mod event_store;
 mod index;
+mod lambda_invoke;
 pub mod provision;
 mod queue;
 mod rejection_store;

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::destination_kind::{check_role_arn, BusTarget, DestinationKind, SnsTarget, SqsTarget};
+use crate::destination_kind::{
+    check_role_arn, BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget,
+    SqsTarget,
+};
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
@@ -63,6 +66,9 @@ pub struct Destination {
     /// (default: the source's id, one group per source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_key: Option<FieldSelector>,
+    /// A Lambda function: how it is invoked (default `request_response`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<LambdaInvocation>,
     /// `whsec_…`: signs every delivery (Standard Webhooks).
     pub secret: Secret,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -109,6 +115,7 @@ impl fmt::Debug for Destination {
             .field("kind", &self.kind)
             .field("role_arn", &self.role_arn)
             .field("group_key", &self.group_key)
+            .field("invocation", &self.invocation)
             .field("url", &redact_url(&self.url))
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
@@ -133,6 +140,7 @@ impl Destination {
             role_arn: None,
             external_id: None,
             group_key: None,
+            invocation: None,
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
@@ -150,26 +158,39 @@ impl Destination {
         self.timeout.unwrap_or(DEFAULT_TIMEOUT)
     }
 
+    /// How a Lambda destination's function is invoked (the default for
+    /// any other kind, which has none).
+    pub fn invocation(&self) -> LambdaInvocation {
+        self.invocation.unwrap_or_default()
+    }
+
     /// Checks `url` for the destination's kind, and that only that kind's
     /// settings are given.
     fn check_target(&self) -> Result<(), String> {
         let kind = self.kind;
+        if self.invocation.is_some() && kind != DestinationKind::Lambda {
+            return Err("invocation is for lambda destinations".into());
+        }
         match kind {
             DestinationKind::Http => {
                 parse_http_url(&self.url)?;
                 if self.role_arn.is_some() || self.external_id.is_some() {
                     return Err(
-                        "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge)".into(),
+                        "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge, lambda)".into(),
                     );
                 }
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
                 }
             }
-            DestinationKind::Sqs | DestinationKind::Sns | DestinationKind::Eventbridge => {
+            DestinationKind::Sqs
+            | DestinationKind::Sns
+            | DestinationKind::Eventbridge
+            | DestinationKind::Lambda => {
                 let fifo = match kind {
                     DestinationKind::Sns => SnsTarget::parse(&self.url)?.fifo,
                     DestinationKind::Eventbridge => BusTarget::parse(&self.url).map(|_| false)?,
+                    DestinationKind::Lambda => LambdaTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
                 if !self.headers.is_empty() {

@@ -28,7 +28,9 @@ pub use config::{
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
 pub use destination::{redact_url, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS};
-pub use destination_kind::{BusTarget, DestinationKind, SnsTarget, SqsTarget};
+pub use destination_kind::{
+    BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget, SqsTarget,
+};
 pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;
