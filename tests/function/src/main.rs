@@ -7,7 +7,8 @@
 //! function
 //! - appends the whole event, as one line of JSON, to `{case}.jsonl`;
 //! - fails (a function error of type `HookrelayTestFailure`) while a file
-//!   `{case}.fail` exists;
+//!   `{case}.fail` exists: every time if it is empty, else as many more
+//!   times as the number it holds says (counting it down);
 //! - else answers `{"statusCode": N, "body": "..."}`, N read from
 //!   `{case}.status` if that file exists, 200 if not.
 //!
@@ -62,8 +63,18 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         .open(dir.join(format!("{case}.jsonl")))
         .map_err(|e| failure(format!("record the event: {e}")))?;
     writeln!(record, "{event}").map_err(|e| failure(format!("record the event: {e}")))?;
-    if dir.join(format!("{case}.fail")).exists() {
-        return Err(failure(format!("case {case} is told to fail")));
+    let cue = dir.join(format!("{case}.fail"));
+    if let Ok(text) = std::fs::read_to_string(&cue) {
+        // A count: fail that many more times. Empty: fail every time.
+        match text.trim().parse::<u32>() {
+            Ok(0) => {}
+            Ok(left) => {
+                std::fs::write(&cue, (left - 1).to_string())
+                    .map_err(|e| failure(format!("count down: {e}")))?;
+                return Err(failure(format!("case {case} is told to fail")));
+            }
+            Err(_) => return Err(failure(format!("case {case} is told to fail"))),
+        }
     }
     let status: u16 = std::fs::read_to_string(dir.join(format!("{case}.status")))
         .ok()
