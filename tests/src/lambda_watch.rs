@@ -229,6 +229,18 @@ impl aws_types::service_config::LoadServiceConfig for ServiceEndpoints {
     }
 }
 
+/// The SDK configuration a test relay delivers to AWS destinations with:
+/// moto's, and for a configuration with a Lambda destination, the shared
+/// watch as its Lambda endpoint (started then).
+pub fn sdk_config_for(config: &hookrelay_models::Config) -> aws_config::SdkConfig {
+    let lambda = hookrelay_models::DestinationKind::Lambda;
+    if config.destinations.iter().any(|d| d.kind == lambda) {
+        sdk_config_with_lambda_at(&shared().endpoint)
+    } else {
+        crate::moto::shared().sdk_config()
+    }
+}
+
 /// moto's SDK configuration, with Lambda at `lambda_endpoint` as
 /// `AWS_ENDPOINT_URL_LAMBDA` would put it.
 pub fn sdk_config_with_lambda_at(lambda_endpoint: &str) -> aws_config::SdkConfig {

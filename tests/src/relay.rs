@@ -72,19 +72,14 @@ pub fn test_dispatch_settings() -> DispatchSettings {
 
 fn sender(config: &Config) -> Arc<dyn Sender> {
     let http = Arc::new(HttpSender::new(config.allow_private_destinations).expect("http client"));
-    // AWS destinations are delivered to on the shared moto, started only
-    // for a configuration that has one; Lambda functions on the shared
-    // `cargo lambda watch`, at its endpoint as `AWS_ENDPOINT_URL_LAMBDA`
-    // would give it.
-    let kinds = || config.destinations.iter().map(|d| d.kind);
-    let aws = kinds().any(|k| !k.is_http()).then(|| {
-        let sdk = if kinds().any(|k| k == hookrelay_models::DestinationKind::Lambda) {
-            crate::lambda_watch::sdk_config_with_lambda_at(&crate::lambda_watch::shared().endpoint)
-        } else {
-            moto::shared().sdk_config()
-        };
-        Arc::new(AwsTargetSender::new(sdk)) as Arc<dyn Sender>
-    });
+    // AWS destinations are delivered to on the shared moto (and functions
+    // on the shared watch), started only for a configuration with one.
+    let sdk = || crate::lambda_watch::sdk_config_for(config);
+    let aws = config
+        .destinations
+        .iter()
+        .any(|d| !d.kind.is_http())
+        .then(|| Arc::new(AwsTargetSender::new(sdk())) as Arc<dyn Sender>);
     Arc::new(hookrelay_core::dispatch::SenderByTarget::new(http, aws))
 }
 
