@@ -371,3 +371,47 @@ async fn fetch_by_pointer_url(pointer: &serde_json::Value) -> Vec<u8> {
     assert_eq!(found["size"], bytes.len() as u64);
     bytes
 }
+
+/// A Lambda destination invoked asynchronously takes at most 1 MiB: a
+/// larger delivery reaches the function (a real one, served by `cargo
+/// lambda watch`) as an HTTP API event whose body is the pointer, with
+/// `hookrelay-body-encoding: pointer` and the signature of the body it
+/// points to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_event_reaches_a_function_as_a_pointer() {
+    let watch = hookrelay_tests::lambda_watch::shared();
+    let relay = relay(
+        Kind::Embedded,
+        &format!(
+            "kind = \"lambda\"\nurl = \"{}\"\ninvocation = \"event\"",
+            hookrelay_tests::lambda_watch::FUNCTION
+        ),
+    )
+    .await;
+    let body = large_json_body(1_100_000);
+    let id = push(&relay, &body).await;
+    relay.drain().await;
+    let received = watch.received(id.as_str());
+    assert_eq!(received.len(), 1, "invoked once, by pointer");
+    let event = &received[0];
+    assert_eq!(event["headers"]["hookrelay-body-encoding"], "pointer");
+    let pointer: serde_json::Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let fetched = fetch_by_pointer(&pointer).await;
+    assert_eq!(fetched, body);
+    let header = |name: &str| event["headers"][name].as_str().unwrap();
+    assert!(python_verifies(
+        DEST_SECRET,
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        &fetched,
+        header("webhook-signature"),
+    ));
+    let attempts = attempts(&relay, &id).await;
+    assert_eq!(attempts.len(), 1);
+    assert!(attempts[0].outcome.is_success(), "{:?}", attempts[0]);
+    assert!(
+        attempts[0].response_body.contains("by pointer: s3://"),
+        "{}",
+        attempts[0].response_body
+    );
+}

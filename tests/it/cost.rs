@@ -51,8 +51,11 @@ fn budget(scenario: Scenario) -> Budget {
         // One destination's, plus the 0.2 write units for the
         // shared schedule; the batch takes about a second at 5/s, so its
         // pause is read twice.
+        // A slot that runs out while a slow claim is made (a loaded
+        // machine) is replaced by another take: 6.3 was measured once in a
+        // full parallel run.
         Scenario::RateLimited => Budget {
-            write_units: 6.2,
+            write_units: 6.3,
             read_units: 1.1,
             sqs_requests: 1.2,
             receiver_rounds: 2.0,

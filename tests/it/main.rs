@@ -34,6 +34,7 @@ mod dispatch_queue;
 mod faults;
 mod health;
 mod hostile_input;
+mod lambda_destinations;
 mod lambda_e2e;
 mod large_bodies;
 mod metrics;

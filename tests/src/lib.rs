@@ -7,6 +7,7 @@ pub mod aws_targets;
 pub mod backend;
 pub mod cost;
 pub mod lambda_runtime;
+pub mod lambda_watch;
 pub mod meter;
 pub mod moto;
 pub mod proxy;

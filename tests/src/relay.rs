@@ -74,14 +74,15 @@ pub fn test_dispatch_settings() -> DispatchSettings {
 /// pointer (the relay's body bucket on moto).
 fn sender(config: &Config, links: Option<Arc<dyn BodyLinks>>) -> Arc<dyn Sender> {
     let http = Arc::new(HttpSender::new(config.allow_private_destinations).expect("http client"));
-    // AWS destinations (SQS) are delivered to on the shared moto, started
-    // only for a configuration that has one.
+    // AWS destinations are delivered to on the shared moto (and functions
+    // on the shared watch), started only for a configuration with one.
+    let sdk = || crate::lambda_watch::sdk_config_for(config);
     let aws = config
         .destinations
         .iter()
         .any(|d| !d.kind.is_http())
         .then(|| {
-            let aws = AwsTargetSender::new(moto::shared().sdk_config());
+            let aws = AwsTargetSender::new(sdk());
             Arc::new(match links {
                 Some(links) => aws.with_body_links(links),
                 None => aws,

@@ -162,9 +162,15 @@ pub struct DestinationArgs {
     #[arg(long)]
     pub no_rate_limit: bool,
     /// `http` (the default), `sqs` (--url is then the queue's URL or ARN),
-    /// `sns` (the topic's ARN) or `eventbridge` (the bus's name or ARN).
+    /// `sns` (the topic's ARN), `eventbridge` (the bus's name or ARN) or
+    /// `lambda` (the function's name, `name:qualifier`, or ARN).
     #[arg(long)]
     pub kind: Option<String>,
+    /// Lambda: `request_response` (the default: the attempt waits for the
+    /// function and a function error is retried) or `event` (asynchronous:
+    /// Lambda accepts it and retries the function itself).
+    #[arg(long)]
+    pub invocation: Option<String>,
     /// AWS kinds: a role to assume to reach another account's target.
     #[arg(long)]
     pub role_arn: Option<String>,

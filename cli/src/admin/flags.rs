@@ -174,12 +174,20 @@ pub(crate) fn apply_destination_args(
             "sqs" => DestinationKind::Sqs,
             "sns" => DestinationKind::Sns,
             "eventbridge" => DestinationKind::Eventbridge,
+            "lambda" => DestinationKind::Lambda,
             other => {
                 return Err(CliError::Invalid(format!(
-                    "--kind {other:?}: http, sqs, sns or eventbridge"
+                    "--kind {other:?}: http, sqs, sns, eventbridge or lambda"
                 )))
             }
         };
+    }
+    if let Some(invocation) = &args.invocation {
+        destination.invocation = Some(
+            invocation
+                .parse()
+                .map_err(|e: String| CliError::Invalid(format!("--{e}")))?,
+        );
     }
     if args.role_arn.is_some() {
         destination.role_arn = args.role_arn.clone();
@@ -305,6 +313,7 @@ mod tests {
             group_key: None,
             oversize: None,
             pointer_url_ttl: None,
+            invocation: None,
             allow_private: false,
         }
     }
@@ -360,7 +369,34 @@ mod tests {
         assert!(
             refused
                 .to_string()
-                .contains("http, sqs, sns or eventbridge"),
+                .contains("http, sqs, sns, eventbridge or lambda"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_lambda_destination_is_made_from_flags() {
+        let mut destination = app();
+        let function = DestinationArgs {
+            url: Some("arn:aws:lambda:eu-west-1:123456789012:function:orders:live".into()),
+            kind: Some("lambda".into()),
+            invocation: Some("event".into()),
+            ..destination_args(&[])
+        };
+        apply_destination_args(&mut destination, &function).unwrap();
+        assert_eq!(destination.kind, DestinationKind::Lambda);
+        assert_eq!(
+            destination.invocation,
+            Some(hookrelay_models::LambdaInvocation::Event)
+        );
+        destination.validate().unwrap();
+        let bad = DestinationArgs {
+            invocation: Some("async".into()),
+            ..destination_args(&[])
+        };
+        let refused = apply_destination_args(&mut destination, &bad).unwrap_err();
+        assert!(
+            refused.to_string().contains("request_response"),
             "{refused}"
         );
     }

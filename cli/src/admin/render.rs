@@ -146,6 +146,9 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                         d.id.to_string(),
                         match d.kind {
                             DestinationKind::Http => hookrelay_models::redact_url(&d.url),
+                            DestinationKind::Lambda => {
+                                format!("lambda {} ({})", d.url, d.invocation().as_str())
+                            }
                             kind => format!("{kind} {}", d.url),
                         },
                         status,

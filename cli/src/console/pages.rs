@@ -314,7 +314,12 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                     @if d.kind.is_http() {
                         dt { "URL" } dd { code { (redact_url(&d.url)) } }
                     } @else {
-                        dt { "Delivers to" } dd class="target" { (d.kind) " " code { (d.url) } }
+                        dt { "Delivers to" } dd class="target" {
+                            (d.kind) " " code { (d.url) }
+                            @if d.kind == hookrelay_models::DestinationKind::Lambda {
+                                ", invoked " (d.invocation().as_str())
+                            }
+                        }
                     }
                     @if let Some(reason) = &d.disabled_reason { dt { "Disabled because" } dd { (reason) } }
                     dt { "Parked deliveries" } dd class="parked" { (view.parked) }
@@ -547,6 +552,28 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains(">URL<"), "{page}");
+    }
+
+    #[test]
+    fn a_lambda_destination_shows_its_function_and_invocation() {
+        let mut function = hookrelay_models::Destination::new(
+            DestinationId::parse("orders").unwrap(),
+            "orders:live",
+            hookrelay_signing::Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        );
+        function.kind = hookrelay_models::DestinationKind::Lambda;
+        function.invocation = Some(hookrelay_models::LambdaInvocation::Event);
+        let view = DestinationView {
+            destination: &function,
+            parked: 0,
+            attempts: &[],
+        };
+        let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
+            .into_string();
+        assert!(
+            page.contains("lambda <code>orders:live</code>, invoked event"),
+            "{page}"
+        );
     }
 
     #[test]

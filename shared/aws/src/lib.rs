@@ -96,6 +96,7 @@ pub mod emf;
 mod error;
 mod event_store;
 mod index;
+mod lambda_invoke;
 mod oversize;
 pub mod provision;
 mod queue;

@@ -104,6 +104,49 @@ pub(crate) async fn fit_entry(
     Ok((entry, Some(note(&link, size))))
 }
 
+/// The `Invoke` payload for `request` (its HTTP API event) if it fits the
+/// invocation's limit; else the event of a request whose body is the
+/// pointer (with `hookrelay-body-encoding: pointer`, the signature headers
+/// still those of the body it points to), or the attempt's failure.
+pub(crate) async fn fit_lambda_event(
+    links: Option<&dyn BodyLinks>,
+    request: &OutboundRequest,
+    target: &AwsTarget,
+    started: Instant,
+) -> Result<(String, Option<String>), SendResult> {
+    let payload = crate::lambda_invoke::event(request).to_string();
+    let Some(limit) = limit_of(&request.target) else {
+        return Ok((payload, None));
+    };
+    let size = payload.len();
+    if size <= limit.bytes {
+        return Ok((payload, None));
+    }
+    drop(payload);
+    let link = link(links, request, target, limit, size, started).await?;
+    let mut headers = request.headers.clone();
+    headers.retain(|(name, _)| !name.eq_ignore_ascii_case(BODY_ENCODING));
+    headers.push((BODY_ENCODING.into(), "pointer".into()));
+    let pointing = OutboundRequest {
+        headers,
+        body: pointer(&link, request).to_string().into(),
+        ..request.clone()
+    };
+    let payload = crate::lambda_invoke::event(&pointing).to_string();
+    if payload.len() > limit.bytes {
+        return Err(undeliverable(
+            format!(
+                "even the pointer to the body is {} bytes, over {}'s {}",
+                payload.len(),
+                limit.service,
+                limit.bytes
+            ),
+            started,
+        ));
+    }
+    Ok((payload, Some(note(&link, size))))
+}
+
 /// The body kept where its pointer leads, as the destination's `oversize`
 /// says; or why not.
 async fn link(

@@ -1,6 +1,5 @@
 //! The most each kind of AWS target takes in one message, and how it
-//! counts it: one table, so a new kind adds one line (Lambda: 1 MB
-//! asynchronous, 6 MB synchronous). The figures are the services'
+//! counts it: one table, so a new kind adds one line. The figures are the services'
 //! documented maxima (docs/research/aws-destinations.md); a queue or topic
 //! configured lower refuses with its own error, which is a failed attempt
 //! like any other.
@@ -36,6 +35,11 @@ pub(crate) fn limit_of(target: &Target) -> Option<Limit> {
             EVENTBRIDGE_ENTRY_BYTES,
             "EventBridge",
             "Source, DetailType and Detail",
+        ),
+        Target::Lambda(_, invocation) => (
+            invocation.max_payload_bytes(),
+            "Lambda",
+            "the invocation's event",
         ),
     };
     Some(Limit {
@@ -79,7 +83,15 @@ mod tests {
             1_048_576
         );
         assert_eq!(limit_of(&Target::Sns(aws.clone())).unwrap().bytes, 262_144);
-        assert_eq!(limit_of(&Target::Eventbridge(aws)).unwrap().bytes, 999_999);
+        assert_eq!(
+            limit_of(&Target::Eventbridge(aws.clone())).unwrap().bytes,
+            999_999
+        );
+        let event = hookrelay_models::LambdaInvocation::Event;
+        assert_eq!(
+            limit_of(&Target::Lambda(aws, event)).unwrap().bytes,
+            1 << 20
+        );
     }
 
     #[test]

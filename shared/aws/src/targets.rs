@@ -1,5 +1,6 @@
-//! Deliveries to AWS targets (issue 28): an SQS queue, an SNS topic or an
-//! EventBridge bus (its entry: `bus_entry`),
+//! Deliveries to AWS targets (issue 28): an SQS queue, an SNS topic, an
+//! EventBridge bus (its entry: `bus_entry`) or a Lambda function (its
+//! event and what its answers mean: `lambda_invoke`),
 //! reached with the dispatcher's own role or one it assumes (another
 //! account's). The
 //! request's headers — `webhook-id`, `webhook-timestamp`,
@@ -26,7 +27,7 @@ use aws_sdk_sqs::operation::RequestId;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use base64::Engine;
 use hookrelay_core::{AwsTarget, OutboundRequest, SendResult, Sender, Target};
-use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
+use hookrelay_models::{AttemptErrorKind, AttemptOutcome, LambdaInvocation};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -48,6 +49,7 @@ struct Reach {
     sqs: OnceLock<aws_sdk_sqs::Client>,
     sns: OnceLock<aws_sdk_sns::Client>,
     events: OnceLock<aws_sdk_eventbridge::Client>,
+    lambda: OnceLock<aws_sdk_lambda::Client>,
 }
 
 pub struct AwsTargetSender {
@@ -99,6 +101,7 @@ impl AwsTargetSender {
             sqs: OnceLock::new(),
             sns: OnceLock::new(),
             events: OnceLock::new(),
+            lambda: OnceLock::new(),
         });
         reaches.insert(key, reach.clone());
         reach
@@ -147,6 +150,54 @@ impl AwsTargetSender {
                 refused => refused,
             },
             Ok(Err(err)) => aws_failure(err, started),
+        }
+    }
+
+    /// One `Invoke`. The SDK's own operation timeouts are off for it (a
+    /// synchronous invoke lasts as long as the function runs): the
+    /// destination's timeout is the one that counts.
+    async fn invoke_function(
+        &self,
+        request: &OutboundRequest,
+        target: &AwsTarget,
+        invocation: LambdaInvocation,
+    ) -> SendResult {
+        use aws_sdk_lambda::types::InvocationType;
+        let started = Instant::now();
+        let reach = self.reach(target).await;
+        let client = reach.lambda.get_or_init(|| {
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .disable_operation_timeout()
+                .disable_operation_attempt_timeout()
+                .build();
+            aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&reach.config)
+                    .timeout_config(timeouts)
+                    .build(),
+            )
+        });
+        let fitted =
+            crate::oversize::fit_lambda_event(self.links.as_deref(), request, target, started)
+                .await;
+        let (payload, pointed_to) = match fitted {
+            Ok(fitted) => fitted,
+            Err(refused) => return refused,
+        };
+        let call = client
+            .invoke()
+            .function_name(&request.url)
+            .invocation_type(match invocation {
+                LambdaInvocation::RequestResponse => InvocationType::RequestResponse,
+                LambdaInvocation::Event => InvocationType::Event,
+            })
+            .payload(aws_sdk_lambda::primitives::Blob::new(payload));
+        match tokio::time::timeout(request.timeout, call.send()).await {
+            Err(_) => failed(AttemptErrorKind::Timeout, started, String::new()),
+            Ok(Ok(output)) => {
+                crate::lambda_invoke::answered(&output, invocation, started).pointing_to(pointed_to)
+            }
+            Ok(Err(err)) => crate::lambda_invoke::function_error_in(&err, started)
+                .unwrap_or_else(|| aws_failure(err, started)),
         }
     }
 
@@ -359,6 +410,9 @@ impl Sender for AwsTargetSender {
             Target::Sqs(target) => self.send_to_queue(request, target).await,
             Target::Sns(target) => self.publish_to_topic(request, target).await,
             Target::Eventbridge(target) => self.put_to_bus(request, target).await,
+            Target::Lambda(target, invocation) => {
+                self.invoke_function(request, target, *invocation).await
+            }
             Target::Http => failed(
                 AttemptErrorKind::Io,
                 Instant::now(),

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use hookrelay_models::{
     Attempt, AttemptOutcome, Config, Delivery, DeliveryState, Destination, DestinationId, Event,
-    EventId, Route, Source, SourceId, Timestamp,
+    EventId, LambdaInvocation, Route, Source, SourceId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -649,6 +649,9 @@ pub enum Target {
     Sns(AwsTarget),
     /// `PutEvents` to the bus the request's `url` names.
     Eventbridge(AwsTarget),
+    /// `Invoke` of the function the request's `url` names, with the
+    /// request as an API Gateway HTTP API event.
+    Lambda(AwsTarget, LambdaInvocation),
 }
 
 /// How an AWS target is reached.

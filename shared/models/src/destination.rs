@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use crate::destination_kind::{check_role_arn, BusTarget, DestinationKind, SnsTarget, SqsTarget};
+use crate::destination_kind::{
+    check_role_arn, BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget,
+    SqsTarget,
+};
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
@@ -75,6 +78,9 @@ pub struct Destination {
         skip_serializing_if = "Option::is_none"
     )]
     pub pointer_url_ttl: Option<Duration>,
+    /// A Lambda function: how it is invoked (default `request_response`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<LambdaInvocation>,
     /// `whsec_…`: signs every delivery (Standard Webhooks).
     pub secret: Secret,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -153,6 +159,7 @@ impl fmt::Debug for Destination {
             .field("group_key", &self.group_key)
             .field("oversize", &self.oversize)
             .field("pointer_url_ttl", &self.pointer_url_ttl)
+            .field("invocation", &self.invocation)
             .field("url", &redact_url(&self.url))
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
@@ -180,6 +187,7 @@ impl Destination {
             group_key: None,
             oversize: Oversize::Pointer,
             pointer_url_ttl: None,
+            invocation: None,
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
@@ -203,16 +211,25 @@ impl Destination {
         self.pointer_url_ttl.unwrap_or(DEFAULT_POINTER_URL_TTL)
     }
 
+    /// How a Lambda destination's function is invoked (the default for
+    /// any other kind, which has none).
+    pub fn invocation(&self) -> LambdaInvocation {
+        self.invocation.unwrap_or_default()
+    }
+
     /// Checks `url` for the destination's kind, and that only that kind's
     /// settings are given.
     fn check_target(&self) -> Result<(), String> {
         let kind = self.kind;
+        if self.invocation.is_some() && kind != DestinationKind::Lambda {
+            return Err("invocation is for lambda destinations".into());
+        }
         match kind {
             DestinationKind::Http => {
                 parse_http_url(&self.url)?;
                 if self.role_arn.is_some() || self.external_id.is_some() {
                     return Err(
-                        "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge)".into(),
+                        "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge, lambda)".into(),
                     );
                 }
                 if self.group_key.is_some() {
@@ -224,10 +241,14 @@ impl Destination {
                     );
                 }
             }
-            DestinationKind::Sqs | DestinationKind::Sns | DestinationKind::Eventbridge => {
+            DestinationKind::Sqs
+            | DestinationKind::Sns
+            | DestinationKind::Eventbridge
+            | DestinationKind::Lambda => {
                 let fifo = match kind {
                     DestinationKind::Sns => SnsTarget::parse(&self.url)?.fifo,
                     DestinationKind::Eventbridge => BusTarget::parse(&self.url).map(|_| false)?,
+                    DestinationKind::Lambda => LambdaTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
                 if !self.headers.is_empty() {

@@ -1,5 +1,5 @@
 //! What a destination is: an HTTP endpoint (the default), or an AWS
-//! target the dispatcher reaches with its own role, or a role it assumes
+//! target (a queue, a topic, a bus, a function) the dispatcher reaches with its own role, or a role it assumes
 //! for another account. No access keys are ever configured.
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -17,6 +17,9 @@ pub enum DestinationKind {
     Sns,
     /// `url` is an EventBridge bus name or ARN, put to with `PutEvents`.
     Eventbridge,
+    /// `url` is a Lambda function's name (`name[:qualifier]`) or ARN,
+    /// invoked with `Invoke`.
+    Lambda,
 }
 
 impl DestinationKind {
@@ -30,6 +33,7 @@ impl DestinationKind {
             DestinationKind::Sqs => "sqs",
             DestinationKind::Sns => "sns",
             DestinationKind::Eventbridge => "eventbridge",
+            DestinationKind::Lambda => "lambda",
         }
     }
 }
@@ -209,6 +213,109 @@ impl BusTarget {
     }
 }
 
+/// How a Lambda destination's function is invoked, `invocation =
+/// "request_response"` (the default) or `"event"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LambdaInvocation {
+    /// Synchronous: the attempt waits for the function and records its
+    /// outcome, so a function error is a failed attempt, retried.
+    #[default]
+    RequestResponse,
+    /// Asynchronous: Lambda queues the event and answers 202, which says
+    /// only that it was accepted; Lambda owns the function's retries.
+    Event,
+}
+
+impl LambdaInvocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LambdaInvocation::RequestResponse => "request_response",
+            LambdaInvocation::Event => "event",
+        }
+    }
+
+    /// The largest payload (the whole JSON event) Lambda accepts for this
+    /// invocation type: 6 MB synchronous, 1 MB asynchronous (AWS's
+    /// `Invoke` documentation; docs/research/aws-destinations.md §5).
+    /// Larger ones are refused with `RequestTooLargeException`.
+    pub const fn max_payload_bytes(self) -> usize {
+        match self {
+            LambdaInvocation::RequestResponse => 6 * 1024 * 1024,
+            LambdaInvocation::Event => 1024 * 1024,
+        }
+    }
+}
+
+impl std::str::FromStr for LambdaInvocation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "request_response" => Ok(LambdaInvocation::RequestResponse),
+            "event" => Ok(LambdaInvocation::Event),
+            other => Err(format!(
+                "invocation {other:?}: request_response (the default) or event"
+            )),
+        }
+    }
+}
+
+/// A Lambda function as a destination names it: `name`, `name:qualifier`
+/// (a version or alias) or its ARN
+/// (`arn:aws:lambda:us-east-1:123456789012:function:name[:qualifier]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    /// What `Invoke` is given as `FunctionName` (the qualifier included).
+    pub function: String,
+    /// The function's region, when its ARN says; else the dispatcher's.
+    pub region: Option<String>,
+}
+
+impl LambdaTarget {
+    pub fn parse(target: &str) -> Result<LambdaTarget, String> {
+        let bad = || {
+            format!("lambda destination {target:?}: expected a function name (orders, orders:live) or ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])")
+        };
+        // Names: letters, digits, `-` and `_`, at most 64. Qualifiers: a
+        // version (`$LATEST`, `7`) or an alias, at most 128.
+        let valid_name = |name: &str| {
+            (1..=64).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let valid_qualifier = |qualifier: &str| {
+            (1..=128).contains(&qualifier.len())
+                && qualifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_$".contains(&b))
+        };
+        let parts: Vec<&str> = target.split(':').collect();
+        let (name, qualifier, region) = match parts.as_slice() {
+            [name] => (*name, None, None),
+            [name, qualifier] => (*name, Some(*qualifier), None),
+            ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
+                if partition.starts_with("aws")
+                    && !region.is_empty()
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && rest.len() <= 1 =>
+            {
+                (*name, rest.first().copied(), Some(region.to_string()))
+            }
+            _ => return Err(bad()),
+        };
+        if !valid_name(name) || !qualifier.is_none_or(valid_qualifier) {
+            return Err(bad());
+        }
+        Ok(LambdaTarget {
+            function: target.to_string(),
+            region,
+        })
+    }
+}
+
 /// SQS queue names: 1 to 80 letters, digits, `-` and `_`, with `.fifo`
 /// at the end of a FIFO queue's.
 fn valid_queue_name(name: &str) -> bool {
@@ -308,6 +415,60 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn functions_are_read_from_names_and_arns() {
+        let plain = LambdaTarget::parse("orders").unwrap();
+        assert_eq!((plain.function.as_str(), plain.region), ("orders", None));
+        assert_eq!(
+            LambdaTarget::parse("orders:$LATEST").unwrap().function,
+            "orders:$LATEST"
+        );
+        let by_arn =
+            LambdaTarget::parse("arn:aws:lambda:eu-west-1:123456789012:function:orders:live")
+                .unwrap();
+        assert_eq!(by_arn.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            by_arn.function,
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders:live"
+        );
+        for bad in [
+            "",
+            "a function",
+            "orders:",
+            "orders:live:extra",
+            "arn:aws:sqs:eu-west-1:123456789012:orders",
+            "arn:aws:lambda:eu-west-1:12345:function:orders",
+            "arn:aws:lambda:eu-west-1:123456789012:layer:orders",
+            "arn:aws:lambda:eu-west-1:123456789012:function:orders:1:2",
+            "https://example.com/fn",
+        ] {
+            assert!(
+                LambdaTarget::parse(bad)
+                    .unwrap_err()
+                    .contains("function name"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn invocation_types_and_their_payload_limits() {
+        assert_eq!(
+            LambdaInvocation::default(),
+            LambdaInvocation::RequestResponse
+        );
+        assert_eq!("event".parse(), Ok(LambdaInvocation::Event));
+        assert!("Event"
+            .parse::<LambdaInvocation>()
+            .unwrap_err()
+            .contains("request_response"));
+        assert_eq!(
+            LambdaInvocation::RequestResponse.max_payload_bytes(),
+            6_291_456
+        );
+        assert_eq!(LambdaInvocation::Event.max_payload_bytes(), 1_048_576);
     }
 
     #[test]

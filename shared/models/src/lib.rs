@@ -32,7 +32,9 @@ pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, Delivery
 pub use destination::{
     redact_url, DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
-pub use destination_kind::{BusTarget, DestinationKind, SnsTarget, SqsTarget};
+pub use destination_kind::{
+    BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget, SqsTarget,
+};
 pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;

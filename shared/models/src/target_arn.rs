@@ -6,7 +6,7 @@
 //! queue URL) leaves that part open: it matches whatever the pattern has
 //! there, since the dispatcher's own region and account fill it in.
 use crate::destination::Destination;
-use crate::destination_kind::{BusTarget, DestinationKind, SnsTarget, SqsTarget};
+use crate::destination_kind::{BusTarget, DestinationKind, LambdaTarget, SnsTarget, SqsTarget};
 
 /// An ARN's parts, some perhaps unknown: partition, service, region,
 /// account, resource.
@@ -73,6 +73,22 @@ pub fn target_arn(destination: &Destination) -> Option<TargetArn> {
                     bus.region,
                     None,
                     Some(format!("event-bus/{}", bus.bus)),
+                ],
+            })
+        }
+        DestinationKind::Lambda => {
+            LambdaTarget::parse(&destination.url).ok()?;
+            if destination.url.starts_with("arn:") {
+                return TargetArn::from_arn(&destination.url);
+            }
+            // `name` or `name:qualifier`, in the dispatcher's account.
+            Some(TargetArn {
+                parts: [
+                    None,
+                    known("lambda"),
+                    None,
+                    None,
+                    Some(format!("function:{}", destination.url)),
                 ],
             })
         }
@@ -176,5 +192,10 @@ mod tests {
         assert!(!topic.allowed_by("arn:aws:sns:eu-west-1:210987654321:*"));
         assert!(!topic.allowed_by("not an arn"));
         assert!(target_arn(&destination(DestinationKind::Http, "https://example.com")).is_none());
+
+        let function = target_arn(&destination(DestinationKind::Lambda, "orders:live")).unwrap();
+        assert_eq!(function.shown(), "arn:*:lambda:*:*:function:orders:live");
+        assert!(function.allowed_by("arn:aws:lambda:eu-west-1:123456789012:function:orders*"));
+        assert!(!function.allowed_by("arn:aws:lambda:eu-west-1:123456789012:function:orders"));
     }
 }

@@ -1,8 +1,8 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, Oversize,
-    SnsTarget, SqsTarget, Timestamp, RESERVED_HEADERS,
+    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, LambdaTarget,
+    Oversize, SnsTarget, SqsTarget, Timestamp, RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
 
@@ -108,14 +108,19 @@ impl Dispatch {
         let (url, target) = match destination.kind {
             DestinationKind::Http => (destination.url.clone(), Target::Http),
             kind => {
-                // A consumer of a queue or topic sees no URL or request
-                // line: the event's own id travels too.
+                // A consumer of a queue, topic, bus or function sees no
+                // URL or request line: the event's own id travels too.
                 headers.push(("hookrelay-event-id".to_string(), event.id.to_string()));
                 let (url, region, fifo) = match kind {
                     DestinationKind::Eventbridge => {
                         let bus =
                             BusTarget::parse(&destination.url).map_err(CoreError::Misconfigured)?;
                         (bus.bus, bus.region, false)
+                    }
+                    DestinationKind::Lambda => {
+                        let function = LambdaTarget::parse(&destination.url)
+                            .map_err(CoreError::Misconfigured)?;
+                        (function.function, function.region, false)
                     }
                     DestinationKind::Sns => {
                         let topic =
@@ -150,6 +155,9 @@ impl Dispatch {
                 match kind {
                     DestinationKind::Sns => (url, Target::Sns(target)),
                     DestinationKind::Eventbridge => (url, Target::Eventbridge(target)),
+                    DestinationKind::Lambda => {
+                        (url, Target::Lambda(target, destination.invocation()))
+                    }
                     _ => (url, Target::Sqs(target)),
                 }
             }
