@@ -67,9 +67,9 @@ fn budget(scenario: Scenario) -> Budget {
             sqs_requests: 2.2,
             ..budget(Scenario::OneDestination)
         },
-        Scenario::SnsDestination | Scenario::EventbridgeDestination => {
-            budget(Scenario::OneDestination)
-        }
+        Scenario::SnsDestination
+        | Scenario::EventbridgeDestination
+        | Scenario::LambdaDestination => budget(Scenario::OneDestination),
     }
 }
 
@@ -120,14 +120,19 @@ async fn every_scenario_stays_within_its_budget_per_webhook() {
         );
         // An AWS destination's own service bills one request or event per
         // delivery (the body is well under 64 KB), and nothing else does.
-        let (sns, events) = match scenario {
-            Scenario::SnsDestination => (1.0, 0.0),
-            Scenario::EventbridgeDestination => (0.0, 1.0),
-            _ => (0.0, 0.0),
+        let (sns, events, invokes) = match scenario {
+            Scenario::SnsDestination => (1.0, 0.0, 0.0),
+            Scenario::EventbridgeDestination => (0.0, 1.0, 0.0),
+            Scenario::LambdaDestination => (0.0, 0.0, 1.0),
+            _ => (0.0, 0.0, 0.0),
         };
         assert_eq!(
-            (spent.sns_requests, spent.eventbridge_events),
-            (sns, events),
+            (
+                spent.sns_requests,
+                spent.eventbridge_events,
+                spent.lambda_invokes
+            ),
+            (sns, events, invokes),
             "{}",
             run.report()
         );

@@ -9,7 +9,7 @@ use crate::lambda_runtime::{
 };
 use crate::meter::{MeteringProxy, ProxyOptions, Usage};
 use crate::sink::{Reply, Sink};
-use crate::{aws_targets, config_from, moto};
+use crate::{aws_targets, config_from, lambda_watch, moto};
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
@@ -29,6 +29,9 @@ pub struct Prices {
     pub lambda_per_million: f64,
     /// SQS standard queue, per million requests (64 KB chunks).
     pub sqs_per_million: f64,
+    /// Lambda invokes of the user's function, per million (its own
+    /// duration is the function's business, not counted here).
+    pub lambda_invoke_per_million: f64,
     /// SNS standard topics, per million publishes (64 KB chunks);
     /// deliveries to SQS subscriptions are free.
     pub sns_per_million: f64,
@@ -47,6 +50,7 @@ pub const PRICES: Prices = Prices {
     lambda_arm_gb_second: 0.000_013_333_4,
     lambda_per_million: 0.20,
     sqs_per_million: 0.40,
+    lambda_invoke_per_million: 0.20,
     sns_per_million: 0.50,
     eventbridge_per_million: 1.00,
     dynamodb_wru_per_million: 0.625,
@@ -95,10 +99,13 @@ pub enum Scenario {
     /// One destination of kind `eventbridge`: a `PutEvents` to the user's
     /// bus.
     EventbridgeDestination,
+    /// One destination of kind `lambda`: a synchronous `Invoke` of the
+    /// user's function (a real one, under `cargo lambda watch`).
+    LambdaDestination,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::OneDestination,
         Scenario::OneRetry,
         Scenario::ThreeDestinations,
@@ -107,6 +114,7 @@ impl Scenario {
         Scenario::SqsDestination,
         Scenario::SnsDestination,
         Scenario::EventbridgeDestination,
+        Scenario::LambdaDestination,
     ];
 
     pub fn name(self) -> &'static str {
@@ -119,6 +127,7 @@ impl Scenario {
             Scenario::SqsDestination => "sqs-destination",
             Scenario::SnsDestination => "sns-destination",
             Scenario::EventbridgeDestination => "eventbridge-destination",
+            Scenario::LambdaDestination => "lambda-destination",
         }
     }
 
@@ -128,6 +137,7 @@ impl Scenario {
             Scenario::SqsDestination => Some("sqs"),
             Scenario::SnsDestination => Some("sns"),
             Scenario::EventbridgeDestination => Some("eventbridge"),
+            Scenario::LambdaDestination => Some("lambda"),
             _ => None,
         }
     }
@@ -208,6 +218,8 @@ pub struct CostRun {
     pub webhooks: usize,
     pub receiver: Usage,
     pub dispatcher: Usage,
+    /// The dispatcher's invokes of a `lambda` destination's function.
+    pub functions: Usage,
     pub receiver_invocations: u64,
     pub dispatcher_invocations: u64,
     pub event_source_sqs_requests: f64,
@@ -271,6 +283,8 @@ pub struct PerWebhook {
     /// SNS publishes, EventBridge events (64 KB chunks).
     pub sns_requests: f64,
     pub eventbridge_events: f64,
+    /// Invokes of a `lambda` destination's function.
+    pub lambda_invokes: f64,
     pub dynamodb_calls: f64,
     pub receiver_rounds: f64,
     pub lambda_invocations: f64,
@@ -284,7 +298,8 @@ pub struct Dollars {
     pub api_gateway: f64,
     pub lambda: f64,
     pub sqs: f64,
-    /// SNS and EventBridge, for destinations of those kinds.
+    /// SNS, EventBridge and Lambda invokes, for destinations of those
+    /// kinds.
     pub targets: f64,
     pub dynamodb: f64,
     pub logs: f64,
@@ -338,6 +353,7 @@ impl CostRun {
             sqs_requests: (r.sqs_requests + d.sqs_requests + self.event_source_sqs_requests) / n,
             sns_requests: self.dispatcher.target_requests("sns") / n,
             eventbridge_events: self.dispatcher.target_requests("events") / n,
+            lambda_invokes: self.functions.target_requests("lambda") / n,
             dynamodb_calls: (self.receiver.dynamodb_calls() + self.dispatcher.dynamodb_calls())
                 as f64
                 / n,
@@ -361,7 +377,8 @@ impl CostRun {
                 + p.lambda_gb_seconds * million * PRICES.lambda_arm_gb_second,
             sqs: p.sqs_requests * PRICES.sqs_per_million,
             targets: p.sns_requests * PRICES.sns_per_million
-                + p.eventbridge_events * PRICES.eventbridge_per_million,
+                + p.eventbridge_events * PRICES.eventbridge_per_million
+                + p.lambda_invokes * PRICES.lambda_invoke_per_million,
             dynamodb: p.write_units * PRICES.dynamodb_wru_per_million
                 + p.read_units * PRICES.dynamodb_rru_per_million,
             logs: p.log_bytes * million / 1e9 * PRICES.logs_per_gb,
@@ -383,6 +400,7 @@ impl CostRun {
         for (function, usage) in [
             ("receiver", &self.receiver),
             ("dispatcher", &self.dispatcher),
+            ("dispatcher", &self.functions),
         ] {
             for (call, line) in &usage.lines {
                 let _ = writeln!(
@@ -427,7 +445,7 @@ impl CostRun {
         );
         let _ = writeln!(
             out,
-            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + SNS and EventBridge {:.2} + DynamoDB {:.2} + Logs {:.2} = {:.2}",
+            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + SNS, EventBridge and Lambda targets {:.2} + DynamoDB {:.2} + Logs {:.2} = {:.2}",
             d.api_gateway,
             d.lambda,
             d.sqs,
@@ -459,6 +477,8 @@ pub struct CostBench {
     dispatcher_api: RuntimeApi,
     receiver_proxy: MeteringProxy,
     dispatcher_proxy: MeteringProxy,
+    /// In front of `cargo lambda watch`, for a `lambda` destination.
+    functions_proxy: Option<MeteringProxy>,
     receiver: (FunctionProcess, Arc<LogCount>),
     dispatcher: (FunctionProcess, Arc<LogCount>),
     scenario: Scenario,
@@ -498,6 +518,7 @@ impl CostBench {
         } = provisioned.clone();
         let sink = Sink::start().await;
         let (landing, target) = match scenario.aws_kind() {
+            Some("lambda") => (None, Some(lambda_watch::FUNCTION.to_string())),
             Some(kind) => {
                 let landing = aws_targets::create_queue(&sqs, "landing", false).await;
                 let arn = aws_targets::queue_arn(&sqs, &landing).await;
@@ -536,7 +557,13 @@ impl CostBench {
             roles,
         };
         let receiver_proxy = MeteringProxy::start(&moto.endpoint, options.clone()).await;
-        let dispatcher_proxy = MeteringProxy::start(&moto.endpoint, options).await;
+        let dispatcher_proxy = MeteringProxy::start(&moto.endpoint, options.clone()).await;
+        let functions_proxy = match scenario.aws_kind() {
+            Some("lambda") => {
+                Some(MeteringProxy::start(&lambda_watch::shared().endpoint, options).await)
+            }
+            _ => None,
+        };
         let env = |endpoint: String| {
             let mut env = provisioned.environment(&endpoint);
             env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS".into(), "true".into()));
@@ -557,7 +584,14 @@ impl CostBench {
             &dispatcher_bin,
             "hookrelay-dispatcher",
             &dispatcher_api,
-            &env(dispatcher_proxy.endpoint()),
+            &[
+                env(dispatcher_proxy.endpoint()),
+                functions_proxy
+                    .iter()
+                    .map(|proxy| ("AWS_ENDPOINT_URL_LAMBDA".to_string(), proxy.endpoint()))
+                    .collect(),
+            ]
+            .concat(),
         );
         CostBench {
             sdk_sqs: sqs,
@@ -567,6 +601,7 @@ impl CostBench {
             dispatcher_api,
             receiver_proxy,
             dispatcher_proxy,
+            functions_proxy,
             receiver,
             dispatcher,
             scenario,
@@ -748,6 +783,13 @@ impl CostBench {
     /// destination, the messages that reached its queue (or its topic's or
     /// bus's).
     async fn attempts_made(&self) -> usize {
+        if let Some(functions) = &self.functions_proxy {
+            return functions
+                .usage()
+                .lines
+                .get("lambda Invoke")
+                .map_or(0, |line| line.calls as usize);
+        }
         if let Some(landing) = &self.landing {
             let taken = aws_targets::take_all(&self.sdk_sqs, landing).await;
             return self.landed.fetch_add(taken, Ordering::SeqCst) + taken;
@@ -774,6 +816,13 @@ impl CostBench {
         }
         let receiver_before = self.receiver_proxy.usage();
         let dispatcher_before = self.dispatcher_proxy.usage();
+        let functions_usage = || {
+            self.functions_proxy
+                .as_ref()
+                .map(MeteringProxy::usage)
+                .unwrap_or_default()
+        };
+        let functions_before = functions_usage();
         let logs_before = |count: &LogCount| {
             (
                 count.lines.load(Ordering::SeqCst),
@@ -829,6 +878,7 @@ impl CostBench {
             webhooks,
             receiver: self.receiver_proxy.usage().since(&receiver_before),
             dispatcher: self.dispatcher_proxy.usage().since(&dispatcher_before),
+            functions: functions_usage().since(&functions_before),
             receiver_invocations: webhooks as u64,
             dispatcher_invocations,
             event_source_sqs_requests: dispatcher_invocations as f64
