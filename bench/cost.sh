@@ -8,7 +8,7 @@
 #
 #   cost one-destination b=10: $6.42 per million
 #
-#   bench/cost.sh                          # 5 scenarios, batch sizes 1 and 10
+#   bench/cost.sh                          # 9 scenarios, batch sizes 1 and 10
 #   bench/cost.sh --webhooks 50 --batch 10 --scenario one-destination
 set -euo pipefail
 cd "$(dirname "$0")/.."
