@@ -367,7 +367,39 @@ async fn a_410_and_a_probe_are_told_as_they_happen(kind: Kind) {
     );
 }
 
+/// `config push` of a file that disables a destination, then of one that
+/// enables it again: each change is told, by an operator.
+async fn a_pushed_file_that_disables_or_enables_is_told(kind: Kind) {
+    let sink = Sink::start().await;
+    let relay = relay(kind, config(&sink)).await;
+    let admin = relay.admin();
+    let push_with_app = |enabled: bool| {
+        let mut pushed = config(&sink);
+        let app = pushed
+            .destinations
+            .iter_mut()
+            .find(|d| d.id.as_str() == "app")
+            .unwrap();
+        app.enabled = enabled;
+        app.disabled_reason = (!enabled).then(|| "maintenance".to_string());
+        AdminRequest::PushConfig {
+            config: pushed,
+            allow_private: true,
+        }
+    };
+    admin.execute(push_with_app(false)).await.unwrap();
+    settle(&relay).await;
+    admin.execute(push_with_app(true)).await.unwrap();
+    settle(&relay).await;
+    let ops = ops_events(&sink);
+    assert_eq!(types(&ops), ["destination.disabled", "destination.enabled"]);
+    assert_eq!(ops[0]["data"]["by"], "operator");
+    assert_eq!(ops[0]["data"]["reason"], "maintenance");
+    assert_eq!(ops[1]["data"]["by"], "operator");
+}
+
 on_both_backends!(
+    a_pushed_file_that_disables_or_enables_is_told,
     each_trigger_is_one_signed_event_per_destination_type_and_window,
     unrouted_alerts_cost_nothing_and_alerts_do_not_feed_on_themselves,
     a_410_and_a_probe_are_told_as_they_happen,

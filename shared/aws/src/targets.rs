@@ -201,15 +201,17 @@ impl AwsTargetSender {
         }
     }
 
-    async fn publish_to_topic(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
-        use aws_sdk_sns::types::MessageAttributeValue;
-        let started = Instant::now();
-        let reach = self.reach(target).await;
-        let client = reach
-            .sns
-            .get_or_init(|| aws_sdk_sns::Client::new(&reach.config));
+    /// The SQS or SNS message for `request`: its body and attributes, or
+    /// the pointer in the body's place when they are over the target's
+    /// limit (or the attempt's failure).
+    async fn fitted_message(
+        &self,
+        request: &OutboundRequest,
+        target: &AwsTarget,
+        started: Instant,
+    ) -> Result<Message, SendResult> {
         let (body, attributes) = message_parts(request);
-        let fitted = crate::oversize::fit_message(
+        crate::oversize::fit_message(
             self.links.as_deref(),
             request,
             target,
@@ -217,12 +219,21 @@ impl AwsTargetSender {
             attributes,
             started,
         )
-        .await;
+        .await
+    }
+
+    async fn publish_to_topic(&self, request: &OutboundRequest, target: &AwsTarget) -> SendResult {
+        use aws_sdk_sns::types::MessageAttributeValue;
+        let started = Instant::now();
+        let reach = self.reach(target).await;
+        let client = reach
+            .sns
+            .get_or_init(|| aws_sdk_sns::Client::new(&reach.config));
         let Message {
             body,
             attributes,
             pointed_to,
-        } = match fitted {
+        } = match self.fitted_message(request, target, started).await {
             Ok(message) => message,
             Err(refused) => return refused,
         };
@@ -257,21 +268,11 @@ impl AwsTargetSender {
         let client = reach
             .sqs
             .get_or_init(|| aws_sdk_sqs::Client::new(&reach.config));
-        let (body, attributes) = message_parts(request);
-        let fitted = crate::oversize::fit_message(
-            self.links.as_deref(),
-            request,
-            target,
-            body,
-            attributes,
-            started,
-        )
-        .await;
         let Message {
             body,
             attributes,
             pointed_to,
-        } = match fitted {
+        } = match self.fitted_message(request, target, started).await {
             Ok(message) => message,
             Err(refused) => return refused,
         };

@@ -6,6 +6,7 @@ use hookrelay_models::{Config, Destination, DestinationId, Route, Source, Source
 use super::{invalid, not_found, Admin, AdminResponse};
 use crate::dispatch::resume_destination;
 use crate::error::CoreError;
+use crate::operational::{Alert, ChangedBy};
 use crate::ports::{ConfigItem, ConfigKey};
 
 impl Admin {
@@ -168,6 +169,21 @@ impl Admin {
             config.destinations.len(),
             config.routes.len()
         );
+        // A destination the file disables that was enabled: told as
+        // `destinations disable` tells it.
+        for destination in config.destinations.iter().filter(|d| !d.enabled) {
+            if before
+                .destination(&destination.id)
+                .is_some_and(|d| d.enabled)
+            {
+                self.raise(&Alert::DestinationDisabled {
+                    destination: destination.id.clone(),
+                    by: ChangedBy::Operator,
+                    reason: destination.disabled_reason.clone(),
+                })
+                .await;
+            }
+        }
         // A destination the file enables that was disabled: its
         // parked deliveries go out, as on `destinations enable`.
         for destination in config.destinations.iter().filter(|d| d.enabled) {
@@ -177,6 +193,11 @@ impl Admin {
             if !was_disabled {
                 continue;
             }
+            self.raise(&Alert::DestinationEnabled {
+                destination: destination.id.clone(),
+                by: ChangedBy::Operator,
+            })
+            .await;
             match &self.queue {
                 Some(queue) => {
                     if resume_destination(
