@@ -121,11 +121,7 @@ impl BodyLinks for BodyBucket {
 
 /// The pointer to `link` for `request`, as documented above.
 pub(crate) fn pointer(link: &BodyLink, request: &OutboundRequest) -> Value {
-    let content_type = request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.as_str());
+    let content_type = request.header("content-type");
     let mut found = json!({
         "version": POINTER_VERSION,
         "key": link.key,

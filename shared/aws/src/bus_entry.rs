@@ -21,23 +21,15 @@ use std::time::Instant;
 /// The most characters EventBridge takes in a `DetailType`.
 const MAX_DETAIL_TYPE: usize = 128;
 
-fn header<'a>(request: &'a OutboundRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// What the delivery is (`event_id`, `webhook_id`, `source`, `type`,
 /// `timestamp`): the `hookrelay` field of a detail or a pointer.
 pub(crate) fn metadata(request: &OutboundRequest) -> Value {
     json!({
-        "event_id": header(request, "hookrelay-event-id"),
-        "webhook_id": header(request, "webhook-id"),
-        "source": header(request, "hookrelay-source"),
-        "type": header(request, "hookrelay-event-type"),
-        "timestamp": header(request, "webhook-timestamp"),
+        "event_id": request.header("hookrelay-event-id"),
+        "webhook_id": request.header("webhook-id"),
+        "source": request.header("hookrelay-source"),
+        "type": request.header("hookrelay-event-type"),
+        "timestamp": request.header("webhook-timestamp"),
     })
 }
 
@@ -76,8 +68,9 @@ pub(crate) fn entry_with_detail(
     bus: &str,
     detail: &Value,
 ) -> PutEventsRequestEntry {
-    let source = header(request, "hookrelay-source").unwrap_or("unknown");
-    let detail_type: String = header(request, "hookrelay-event-type")
+    let source = request.header("hookrelay-source").unwrap_or("unknown");
+    let detail_type: String = request
+        .header("hookrelay-event-type")
         .filter(|t| !t.is_empty())
         .unwrap_or("webhook")
         .chars()

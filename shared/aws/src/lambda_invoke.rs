@@ -29,14 +29,6 @@ use std::time::{Duration, Instant};
 /// answer when its Lambda integration fails.
 pub(crate) const FUNCTION_ERROR_STATUS: u16 = 502;
 
-fn header<'a>(request: &'a OutboundRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 /// The event for `request`: `POST /` with the delivery's headers (names in
 /// lower case, as API Gateway gives them) and its body, as text when it is
 /// UTF-8 and as base64 (`isBase64Encoded`) when not.
@@ -53,7 +45,8 @@ pub(crate) fn event(request: &OutboundRequest) -> Value {
             true,
         ),
     };
-    let time_epoch = header(request, "webhook-timestamp")
+    let time_epoch = request
+        .header("webhook-timestamp")
         .and_then(|secs| secs.parse::<i64>().ok())
         .map_or(0, |secs| secs.saturating_mul(1000));
     json!({
@@ -72,9 +65,9 @@ pub(crate) fn event(request: &OutboundRequest) -> Value {
                 "path": "/",
                 "protocol": "HTTP/1.1",
                 "sourceIp": "127.0.0.1",
-                "userAgent": header(request, "user-agent").unwrap_or("hookrelay"),
+                "userAgent": request.header("user-agent").unwrap_or("hookrelay"),
             },
-            "requestId": header(request, "webhook-id").unwrap_or_default(),
+            "requestId": request.header("webhook-id").unwrap_or_default(),
             "routeKey": "$default",
             "stage": "$default",
             "timeEpoch": time_epoch,

@@ -638,6 +638,16 @@ pub struct OutboundRequest {
     pub target: Target,
 }
 
+impl OutboundRequest {
+    /// A header's value, its name in any case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// What kind of target a request goes to, with what that kind needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Target {
