@@ -267,14 +267,7 @@ async fn a_role_is_assumed_for_another_accounts_queue() {
 
 #[test]
 fn aws_destinations_are_checked_when_the_configuration_is_loaded() {
-    let with = |destination: &str| {
-        hookrelay_models::Config::from_toml(
-            &format!("[[destinations]]\nid = \"q\"\nsecret = \"{DEST_SECRET}\"\n{destination}\n"),
-            "test.toml",
-        )
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-    };
+    let with = hookrelay_tests::load_one_destination;
     assert!(with("kind = \"sqs\"\nurl = \"arn:aws:sqs:eu-west-1:123456789012:orders\"").is_ok());
     for (bad, says) in [
         (

@@ -311,14 +311,7 @@ fn hookrelay_dev_invokes_a_function_at_aws_endpoint_url_lambda() {
 
 #[test]
 fn lambda_destinations_are_checked_when_the_configuration_is_loaded() {
-    let with = |destination: &str| {
-        hookrelay_models::Config::from_toml(
-            &format!("[[destinations]]\nid = \"f\"\nsecret = \"{DEST_SECRET}\"\n{destination}\n"),
-            "test.toml",
-        )
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-    };
+    let with = hookrelay_tests::load_one_destination;
     for good in [
         "kind = \"lambda\"\nurl = \"orders\"",
         "kind = \"lambda\"\nurl = \"orders:live\"\ninvocation = \"event\"",

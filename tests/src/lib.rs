@@ -82,6 +82,19 @@ pub fn config_from(text: &str) -> Config {
     Config::from_toml(text, "test.toml").expect("test configuration is valid")
 }
 
+/// Whether a configuration of one destination, `settings` (its TOML lines
+/// besides `id` and `secret`), loads; if not, why.
+pub fn load_one_destination(settings: &str) -> Result<(), String> {
+    Config::from_toml(
+        &format!(
+            "[[destinations]]\nid = \"d\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n{settings}\n"
+        ),
+        "test.toml",
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
 /// A clock that stands still until told otherwise.
 #[derive(Debug)]
 pub struct ManualClock {

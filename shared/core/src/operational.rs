@@ -2,7 +2,7 @@
 //! "operational webhooks" do. A destination disabled or enabled, one
 //! failing attempt after attempt, a delivery failed for good, messages
 //! waiting in the dead-letter queue: each becomes an event of the built-in
-//! source `hookrelay` ([`OPERATIONAL_SOURCE`]), stored and queued through
+//! source `hookrelay` ([`hookrelay_models::OPERATIONAL_SOURCE`]), stored and queued through
 //! the same dedupe protocol as a provider's ([`crate::dedupe`]), so routes
 //! from that source deliver it, signed with the destination's secret
 //! (Standard Webhooks), retried and logged like any other event, to any
@@ -21,9 +21,7 @@
 //! (cached) is read first. A routed alert costs what a received webhook
 //! costs (a dedupe claim, an event write, a queue message) plus its
 //! deliveries; a repeat within the window, one conditional write.
-use hookrelay_models::{
-    AttemptOutcome, DestinationId, Event, EventId, SourceId, Timestamp, OPERATIONAL_SOURCE,
-};
+use hookrelay_models::{AttemptOutcome, DestinationId, Event, EventId, SourceId, Timestamp};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -262,7 +260,7 @@ pub fn summary_of(event: &Event) -> Option<String> {
     body.pointer("/data/summary")?.as_str().map(str::to_string)
 }
 
-/// Raises alerts: stores each as an event of [`OPERATIONAL_SOURCE`] and
+/// Raises alerts: stores each as an event of [`hookrelay_models::OPERATIONAL_SOURCE`] and
 /// queues it, when a route wants its type.
 #[derive(Clone)]
 pub struct Alerts {
@@ -291,6 +289,12 @@ impl Alerts {
             metrics,
             settings,
         }
+    }
+
+    /// The same, counting what it queues in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     pub fn settings(&self) -> &AlertSettings {
@@ -392,7 +396,7 @@ fn window_key(alert: &Alert, now: Timestamp, window: Duration) -> Option<DedupeK
     let length = i64::try_from(window.as_millis()).ok().filter(|l| *l > 0)?;
     let index = now.unix_millis().div_euclid(length);
     Some(DedupeKey {
-        source: SourceId::parse(OPERATIONAL_SOURCE).expect("a valid source id"),
+        source: SourceId::operational(),
         provider_delivery_id: format!("{}:{}:{index}", alert.event_type(), alert.subject()),
         expires_at: Timestamp::from_unix_millis((index + 1).saturating_mul(length)),
     })

@@ -218,14 +218,7 @@ impl Dispatch {
     }
 
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Self {
-        self.alerts = Alerts::new(
-            self.config.clone(),
-            self.events.clone(),
-            self.queue.clone(),
-            self.clock.clone(),
-            metrics.clone(),
-            self.settings.alerts,
-        );
+        self.alerts = self.alerts.with_metrics(metrics.clone());
         self.metrics = metrics;
         self
     }
