@@ -30,6 +30,12 @@ pub enum Reply {
         stall: f64,
         stall_for: Duration,
     },
+    /// 500 for every request whose body holds `marker` (an event that
+    /// can never succeed), else `otherwise`.
+    FailIfBodyHas {
+        marker: Vec<u8>,
+        otherwise: Box<Reply>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -304,7 +310,15 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
     let _same_id = webhook_id.map(|id| SameIdGuard::enter(&state, id));
     // A chaos stall outlasts the client's timeout by design, so its late
     // answer is never seen: it is recorded as no answer.
-    let (reply, answered) = match next_reply(&state, &path) {
+    let mut reply = next_reply(&state, &path);
+    while let Reply::FailIfBodyHas { marker, otherwise } = reply {
+        reply = if body.windows(marker.len()).any(|w| w == marker.as_slice()) {
+            Reply::Status(500)
+        } else {
+            *otherwise
+        };
+    }
+    let (reply, answered) = match reply {
         Reply::Chaos {
             fail,
             stall,
@@ -357,7 +371,7 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             (200, Vec::new())
         }
-        Reply::Close | Reply::Chaos { .. } => {
+        Reply::Close | Reply::Chaos { .. } | Reply::FailIfBodyHas { .. } => {
             state.in_flight.fetch_sub(1, Ordering::SeqCst);
             return;
         }

@@ -124,6 +124,27 @@ pub enum DestinationsCommand {
     Disable {
         id: String,
     },
+    /// An ordered destination's keys held back by a failing event: each
+    /// key's head, its attempts, and how many events wait behind it.
+    Blocked {
+        id: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Fail a blocked key's head for good (replayable later) so the key's
+    /// next event goes.
+    Skip {
+        id: String,
+        #[arg(long)]
+        key: String,
+    },
+    /// Take a blocked key's head out of the key's order: it keeps its
+    /// retries, and the key's next event goes now.
+    Release {
+        id: String,
+        #[arg(long)]
+        key: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +211,14 @@ pub struct DestinationArgs {
     /// 1h, at most 7d).
     #[arg(long)]
     pub pointer_url_ttl: Option<String>,
+    /// Deliver events that share a key in the order they were accepted,
+    /// one at a time per key: `json:/<pointer>` (or `/<pointer>`) into the
+    /// body, `header:<Name>`, or `source`.
+    #[arg(long, conflicts_with = "no_ordering")]
+    pub ordering_key: Option<String>,
+    /// Remove the ordering (update).
+    #[arg(long)]
+    pub no_ordering: bool,
     /// Allow a private, loopback or link-local URL (local development).
     #[arg(long)]
     pub allow_private: bool,

@@ -4,7 +4,7 @@ use base64::Engine;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{
     DeliveryFormat, DeliveryState, Destination, DestinationId, DestinationKind, EventFilter,
-    FieldSelector, RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
+    FieldSelector, Ordering, RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
 };
 use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
 use std::io::Read;
@@ -206,6 +206,16 @@ pub(crate) fn apply_destination_args(
     if let Some(ttl) = &args.pointer_url_ttl {
         destination.pointer_url_ttl = Some(duration(ttl)?);
     }
+    if let Some(key) = &args.ordering_key {
+        destination.ordering = Some(Ordering {
+            key: key
+                .parse()
+                .map_err(|e: String| CliError::Invalid(format!("--ordering-key: {e}")))?,
+        });
+    }
+    if args.no_ordering {
+        destination.ordering = None;
+    }
     Ok(())
 }
 
@@ -314,8 +324,33 @@ mod tests {
             oversize: None,
             pointer_url_ttl: None,
             invocation: None,
+            ordering_key: None,
+            no_ordering: false,
             allow_private: false,
         }
+    }
+
+    #[test]
+    fn an_ordering_key_is_set_checked_and_removed() {
+        let mut destination = app();
+        let mut args = destination_args(&[]);
+        args.ordering_key = Some("/data/object/customer".into());
+        apply_destination_args(&mut destination, &args).unwrap();
+        assert_eq!(
+            destination
+                .ordering
+                .as_ref()
+                .map(|o| o.key.to_string())
+                .as_deref(),
+            Some("json:/data/object/customer")
+        );
+        args.ordering_key = Some("customer".into());
+        let refused = apply_destination_args(&mut destination, &args).unwrap_err();
+        assert!(refused.to_string().contains("--ordering-key"), "{refused}");
+        args.ordering_key = None;
+        args.no_ordering = true;
+        apply_destination_args(&mut destination, &args).unwrap();
+        assert_eq!(destination.ordering, None);
     }
 
     fn app() -> Destination {

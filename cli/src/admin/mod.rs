@@ -19,6 +19,7 @@ use flags::*;
 use render::done_text;
 pub use render::render;
 
+use hookrelay_core::admin::HeadAction;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{Config, Destination, EventId, Route, Source};
 use hookrelay_signing::{SchemeKind, Secret};
@@ -105,6 +106,20 @@ pub async fn destinations(
         DestinationsCommand::Disable { id } => AdminRequest::SetDestinationEnabled {
             destination: destination_id(&id)?,
             enabled: false,
+        },
+        DestinationsCommand::Blocked { id, limit } => AdminRequest::ListBlockedKeys {
+            destination: destination_id(&id)?,
+            limit,
+        },
+        DestinationsCommand::Skip { id, key } => AdminRequest::UnblockKey {
+            destination: destination_id(&id)?,
+            key,
+            action: HeadAction::Skip,
+        },
+        DestinationsCommand::Release { id, key } => AdminRequest::UnblockKey {
+            destination: destination_id(&id)?,
+            key,
+            action: HeadAction::Release,
         },
     };
     let response = backend.run(request).await?;

@@ -184,6 +184,29 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
         AdminResponse::Event(detail) => event_text(&detail),
         AdminResponse::Attempts(attempts) => attempts_table(&attempts),
         AdminResponse::Replayed(replayed) => replayed_text(&replayed),
+        AdminResponse::BlockedKeys(keys) => table(
+            &[
+                "KEY", "HEAD", "SINCE", "ATTEMPTS", "LAST", "NEXT", "WAITING",
+            ],
+            keys.iter()
+                .map(|k| {
+                    let delivery = k.delivery.as_ref();
+                    vec![
+                        k.key.clone(),
+                        k.head.to_string(),
+                        k.since.to_string(),
+                        delivery.map_or("-".into(), |d| d.attempts.to_string()),
+                        delivery
+                            .and_then(|d| d.last_outcome)
+                            .map_or("-".into(), |o| o.to_string()),
+                        delivery
+                            .and_then(|d| d.next_attempt_at)
+                            .map_or("-".into(), |t| t.to_string()),
+                        k.waiting.to_string(),
+                    ]
+                })
+                .collect(),
+        ),
     })
 }
 

@@ -24,8 +24,8 @@ const DEDUPE_SK: &str = "DEDUPE";
 
 #[derive(Clone)]
 pub struct DynamoEventStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
     shards: ShardCount,
     /// Where bodies too large to keep inline go, if anywhere.
     bodies: Option<BodyBucket>,

@@ -12,6 +12,8 @@
 //! | delivery | `EVT#{event_id}` | `DLV#{destination}` | `event_id`, `destination`, `state`, `attempts`, `series`, `deferrals`, `next_attempt_at` (N, ms), `lease_until` (N, ms), `last_outcome` (S, JSON), `updated_at`; failed and parked ones also `gsi1pk` = `DLV#{destination}#{state}#{shard}`, `gsi1sk` = event id; once its first series succeeded, that attempt as `done` (S, JSON) with `gsi2pk`/`gsi2sk` as an attempt's |
 //! | destination health | `HEALTH#{destination}` | `HEALTH` | `failing_since` (N, ms): first failure since its last success, for auto-disable; `release_head` (S): the event whose delivery heads the release of parked deliveries, while one is under way |
 //! | rejections | `REJECT#{source}` | the hour's start (ms, 15 digits) | `r_{reason}` (N): requests refused for that reason that hour, written at most once a minute per receiver instance |
+//! | lane entry | `LANE#{destination}#{key}` | event id | `expires_at`: the event is in that key's lane of ordered delivery (written by the receiver before its 2xx, deleted once the delivery settles) |
+//! | blocked key | `BLOCKED#{destination}` | the key | `head` (S): the event whose failed delivery holds the key back, `since` (N, ms); written at its first failure, deleted once it settles |
 //! | attempt | `EVT#{event_id}` | `ATT#{destination}#{series}#{number}#{lease ms}` | `doc` (S, JSON), `gsi2pk` = `DST#{destination}#{shard}`, `gsi2sk` = `{started_at ms}#{event_id}#…` |
 //!
 //! `{shard}` is two digits, a hash of the event id modulo the writer's
@@ -97,6 +99,7 @@ mod error;
 mod event_store;
 mod index;
 mod lambda_invoke;
+mod lanes;
 mod oversize;
 pub mod provision;
 mod queue;

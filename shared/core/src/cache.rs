@@ -2,12 +2,13 @@
 //! not read its configuration from DynamoDB on every request. Changes (a rotated
 //! secret, a new source) take effect within the cache's lifetime.
 use async_trait::async_trait;
-use hookrelay_models::{Config, Source, SourceId, Timestamp};
+use hookrelay_models::{Config, Event, Source, SourceId, Timestamp};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::CoreError;
+use crate::lanes::LaneId;
 use crate::ports::{Clock, ConfigStore};
 
 type Entry = (Timestamp, Option<Source>);
@@ -74,6 +75,20 @@ impl ConfigStore for CachedConfigStore {
         let config = self.inner.config().await?;
         *self.config.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, config.clone()));
         Ok(config)
+    }
+
+    /// Worked out on the cached configuration, without copying it: the
+    /// receiver asks for every event.
+    async fn lanes_for(&self, event: &Event) -> Result<Vec<LaneId>, CoreError> {
+        {
+            let cached = self.config.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((fetched_at, config)) = cached.as_ref() {
+                if self.clock.now().since(*fetched_at) < self.ttl {
+                    return Ok(crate::lanes::lanes_for(config, event));
+                }
+            }
+        }
+        Ok(crate::lanes::lanes_for(&self.config().await?, event))
     }
 
     async fn fresh_destination(

@@ -52,6 +52,7 @@ use std::time::Duration;
 use hookrelay_models::{Event, EventId, Timestamp};
 
 use crate::error::CoreError;
+use crate::lanes::LaneId;
 use crate::ports::{DedupeClaim, DedupeKey, EventProgress, EventStore, Queue, QueueMessage};
 
 /// What a receipt came to.
@@ -65,13 +66,17 @@ pub enum Stored {
 }
 
 /// Takes `event`, received now, through the protocol; `Ok` only once it
-/// (or the event its delivery already is) is stored and queued.
-/// `enqueued` is told of each message this receipt queued.
+/// (or the event its delivery already is) is stored and queued, and in
+/// each of `lanes` (its ordered destinations' lanes; see
+/// [`crate::lanes`]), so that an event acknowledged before another was
+/// received is ahead of it in every lane they share. `enqueued` is told of
+/// each message this receipt queued.
 pub async fn store_and_queue(
     events: &dyn EventStore,
     queue: &dyn Queue,
     event: Event,
     dedupe: Option<&DedupeKey>,
+    lanes: &[LaneId],
     expires_at: Timestamp,
     enqueued: &(dyn Fn() + Sync),
 ) -> Result<Stored, CoreError> {
@@ -83,6 +88,7 @@ pub async fn store_and_queue(
         // Nothing names this delivery: the receipt is its own event. Stored
         // first, so a failed write queues nothing.
         events.put_event(&event, expires_at).await?;
+        enter_lanes(events, &event.id, lanes, expires_at).await?;
         queue.enqueue(&fan_out(&event.id), Duration::ZERO).await?;
         enqueued();
         return Ok(Stored::New(event.id));
@@ -94,14 +100,16 @@ pub async fn store_and_queue(
         DedupeClaim::Won => {
             let id = event.id.clone();
             let message = fan_out(&id);
-            let (stored, queued) = futures::join!(
+            let (stored, entered, queued) = futures::join!(
                 events.put_event(&event, expires_at),
+                enter_lanes(events, &id, lanes, expires_at),
                 queue.enqueue(&message, Duration::ZERO)
             );
             if queued.is_ok() {
                 enqueued();
             }
             stored?;
+            entered?;
             queued?;
             Ok(Stored::New(id))
         }
@@ -115,6 +123,7 @@ pub async fn store_and_queue(
                 // a second fan-out harmless; skipping it could lose the
                 // event.
                 EventProgress::Stored => {
+                    enter_lanes(events, &existing, lanes, expires_at).await?;
                     queue.enqueue(&fan_out(&existing), Duration::ZERO).await?;
                     enqueued();
                 }
@@ -129,6 +138,7 @@ pub async fn store_and_queue(
                         ..event
                     };
                     events.put_event(&copy, expires_at).await?;
+                    enter_lanes(events, &existing, lanes, expires_at).await?;
                     queue.enqueue(&fan_out(&existing), Duration::ZERO).await?;
                     enqueued();
                 }
@@ -136,4 +146,20 @@ pub async fn store_and_queue(
             Ok(Stored::Duplicate(existing))
         }
     }
+}
+
+/// Puts `event` in `lanes`, if it goes in any (no call if it does not).
+/// An event already dispatched is not put back (the duplicate's branch
+/// above never calls this for one); one put back by a race with the
+/// dispatcher is found settled and taken out by the next in its lane.
+async fn enter_lanes(
+    events: &dyn EventStore,
+    event: &EventId,
+    lanes: &[LaneId],
+    expires_at: Timestamp,
+) -> Result<(), CoreError> {
+    if lanes.is_empty() {
+        return Ok(());
+    }
+    events.enter_lanes(event, lanes, expires_at).await
 }

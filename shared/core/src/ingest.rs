@@ -419,11 +419,13 @@ impl Ingest {
             expires_at: now.saturating_add(self.settings.dedupe_window),
         });
         let expires_at = now.saturating_add(self.settings.retention);
+        let lanes = self.config.lanes_for(&event).await?;
         let stored = dedupe::store_and_queue(
             &*self.events,
             &*self.queue,
             event,
             dedupe.as_ref(),
+            &lanes,
             expires_at,
             &|| self.metrics.record(Metric::Enqueued),
         )

@@ -16,6 +16,7 @@ mod extract;
 mod handshake;
 pub mod http_api;
 pub mod ingest;
+pub mod lanes;
 pub mod metrics;
 pub mod operational;
 pub mod pace;
@@ -33,6 +34,7 @@ pub use dispatch::{
 };
 pub use error::{CoreError, ErrorKind};
 pub use ingest::{InboundHook, Ingest, IngestOutcome, IngestSettings, DEFAULT_DEDUPE_WINDOW};
+pub use lanes::{BlockedKey, LaneId, OrderLanes};
 pub use metrics::{Metric, Metrics, NoMetrics};
 pub use operational::{
     Alert, AlertSettings, Alerts, ChangedBy, DeadLetters, OPERATIONAL_EVENT_TYPES,

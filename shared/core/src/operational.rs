@@ -353,11 +353,13 @@ impl Alerts {
             headers: vec![("content-type".to_string(), "application/json".to_string())],
             body: alert.body(now).into(),
         };
+        let lanes = self.config.lanes_for(&event).await?;
         let stored = dedupe::store_and_queue(
             &*self.events,
             &*self.queue,
             event,
             dedupe.as_ref(),
+            &lanes,
             now.saturating_add(self.settings.retention),
             &|| self.metrics.record(Metric::Enqueued),
         )

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::CoreError;
+use crate::lanes::{LaneId, OrderLanes};
 use crate::pace::DestinationPace;
 
 /// Where sources, destinations and routes are kept.
@@ -26,6 +27,11 @@ pub trait ConfigStore: Send + Sync {
         id: &DestinationId,
     ) -> Result<Option<Destination>, CoreError> {
         Ok(self.config().await?.destination(id).cloned())
+    }
+    /// The lanes of ordered delivery `event` goes in (see
+    /// [`crate::lanes::lanes_for`]).
+    async fn lanes_for(&self, event: &Event) -> Result<Vec<LaneId>, CoreError> {
+        Ok(crate::lanes::lanes_for(&self.config().await?, event))
     }
     /// Enables or disables a destination, recording why (e.g. a 410).
     /// Writes only that state, never the destination's settings.
@@ -112,9 +118,11 @@ pub enum PutOutcome {
 /// Where accepted events and their dedupe records are kept. The calls are
 /// the primitives of the dedupe protocol in [`crate::dedupe`], each one
 /// conditional write or one read, so every backend runs the same protocol
-/// and the simulator proves it once.
+/// and the simulator proves it once. Its events' lanes of ordered
+/// delivery ([`OrderLanes`]) are kept beside them: the receipt that stores
+/// an event puts it in its lanes.
 #[async_trait]
-pub trait EventStore: Send + Sync {
+pub trait EventStore: OrderLanes + Send + Sync {
     /// Makes the live dedupe record for `key` name `candidate`, unless a
     /// live record names another event. A record whose window ended at or
     /// before `now` is not live. Idempotent: a second call with the same

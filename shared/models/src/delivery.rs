@@ -131,6 +131,10 @@ pub enum AttemptErrorKind {
     /// refused for what it holds (`MalformedDetail`, `InvalidArgument`).
     /// Not retried; the response says why.
     Undeliverable,
+    /// No request was made: an operator skipped this delivery, which
+    /// headed its key at an ordered destination, so the key's later events
+    /// could go. Failed for good; replayable.
+    Skipped,
 }
 
 impl AttemptErrorKind {
@@ -143,6 +147,7 @@ impl AttemptErrorKind {
             AttemptErrorKind::Tls => "tls",
             AttemptErrorKind::Io => "io",
             AttemptErrorKind::Undeliverable => "undeliverable",
+            AttemptErrorKind::Skipped => "skipped",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::destination_kind::{
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
 use crate::ids::DestinationId;
+use crate::ordering::Ordering;
 use crate::oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};
 use crate::rate_limit::{Pace, RateLimit, MAX_BURST};
 use crate::retry::{optional_duration, RetrySchedule};
@@ -111,6 +112,10 @@ pub struct Destination {
     /// the steady rate (default 1: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burst: Option<u32>,
+    /// Deliveries that share a key value go in the order their events
+    /// were accepted, one at a time per key (README, "Ordered delivery").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<Ordering>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
     /// Why the destination was disabled (by hand, by a 410, by failing).
@@ -170,6 +175,7 @@ impl fmt::Debug for Destination {
             .field("max_in_flight", &self.max_in_flight)
             .field("rate_limit", &self.rate_limit)
             .field("burst", &self.burst)
+            .field("ordering", &self.ordering)
             .field("enabled", &self.enabled)
             .field("disabled_reason", &self.disabled_reason)
             .finish()
@@ -197,6 +203,7 @@ impl Destination {
             max_in_flight: None,
             rate_limit: None,
             burst: None,
+            ordering: None,
             enabled: true,
             disabled_reason: None,
         }

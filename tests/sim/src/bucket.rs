@@ -11,7 +11,8 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use hookrelay_core::{
-    CoreError, DedupeClaim, DedupeKey, EventInfo, EventProgress, EventStore, PutOutcome,
+    BlockedKey, CoreError, DedupeClaim, DedupeKey, EventInfo, EventProgress, EventStore, LaneId,
+    OrderLanes, PutOutcome,
 };
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{Event, EventId, SourceId, Timestamp};
@@ -184,5 +185,47 @@ mod tests {
         assert!(key.starts_with("bodies/sha256/"));
         assert_eq!(size, body.len());
         assert_eq!(referenced(body), None, "a body is not a reference");
+    }
+}
+
+/// Lanes hold event ids only: nothing of them goes to the bucket.
+#[async_trait]
+impl OrderLanes for ClaimCheck {
+    async fn enter_lanes(
+        &self,
+        event: &EventId,
+        lanes: &[LaneId],
+        expires_at: Timestamp,
+    ) -> Result<(), CoreError> {
+        self.inner.enter_lanes(event, lanes, expires_at).await
+    }
+
+    async fn lane_head(&self, lane: &LaneId) -> Result<Option<EventId>, CoreError> {
+        self.inner.lane_head(lane).await
+    }
+
+    async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
+        self.inner.leave_lane(lane, event).await
+    }
+
+    async fn lane_entries(&self, lane: &LaneId, limit: usize) -> Result<Vec<EventId>, CoreError> {
+        self.inner.lane_entries(lane, limit).await
+    }
+
+    async fn set_blocked(
+        &self,
+        lane: &LaneId,
+        head: &EventId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError> {
+        self.inner.set_blocked(lane, head, since).await
+    }
+
+    async fn blocked_keys(
+        &self,
+        destination: &hookrelay_models::DestinationId,
+        limit: usize,
+    ) -> Result<Vec<BlockedKey>, CoreError> {
+        self.inner.blocked_keys(destination, limit).await
     }
 }

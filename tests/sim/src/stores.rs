@@ -3,8 +3,9 @@
 //! every call put through [`Sim::call`].
 use async_trait::async_trait;
 use hookrelay_core::{
-    Claim, ConfigStore, CoreError, DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth,
-    EventInfo, EventProgress, EventStore, ListOrder, PutOutcome,
+    BlockedKey, Claim, ConfigStore, CoreError, DedupeClaim, DedupeKey, DeliveryStore,
+    DestinationHealth, EventInfo, EventProgress, EventStore, LaneId, ListOrder, OrderLanes,
+    PutOutcome,
 };
 use hookrelay_embedded::MemoryStore;
 use hookrelay_models::{
@@ -467,6 +468,76 @@ impl EventStore for Faulty {
                 "events.by_source",
                 self.inner.events_by_source(source, since, limit),
             )
+            .await
+    }
+}
+
+#[async_trait]
+impl OrderLanes for Faulty {
+    async fn enter_lanes(
+        &self,
+        event: &EventId,
+        lanes: &[LaneId],
+        expires_at: Timestamp,
+    ) -> Result<(), CoreError> {
+        let entered = self
+            .sim
+            .call(
+                "lanes.enter",
+                self.inner.enter_lanes(event, lanes, expires_at),
+            )
+            .await;
+        self.sim
+            .note(|| format!("enter_lanes {event} {lanes:?} -> {entered:?}"));
+        entered
+    }
+
+    async fn lane_head(&self, lane: &LaneId) -> Result<Option<EventId>, CoreError> {
+        let head = self
+            .sim
+            .call("lanes.head", self.inner.lane_head(lane))
+            .await;
+        self.sim.note(|| format!("lane_head {lane:?} -> {head:?}"));
+        head
+    }
+
+    async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
+        let left = self
+            .sim
+            .call("lanes.leave", self.inner.leave_lane(lane, event))
+            .await;
+        self.sim
+            .note(|| format!("leave_lane {lane:?} {event} -> {left:?}"));
+        left
+    }
+
+    async fn lane_entries(&self, lane: &LaneId, limit: usize) -> Result<Vec<EventId>, CoreError> {
+        self.sim
+            .call("lanes.entries", self.inner.lane_entries(lane, limit))
+            .await
+    }
+
+    async fn set_blocked(
+        &self,
+        lane: &LaneId,
+        head: &EventId,
+        since: Option<Timestamp>,
+    ) -> Result<(), CoreError> {
+        self.sim
+            .call(
+                "lanes.set_blocked",
+                self.inner.set_blocked(lane, head, since),
+            )
+            .await
+    }
+
+    async fn blocked_keys(
+        &self,
+        destination: &DestinationId,
+        limit: usize,
+    ) -> Result<Vec<BlockedKey>, CoreError> {
+        self.sim
+            .call("lanes.blocked", self.inner.blocked_keys(destination, limit))
             .await
     }
 }

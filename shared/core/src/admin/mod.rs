@@ -8,6 +8,8 @@
 //! so the CLI can run them in process against DynamoDB or send them to a
 //! running `hookrelay dev`, which runs them against its in-memory store:
 //! one implementation either way.
+mod blocked;
+pub use blocked::{BlockedKeyView, HeadAction, WAITING_COUNTED};
 mod config_changes;
 mod enable;
 mod filter_test;
@@ -147,6 +149,17 @@ pub enum AdminRequest {
         since: Option<Timestamp>,
         limit: usize,
     },
+    /// An ordered destination's keys held back by a failing head.
+    ListBlockedKeys {
+        destination: DestinationId,
+        limit: usize,
+    },
+    /// Lets a key go on past its head (see [`HeadAction`]).
+    UnblockKey {
+        destination: DestinationId,
+        key: String,
+        action: HeadAction,
+    },
 }
 
 /// One event in a listing, with where each of its deliveries stands.
@@ -197,6 +210,7 @@ pub enum AdminResponse {
     Rejections(Vec<RejectionCount>),
     Count(u64),
     FilterTest(Vec<FilterTestResult>),
+    BlockedKeys(Vec<BlockedKeyView>),
     Done(String),
 }
 
@@ -370,6 +384,14 @@ impl Admin {
                 since,
                 limit,
             } => self.test_filter(filter, source, since, limit).await,
+            R::ListBlockedKeys { destination, limit } => {
+                self.blocked_keys(destination, limit).await
+            }
+            R::UnblockKey {
+                destination,
+                key,
+                action,
+            } => self.unblock_key(destination, key, action).await,
         }
     }
 

@@ -17,12 +17,14 @@
 mod attempt;
 mod budget;
 mod health;
+mod order;
 mod pacer;
 mod release;
 mod request;
 mod senders;
 
 pub use budget::{BODY_BUDGET_REQUEUE_AFTER, BODY_BUDGET_WAIT, DEFAULT_BODY_BYTES_IN_FLIGHT};
+pub use order::leave_lane;
 pub use pacer::{MIN_TAKE, PAUSE_READ_EVERY};
 pub use release::{release_next_parked, resume_destination, INDEX_LAG_ALLOWANCE};
 pub use senders::SenderByTarget;
@@ -140,6 +142,9 @@ pub enum DeliveryReport {
     /// longer than a delivery waits in process: queued again for then.
     /// Not an attempt.
     Paced,
+    /// Behind an earlier event of its key at an ordered destination: not
+    /// attempted; its turn comes when the earlier one settles.
+    Waiting,
     /// Not due yet; re-enqueued for later.
     NotDue,
     /// Held by another dispatcher; looked at again after its lease.
@@ -440,6 +445,14 @@ impl Dispatch {
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
+        let lane = match self.order_turn(event, destination).await? {
+            order::OrderTurn::Unordered => None,
+            order::OrderTurn::Head(lane) => Some(lane),
+            waiting => {
+                self.wait_in_lane(waiting, &follow_up).await?;
+                return Ok(DeliveryReport::Waiting);
+            }
+        };
         let slot = match self.pacer.turn(destination, reserved_slot).await? {
             pacer::Turn::Go { slot } => slot,
             pacer::Turn::Later { queue_for, slot } => {
@@ -487,6 +500,12 @@ impl Dispatch {
                 return Ok(DeliveryReport::Busy);
             }
             Claim::Settled(state) => {
+                if let Some(lane) = lane.as_ref().filter(|_| order::leaves_lane(state)) {
+                    // Settled, and still heading its lane: its handler
+                    // stopped before taking it out (this message is that
+                    // handler's, back again). Carry on for it.
+                    self.leave_lane(lane, &event.id, true).await?;
+                }
                 if release {
                     self.release_after(&event.id, &destination.id).await?;
                 } else if state == DeliveryState::Parked {
@@ -540,6 +559,22 @@ impl Dispatch {
         let report = self
             .attempt(event, destination, delivery, lease, &follow_up)
             .await?;
+        if let Some(lane) = &lane {
+            match report {
+                DeliveryReport::Succeeded { attempt }
+                | DeliveryReport::Failed { attempt, .. }
+                | DeliveryReport::DestinationGone { attempt } => {
+                    self.leave_lane(lane, &event.id, attempt > 1).await?;
+                }
+                DeliveryReport::RetryScheduled { attempt: 1, .. } => {
+                    // Its key waits for it: one write per key blocked, so
+                    // operators can list them.
+                    let now = self.clock.now();
+                    self.events.set_blocked(lane, &event.id, Some(now)).await?;
+                }
+                _ => {}
+            }
+        }
         if release {
             match report {
                 DeliveryReport::Succeeded { .. } | DeliveryReport::Failed { .. } => {

@@ -1,7 +1,7 @@
 //! The request a delivery makes: signed with the destination's keys,
 //! parsed once per secret and kept until the secrets change.
 use hookrelay_models::{
-    BusTarget, DeliveryFormat, Destination, DestinationKind, Event, FieldSelector, LambdaTarget,
+    field_value, BusTarget, DeliveryFormat, Destination, DestinationKind, Event, LambdaTarget,
     Oversize, SnsTarget, SqsTarget, Timestamp, RESERVED_HEADERS,
 };
 use hookrelay_signing::{signature_header, WebhookSecret};
@@ -190,25 +190,14 @@ fn slack_message(event: &Event) -> Vec<u8> {
 
 /// A FIFO queue's message group for `event`: read where the destination's
 /// `group_key` says (a header, or a JSON pointer into the body: a string as
-/// it is, anything else as its JSON), else the source's id; cut to what a
-/// group id may hold (128 printable ASCII characters).
+/// it is, anything else as its JSON), else its ordering key's value (so a
+/// key's events are one group, in order), else the source's id; cut to
+/// what a group id may hold (128 printable ASCII characters).
 fn group_id(event: &Event, destination: &Destination) -> String {
-    let read = match &destination.group_key {
-        Some(FieldSelector::Header(name)) => event
-            .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.clone()),
-        Some(FieldSelector::JsonPointer(pointer)) => {
-            serde_json::from_slice::<serde_json::Value>(&event.body)
-                .ok()
-                .and_then(|body| body.pointer(pointer).cloned())
-                .map(|value| match value {
-                    serde_json::Value::String(text) => text,
-                    other => other.to_string(),
-                })
-        }
-        None => None,
+    let read = match (&destination.group_key, &destination.ordering) {
+        (Some(field), _) => field_value(field, event),
+        (None, Some(ordering)) => ordering.key.value_of(event),
+        (None, None) => None,
     };
     let id: String = read
         .unwrap_or_else(|| event.source.to_string())

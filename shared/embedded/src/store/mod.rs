@@ -14,6 +14,7 @@ mod attempts;
 mod dedupe;
 mod deliveries;
 mod events;
+mod lanes;
 mod pace;
 mod rejections;
 mod retention;
@@ -39,6 +40,8 @@ struct State {
     failing_since: HashMap<DestinationId, Timestamp>,
     /// The head of each destination's release of parked deliveries.
     release_heads: HashMap<DestinationId, EventId>,
+    /// Lanes of ordered delivery, and blocked keys.
+    lanes: lanes::Lanes,
     /// Each destination's schedule (next free slot) and pause.
     paces: HashMap<DestinationId, pace::Paced>,
     /// Rejection counts by source, hour (ms) and reason.
