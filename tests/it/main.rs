@@ -39,6 +39,7 @@ mod lambda_e2e;
 mod large_bodies;
 mod metrics;
 mod operational_events;
+mod ordering;
 mod partitions;
 mod provider_edges;
 mod put_events_entries;
