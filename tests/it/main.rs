@@ -40,6 +40,7 @@ mod large_bodies;
 mod metrics;
 mod operational_events;
 mod ordering;
+mod ordering_volume;
 mod partitions;
 mod provider_edges;
 mod put_events_entries;
