@@ -171,11 +171,8 @@ async fn all_settled(relay: &Relay, ids: &[(usize, usize, EventId)]) -> bool {
     true
 }
 
-fn admin(
-    relay: &Relay,
-    request: AdminRequest,
-) -> impl std::future::Future<Output = AdminResponse> + '_ {
-    async move { relay.admin().execute(request).await.expect("admin request") }
+async fn admin(relay: &Relay, request: AdminRequest) -> AdminResponse {
+    relay.admin().execute(request).await.expect("admin request")
 }
 
 async fn blocked(relay: &Relay) -> Vec<BlockedKeyView> {
