@@ -284,3 +284,107 @@ async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_t
     );
     assert_eq!(sink.max_concurrent_same_webhook_id(), 1);
 }
+
+/// The kill above, with the destination ordered by a key in the body
+/// (issue 29): three keys of four events each, each key's sent one after
+/// another. After the restart every event is delivered, and no request of
+/// a key's event reached the sink after a request of a later event of
+/// that key (one the dead dispatcher had sent is sent again, before the
+/// key moves on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_killed_mid_batch_keeps_each_keys_order() {
+    let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
+    let sink = Sink::start().await;
+    sink.script(
+        "/app",
+        vec![Reply::Delayed(Duration::from_millis(1500), 200)],
+    );
+    let relay = Relay::aws_with(
+        config_from(&config_text(
+            &sink,
+            "timeout = \"2s\"\nretry_schedule = [\"0s\", \"1s\", \"1s\"]\nordering = { key = \"json:/key\" }",
+        )),
+        Arc::new(ManualClock::at_system_time()),
+        test_dispatch_settings(),
+    )
+    .await;
+    let mut events = Vec::new();
+    for seq in 0..4 {
+        for key in 0..3 {
+            let body = format!(r#"{{"key":"k{key}","seq":{seq}}}"#);
+            let id = relay
+                .accept_github(
+                    "github",
+                    GITHUB_SECRET,
+                    body.as_bytes(),
+                    &[
+                        ("X-GitHub-Event", "push"),
+                        ("X-GitHub-Delivery", &format!("k{key}-{seq}")),
+                    ],
+                )
+                .await;
+            events.push(id);
+        }
+    }
+    let (mut env, queue_url) = relay.aws_environment();
+    env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".into()));
+    env.push(("HOOKRELAY_LEASE_MARGIN_SECS", "1".into()));
+    let sqs = aws_sdk_sqs::Client::new(&moto::shared().sdk_config());
+    let api = RuntimeApi::start().await;
+    let mut dispatcher = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
+    let first = {
+        let (sqs, queue_url, api) = (sqs.clone(), queue_url.clone(), &api);
+        async move { deliver_one_batch(&sqs, &queue_url, api).await }
+    };
+    let kill = async {
+        tokio::time::timeout(Duration::from_secs(30), sink.wait_for_requests(2))
+            .await
+            .expect("requests reached the sink");
+        dispatcher.0.kill().unwrap();
+        let _ = dispatcher.0.wait();
+    };
+    let (handled, ()) = tokio::join!(first, kill);
+    assert_eq!(handled, None, "the killed invocation answered");
+
+    let _restarted = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut settled = 0;
+        for event in &events {
+            if relay
+                .deliveries
+                .delivery(event, &app())
+                .await
+                .unwrap()
+                .is_some_and(|d| d.state == DeliveryState::Succeeded)
+            {
+                settled += 1;
+            }
+        }
+        if settled == events.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{settled} of {} delivered after the restart",
+            events.len()
+        );
+        deliver_one_batch(&sqs, &queue_url, &api).await;
+    }
+    let mut highest: BTreeMap<String, u64> = BTreeMap::new();
+    for request in sink.received("/app") {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let (key, seq) = (
+            body["key"].as_str().unwrap().to_string(),
+            body["seq"].as_u64().unwrap(),
+        );
+        let top = highest.entry(key.clone()).or_insert(seq);
+        assert!(
+            seq >= *top,
+            "{key}: seq {seq} reached the sink after seq {top}"
+        );
+        *top = seq;
+    }
+    assert_eq!(highest.values().copied().collect::<Vec<_>>(), vec![3, 3, 3]);
+    assert_eq!(sink.max_concurrent_same_webhook_id(), 1);
+}
