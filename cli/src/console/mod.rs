@@ -7,6 +7,7 @@
 //! script refreshes the events list.
 mod auth;
 mod chart;
+mod destinations;
 mod json_view;
 mod pages;
 mod serve;
@@ -25,7 +26,7 @@ use std::time::Duration;
 
 use crate::server::{loopback_host, FullRequest};
 use auth::{cookie_name, Auth};
-use pages::{DestinationView, EventFilter};
+use pages::EventFilter;
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
@@ -390,66 +391,6 @@ impl Console {
         Ok(page)
     }
 
-    async fn destinations(&self, csrf: &str) -> Result<Page, CoreError> {
-        let AdminResponse::Destinations(destinations) =
-            self.execute(AdminRequest::ListDestinations).await?
-        else {
-            return Err(CoreError::Corrupt(
-                "unexpected answer to list destinations".into(),
-            ));
-        };
-        // Counted in the parked index, exactly, without reading events.
-        let mut parked = Vec::with_capacity(destinations.len());
-        for destination in &destinations {
-            match self
-                .execute(AdminRequest::CountDeliveries {
-                    destination: destination.id.clone(),
-                    state: DeliveryState::Parked,
-                })
-                .await?
-            {
-                AdminResponse::Count(count) => parked.push(count),
-                _ => {
-                    return Err(CoreError::Corrupt(
-                        "unexpected answer to count deliveries".into(),
-                    ))
-                }
-            }
-        }
-        let mut attempts = Vec::with_capacity(destinations.len());
-        for destination in &destinations {
-            match self
-                .execute(AdminRequest::ListAttempts {
-                    destination: destination.id.clone(),
-                    failed_only: false,
-                    limit: CHART_ATTEMPTS,
-                })
-                .await?
-            {
-                AdminResponse::Attempts(list) => attempts.push(list),
-                _ => {
-                    return Err(CoreError::Corrupt(
-                        "unexpected answer to list attempts".into(),
-                    ))
-                }
-            }
-        }
-        let views: Vec<DestinationView<'_>> = destinations
-            .iter()
-            .zip(&attempts)
-            .zip(parked)
-            .map(|((destination, attempts), parked)| DestinationView {
-                destination,
-                parked,
-                attempts,
-            })
-            .collect();
-        Ok(html(
-            StatusCode::OK,
-            pages::destinations_page(&views, Timestamp::now(), csrf),
-        ))
-    }
-
     async fn sources(&self) -> Result<Page, CoreError> {
         let sources = self.source_list().await?;
         let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 24 * 3_600_000);
@@ -488,6 +429,9 @@ impl Console {
                 self.set_enabled(id, field("enabled") == "true").await
             }
             ["destinations", id, "recover"] => self.recover(id, field("window")).await,
+            ["destinations", id, action @ ("skip" | "release")] => {
+                self.unblock(id, field("key"), action).await
+            }
             ["destinations", id, "rate-limit"] => {
                 self.set_rate_limit(id, field("rate_limit"), field("burst"))
                     .await

@@ -1,7 +1,7 @@
 //! The console's pages, rendered on the server (maud escapes every value).
 //! Read-only pages work without JavaScript; the events list refreshes
 //! itself with a few lines of it.
-use hookrelay_core::admin::{EventDetail, EventSummary};
+use hookrelay_core::admin::{BlockedKeyView, EventDetail, EventSummary};
 use hookrelay_models::{
     redact_url, Attempt, AttemptOutcome, Delivery, DeliveryState, Destination, RouteMatch,
     RouteVerdict, Source, Timestamp,
@@ -297,6 +297,46 @@ pub struct DestinationView<'a> {
     pub destination: &'a Destination,
     pub parked: u64,
     pub attempts: &'a [Attempt],
+    /// An ordered destination's keys held back by a failing head.
+    pub blocked: Vec<BlockedKeyView>,
+}
+
+/// An ordered destination's key and its blocked keys, each with Skip and
+/// Release.
+fn ordering_rows(d: &Destination, blocked: &[BlockedKeyView], csrf: &str) -> Markup {
+    let Some(ordering) = &d.ordering else {
+        return html! {};
+    };
+    let id = d.id.as_str();
+    html! {
+        dt { "Ordered by" } dd class="ordering" { code { (ordering.key) } }
+        dt { "Blocked keys" } dd class="blocked" {
+            @if blocked.is_empty() { "none" }
+            @else {
+                table {
+                    tr { th { "Key" } th { "Head" } th { "Since" } th { "Attempts" } th { "Waiting" } th {} }
+                    @for key in blocked {
+                        tr {
+                            td { code { (key.key) } }
+                            td { a href={ "/events/" (key.head) } { (key.head) } }
+                            td { (key.since) }
+                            td { (key.delivery.as_ref().map_or(0, |d| d.attempts)) }
+                            td { (key.waiting) }
+                            td {
+                                @for (action, label) in [("skip", "Skip"), ("release", "Release")] {
+                                    form method="post" action={ "/destinations/" (id) "/" (action) } {
+                                        (csrf_field(csrf))
+                                        input type="hidden" name="key" value=(key.key);
+                                        button type="submit" class=(action) { (label) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &str) -> Markup {
@@ -323,6 +363,7 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                     }
                     @if let Some(reason) = &d.disabled_reason { dt { "Disabled because" } dd { (reason) } }
                     dt { "Parked deliveries" } dd class="parked" { (view.parked) }
+                    (ordering_rows(d, &view.blocked, csrf))
                     dt { "Rate limit" } dd class="rate-limit" {
                         @match d.rate_limit {
                             Some(limit) => { (limit) @if let Some(burst) = d.burst { ", burst " (burst) } }
@@ -544,6 +585,7 @@ mod tests {
             destination: &queue,
             parked: 0,
             attempts: &[],
+            blocked: Vec::new(),
         };
         let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
             .into_string();
@@ -552,6 +594,45 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains(">URL<"), "{page}");
+    }
+
+    #[test]
+    fn an_ordered_destination_shows_its_key_and_blocked_keys_with_skip_and_release() {
+        let mut ordered = hookrelay_models::Destination::new(
+            DestinationId::parse("orders").unwrap(),
+            "https://example.com/hook",
+            hookrelay_signing::Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        );
+        ordered.ordering = Some(hookrelay_models::Ordering {
+            key: "json:/customer".parse().unwrap(),
+        });
+        let head = hookrelay_models::EventId::new(Timestamp::from_unix_secs(1_800_000_000));
+        let view = DestinationView {
+            destination: &ordered,
+            parked: 0,
+            attempts: &[],
+            blocked: vec![BlockedKeyView {
+                key: "cus_42".into(),
+                head: head.clone(),
+                since: Timestamp::from_unix_secs(1_800_000_000),
+                delivery: None,
+                waiting: 7,
+            }],
+        };
+        let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_100), "csrf")
+            .into_string();
+        assert!(page.contains("<code>json:/customer</code>"), "{page}");
+        assert!(page.contains("<code>cus_42</code>"), "{page}");
+        assert!(page.contains(&format!("href=\"/events/{head}\"")), "{page}");
+        assert!(
+            page.contains("action=\"/destinations/orders/skip\""),
+            "{page}"
+        );
+        assert!(
+            page.contains("action=\"/destinations/orders/release\""),
+            "{page}"
+        );
+        assert!(page.contains("<td>7</td>"), "{page}");
     }
 
     #[test]
@@ -567,6 +648,7 @@ mod tests {
             destination: &function,
             parked: 0,
             attempts: &[],
+            blocked: Vec::new(),
         };
         let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
             .into_string();
