@@ -173,21 +173,6 @@ impl Stored for StoredWithBucket {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reference_names_the_object_and_its_size() {
-        let body = br#"{"type":"order.created","n":3}"#;
-        let (key, size) = referenced(&reference(body)).unwrap();
-        assert_eq!(key, key_for(body));
-        assert!(key.starts_with("bodies/sha256/"));
-        assert_eq!(size, body.len());
-        assert_eq!(referenced(body), None, "a body is not a reference");
-    }
-}
-
 /// Lanes hold event ids only: nothing of them goes to the bucket.
 #[async_trait]
 impl OrderLanes for ClaimCheck {
@@ -227,5 +212,20 @@ impl OrderLanes for ClaimCheck {
         limit: usize,
     ) -> Result<Vec<BlockedKey>, CoreError> {
         self.inner.blocked_keys(destination, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_names_the_object_and_its_size() {
+        let body = br#"{"type":"order.created","n":3}"#;
+        let (key, size) = referenced(&reference(body)).unwrap();
+        assert_eq!(key, key_for(body));
+        assert!(key.starts_with("bodies/sha256/"));
+        assert_eq!(size, body.len());
+        assert_eq!(referenced(body), None, "a body is not a reference");
     }
 }
