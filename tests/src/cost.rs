@@ -102,10 +102,20 @@ pub enum Scenario {
     /// One destination of kind `lambda`: a synchronous `Invoke` of the
     /// user's function (a real one, under `cargo lambda watch`).
     LambdaDestination,
+    /// As one destination, delivered in order per customer
+    /// (`ordering = { key = "json:/data/object/customer" }`), the webhooks
+    /// spread over [`ORDERED_KEYS`] customers and all received before the
+    /// dispatcher runs: each customer's later events wait for its earlier
+    /// ones.
+    Ordered,
 }
 
+/// How many customers (ordering keys) the ordered scenario's webhooks
+/// share.
+pub const ORDERED_KEYS: usize = 3;
+
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::OneDestination,
         Scenario::OneRetry,
         Scenario::ThreeDestinations,
@@ -115,6 +125,7 @@ impl Scenario {
         Scenario::SnsDestination,
         Scenario::EventbridgeDestination,
         Scenario::LambdaDestination,
+        Scenario::Ordered,
     ];
 
     pub fn name(self) -> &'static str {
@@ -128,6 +139,7 @@ impl Scenario {
             Scenario::SnsDestination => "sns-destination",
             Scenario::EventbridgeDestination => "eventbridge-destination",
             Scenario::LambdaDestination => "lambda-destination",
+            Scenario::Ordered => "ordered",
         }
     }
 
@@ -178,10 +190,10 @@ fn config_text(sink: &Sink, scenario: Scenario, target: Option<&str>) -> String 
             text,
             "[[destinations]]\nid = \"dest{n}\"\nurl = \"{url}\"\nsecret = \"{DEST_SECRET}\"\nretry_schedule = [\"0s\", \"1s\", \"1m\"]\n{limit}\
              [[routes]]\nsource = \"{source}\"\ndestination = \"dest{n}\"\n",
-            limit = if scenario == Scenario::RateLimited {
-                "rate_limit = \"5/s\"\nburst = 5\n"
-            } else {
-                ""
+            limit = match scenario {
+                Scenario::RateLimited => "rate_limit = \"5/s\"\nburst = 5\n",
+                Scenario::Ordered => "ordering = { key = \"json:/data/object/customer\" }\n",
+                _ => "",
             }
         );
     }
@@ -637,7 +649,16 @@ impl CostBench {
                 ("/hooks/partner".into(), body, headers)
             }
             _ => {
-                let body = stripe_body(i, true);
+                let mut body = stripe_body(i, true);
+                if self.scenario == Scenario::Ordered {
+                    // One of a few customers (the same length as the
+                    // customer it replaces).
+                    let customer = |n: usize| format!("\"customer\": \"cus_Q{n:012}\"");
+                    body = String::from_utf8(body)
+                        .expect("a UTF-8 body")
+                        .replace(&customer(i), &customer(i % ORDERED_KEYS))
+                        .into_bytes();
+                }
                 let message = ProviderMessage {
                     body: &body,
                     timestamp: now,

@@ -4,7 +4,7 @@ use hookrelay_models::{Event, EventId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::destinations::Log;
+use crate::destinations::{Log, Moment};
 use crate::world::DESTINATIONS;
 
 /// What the checks read of the event store once the run is over, past
@@ -23,18 +23,19 @@ pub trait Stored {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// 1–5 as in README's "Proving it"; 0: the run never settled.
+    /// 1–6 as in README's "Proving it"; 0: the run never settled.
     pub invariant: u8,
     pub detail: String,
 }
 
-pub const INVARIANTS: [&str; 6] = [
+pub const INVARIANTS: [&str; 7] = [
     "the run settles, in a bounded number of calls",
     "every acknowledged webhook is delivered to every routed destination under one webhook-id",
     "one provider delivery never becomes two events",
     "an acknowledged event stays readable",
     "no delivery is in flight twice at once, and parked deliveries are released in arrival order",
     "nothing is left orphaned",
+    "deliveries of one key to an ordered destination go in the order their events were acknowledged",
 ];
 
 impl Violation {
@@ -68,7 +69,7 @@ impl fmt::Display for Violation {
 }
 
 /// The webhook a body or a delivery id belongs to.
-fn webhook_of_body(body: &[u8]) -> Option<usize> {
+pub(crate) fn webhook_of_body(body: &[u8]) -> Option<usize> {
     let json: serde_json::Value = serde_json::from_slice(body).ok()?;
     json.get("n")?.as_u64().map(|n| n as usize)
 }
@@ -218,6 +219,104 @@ pub fn released_in_order(
                     format!(
                         "parked {} reached {destination} before {}, which arrived first",
                         pair[1], pair[0]
+                    ),
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// 6: at the ordered `destination`, for webhooks A and B of one key
+/// (`key_of`) where a receipt of A was answered 2xx before B's first
+/// receipt began: no request for B began before A's first accepted
+/// request was answered, and none for A began after B's first. (A
+/// request for A after its first success is allowed while B has none:
+/// the success may not have been recorded, and A is tried again.) A that
+/// never succeeded is invariant 1's business.
+pub fn in_key_order(
+    destination: &str,
+    key_of: impl Fn(usize) -> String,
+    acks: &[(usize, EventId)],
+    moments: &[Moment],
+) -> Vec<Violation> {
+    #[derive(Default, Clone)]
+    struct Webhook {
+        /// Index and millisecond of its first receipt, of its first 2xx.
+        received: Option<(usize, u128)>,
+        acked: Option<(usize, u128)>,
+        /// Where its requests to `destination` began.
+        sent: Vec<usize>,
+        /// Where its first accepted request was answered.
+        succeeded: Option<usize>,
+    }
+    let mut webhooks: BTreeMap<usize, Webhook> = BTreeMap::new();
+    for (i, moment) in moments.iter().enumerate() {
+        match moment {
+            Moment::Received { webhook, ms } => {
+                let w = webhooks.entry(*webhook).or_default();
+                w.received.get_or_insert((i, *ms));
+            }
+            Moment::Acked { webhook, ms } => {
+                let w = webhooks.entry(*webhook).or_default();
+                w.acked.get_or_insert((i, *ms));
+            }
+            Moment::Sent {
+                destination: d,
+                webhook,
+            } if d == destination => webhooks.entry(*webhook).or_default().sent.push(i),
+            Moment::Answered {
+                destination: d,
+                webhook,
+                accepted: true,
+            } if d == destination => {
+                webhooks
+                    .entry(*webhook)
+                    .or_default()
+                    .succeeded
+                    .get_or_insert(i);
+            }
+            _ => {}
+        }
+    }
+    let name = |n: usize| match acks.iter().find(|(m, _)| *m == n) {
+        Some((_, id)) => format!("wh{n} ({id})"),
+        None => format!("wh{n}"),
+    };
+    let mut violations = Vec::new();
+    for (&a, first) in &webhooks {
+        for (&b, second) in &webhooks {
+            let (Some((acked, acked_ms)), Some((received, received_ms))) =
+                (first.acked, second.received)
+            else {
+                continue;
+            };
+            if a == b || key_of(a) != key_of(b) || acked > received {
+                continue;
+            }
+            let Some(&b_first) = second.sent.first() else {
+                continue;
+            };
+            let tie = if acked_ms == received_ms {
+                " (in the same millisecond)"
+            } else {
+                ""
+            };
+            if let Some(succeeded) = first.succeeded.filter(|s| b_first < *s) {
+                violations.push(Violation::new(
+                    6,
+                    format!(
+                        "{} was sent to {destination} (moment {b_first}) before {}'s delivery succeeded (moment {succeeded}), though {} was acknowledged before {} was received{tie}",
+                        name(b), name(a), name(a), name(b)
+                    ),
+                ));
+            }
+            if let Some(again) = first.sent.iter().find(|s| **s > b_first) {
+                violations.push(Violation::new(
+                    6,
+                    format!(
+                        "{} was sent to {destination} (moment {again}) after {}'s first request (moment {b_first}), though {} was acknowledged before {} was received{tie}",
+                        name(a), name(b), name(a), name(b)
                     ),
                 ));
             }

@@ -22,9 +22,30 @@ pub struct Arrival {
     pub accepted: bool,
 }
 
+/// One moment of the run that ordered delivery is checked against, in the
+/// order they happened (one thread: no two at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moment {
+    /// A receipt of webhook `webhook` began, at `ms` simulated.
+    Received { webhook: usize, ms: u128 },
+    /// A receipt of it was answered 2xx.
+    Acked { webhook: usize, ms: u128 },
+    /// A request for it began (whether or not it reaches the destination).
+    Sent { destination: String, webhook: usize },
+    /// A request for it was answered, `accepted` if 2xx. A request whose
+    /// dispatcher crashed has no answer.
+    Answered {
+        destination: String,
+        webhook: usize,
+        accepted: bool,
+    },
+}
+
 #[derive(Default)]
 pub struct Log {
     pub arrivals: Vec<Arrival>,
+    /// Receipts and requests, in order.
+    pub moments: Vec<Moment>,
     /// Requests in flight per (destination, webhook-id).
     in_flight: BTreeMap<(String, String), u32>,
     /// (destination, webhook-id) seen in flight twice at once.
@@ -60,6 +81,11 @@ impl Destinations {
             recover_at: Instant::now() + recover_after,
             log: Mutex::new(Log::default()),
         }
+    }
+
+    /// Notes `moment` as the latest.
+    pub fn note(&self, moment: Moment) {
+        self.log.lock().unwrap().moments.push(moment);
     }
 
     fn begin(&self, key: (String, String)) -> InFlight<'_> {
@@ -103,6 +129,13 @@ impl Sender for Destinations {
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
         let _in_flight = self.begin((destination.clone(), webhook_id.clone()));
+        let webhook = crate::check::webhook_of_body(&request.body);
+        if let Some(webhook) = webhook {
+            self.note(Moment::Sent {
+                destination: destination.clone(),
+                webhook,
+            });
+        }
         let started = Instant::now();
         let behaviour = if started >= self.recover_at {
             Behaviour::Succeed
@@ -132,6 +165,13 @@ impl Sender for Destinations {
                 }
             }
         };
+        if let Some(webhook) = webhook {
+            self.note(Moment::Answered {
+                destination: destination.clone(),
+                webhook,
+                accepted: outcome.is_success(),
+            });
+        }
         let arrived = !matches!(behaviour, Behaviour::Stall { took_in: false });
         if arrived {
             self.log.lock().unwrap().arrivals.push(Arrival {

@@ -4,14 +4,15 @@
 //! trace, then each violation with the part of the trace about it;
 //! `--no-outages` leaves out the operator who disables and enables a
 //! destination in some runs; `--as-found` leaves out the models added
-//! after the first defects were found (a seed found then runs as it did).
+//! after the first defects were found (a seed found then runs as it did);
+//! `--no-ordered` leaves out the ordered destination.
 use hookrelay_sim::{focus, run_seed_with, Options, Report};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 fn usage() -> ! {
-    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages] [--as-found]");
+    eprintln!("usage: sim [SEEDS] [--from N] [--seed N] [--threads K] [--no-outages] [--as-found] [--no-ordered]");
     std::process::exit(2);
 }
 
@@ -41,6 +42,7 @@ fn main() {
             "--threads" => threads = number(args.next()).max(1) as usize,
             "--no-outages" => options.outages = false,
             "--as-found" => options.later_models = false,
+            "--no-ordered" => options.ordered = false,
             "-h" | "--help" => usage(),
             other => seeds = other.parse().unwrap_or_else(|_| usage()),
         }

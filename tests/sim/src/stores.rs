@@ -139,6 +139,9 @@ pub enum Mutation {
     MissingLooksDispatched,
     /// `claim_dedupe` always wins: every receipt becomes an event.
     NoDedupe,
+    /// `lane_head` finds every lane empty: each delivery takes itself for
+    /// its lane's only event, so a key's events go in any order.
+    EmptyLanes,
 }
 
 #[async_trait]
@@ -495,7 +498,12 @@ impl OrderLanes for Faulty {
     async fn lane_head(&self, lane: &LaneId) -> Result<Option<EventId>, CoreError> {
         let head = self
             .sim
-            .call("lanes.head", self.inner.lane_head(lane))
+            .call("lanes.head", async {
+                match self.mutation {
+                    Mutation::EmptyLanes => Ok(None),
+                    _ => self.inner.lane_head(lane).await,
+                }
+            })
             .await;
         self.sim.note(|| format!("lane_head {lane:?} -> {head:?}"));
         head

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::check::{check, Stored, Violation};
-use crate::destinations::Destinations;
+use crate::destinations::{Destinations, Moment};
 use crate::faults::{Sim, SimClock};
 use crate::queue::SimQueue;
 use crate::stores::{Faulty, Mutation};
@@ -39,19 +39,31 @@ const CALL_LIMIT: u64 = 100_000;
 /// The SQS visibility timeout the template gives the dispatcher's queue.
 const VISIBILITY: Duration = Duration::from_secs(60);
 
-fn config() -> Config {
+/// The configuration; `ordered`: the destination that delivers in order
+/// per key, the key read from the body's `k`.
+fn config(ordered: Option<&str>) -> Config {
     let mut toml = format!(
         "[[sources]]\nid = \"shop\"\nscheme = \"standard\"\nsecrets = [\"{SOURCE_SECRET}\"]\n"
     );
     for d in DESTINATIONS {
+        let ordering = if ordered == Some(d) {
+            "ordering = { key = \"json:/k\" }\n"
+        } else {
+            ""
+        };
         toml.push_str(&format!(
             "[[destinations]]\nid = \"{d}\"\nurl = \"http://{d}.sim/hook\"\n\
              secret = \"whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0\"\ntimeout = \"5s\"\n\
              retry_schedule = [\"0s\", \"5s\", \"30s\", \"2m\", \"10m\", \"30m\", \"1h\", \"2h\", \"4h\"]\n\
-             [[routes]]\nsource = \"shop\"\ndestination = \"{d}\"\n"
+             {ordering}[[routes]]\nsource = \"shop\"\ndestination = \"{d}\"\n"
         ));
     }
     Config::from_toml(&toml, "sim").expect("the simulation's configuration")
+}
+
+/// Webhook `n`'s key at the ordered destination.
+fn key_of(n: usize, keys: usize) -> String {
+    format!("k{}", n % keys)
 }
 
 /// What a run came to.
@@ -91,6 +103,9 @@ struct World {
     index_lag: Duration,
     /// The deliveries' store under faults, for when each was written.
     faulty: Arc<Faulty>,
+    /// With an ordered destination, how many keys the webhooks share
+    /// (webhook `n` has key `k{n % keys}`).
+    keys: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -138,6 +153,8 @@ impl World {
     /// One receipt of webhook `n`, as API Gateway hands it to a receiver;
     /// true if it was answered 2xx.
     async fn receive(self: Arc<Self>, n: usize, body: String) -> bool {
+        let ms = self.sim.elapsed().as_millis();
+        self.destinations.note(Moment::Received { webhook: n, ms });
         let delivery_id = format!("msg_wh{n}");
         let message = ProviderMessage {
             body: body.as_bytes(),
@@ -174,6 +191,8 @@ impl World {
                 self.sim
                     .note(|| format!("receiver: wh{n} answered 2xx as {id}"));
                 self.acks.lock().unwrap().push((n, id));
+                let ms = self.sim.elapsed().as_millis();
+                self.destinations.note(Moment::Acked { webhook: n, ms });
                 true
             }
             Some(other) => {
@@ -191,7 +210,15 @@ impl World {
 
     /// A provider sending webhook `n` until it is acknowledged.
     async fn provider(self: Arc<Self>, n: usize) {
-        let body = format!(r#"{{"type":"order.created","n":{n}}}"#);
+        // The key before `n`: a trace is focused on a webhook by its body's
+        // end.
+        let body = match self.keys {
+            Some(keys) => format!(
+                r#"{{"type":"order.created","k":"{}","n":{n}}}"#,
+                key_of(n, keys)
+            ),
+            None => format!(r#"{{"type":"order.created","n":{n}}}"#),
+        };
         sleep(self.sim.upto(Duration::from_secs(2))).await;
         for attempt in 0..PROVIDER_TRIES {
             let copies = if self.sim.chance(0.2) { 2 } else { 1 };
@@ -335,6 +362,9 @@ pub struct Options {
     /// tight budget of body bytes, a lagging index, bodies in S3. Off, a
     /// seed found before runs as it did then.
     pub later_models: bool,
+    /// In half the runs one destination delivers in order per key
+    /// (invariant 6). Off, those runs are as they were before it.
+    pub ordered: bool,
 }
 
 impl Default for Options {
@@ -343,6 +373,7 @@ impl Default for Options {
             mutation: Mutation::None,
             outages: true,
             later_models: true,
+            ordered: true,
         }
     }
 }
@@ -391,16 +422,22 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
     // Bodies in a simulated S3 bucket, as the DynamoDB adapter keeps large
     // ones, in half the runs.
     let bodies_in_s3 = shape.chance(0.5) && later;
+    // In half the runs one destination delivers in order per key, over
+    // one or two keys.
+    let ordered = (shape.chance(0.5) && later && options.ordered).then(|| {
+        let destination = DESTINATIONS[shape.below(2) as usize];
+        (destination, 1 + shape.below(2) as usize)
+    });
     let sim = Arc::new(Sim::new(seed, base, calm_after));
     sim.set_tracing(trace);
     sim.note(|| {
         format!(
-            "seed {seed}: {webhooks} webhook(s), faults {:?}, crash rate {crash_rate}, calm after {calm_after:?}, destinations recover after {recover_after:?}, outage {outage:?}, body budget {budget:?}, index lag {index_lag:?}, bodies in S3 {bodies_in_s3}",
+            "seed {seed}: {webhooks} webhook(s), faults {:?}, crash rate {crash_rate}, calm after {calm_after:?}, destinations recover after {recover_after:?}, outage {outage:?}, body budget {budget:?}, index lag {index_lag:?}, bodies in S3 {bodies_in_s3}, ordered (destination, keys) {ordered:?}",
             sim.rates
         )
     });
 
-    let memory = Arc::new(MemoryStore::new(config()));
+    let memory = Arc::new(MemoryStore::new(config(ordered.map(|(d, _)| d))));
     let faulty = Arc::new(
         Faulty::new(sim.clone(), memory.clone(), Mutation::None).with_index_lag(index_lag),
     );
@@ -437,6 +474,7 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
         budget,
         index_lag,
         faulty: faulty.clone(),
+        keys: ordered.map(|(_, keys)| keys),
     });
 
     let providers: Vec<_> = (0..webhooks)
@@ -470,6 +508,14 @@ async fn run(seed: u64, trace: bool, options: Options) -> Report {
         enabled_at,
         &log,
     ));
+    if let Some((destination, keys)) = ordered {
+        violations.extend(crate::check::in_key_order(
+            destination,
+            |n| key_of(n, keys),
+            &acks,
+            &log.moments,
+        ));
+    }
     if !settled {
         violations.push(Violation::unsettled(queue.bodies()));
     }

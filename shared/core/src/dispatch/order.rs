@@ -64,28 +64,51 @@ impl Dispatch {
         };
         let mut entered = false;
         for _ in 0..MAX_STALE_HEADS {
-            match self.events.lane_head(&lane).await? {
-                Some(head) if head == event.id => return Ok(OrderTurn::Head(lane)),
-                Some(head) if head < event.id => match self.head_state(&head, &lane).await? {
-                    HeadState::Delivering => return Ok(OrderTurn::Behind(head)),
+            let head = self.events.lane_head(&lane).await?;
+            match head {
+                Some(ref head) if *head == event.id => return Ok(OrderTurn::Head(lane)),
+                Some(ref head) if *head < event.id => match self.head_state(head, &lane).await? {
+                    HeadState::Delivering if entered => return Ok(OrderTurn::Behind(head.clone())),
+                    HeadState::Delivering => {
+                        // The head's settling queues the event then heading
+                        // the lane, which is this one only if it is in the
+                        // lane. Its receipt may have failed to put it there
+                        // and still have queued it (seed 1628): in now
+                        // (idempotent), then look again.
+                        let expires_at = self
+                            .clock
+                            .now()
+                            .saturating_add(self.settings.alerts.retention);
+                        self.events
+                            .enter_lanes(&event.id, std::slice::from_ref(&lane), expires_at)
+                            .await?;
+                        entered = true;
+                    }
                     HeadState::NotDispatched(wait) => return Ok(OrderTurn::LookAgain(wait)),
                     HeadState::Settled => {
-                        self.events.leave_lane(&lane, &head).await?;
-                        self.unblock(&lane, &head).await?;
+                        self.events.leave_lane(&lane, head).await?;
+                        self.unblock(&lane, head).await?;
                     }
                 },
                 // Not in its lane.
                 _ if entered => return Ok(OrderTurn::Head(lane)),
                 _ => {
-                    if self
-                        .deliveries
-                        .delivery(&event.id, &destination.id)
-                        .await?
-                        .is_some()
+                    if let Some(delivery) =
+                        self.deliveries.delivery(&event.id, &destination.id).await?
                     {
                         // It was in the lane when first attempted, and has
                         // left it since: released by an operator, or
                         // settled and now replayed. Outside the order.
+                        if let (true, Some(next)) = (delivery.state.is_final(), head) {
+                            // Or settled, and this is its message back
+                            // because its handler stopped after leaving
+                            // (the leave's answer lost, a crash) and before
+                            // queuing the next head: queue it now, or no one
+                            // will (seed 870). A second message for a head
+                            // already on its way is harmless (claims).
+                            let message = QueueMessage::delivery(next, lane.destination.clone());
+                            self.queue.enqueue(&message, Duration::ZERO).await?;
+                        }
                         return Ok(OrderTurn::Unordered);
                     }
                     // The destination became ordered after the receipt
@@ -140,9 +163,12 @@ impl Dispatch {
         if age >= HEAD_DISPATCH_GRACE {
             // Stored, but its fan-out never came (its receipt failed after
             // the write and the provider has not retried): send it on its
-            // way, as a retried receipt would. A second message for a
-            // delivery under way is harmless (claims).
-            let message = QueueMessage::delivery(head.clone(), lane.destination.clone());
+            // way, as a retried receipt would: its fan-out, to every
+            // destination. Only this lane's delivery would make it look
+            // dispatched, and the provider's retry would then be answered
+            // 2xx without it ever reaching the others (seed 1269). A second
+            // message for a delivery under way is harmless (claims).
+            let message = QueueMessage::fan_out(head.clone());
             self.queue.enqueue(&message, Duration::ZERO).await?;
             tracing::info!(event_id = %head, destination = %lane.destination, "lane head never dispatched; queued it");
         }
