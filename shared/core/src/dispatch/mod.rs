@@ -433,6 +433,18 @@ impl Dispatch {
                 _ => destination,
             }
         };
+        // Its key's order first, even while the destination is disabled:
+        // only a lane's head is parked (the rest wait in their lane, and
+        // the head's release queues them in turn), and a settled head
+        // whose message comes back carries its lane on, disabled or not.
+        let lane = match self.order_turn(event, destination).await? {
+            order::OrderTurn::Unordered => None,
+            order::OrderTurn::Head(lane) => Some(lane),
+            waiting => {
+                self.wait_in_lane(waiting, &follow_up).await?;
+                return Ok(DeliveryReport::Waiting);
+            }
+        };
         if !destination.enabled {
             self.deliveries
                 .park(&event.id, &destination.id, now)
@@ -445,14 +457,6 @@ impl Dispatch {
             tracing::info!(event_id = %event.id, destination = %destination.id, "destination disabled; delivery parked");
             return Ok(DeliveryReport::Parked);
         }
-        let lane = match self.order_turn(event, destination).await? {
-            order::OrderTurn::Unordered => None,
-            order::OrderTurn::Head(lane) => Some(lane),
-            waiting => {
-                self.wait_in_lane(waiting, &follow_up).await?;
-                return Ok(DeliveryReport::Waiting);
-            }
-        };
         let slot = match self.pacer.turn(destination, reserved_slot).await? {
             pacer::Turn::Go { slot } => slot,
             pacer::Turn::Later { queue_for, slot } => {
