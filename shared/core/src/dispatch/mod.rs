@@ -446,6 +446,22 @@ impl Dispatch {
             }
         };
         if !destination.enabled {
+            if let Some(lane) = &lane {
+                // A head that settled and never left its lane (its handler
+                // stopped in between; this is its message back) is not
+                // parked, which would change nothing and leave its key
+                // waiting for ever: it carries its lane on. One read per
+                // head of an ordered destination while it is disabled.
+                let settled = self
+                    .deliveries
+                    .delivery(&event.id, &destination.id)
+                    .await?
+                    .is_some_and(|d| d.state.is_final());
+                if settled {
+                    self.leave_lane(lane, &event.id, true).await?;
+                    return Ok(DeliveryReport::Skipped);
+                }
+            }
             self.deliveries
                 .park(&event.id, &destination.id, now)
                 .await?;
