@@ -76,11 +76,27 @@ pub fn lanes_for(config: &Config, event: &Event) -> Vec<LaneId> {
     if config.destinations.iter().all(|d| d.ordering.is_none()) {
         return Vec::new();
     }
-    config
-        .routed_destinations(event)
-        .into_iter()
-        .filter_map(|destination| lane_of(&destination, event))
-        .collect()
+    // As `Config::routed_destinations` routes, without copying a
+    // destination: the receiver asks for every event.
+    let envelope = std::cell::OnceCell::new();
+    let mut lanes: Vec<LaneId> = Vec::new();
+    for route in config.routes_for(&event.source, event.event_type.as_deref()) {
+        let Some(destination) = config
+            .destination(&route.destination)
+            .filter(|d| d.ordering.is_some())
+        else {
+            continue;
+        };
+        if lanes.iter().any(|lane| lane.destination == destination.id) {
+            continue;
+        }
+        let admitted = route.filter.is_none()
+            || route.admits(envelope.get_or_init(|| hookrelay_models::route_envelope(event)));
+        if let Some(lane) = admitted.then(|| lane_of(destination, event)).flatten() {
+            lanes.push(lane);
+        }
+    }
+    lanes
 }
 
 /// `event`'s lane at `destination`, if the destination is ordered and the
@@ -91,4 +107,77 @@ pub fn lane_of(destination: &Destination, event: &Event) -> Option<LaneId> {
         destination: destination.id.clone(),
         key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookrelay_models::{SourceId, Timestamp};
+
+    const DESTINATION: &str =
+        "url = \"https://example.com/hook\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n";
+
+    fn config(extra_routes: &str) -> Config {
+        Config::from_toml(
+            &format!(
+                "[[sources]]\nid = \"shop\"\nscheme = \"github\"\nsecrets = [\"s\"]\n\
+                 [[destinations]]\nid = \"ordered\"\n{DESTINATION}ordering = {{ key = \"json:/customer\" }}\n\
+                 [[destinations]]\nid = \"plain\"\n{DESTINATION}\
+                 [[routes]]\nsource = \"shop\"\ndestination = \"plain\"\n{extra_routes}"
+            ),
+            "test.toml",
+        )
+        .unwrap()
+    }
+
+    fn event(body: &str) -> Event {
+        let at = Timestamp::from_unix_millis(1_800_000_000_000);
+        Event {
+            id: EventId::new(at),
+            source: SourceId::parse("shop").unwrap(),
+            event_type: Some("order.created".into()),
+            provider_delivery_id: None,
+            received_at: at,
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec().into(),
+        }
+    }
+
+    fn lane(key: &str) -> LaneId {
+        LaneId {
+            destination: DestinationId::parse("ordered").unwrap(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn an_event_goes_in_the_lanes_of_the_ordered_destinations_it_is_routed_to() {
+        let routed = config("[[routes]]\nsource = \"shop\"\ndestination = \"ordered\"\n");
+        assert_eq!(
+            lanes_for(&routed, &event(r#"{"customer":"c1"}"#)),
+            vec![lane("c1")]
+        );
+        // No key value: unordered, in no lane.
+        assert_eq!(lanes_for(&routed, &event(r#"{"other":1}"#)), Vec::new());
+        // Not routed there: no lane, although the destination is ordered.
+        assert_eq!(
+            lanes_for(&config(""), &event(r#"{"customer":"c1"}"#)),
+            Vec::new()
+        );
+    }
+
+    #[test]
+    fn a_route_filter_decides_which_lanes() {
+        let filtered = config(
+            "[[routes]]\nsource = \"shop\"\ndestination = \"ordered\"\nfilter = '{\"body\": {\"customer\": [\"c1\"]}}'\n",
+        );
+        assert_eq!(
+            lanes_for(&filtered, &event(r#"{"customer":"c1"}"#)),
+            vec![lane("c1")]
+        );
+        assert_eq!(
+            lanes_for(&filtered, &event(r#"{"customer":"c2"}"#)),
+            Vec::new()
+        );
+    }
 }

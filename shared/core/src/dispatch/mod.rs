@@ -447,18 +447,7 @@ impl Dispatch {
         };
         if !destination.enabled {
             if let Some(lane) = &lane {
-                // A head that settled and never left its lane (its handler
-                // stopped in between; this is its message back) is not
-                // parked, which would change nothing and leave its key
-                // waiting for ever: it carries its lane on. One read per
-                // head of an ordered destination while it is disabled.
-                let settled = self
-                    .deliveries
-                    .delivery(&event.id, &destination.id)
-                    .await?
-                    .is_some_and(|d| d.state.is_final());
-                if settled {
-                    self.leave_lane(lane, &event.id, true).await?;
+                if self.left_lane_if_settled(lane, &event.id).await? {
                     return Ok(DeliveryReport::Skipped);
                 }
             }
@@ -580,20 +569,7 @@ impl Dispatch {
             .attempt(event, destination, delivery, lease, &follow_up)
             .await?;
         if let Some(lane) = &lane {
-            match report {
-                DeliveryReport::Succeeded { attempt }
-                | DeliveryReport::Failed { attempt, .. }
-                | DeliveryReport::DestinationGone { attempt } => {
-                    self.leave_lane(lane, &event.id, attempt > 1).await?;
-                }
-                DeliveryReport::RetryScheduled { attempt: 1, .. } => {
-                    // Its key waits for it: one write per key blocked, so
-                    // operators can list them.
-                    let now = self.clock.now();
-                    self.events.set_blocked(lane, &event.id, Some(now)).await?;
-                }
-                _ => {}
-            }
+            self.after_attempt_in_lane(lane, &event.id, &report).await?;
         }
         if release {
             match report {

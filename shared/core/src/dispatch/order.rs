@@ -20,7 +20,7 @@
 use hookrelay_models::{DeliveryState, Destination, Event, EventId};
 use std::time::Duration;
 
-use super::{Dispatch, MIN_NOT_DUE_WAIT, NOT_YET_STORED_GRACE};
+use super::{DeliveryReport, Dispatch, MIN_NOT_DUE_WAIT, NOT_YET_STORED_GRACE};
 use crate::error::CoreError;
 use crate::lanes::{lane_of, LaneId};
 use crate::ports::{EventStore, MessageKind, Queue, QueueMessage};
@@ -139,6 +139,14 @@ impl Dispatch {
             });
         }
         let age = self.clock.now().since(head.timestamp());
+        if age < HEAD_DISPATCH_GRACE {
+            // Not dispatched yet: an event is put in a lane only once its
+            // fan-out is queued (by its receipt, crate::dedupe) or while a
+            // message for it is being handled (above), so it is on its way,
+            // and its settling queues the next. Usually it is in the same
+            // batch. Nothing to read, and no need to look again.
+            return Ok(HeadState::Delivering);
+        }
         let wait = age.clamp(MIN_NOT_DUE_WAIT, HEAD_DISPATCH_GRACE);
         let Some(event) = self.events.event(head).await? else {
             // Its receipt entered the lane and then failed before storing
@@ -184,6 +192,51 @@ impl Dispatch {
         was_blocked: bool,
     ) -> Result<(), CoreError> {
         leave_lane(&*self.events, &*self.queue, lane, event, was_blocked).await
+    }
+
+    /// What an attempt of `event`, heading `lane`, means for its key:
+    /// settled, it leaves the lane and queues the next; its first failure
+    /// records the key as blocked (one write per key blocked, so operators
+    /// can list them).
+    pub(super) async fn after_attempt_in_lane(
+        &self,
+        lane: &LaneId,
+        event: &EventId,
+        report: &DeliveryReport,
+    ) -> Result<(), CoreError> {
+        match *report {
+            DeliveryReport::Succeeded { attempt }
+            | DeliveryReport::Failed { attempt, .. }
+            | DeliveryReport::DestinationGone { attempt } => {
+                self.leave_lane(lane, event, attempt > 1).await
+            }
+            DeliveryReport::RetryScheduled { attempt: 1, .. } => {
+                let now = self.clock.now();
+                self.events.set_blocked(lane, event, Some(now)).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A head at a disabled destination: if its delivery settled and never
+    /// left its lane (its handler stopped in between; this is its message
+    /// back), it carries its lane on instead of being parked, which would
+    /// change nothing and leave its key waiting for ever. One read per
+    /// head of an ordered destination while it is disabled.
+    pub(super) async fn left_lane_if_settled(
+        &self,
+        lane: &LaneId,
+        event: &EventId,
+    ) -> Result<bool, CoreError> {
+        let settled = self
+            .deliveries
+            .delivery(event, &lane.destination)
+            .await?
+            .is_some_and(|d| d.state.is_final());
+        if settled {
+            self.leave_lane(lane, event, true).await?;
+        }
+        Ok(settled)
     }
 
     async fn unblock(&self, lane: &LaneId, head: &EventId) -> Result<(), CoreError> {
