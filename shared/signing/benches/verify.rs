@@ -1,7 +1,7 @@
 //! Verification throughput at 1 KiB, 64 KiB and 1 MiB bodies.
 //!
 //! Criterion prints bytes/s for each size (`Throughput::Bytes`). The
-//! comparison with `openssl speed` is `scripts/bench-signing.sh`.
+//! comparison with `openssl speed` is `bench/signing.sh`.
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use hookrelay_signing::{
     sign_as_provider, HeaderPairs, InboundRequest, ProviderMessage, Scheme, SchemeKind, Secret,

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::catalog::{HmacPreset, Method, Part};
 use crate::error::{SecretError, VerifyError};
 use crate::headers::HeaderLookup;
-use crate::mac::MacKey;
+use crate::mac::{MacKey, Tag};
 use crate::parse;
 use crate::scheme::{parse_template, Encoding, HmacAlgorithm, Scheme, SchemeKind, TemplatePart};
 use crate::secret::Secret;
@@ -15,6 +15,7 @@ use crate::standard::decode_whsec;
 
 mod code_schemes;
 mod public_key;
+mod replay_key;
 mod secret_in_request;
 
 pub(crate) use code_schemes::twilio_signed_params;
@@ -64,10 +65,13 @@ pub struct Verified {
     pub secret_index: usize,
     /// The signed timestamp, for schemes that carry one (Unix seconds).
     pub timestamp: Option<i64>,
-    /// For a request whose signature covers no timestamp: a SHA-256 of
-    /// everything the signature covers. Such a request stays genuine for
-    /// ever, and its delivery id (an unsigned header) can be changed at
-    /// will, so an exact replay is recognised by this instead.
+    /// For a request whose signature covers no timestamp: a SHA-256 that
+    /// is one per signed content (of the verified HMAC tag, itself a keyed
+    /// digest of everything the signature covers; or, for a public-key
+    /// signature or a shared token, of what is signed or the body). Such
+    /// a request stays genuine for ever, and its delivery id (an unsigned
+    /// header) can be changed at will, so an exact replay is recognised by
+    /// this instead.
     pub replay_key: Option<[u8; 32]>,
 }
 
@@ -385,24 +389,8 @@ impl Verifier {
     }
 
     fn untimed(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<Verified, VerifyError> {
-        let secret_index = self.find_secret(parts, candidates)?;
-        Ok(Self::untimed_at(secret_index, parts))
-    }
-
-    /// Verified by secret `secret_index`, with a replay key over `parts`.
-    fn untimed_at(secret_index: usize, parts: &[&[u8]]) -> Verified {
-        // Each part with its length, so no two different lists of parts
-        // hash alike.
-        let mut digest = Sha256::new();
-        for part in parts {
-            digest.update((part.len() as u64).to_be_bytes());
-            digest.update(part);
-        }
-        Verified {
-            secret_index,
-            timestamp: None,
-            replay_key: Some(digest.finalize().into()),
-        }
+        let (secret_index, tag) = self.find_tag(parts, candidates)?;
+        Ok(Verified::by_mac(secret_index, &tag))
     }
 
     fn timed(
@@ -421,13 +409,22 @@ impl Verifier {
     /// The index of the first secret whose tag equals any candidate. Every
     /// candidate is compared in constant time against each tag.
     fn find_secret(&self, parts: &[&[u8]], candidates: &[Vec<u8>]) -> Result<usize, VerifyError> {
+        self.find_tag(parts, candidates).map(|(index, _)| index)
+    }
+
+    /// [`Verifier::find_secret`], with the tag that matched.
+    fn find_tag(
+        &self,
+        parts: &[&[u8]],
+        candidates: &[Vec<u8>],
+    ) -> Result<(usize, Tag), VerifyError> {
         for (index, key) in &self.keys {
             let tag = key.tag(parts);
             let matched = candidates
                 .iter()
                 .fold(false, |found, candidate| found | tag.matches(candidate));
             if matched {
-                return Ok(*index);
+                return Ok((*index, tag));
             }
         }
         Err(VerifyError::NoMatchingSignature)

@@ -79,7 +79,8 @@ impl Verifier {
 
     /// A signature by the provider's private key over `{timestamp}{body}`,
     /// checked against each configured public key. Exact replays are known
-    /// by a digest of what is signed, as no delivery id is signed.
+    /// by a digest of what is signed, as no delivery id is signed (and a
+    /// signature is not one per message: see `replay_key`).
     pub(super) fn verify_public_key(
         &self,
         request: &InboundRequest<'_>,
@@ -106,7 +107,7 @@ impl Verifier {
             self.find_public_key(scheme.algorithm, &message, std::slice::from_ref(&signature))?;
         Ok(Verified {
             timestamp: scheme.timed.then_some(timestamp),
-            ..Self::untimed_at(secret_index, &[timestamp_raw.as_bytes(), request.body])
+            ..Verified::by_content(secret_index, &[timestamp_raw.as_bytes(), request.body])
         })
     }
 

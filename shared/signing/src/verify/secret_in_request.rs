@@ -28,7 +28,8 @@ impl Verifier {
         if token.is_empty() {
             return Err(malformed(header, "token is empty"));
         }
-        self.match_token(token.as_bytes(), body)
+        let secret_index = self.match_token(token.as_bytes())?;
+        Ok(Self::by_token(secret_index, body))
     }
 
     /// Mailgun: `{"signature": {"timestamp", "token", "signature"}, …}`;
@@ -98,10 +99,11 @@ impl Verifier {
             let state = notification
                 .client_state
                 .ok_or(VerifyError::MissingBodyField("value[].clientState"))?;
-            let verified = self.match_token(state.as_bytes(), body)?;
-            first.get_or_insert(verified);
+            let secret_index = self.match_token(state.as_bytes())?;
+            first.get_or_insert(secret_index);
         }
-        first.ok_or(VerifyError::MissingBodyField("value"))
+        let secret_index = first.ok_or(VerifyError::MissingBodyField("value"))?;
+        Ok(Self::by_token(secret_index, body))
     }
 
     /// `Authorization: Basic <base64 of user:password>`.
@@ -120,20 +122,24 @@ impl Verifier {
         }
         let credentials = parse::decode_base64(encoded.trim())
             .map_err(|_| malformed(AUTHORIZATION, "credentials are not base64"))?;
-        self.match_token(&credentials, body)
+        let secret_index = self.match_token(&credentials)?;
+        Ok(Self::by_token(secret_index, body))
     }
 
     /// The index of the secret equal to `token`, comparing SHA-256 digests
     /// in constant time.
-    pub(super) fn match_token(&self, token: &[u8], body: &[u8]) -> Result<Verified, VerifyError> {
+    fn match_token(&self, token: &[u8]) -> Result<usize, VerifyError> {
         let candidate: [u8; 32] = Sha256::digest(token).into();
-        let found = self
-            .tokens
+        self.tokens
             .iter()
             .position(|digest| bool::from(digest.ct_eq(&candidate)))
-            .ok_or(VerifyError::NoMatchingSignature)?;
-        // The token covers nothing, so an exact replay is recognised by
-        // its body (the token itself is kept out of the key).
-        Ok(Self::untimed_at(found, &[body]))
+            .ok_or(VerifyError::NoMatchingSignature)
+    }
+
+    /// Verified by the token of secret `secret_index`. The token covers
+    /// nothing, so an exact replay is recognised by its body, hashed once
+    /// per request (the token itself is kept out of the key).
+    fn by_token(secret_index: usize, body: &[u8]) -> Verified {
+        Verified::by_content(secret_index, &[body])
     }
 }
