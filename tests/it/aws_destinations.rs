@@ -136,7 +136,55 @@ async fn a_fifo_queue_gets_group_and_deduplication_ids(kind: Kind) {
     }
 }
 
+/// An ordered FIFO queue without a `group_key`: its ordering key is each
+/// message's group, so the queue itself keeps a key's messages in order
+/// for its consumers (issue 29); the key's events arrive in order.
+async fn an_ordered_fifo_queue_groups_by_the_ordering_key(kind: Kind) {
+    let client = sqs_client();
+    let url = create_queue(&client, "ordered", true).await;
+    let relay = relay(
+        kind,
+        &format!("kind = \"sqs\"\nurl = \"{url}\"\nordering = {{ key = \"/customer\" }}"),
+    )
+    .await;
+    let mut sent = Vec::new();
+    for n in 0..6 {
+        let customer = ["cus_a", "cus_b"][n % 2];
+        let id = push(
+            &relay,
+            n,
+            &format!(r#"{{"customer":"{customer}","n":{n}}}"#),
+        )
+        .await;
+        sent.push((id, customer));
+    }
+    relay.drain().await;
+    let received = receive_landed(&client, &url).await;
+    assert_eq!(received.len(), sent.len());
+    for (id, customer) in &sent {
+        let message = received
+            .iter()
+            .find(|m| m.attributes["hookrelay-event-id"] == id.as_str())
+            .expect("landed");
+        assert_eq!(message.system["MessageGroupId"], *customer, "{id}");
+    }
+    for customer in ["cus_a", "cus_b"] {
+        let order: Vec<&str> = received
+            .iter()
+            .filter(|m| m.system["MessageGroupId"] == customer)
+            .map(|m| m.attributes["hookrelay-event-id"].as_str())
+            .collect();
+        let expected: Vec<&str> = sent
+            .iter()
+            .filter(|(_, c)| *c == customer)
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(order, expected, "{customer}");
+    }
+}
+
 on_both_backends!(
+    an_ordered_fifo_queue_groups_by_the_ordering_key,
     an_sqs_destination_gets_the_body_and_the_signed_headers_as_attributes,
     a_fifo_queue_gets_group_and_deduplication_ids,
     an_sns_destination_publishes_the_body_and_the_signed_headers,

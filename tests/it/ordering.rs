@@ -26,11 +26,15 @@ enum Kind {
 }
 
 async fn relay(kind: Kind, url: &str, retry_schedule: &str) -> Relay {
+    relay_with(kind, url, retry_schedule, "").await
+}
+
+async fn relay_with(kind: Kind, url: &str, retry_schedule: &str, extra: &str) -> Relay {
     let config = config_from(&format!(
         "allow_private_destinations = true\n\
          [[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [{SECRET:?}]\n\
          [[destinations]]\nid = \"ordered\"\nurl = \"{url}\"\nsecret = \"{DEST_SECRET}\"\n\
-         timeout = \"2s\"\nretry_schedule = {retry_schedule}\nordering = {{ key = \"json:/key\" }}\n\
+         timeout = \"2s\"\nretry_schedule = {retry_schedule}\nordering = {{ key = \"json:/key\" }}\n{extra}\n\
          [[routes]]\nsource = \"github\"\ndestination = \"ordered\"\n"
     ));
     let clock = Arc::new(ManualClock::following_system_time());
@@ -347,6 +351,21 @@ async fn an_operator_sees_a_blocked_key_and_skips_or_releases_its_head(kind: Kin
     );
     assert_eq!(state(&relay, &id(1, 0)).await, Some(DeliveryState::Pending));
     assert_eq!(blocked(&relay).await, Vec::new());
+    // The skipped head is replayable, outside its key's order.
+    sink.script("/ordered", vec![Reply::Status(200)]);
+    admin(
+        &relay,
+        AdminRequest::Replay {
+            event: id(0, 0),
+            destination: Some(destination()),
+        },
+    )
+    .await;
+    relay.drain().await;
+    assert_eq!(
+        state(&relay, &id(0, 0)).await,
+        Some(DeliveryState::Succeeded)
+    );
     for key in ["k0", "k1", "k2"] {
         assert_eq!(relay.events.lane_head(&lane(key)).await.unwrap(), None);
     }
@@ -364,7 +383,64 @@ async fn an_operator_sees_a_blocked_key_and_skips_or_releases_its_head(kind: Kin
     assert!(refused.to_string().contains("no event of key"), "{refused}");
 }
 
+/// Disabled with events of three keys waiting: only each key's head is
+/// parked (the rest wait in their lanes); enabled, each key's events go in
+/// order, under a rate limit and one request at a time, as its heads are
+/// released and settle.
+async fn a_disabled_ordered_destination_releases_each_key_in_order(kind: Kind) {
+    let sink = Sink::start().await;
+    sink.script("/ordered", vec![Reply::Status(200)]);
+    let relay = relay_with(
+        kind,
+        &sink.url("/ordered"),
+        r#"["0s", "0s"]"#,
+        "rate_limit = \"20/s\"\nburst = 5\nmax_in_flight = 1",
+    )
+    .await;
+    admin(
+        &relay,
+        AdminRequest::SetDestinationEnabled {
+            destination: destination(),
+            enabled: false,
+        },
+    )
+    .await;
+    let ids = send_keys(&relay, 3, 5, |_, _| false).await;
+    relay.drain().await;
+    assert_eq!(sink.received("/ordered").len(), 0);
+    let parked = admin(
+        &relay,
+        AdminRequest::CountDeliveries {
+            destination: destination(),
+            state: DeliveryState::Parked,
+        },
+    )
+    .await;
+    assert_eq!(parked, AdminResponse::Count(3), "only the heads are parked");
+
+    admin(
+        &relay,
+        AdminRequest::SetDestinationEnabled {
+            destination: destination(),
+            enabled: true,
+        },
+    )
+    .await;
+    consume_until(
+        &relay,
+        &[&*relay.dispatch],
+        async || all_settled(&relay, &ids).await,
+        Duration::from_secs(120),
+    )
+    .await;
+    let received = sink.received("/ordered");
+    assert_eq!(received.len(), ids.len());
+    assert_eq!(order_violations(&received), Vec::<String>::new());
+    assert_eq!(sink.max_in_flight(), 1);
+}
+
 on_both_backends!(
+    a_disabled_ordered_destination_releases_each_key_in_order,
     each_key_arrives_in_order_through_failures,
     an_operator_sees_a_blocked_key_and_skips_or_releases_its_head,
 );
