@@ -92,6 +92,21 @@ impl OrderLanes for DynamoEventStore {
         Ok(self.query_lane(lane, 1).await?.into_iter().next())
     }
 
+    async fn in_lane(&self, lane: &LaneId, event: &EventId) -> Result<bool, CoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(lane_pk(lane)))
+            .key("sk", s(event.as_str()))
+            .projection_expression("sk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| call_error("dynamodb", e))?;
+        Ok(answer.item().is_some())
+    }
+
     async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
         self.client
             .delete_item()

@@ -115,8 +115,14 @@ pub async fn store_and_queue(
         DedupeClaim::Held(existing) => {
             match events.progress(&existing).await? {
                 // The fan-out is under way; it stays in the queue until it
-                // has reached every destination.
-                EventProgress::Dispatched => {}
+                // has reached every destination. In its lanes too, before
+                // this 2xx: the receipt that queued it may have failed
+                // before it put it there (simulator seed 69076). One put
+                // back after its delivery settled is found settled and
+                // taken out by the next in its lane.
+                EventProgress::Dispatched => {
+                    enter_lanes(events, &existing, lanes, expires_at).await?;
+                }
                 // Stored, perhaps never queued (its receipt failed after
                 // the write): queue it (again). The dispatcher's claims make
                 // a second fan-out harmless; skipping it could lose the
@@ -153,9 +159,7 @@ pub async fn store_and_queue(
 /// next head with a message for that one delivery, never makes an event
 /// look dispatched (to a provider's retry) whose fan-out was lost (the
 /// simulator's seeds 1269 and 1436). A third round of calls before the
-/// 2xx, for events of ordered destinations only. An event already dispatched is not put back (the duplicate's branch
-/// above never calls this for one); one put back by a race with the
-/// dispatcher is found settled and taken out by the next in its lane.
+/// 2xx, for events of ordered destinations only.
 async fn enter_lanes(
     events: &dyn EventStore,
     event: &EventId,

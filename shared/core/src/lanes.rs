@@ -44,6 +44,9 @@ pub trait OrderLanes: Send + Sync {
     /// finished before this read began is seen. One read.
     async fn lane_head(&self, lane: &LaneId) -> Result<Option<EventId>, CoreError>;
 
+    /// Whether `event` is in `lane`, read consistently. One read.
+    async fn in_lane(&self, lane: &LaneId, event: &EventId) -> Result<bool, CoreError>;
+
     /// Takes `event` out of `lane`; a no-op if it is not there. One write.
     async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError>;
 

@@ -189,6 +189,10 @@ impl OrderLanes for ClaimCheck {
         self.inner.lane_head(lane).await
     }
 
+    async fn in_lane(&self, lane: &LaneId, event: &EventId) -> Result<bool, CoreError> {
+        self.inner.in_lane(lane, event).await
+    }
+
     async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
         self.inner.leave_lane(lane, event).await
     }

@@ -509,6 +509,16 @@ impl OrderLanes for Faulty {
         head
     }
 
+    async fn in_lane(&self, lane: &LaneId, event: &EventId) -> Result<bool, CoreError> {
+        let found = self
+            .sim
+            .call("lanes.contains", self.inner.in_lane(lane, event))
+            .await;
+        self.sim
+            .note(|| format!("in_lane {lane:?} {event} -> {found:?}"));
+        found
+    }
+
     async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
         let left = self
             .sim

@@ -64,8 +64,12 @@ const SEEDED: Options = Options {
 /// enters lanes after the fan-out is queued), 1518 (a settled head's
 /// message back while its destination was disabled was parked instead of
 /// carrying its lane on), 19405 (the same for a head settled before the
-/// disable, whose message kept being parked).
-const FOUND_ORDERING_DEFECTS: [u64; 6] = [870, 1_628, 1_269, 1_436, 1_518, 19_405];
+/// disable, whose message kept being parked), 7295 (an event that found
+/// itself in its lane behind a head waited without looking at the head
+/// again, which had settled before the event was put there), 69076 (a
+/// duplicate receipt of a dispatched event was answered without putting
+/// it in its lanes, which its first receipt had failed to do).
+const FOUND_ORDERING_DEFECTS: [u64; 8] = [870, 1_628, 1_269, 1_436, 1_518, 19_405, 7_295, 69_076];
 
 #[test]
 fn no_seed_violates_an_invariant() {

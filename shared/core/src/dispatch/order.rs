@@ -68,20 +68,26 @@ impl Dispatch {
             match head {
                 Some(ref head) if *head == event.id => return Ok(OrderTurn::Head(lane)),
                 Some(ref head) if *head < event.id => match self.head_state(head, &lane).await? {
-                    HeadState::Delivering if entered => return Ok(OrderTurn::Behind(head.clone())),
+                    HeadState::Delivering if entered => {
+                        return Ok(OrderTurn::Behind(head.clone()));
+                    }
                     HeadState::Delivering => {
                         // The head's settling queues the event then heading
                         // the lane, which is this one only if it is in the
-                        // lane. Its receipt may have failed to put it there
-                        // and still have queued it (seed 1628): in now
-                        // (idempotent), then look again.
-                        let expires_at = self
-                            .clock
-                            .now()
-                            .saturating_add(self.settings.alerts.retention);
-                        self.events
-                            .enter_lanes(&event.id, std::slice::from_ref(&lane), expires_at)
-                            .await?;
+                        // lane. Its receipt puts it there after queuing it,
+                        // so it may not be there yet, or ever (the receipt
+                        // failed in between: seed 1628): in now if not (a
+                        // read, usually), then look at the head again, which
+                        // may have settled before this was in (seed 7295).
+                        if !self.events.in_lane(&lane, &event.id).await? {
+                            let expires_at = self
+                                .clock
+                                .now()
+                                .saturating_add(self.settings.alerts.retention);
+                            self.events
+                                .enter_lanes(&event.id, std::slice::from_ref(&lane), expires_at)
+                                .await?;
+                        }
                         entered = true;
                     }
                     HeadState::NotDispatched(wait) => return Ok(OrderTurn::LookAgain(wait)),
@@ -142,9 +148,9 @@ impl Dispatch {
         if age < HEAD_DISPATCH_GRACE {
             // Not dispatched yet: an event is put in a lane only once its
             // fan-out is queued (by its receipt, crate::dedupe) or while a
-            // message for it is being handled (above), so it is on its way,
-            // and its settling queues the next. Usually it is in the same
-            // batch. Nothing to read, and no need to look again.
+            // message for it is handled (above), so it is on its way
+            // (usually in the same batch), and its settling queues the
+            // next. No need to look again.
             return Ok(HeadState::Delivering);
         }
         let wait = age.clamp(MIN_NOT_DUE_WAIT, HEAD_DISPATCH_GRACE);

@@ -45,6 +45,16 @@ impl OrderLanes for MemoryStore {
             .and_then(|events| events.first().cloned()))
     }
 
+    async fn in_lane(&self, lane: &LaneId, event: &EventId) -> Result<bool, CoreError> {
+        self.check()?;
+        Ok(self
+            .lock()
+            .lanes
+            .entries
+            .get(lane)
+            .is_some_and(|events| events.contains(event)))
+    }
+
     async fn leave_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
         self.check()?;
         let mut state = self.lock();
