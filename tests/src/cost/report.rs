@@ -10,8 +10,12 @@ use std::time::Duration;
 /// us-east-1 list prices, in one place, with the day they were read.
 pub struct Prices {
     pub as_of: &'static str,
-    /// API Gateway HTTP API, per million requests (first 300 million).
+    /// API Gateway HTTP API, per million requests (first 300 million):
+    /// the default front door.
     pub api_gateway_per_million: f64,
+    /// A Lambda function URL, per million requests: nothing beyond the
+    /// receiver's own invocation and duration (the other front door).
+    pub function_url_per_million: f64,
     /// Lambda on arm64: per GB-second, and per million requests.
     pub lambda_arm_gb_second: f64,
     pub lambda_per_million: f64,
@@ -30,11 +34,16 @@ pub struct Prices {
     pub dynamodb_rru_per_million: f64,
     /// CloudWatch Logs ingestion, per GB.
     pub logs_per_gb: f64,
+    /// S3 Standard, per thousand requests: PUT (COPY, POST, LIST) and
+    /// GET (HEAD and the rest).
+    pub s3_put_per_thousand: f64,
+    pub s3_get_per_thousand: f64,
 }
 
 pub const PRICES: Prices = Prices {
     as_of: "2026-11-27, us-east-1 list prices",
     api_gateway_per_million: 1.00,
+    function_url_per_million: 0.00,
     lambda_arm_gb_second: 0.000_013_333_4,
     lambda_per_million: 0.20,
     sqs_per_million: 0.40,
@@ -44,6 +53,8 @@ pub const PRICES: Prices = Prices {
     dynamodb_wru_per_million: 0.625,
     dynamodb_rru_per_million: 0.125,
     logs_per_gb: 0.50,
+    s3_put_per_thousand: 0.005,
+    s3_get_per_thousand: 0.000_4,
 };
 
 /// What the model adds to the durations measured against moto on
@@ -140,6 +151,9 @@ pub struct PerWebhook {
     pub eventbridge_events: f64,
     /// Invokes of a `lambda` destination's function.
     pub lambda_invokes: f64,
+    /// S3 requests at the PUT and at the GET price (large bodies).
+    pub s3_put_requests: f64,
+    pub s3_get_requests: f64,
     pub dynamodb_calls: f64,
     pub receiver_rounds: f64,
     pub lambda_invocations: f64,
@@ -157,12 +171,26 @@ pub struct Dollars {
     /// kinds.
     pub targets: f64,
     pub dynamodb: f64,
+    pub s3: f64,
     pub logs: f64,
 }
 
 impl Dollars {
+    /// With the default front door, API Gateway's HTTP API.
     pub fn total(&self) -> f64 {
-        self.api_gateway + self.lambda + self.sqs + self.targets + self.dynamodb + self.logs
+        self.api_gateway
+            + self.lambda
+            + self.sqs
+            + self.targets
+            + self.dynamodb
+            + self.s3
+            + self.logs
+    }
+
+    /// With a function URL in front of the receiver instead: the same but
+    /// for API Gateway (the receiver's invocations are billed either way).
+    pub fn total_with_function_url(&self) -> f64 {
+        self.total() - self.api_gateway + PRICES.function_url_per_million
     }
 }
 
@@ -209,6 +237,8 @@ impl CostRun {
             sns_requests: self.dispatcher.target_requests("sns") / n,
             eventbridge_events: self.dispatcher.target_requests("events") / n,
             lambda_invokes: self.functions.target_requests("lambda") / n,
+            s3_put_requests: (r.s3_put_requests + d.s3_put_requests) / n,
+            s3_get_requests: (r.s3_get_requests + d.s3_get_requests) / n,
             dynamodb_calls: (self.receiver.dynamodb_calls() + self.dispatcher.dynamodb_calls())
                 as f64
                 / n,
@@ -236,6 +266,9 @@ impl CostRun {
                 + p.lambda_invokes * PRICES.lambda_invoke_per_million,
             dynamodb: p.write_units * PRICES.dynamodb_wru_per_million
                 + p.read_units * PRICES.dynamodb_rru_per_million,
+            s3: (p.s3_put_requests * PRICES.s3_put_per_thousand
+                + p.s3_get_requests * PRICES.s3_get_per_thousand)
+                * 1000.0,
             logs: p.log_bytes * million / 1e9 * PRICES.logs_per_gb,
         }
     }
@@ -260,7 +293,7 @@ impl CostRun {
             for (call, line) in &usage.lines {
                 let _ = writeln!(
                     out,
-                    "  {function:<10} {call:<42} {:>5.2} calls {:>6.2} WRU ({:.2} index) {:>5.2} RRU {:>5.2} SQS{}",
+                    "  {function:<10} {call:<42} {:>5.2} calls {:>6.2} WRU ({:.2} index) {:>5.2} RRU {:>5.2} SQS{}{}",
                     line.calls as f64 / n,
                     line.write_units / n,
                     line.index_write_units / n,
@@ -270,6 +303,11 @@ impl CostRun {
                         format!(" {:>5.2} billed", line.target_requests / n)
                     } else {
                         String::new()
+                    },
+                    match (line.s3_put_requests > 0.0, line.s3_get_requests > 0.0) {
+                        (true, _) => format!(" {:>5.2} S3 PUT-priced", line.s3_put_requests / n),
+                        (_, true) => format!(" {:>5.2} S3 GET-priced", line.s3_get_requests / n),
+                        _ => String::new(),
                     }
                 );
             }
@@ -288,10 +326,12 @@ impl CostRun {
         let d = self.dollars_per_million();
         let _ = writeln!(
             out,
-            "  per webhook: {:.2} WRU, {:.2} RRU, {:.2} SQS requests, {:.2} DynamoDB calls, {:.2} Lambda invocations, {:.3} GB-ms, {:.0} log bytes; receiver waits on {:.2} rounds of calls",
+            "  per webhook: {:.2} WRU, {:.2} RRU, {:.2} SQS requests, {:.2} S3 PUT and {:.2} S3 GET requests, {:.2} DynamoDB calls, {:.2} Lambda invocations, {:.3} GB-ms, {:.0} log bytes; receiver waits on {:.2} rounds of calls",
             p.write_units,
             p.read_units,
             p.sqs_requests,
+            p.s3_put_requests,
+            p.s3_get_requests,
             p.dynamodb_calls,
             p.lambda_invocations,
             p.lambda_gb_seconds * 1000.0,
@@ -300,14 +340,22 @@ impl CostRun {
         );
         let _ = writeln!(
             out,
-            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + SNS, EventBridge and Lambda targets {:.2} + DynamoDB {:.2} + Logs {:.2} = {:.2}",
+            "  $ per million: API Gateway {:.2} + Lambda {:.2} + SQS {:.2} + SNS, EventBridge and Lambda targets {:.2} + DynamoDB {:.2} + S3 {:.2} + Logs {:.2} = {:.2}",
             d.api_gateway,
             d.lambda,
             d.sqs,
             d.targets,
             d.dynamodb,
+            d.s3,
             d.logs,
             d.total()
+        );
+        let _ = writeln!(
+            out,
+            "  front door: API Gateway HTTP API {:.2} per million (above); a function URL {:.2} (only the receiver's Lambda, counted above) = {:.2}",
+            d.api_gateway,
+            PRICES.function_url_per_million,
+            d.total_with_function_url()
         );
         out
     }
@@ -315,10 +363,11 @@ impl CostRun {
     /// The one line scripts read.
     pub fn summary_line(&self) -> String {
         format!(
-            "cost {} b={}: ${:.2} per million",
+            "cost {} b={}: ${:.2} per million (${:.2} with a function URL)",
             self.scenario.name(),
             self.batch_size,
-            self.dollars_per_million().total()
+            self.dollars_per_million().total(),
+            self.dollars_per_million().total_with_function_url()
         )
     }
 }
