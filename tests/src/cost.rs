@@ -10,7 +10,7 @@ pub use report::{
     CostRun, Dollars, MetricTotals, PerWebhook, Prices, AWS_CALL_LATENCY, DESTINATION_LATENCY,
     PRICES,
 };
-pub use scenario::{stripe_body, Scenario, ORDERED_KEYS};
+pub use scenario::{github_push_body, stripe_body, Scenario, ORDERED_KEYS};
 
 use crate::lambda_runtime::{
     http_api_event, lambda_binary, peak_rss_kib, sqs_event_records, start_function_counting_logs,
@@ -23,7 +23,7 @@ use hookrelay_aws::DynamoConfigStore;
 use hookrelay_models::Timestamp;
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use report::EVENT_SOURCE_REQUESTS_PER_BATCH;
-use scenario::{config_text, HMAC_SECRET, STRIPE_SECRET};
+use scenario::{config_text, github_headers, HMAC_SECRET, STRIPE_SECRET};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -197,6 +197,14 @@ impl CostBench {
                 headers.push(("X-Timestamp".into(), now.to_string()));
                 ("/hooks/partner".into(), body, headers)
             }
+            Scenario::GithubPush | Scenario::LargeBody => {
+                let body = match self.scenario {
+                    Scenario::LargeBody => github_push_body(i, 20, 35),
+                    _ => github_push_body(i, 1, 0),
+                };
+                let headers = github_headers(i, &body);
+                ("/hooks/github".into(), body, headers)
+            }
             _ => {
                 let mut body = stripe_body(i, true);
                 if self.scenario == Scenario::Ordered {
@@ -248,16 +256,21 @@ impl CostBench {
     /// Sends `i` to the receiver; answers its wall time.
     pub async fn send(&self, i: usize) -> Duration {
         let (path, body, mut headers) = self.signed(i);
+        // Stripe's own (GitHub's come with its signature).
+        if self.scenario.source() != "github" {
+            headers.extend([
+                (
+                    "user-agent".to_string(),
+                    "Stripe/1.0 (+https://stripe.com/docs/webhooks)".to_string(),
+                ),
+                (
+                    "accept".to_string(),
+                    "*/*; q=0.5, application/xml".to_string(),
+                ),
+            ]);
+        }
         // What API Gateway adds to every request.
         headers.extend([
-            (
-                "user-agent".to_string(),
-                "Stripe/1.0 (+https://stripe.com/docs/webhooks)".to_string(),
-            ),
-            (
-                "accept".to_string(),
-                "*/*; q=0.5, application/xml".to_string(),
-            ),
             ("accept-encoding".to_string(), "gzip".to_string()),
             ("content-length".to_string(), body.len().to_string()),
             (
