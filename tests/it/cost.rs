@@ -2,7 +2,7 @@
 //! webhook, counted (not timed) through the metering proxy, must stay
 //! within its budget. A change that adds a write, a read or a request per
 //! webhook fails here; one that saves some lowers the budget with it.
-use hookrelay_tests::cost::{CostBench, Scenario};
+use hookrelay_tests::cost::{github_push_body, CostBench, Scenario};
 use std::time::Duration;
 
 /// Per webhook at the dispatcher's batch size of 10: write units, read
@@ -84,7 +84,40 @@ fn budget(scenario: Scenario) -> Budget {
             sqs_requests: 3.0,
             receiver_rounds: 3.0,
         },
+        // One destination's, but GitHub's ~2 KiB push (random commit ids,
+        // GitHub's eight headers) packs to more than a kilobyte where
+        // Stripe's fits one: its event costs 2 write units, not 1
+        // (measured 7.00 WRU, 1.05 RRU, 1.20 SQS requests, 2026-12-06, 10
+        // webhooks).
+        Scenario::GithubPush => Budget {
+            write_units: 7.0,
+            ..budget(Scenario::OneDestination)
+        },
+        // One destination's: the item holds a reference, not the body
+        // (measured 6.00 WRU, 1.05 RRU, 1.20 SQS requests, 2026-12-06,
+        // 10 webhooks). The body's PutObject goes before the event's put,
+        // beside the SendMessage: a third round when the message is
+        // queued first (measured 2.40 rounds).
+        Scenario::LargeBody => Budget {
+            receiver_rounds: 3.0,
+            ..budget(Scenario::OneDestination)
+        },
     }
+}
+
+#[test]
+fn the_github_push_bodies_are_the_sizes_their_scenarios_say() {
+    let push = github_push_body(7, 1, 0).len();
+    assert!(
+        (1800..=2400).contains(&push),
+        "a one-commit push is {push} bytes"
+    );
+    let large = github_push_body(7, 20, 35).len();
+    eprintln!("GitHub push bodies: {push} bytes, and {large} for the deploy");
+    assert!(
+        (60 * 1024..=68 * 1024).contains(&large),
+        "a deploy push is {large} bytes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,6 +180,18 @@ async fn every_scenario_stays_within_its_budget_per_webhook() {
                 spent.lambda_invokes
             ),
             (sns, events, invokes),
+            "{}",
+            run.report()
+        );
+        // S3 is billed for a body kept there only: its PutObject at the
+        // receiver, a GetObject per delivery (the scenario has one).
+        let s3 = match scenario {
+            Scenario::LargeBody => (1.0, 1.0),
+            _ => (0.0, 0.0),
+        };
+        assert_eq!(
+            (spent.s3_put_requests, spent.s3_get_requests),
+            s3,
             "{}",
             run.report()
         );

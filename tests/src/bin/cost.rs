@@ -39,7 +39,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         println!(
-            "prices: {} (API Gateway HTTP API ${:.2}/M; Lambda arm64 ${}/GB-s + ${:.2}/M; SQS ${:.2}/M; DynamoDB ${}/M WRU, ${}/M RRU; CloudWatch Logs ${:.2}/GB)",
+            "prices: {} (API Gateway HTTP API ${:.2}/M; Lambda arm64 ${}/GB-s + ${:.2}/M; SQS ${:.2}/M; DynamoDB ${}/M WRU, ${}/M RRU; S3 ${}/1,000 PUT, ${}/1,000 GET; CloudWatch Logs ${:.2}/GB)",
             PRICES.as_of,
             PRICES.api_gateway_per_million,
             PRICES.lambda_arm_gb_second,
@@ -47,7 +47,14 @@ fn main() {
             PRICES.sqs_per_million,
             PRICES.dynamodb_wru_per_million,
             PRICES.dynamodb_rru_per_million,
+            PRICES.s3_put_per_thousand,
+            PRICES.s3_get_per_thousand,
             PRICES.logs_per_gb
+        );
+        println!(
+            "front door: API Gateway HTTP API ${:.2}/M (the default, FrontDoor=api-gateway) or a Lambda function URL ${:.2}/M (FrontDoor=function-url: only the receiver's own invocation and duration, billed either way)",
+            PRICES.api_gateway_per_million,
+            PRICES.function_url_per_million
         );
         println!(
             "model: Lambda time = measured handler time against moto without the calls' own time, plus {} ms per round of AWS calls and {} ms per batch for destinations to answer",

@@ -5,7 +5,9 @@
 //! write capacity units (on-demand)", "Managing settings on global
 //! secondary indexes: provisioned throughput considerations" (index
 //! writes), "Transactions: capacity management"; SQS pricing ("each 64 KB
-//! chunk of a payload is billed as 1 request").
+//! chunk of a payload is billed as 1 request"); S3 pricing, "Requests &
+//! data retrievals" (PUT, COPY, POST, LIST at one price; GET, SELECT and
+//! all other requests at another; DELETE free).
 use base64::Engine;
 use serde_json::{Map, Value};
 
@@ -91,6 +93,35 @@ pub fn read_units(bytes: usize, consistent: bool) -> f64 {
 /// SQS bills each 64 KB chunk of a request's payload as a request.
 pub fn sqs_requests(payload_bytes: usize) -> f64 {
     payload_bytes.div_ceil(64 * 1024).max(1) as f64
+}
+
+/// The price an S3 request is billed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Tier {
+    /// PUT, COPY, POST, LIST.
+    Put,
+    /// GET, SELECT, HEAD and every other request.
+    Get,
+    /// DELETE (and CANCEL).
+    Free,
+}
+
+/// The tier of an S3 operation (`PutObject`, `GetObject`, …).
+pub fn s3_tier(operation: &str) -> S3Tier {
+    if operation.starts_with("Delete") {
+        S3Tier::Free
+    } else if operation.starts_with("Put")
+        || operation.starts_with("Copy")
+        || operation.starts_with("List")
+        || operation.starts_with("Post")
+        || operation.starts_with("CreateMultipartUpload")
+        || operation.starts_with("UploadPart")
+        || operation.starts_with("CompleteMultipartUpload")
+    {
+        S3Tier::Put
+    } else {
+        S3Tier::Get
+    }
 }
 
 /// What a global secondary index holds of each item.
@@ -259,6 +290,16 @@ mod tests {
         assert_eq!(read_units(100, false), 0.5);
         assert_eq!(sqs_requests(100), 1.0);
         assert_eq!(sqs_requests(64 * 1024 + 1), 2.0);
+    }
+
+    #[test]
+    fn s3_requests_are_billed_at_their_tier() {
+        assert_eq!(s3_tier("PutObject"), S3Tier::Put);
+        assert_eq!(s3_tier("ListObjectsV2"), S3Tier::Put);
+        assert_eq!(s3_tier("CopyObject"), S3Tier::Put);
+        assert_eq!(s3_tier("GetObject"), S3Tier::Get);
+        assert_eq!(s3_tier("HeadObject"), S3Tier::Get);
+        assert_eq!(s3_tier("DeleteObject"), S3Tier::Free);
     }
 
     fn schema() -> TableSchema {

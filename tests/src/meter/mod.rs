@@ -3,8 +3,10 @@
 //! bills each call as AWS would (see [`billing`]): write and read units
 //! from the sizes of the items a call writes or returns, index entries
 //! added, moved and removed, transactions at double, SQS requests per
-//! 64 KB. For writes it reads the item before and after (straight from
-//! moto, not billed), since an update's cost is the larger of the two.
+//! 64 KB, S3 requests by their price tier (a large body's `PutObject` at
+//! the receiver, its `GetObject` at the dispatcher). For writes it reads
+//! the item before and after (straight from moto, not billed), since an
+//! update's cost is the larger of the two.
 //!
 //! Each function gets its own proxy (its own `AWS_ENDPOINT_URL`), labelled
 //! with its name, so calls are counted per function. The proxy can also add
@@ -40,6 +42,10 @@ pub struct Line {
     /// What SNS (publishes), EventBridge (events) and Lambda (invokes)
     /// bill, each per 64 KB chunk: the line's key says which.
     pub target_requests: f64,
+    /// S3 requests at the PUT, COPY, POST and LIST price.
+    pub s3_put_requests: f64,
+    /// S3 requests at the GET price (GET, HEAD and the rest).
+    pub s3_get_requests: f64,
 }
 
 /// Everything one function's calls came to.
@@ -70,6 +76,8 @@ impl Usage {
             total.read_units += line.read_units;
             total.sqs_requests += line.sqs_requests;
             total.target_requests += line.target_requests;
+            total.s3_put_requests += line.s3_put_requests;
+            total.s3_get_requests += line.s3_get_requests;
         }
         total
     }
@@ -104,6 +112,8 @@ impl Usage {
                 read_units: line.read_units - before.read_units,
                 sqs_requests: line.sqs_requests - before.sqs_requests,
                 target_requests: line.target_requests - before.target_requests,
+                s3_put_requests: line.s3_put_requests - before.s3_put_requests,
+                s3_get_requests: line.s3_get_requests - before.s3_get_requests,
             };
             if diff.calls > 0 {
                 lines.insert(key.clone(), diff);
@@ -287,7 +297,9 @@ async fn forward_and_meter(
     let input: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let operation = target.rsplit('.').next().unwrap_or("").to_string();
     // SNS speaks the query protocol (`Action=Publish&…` in a form body),
-    // Lambda's Invoke is REST (`/2015-03-31/functions/{name}/invocations`).
+    // Lambda's Invoke is REST (`/2015-03-31/functions/{name}/invocations`),
+    // and so is S3 (path-style `/{bucket}/{key}`), known by the service its
+    // request was signed for.
     let query_action = (target.is_empty() && body.starts_with(b"Action="))
         .then(|| form_field(&body, "Action"))
         .flatten();
@@ -301,12 +313,18 @@ async fn forward_and_meter(
         "sns"
     } else if parts.uri.path().ends_with("/invocations") {
         "lambda"
+    } else if authorization
+        .as_deref()
+        .is_some_and(|a| a.contains("/s3/aws4_request"))
+    {
+        "s3"
     } else {
         "other"
     };
     let operation = match service {
         "sns" => query_action.unwrap_or_default(),
         "lambda" => "Invoke".to_string(),
+        "s3" => s3_operation(&parts.method, parts.uri.path(), parts.uri.query()),
         _ => operation,
     };
     let scripted = {
@@ -390,6 +408,9 @@ async fn forward_and_meter(
             "sns" => lines.push(chunks_billed(sns_payload(&body))),
             "events" => lines.push(bill_put_events(&input)),
             "lambda" => lines.push(chunks_billed(vec![body.len()])),
+            // S3 bills a request whatever its answer (a HeadObject's 404
+            // too).
+            "s3" => lines.push(bill_s3(&operation)),
             _ => {}
         }
         let mut counters = state.counters.lock().unwrap();
@@ -414,16 +435,60 @@ async fn forward_and_meter(
             entry.read_units += line.read_units;
             entry.sqs_requests += line.sqs_requests;
             entry.target_requests += line.target_requests;
+            entry.s3_put_requests += line.s3_put_requests;
+            entry.s3_get_requests += line.s3_get_requests;
         }
     }
 
     let mut response = hyper::Response::builder().status(status.as_u16());
+    // A HEAD's answer has no body, and its length says the object's.
+    let is_head = parts.method == hyper::Method::HEAD;
     for (name, value) in &headers {
-        if name != "content-length" && name != "transfer-encoding" && name != "connection" {
+        if (name != "content-length" || is_head)
+            && name != "transfer-encoding"
+            && name != "connection"
+        {
             response = response.header(name, value);
         }
     }
     response.body(Full::new(answer)).unwrap()
+}
+
+/// An S3 call's operation, from its method and path-style URL (the
+/// calls hookrelay makes, and a few more to name them right).
+fn s3_operation(method: &hyper::Method, path: &str, query: Option<&str>) -> String {
+    let has_key = path.trim_start_matches('/').contains('/');
+    let query = query.unwrap_or("");
+    match (method.as_str(), has_key) {
+        ("PUT", true) => "PutObject",
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        ("DELETE", true) => "DeleteObject",
+        ("GET", false) if query.contains("list-type=2") => "ListObjectsV2",
+        ("GET", false) => "ListObjects",
+        ("POST", false) if query.contains("delete") => "DeleteObjects",
+        ("PUT", false) => "PutBucket",
+        ("POST", _) => "PostObject",
+        (method, _) => method,
+    }
+    .to_string()
+}
+
+/// S3 bills each request at its tier's price: PUT, COPY, POST and LIST at
+/// one, GET, HEAD and the rest at the other (DELETE is free).
+fn bill_s3(operation: &str) -> (String, Line) {
+    let line = match billing::s3_tier(operation) {
+        billing::S3Tier::Put => Line {
+            s3_put_requests: 1.0,
+            ..Line::default()
+        },
+        billing::S3Tier::Get => Line {
+            s3_get_requests: 1.0,
+            ..Line::default()
+        },
+        billing::S3Tier::Free => Line::default(),
+    };
+    (String::new(), line)
 }
 
 fn bill_sqs(operation: &str, input: &Value, output: &Value) -> (String, Line) {
