@@ -122,6 +122,7 @@ fn the_github_push_bodies_are_the_sizes_their_scenarios_say() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_stays_within_its_budget_per_webhook() {
+    let _turn = hookrelay_tests::heavy_test_turn().await;
     let mut over = Vec::new();
     let mut write_units = std::collections::HashMap::new();
     for scenario in Scenario::ALL {

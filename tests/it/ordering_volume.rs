@@ -103,6 +103,7 @@ fn order_violations(received: &[Received]) -> Vec<String> {
 /// event delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_over_a_hundred_keys_arrive_in_order_through_failures() {
+    let _turn = hookrelay_tests::heavy_test_turn().await;
     const KEYS: usize = 100;
     const PER_KEY: usize = 100;
     const ATTEMPTS: usize = 15;
@@ -185,6 +186,7 @@ async fn ten_thousand_events_over_a_hundred_keys_arrive_in_order_through_failure
 /// in the 20 s before it (same run), and key 0 drains in order after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failing_key_holds_back_only_itself() {
+    let _turn = hookrelay_tests::heavy_test_turn().await;
     const KEYS: usize = 100;
     const BASELINE: Duration = Duration::from_secs(20);
     const FAILING: Duration = Duration::from_secs(60);

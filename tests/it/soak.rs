@@ -126,14 +126,6 @@ where
     accepted
 }
 
-/// The two soaks overload a 2-core machine if they run at once.
-async fn one_soak_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    static SOAK: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
-    SOAK.get_or_init(|| tokio::sync::Mutex::new(()))
-        .lock()
-        .await
-}
-
 /// Waits until every accepted event was delivered successfully, then
 /// checks that at most `max_repeated` were delivered successfully twice.
 async fn assert_each_accepted_event_delivered(
@@ -178,7 +170,7 @@ async fn assert_each_accepted_event_delivered(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_chaos() {
-    let _turn = one_soak_at_a_time().await;
+    let _turn = hookrelay_tests::heavy_test_turn().await;
     let total = events_from_env("HOOKRELAY_SOAK_EVENTS", 20_000);
     let sink = Sink::start().await;
     sink.script("/hook", chaos());
@@ -243,7 +235,7 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_lambda_handlers_on_moto_deliver_every_accepted_event_exactly_once_through_chaos() {
-    let _turn = one_soak_at_a_time().await;
+    let _turn = hookrelay_tests::heavy_test_turn().await;
     let total = events_from_env("HOOKRELAY_SOAK_MOTO_EVENTS", 500);
     let sink = Sink::start().await;
     sink.script("/hook", chaos());

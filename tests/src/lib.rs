@@ -399,3 +399,15 @@ pub async fn settle_delivery(
         .await
         .expect("record the attempt"));
 }
+
+/// One heavy test at a time: the soaks, the ordering volume runs and the
+/// cost budget each load a 2-core machine on their own; side by side they
+/// starve one another (the cost budget's pacing figures depend on how
+/// promptly a batch's deliveries come due). Hold the guard for the test.
+pub async fn heavy_test_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    HEAVY
+        .get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await
+}

@@ -6,6 +6,8 @@ use hookrelay_models::{
     Timestamp,
 };
 
+use std::time::Duration;
+
 use super::{DeliveryReport, Dispatch, MAX_QUEUE_DELAY};
 use crate::error::CoreError;
 use crate::metrics::Metric;
@@ -23,6 +25,18 @@ impl Dispatch {
         follow_up: &QueueMessage,
     ) -> Result<DeliveryReport, CoreError> {
         let started_at = self.clock.now();
+        let lease_left = lease.since(started_at);
+        if lease_left < destination.timeout() {
+            // Held up past the lease's margin (a starved process, a slow
+            // store): the request could outlive the lease, and another
+            // dispatcher then send the delivery while it is on its way (at
+            // an ordered destination, the key's next event too). Left to
+            // the lease instead; the delivery comes back after it.
+            let wait = (lease_left + Duration::from_secs(1)).min(MAX_QUEUE_DELAY);
+            self.queue.enqueue(follow_up, wait).await?;
+            tracing::warn!(event_id = %event.id, destination = %destination.id, "lease nearly out before the request; left to it");
+            return Ok(DeliveryReport::Busy);
+        }
         let number = delivery.attempts + 1;
         let request = self.outbound_request(event, destination, started_at, delivery.series)?;
         let sent = self.sender.send(&request).await;
