@@ -191,9 +191,67 @@ async fn deliver_one_batch(
     Some(messages.len())
 }
 
+/// The dispatcher Lambda (a real process under our Runtime API, on
+/// `relay`'s moto tables and queue) takes the first batch and is killed
+/// once `kill_after` of its requests have reached `sink`; a new one is
+/// started, as Lambda would, and fed batches until every one of `events`
+/// has succeeded. Returns how many requests reached the sink before the
+/// kill.
+async fn kill_mid_batch_and_recover(
+    relay: &Relay,
+    sink: &Sink,
+    events: &[EventId],
+    kill_after: usize,
+) -> usize {
+    let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
+    let (mut env, queue_url) = relay.aws_environment();
+    env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".into()));
+    // A short lease margin, so the takeover comes within the test.
+    env.push(("HOOKRELAY_LEASE_MARGIN_SECS", "1".into()));
+    let sqs = aws_sdk_sqs::Client::new(&moto::shared().sdk_config());
+    let api = RuntimeApi::start().await;
+    let mut dispatcher = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
+    let first = deliver_one_batch(&sqs, &queue_url, &api);
+    let kill = async {
+        tokio::time::timeout(Duration::from_secs(30), sink.wait_for_requests(kill_after))
+            .await
+            .expect("requests reached the sink");
+        dispatcher.0.kill().unwrap();
+        let _ = dispatcher.0.wait();
+    };
+    let (handled, ()) = tokio::join!(first, kill);
+    assert_eq!(handled, None, "the killed invocation answered");
+    let attempted_before_kill = sink.received_count();
+
+    let _restarted = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut settled = 0;
+        for event in events {
+            if relay
+                .deliveries
+                .delivery(event, &app())
+                .await
+                .unwrap()
+                .is_some_and(|d| d.state == DeliveryState::Succeeded)
+            {
+                settled += 1;
+            }
+        }
+        if settled == events.len() {
+            return attempted_before_kill;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{settled} of {} delivered after the restart",
+            events.len()
+        );
+        deliver_one_batch(&sqs, &queue_url, &api).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_twice_at_once() {
-    let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
     let sink = Sink::start().await;
     // Slow answers, so the kill lands while requests are in flight.
     sink.script(
@@ -213,61 +271,9 @@ async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_t
     for n in 0..6 {
         events.push(provider_sends(&relay, n).await.expect("accepted"));
     }
-    let (env, queue_url) = relay.aws_environment();
-    let mut env: Vec<(&str, String)> = env;
-    env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".into()));
-    // A short lease margin, so the takeover comes within the test.
-    env.push(("HOOKRELAY_LEASE_MARGIN_SECS", "1".into()));
-    let sqs = aws_sdk_sqs::Client::new(&moto::shared().sdk_config());
-    let api = RuntimeApi::start().await;
-    let mut dispatcher = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
-
-    // The first batch: killed once some of its requests are at the sink.
-    let first = {
-        let sqs = sqs.clone();
-        let queue_url = queue_url.clone();
-        let api = &api;
-        async move { deliver_one_batch(&sqs, &queue_url, api).await }
-    };
-    let kill = async {
-        tokio::time::timeout(Duration::from_secs(30), sink.wait_for_requests(3))
-            .await
-            .expect("requests reached the sink");
-        dispatcher.0.kill().unwrap();
-        let _ = dispatcher.0.wait();
-    };
-    let (handled, ()) = tokio::join!(first, kill);
-    assert_eq!(handled, None, "the killed invocation answered");
-    let attempted_before_kill = sink.received_count();
+    let attempted_before_kill = kill_mid_batch_and_recover(&relay, &sink, &events, 3).await;
     assert!(attempted_before_kill >= 3);
 
-    // Restarted, as Lambda would start a new instance; the event source
-    // keeps feeding it, and what the dead one held comes back.
-    let _restarted = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let mut settled = 0;
-        for event in &events {
-            if relay
-                .deliveries
-                .delivery(event, &app())
-                .await
-                .unwrap()
-                .is_some_and(|d| d.state == DeliveryState::Succeeded)
-            {
-                settled += 1;
-            }
-        }
-        if settled == events.len() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{settled} of {} delivered after the restart",
-            events.len()
-        );
-        deliver_one_batch(&sqs, &queue_url, &api).await;
-    }
     // Every event reached the sink with a 2xx at least once (a request
     // answered after its dispatcher died is sent again: at least once),
     // and no delivery was ever in flight twice at the same time.
@@ -293,7 +299,6 @@ async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_t
 /// key moves on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_batch_keeps_each_keys_order() {
-    let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
     let sink = Sink::start().await;
     sink.script(
         "/app",
@@ -326,51 +331,7 @@ async fn a_dispatcher_killed_mid_batch_keeps_each_keys_order() {
             events.push(id);
         }
     }
-    let (mut env, queue_url) = relay.aws_environment();
-    env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS", "true".into()));
-    env.push(("HOOKRELAY_LEASE_MARGIN_SECS", "1".into()));
-    let sqs = aws_sdk_sqs::Client::new(&moto::shared().sdk_config());
-    let api = RuntimeApi::start().await;
-    let mut dispatcher = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
-    let first = {
-        let (sqs, queue_url, api) = (sqs.clone(), queue_url.clone(), &api);
-        async move { deliver_one_batch(&sqs, &queue_url, api).await }
-    };
-    let kill = async {
-        tokio::time::timeout(Duration::from_secs(30), sink.wait_for_requests(2))
-            .await
-            .expect("requests reached the sink");
-        dispatcher.0.kill().unwrap();
-        let _ = dispatcher.0.wait();
-    };
-    let (handled, ()) = tokio::join!(first, kill);
-    assert_eq!(handled, None, "the killed invocation answered");
-
-    let _restarted = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let mut settled = 0;
-        for event in &events {
-            if relay
-                .deliveries
-                .delivery(event, &app())
-                .await
-                .unwrap()
-                .is_some_and(|d| d.state == DeliveryState::Succeeded)
-            {
-                settled += 1;
-            }
-        }
-        if settled == events.len() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{settled} of {} delivered after the restart",
-            events.len()
-        );
-        deliver_one_batch(&sqs, &queue_url, &api).await;
-    }
+    kill_mid_batch_and_recover(&relay, &sink, &events, 2).await;
     let mut highest: BTreeMap<String, u64> = BTreeMap::new();
     for request in sink.received("/app") {
         let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();

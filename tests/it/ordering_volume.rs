@@ -19,40 +19,6 @@ fn config_text(sink: &Sink, retry_schedule: &str) -> String {
     )
 }
 
-/// `hookrelay dev` on `config`, killed when dropped.
-struct Dev {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_dev(name: &str, config: String) -> Dev {
-    let dir = std::env::temp_dir().join(format!("hookrelay-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("hookrelay.toml");
-    std::fs::write(&path, config).unwrap();
-    let (child, port) = hookrelay_tests::spawn_dev(&path);
-    let dev = Dev { child, port };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "dev did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    dev
-}
-
 /// Sends `seq` of `key`; retries until accepted (as a provider would).
 async fn send(client: &reqwest::Client, port: u16, key: usize, seq: usize, doomed: bool) {
     let body = format!(r#"{{"key":"k{key}","seq":{seq},"doomed":{doomed}}}"#).into_bytes();
@@ -121,7 +87,8 @@ async fn ten_thousand_events_over_a_hundred_keys_arrive_in_order_through_failure
         }],
     );
     let schedule = format!("[{}]", vec!["\"0s\""; ATTEMPTS].join(", "));
-    let dev = start_dev("ordering-volume", config_text(&sink, &schedule)).await;
+    let dev =
+        hookrelay_tests::RunningDev::start("ordering-volume", &config_text(&sink, &schedule)).await;
     let client = reqwest::Client::new();
     let started = Instant::now();
     let senders: Vec<_> = (0..KEYS)
@@ -199,7 +166,9 @@ async fn one_failing_key_holds_back_only_itself() {
     // the failure and succeeds after it.
     let schedule =
         r#"["0s", "1s", "2s", "5s", "10s", "10s", "10s", "10s", "10s", "10s", "10s", "10s"]"#;
-    let dev = start_dev("ordering-failing-key", config_text(&sink, schedule)).await;
+    let dev =
+        hookrelay_tests::RunningDev::start("ordering-failing-key", &config_text(&sink, schedule))
+            .await;
     let client = reqwest::Client::new();
     let started = Instant::now();
     let stop_at = started + BASELINE + FAILING;

@@ -174,32 +174,10 @@ async fn soak_hookrelay_dev_delivers_every_accepted_event_exactly_once_through_c
     let total = events_from_env("HOOKRELAY_SOAK_EVENTS", 20_000);
     let sink = Sink::start().await;
     sink.script("/hook", chaos());
-    let dir = std::env::temp_dir().join(format!("hookrelay-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config_path = dir.join("hookrelay.toml");
-    std::fs::write(&config_path, config_text(&sink)).unwrap();
-    let (mut dev, port) = hookrelay_tests::spawn_dev(&config_path);
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _dev = Kill(&mut dev);
-
+    let dev = hookrelay_tests::RunningDev::start("soak", &config_text(&sink)).await;
+    let port = dev.port;
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/hooks/github");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "dev did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     let started = Instant::now();
     let accepted = send_all(total, SENDERS, move |i| {

@@ -355,6 +355,46 @@ pub fn spawn_dev(config: &std::path::Path) -> (std::process::Child, u16) {
     (dev, receiver)
 }
 
+/// `hookrelay dev` running on a configuration file of its own (in a
+/// temporary folder named after `name`), answering on its receiver port;
+/// killed when dropped.
+pub struct RunningDev {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl RunningDev {
+    /// Writes `config` and starts `hookrelay dev` on it, then waits (up to
+    /// 30 s) until its `/health` answers.
+    pub async fn start(name: &str, config: &str) -> RunningDev {
+        let dir = std::env::temp_dir().join(format!("hookrelay-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hookrelay.toml");
+        std::fs::write(&path, config).unwrap();
+        let (child, port) = spawn_dev(&path);
+        let dev = RunningDev { child, port };
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(std::time::Instant::now() < deadline, "dev did not start");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        dev
+    }
+}
+
+impl Drop for RunningDev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Claims `event`'s delivery to `destination` at `now`, and with `outcome`
 /// records one attempt that settles it that way (succeeded on a 2xx,
 /// failed otherwise); without, it stays pending.

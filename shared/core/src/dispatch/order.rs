@@ -80,13 +80,7 @@ impl Dispatch {
                         // read, usually), then look at the head again, which
                         // may have settled before this was in (seed 7295).
                         if !self.events.in_lane(&lane, &event.id).await? {
-                            let expires_at = self
-                                .clock
-                                .now()
-                                .saturating_add(self.settings.alerts.retention);
-                            self.events
-                                .enter_lanes(&event.id, std::slice::from_ref(&lane), expires_at)
-                                .await?;
+                            self.enter_lane(&lane, &event.id).await?;
                         }
                         entered = true;
                     }
@@ -120,18 +114,24 @@ impl Dispatch {
                     // The destination became ordered after the receipt
                     // (or the receipt's entry is still on its way): in
                     // now, behind whatever is there already.
-                    let expires_at = self
-                        .clock
-                        .now()
-                        .saturating_add(self.settings.alerts.retention);
-                    self.events
-                        .enter_lanes(&event.id, std::slice::from_ref(&lane), expires_at)
-                        .await?;
+                    self.enter_lane(&lane, &event.id).await?;
                     entered = true;
                 }
             }
         }
         Ok(OrderTurn::LookAgain(MIN_NOT_DUE_WAIT))
+    }
+
+    /// Puts `event` in `lane` from the dispatcher's side, kept as long as
+    /// events are.
+    async fn enter_lane(&self, lane: &LaneId, event: &EventId) -> Result<(), CoreError> {
+        let expires_at = self
+            .clock
+            .now()
+            .saturating_add(self.settings.alerts.retention);
+        self.events
+            .enter_lanes(event, std::slice::from_ref(lane), expires_at)
+            .await
     }
 
     /// Where `head`, heading `lane`, stands. Reads its delivery; if it has
