@@ -191,6 +191,26 @@ async fn deliver_one_batch(
     Some(messages.len())
 }
 
+/// A sink that answers after 1.5 s (so a kill lands while requests are in
+/// flight) and a relay on moto delivering to it, with `extra` settings.
+async fn slow_sink_and_relay(extra: &str) -> (Sink, Relay) {
+    let sink = Sink::start().await;
+    sink.script(
+        "/app",
+        vec![Reply::Delayed(Duration::from_millis(1500), 200)],
+    );
+    let relay = Relay::aws_with(
+        config_from(&config_text(
+            &sink,
+            &format!("timeout = \"2s\"\nretry_schedule = [\"0s\", \"1s\", \"1s\"]\n{extra}"),
+        )),
+        Arc::new(ManualClock::at_system_time()),
+        test_dispatch_settings(),
+    )
+    .await;
+    (sink, relay)
+}
+
 /// The dispatcher Lambda (a real process under our Runtime API, on
 /// `relay`'s moto tables and queue) takes the first batch and is killed
 /// once `kill_after` of its requests have reached `sink`; a new one is
@@ -252,21 +272,7 @@ async fn kill_mid_batch_and_recover(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_twice_at_once() {
-    let sink = Sink::start().await;
-    // Slow answers, so the kill lands while requests are in flight.
-    sink.script(
-        "/app",
-        vec![Reply::Delayed(Duration::from_millis(1500), 200)],
-    );
-    let relay = Relay::aws_with(
-        config_from(&config_text(
-            &sink,
-            "timeout = \"2s\"\nretry_schedule = [\"0s\", \"1s\", \"1s\"]",
-        )),
-        Arc::new(ManualClock::at_system_time()),
-        test_dispatch_settings(),
-    )
-    .await;
+    let (sink, relay) = slow_sink_and_relay("").await;
     let mut events = Vec::new();
     for n in 0..6 {
         events.push(provider_sends(&relay, n).await.expect("accepted"));
@@ -299,20 +305,7 @@ async fn a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_never_t
 /// key moves on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_batch_keeps_each_keys_order() {
-    let sink = Sink::start().await;
-    sink.script(
-        "/app",
-        vec![Reply::Delayed(Duration::from_millis(1500), 200)],
-    );
-    let relay = Relay::aws_with(
-        config_from(&config_text(
-            &sink,
-            "timeout = \"2s\"\nretry_schedule = [\"0s\", \"1s\", \"1s\"]\nordering = { key = \"json:/key\" }",
-        )),
-        Arc::new(ManualClock::at_system_time()),
-        test_dispatch_settings(),
-    )
-    .await;
+    let (sink, relay) = slow_sink_and_relay("ordering = { key = \"json:/key\" }").await;
     let mut events = Vec::new();
     for seq in 0..4 {
         for key in 0..3 {
