@@ -54,7 +54,7 @@ struct StoredEvent {
     headers: Vec<(String, String)>,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 

@@ -11,11 +11,7 @@ use hookrelay_core::{BlockedKey, CoreError, LaneId, OrderLanes};
 use hookrelay_models::{DestinationId, EventId, Timestamp};
 
 use crate::error::{call_error, AwsError};
-use crate::event_store::DynamoEventStore;
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
+use crate::event_store::{s, DynamoEventStore};
 
 fn lane_pk(lane: &LaneId) -> String {
     format!("LANE#{}#{}", lane.destination, lane.key)

@@ -509,7 +509,7 @@ impl Dispatch {
                 return Ok(DeliveryReport::Busy);
             }
             Claim::Settled(state) => {
-                if let Some(lane) = lane.as_ref().filter(|_| order::leaves_lane(state)) {
+                if let Some(lane) = lane.as_ref().filter(|_| state.is_final()) {
                     // Settled, and still heading its lane: its handler
                     // stopped before taking it out (this message is that
                     // handler's, back again). Carry on for it.

@@ -17,7 +17,7 @@
 //! key. A lane's head that never reaches the dispatcher (its receipt
 //! failed after entering the lane, and the event was never stored or
 //! never queued) is taken out, or queued, by whoever waits behind it.
-use hookrelay_models::{DeliveryState, Destination, Event, EventId};
+use hookrelay_models::{Destination, Event, EventId};
 use std::time::Duration;
 
 use super::{DeliveryReport, Dispatch, MIN_NOT_DUE_WAIT, NOT_YET_STORED_GRACE};
@@ -309,9 +309,4 @@ enum HeadState {
     /// Succeeded or failed, or never to be delivered in this lane: a
     /// leftover to take out.
     Settled,
-}
-
-/// Whether a settled delivery in `state` leaves its lane.
-pub(super) fn leaves_lane(state: DeliveryState) -> bool {
-    state.is_final()
 }
