@@ -85,8 +85,19 @@ pub enum SecretError {
     Empty { index: usize },
     #[error("secret #{index} must start with whsec_ followed by base64")]
     NotWhsec { index: usize },
-    #[error("secret #{index}: the part after whsec_ is not valid base64")]
+    #[error("secret #{index}: the part after its prefix is not valid base64")]
     BadBase64 { index: usize },
+    #[error("secret #{index} must start with whsec_ (HMAC, v1) or whsk_ (Ed25519, v1a) followed by base64")]
+    NotSigningKey { index: usize },
+    #[error("key #{index}: the part after {prefix} is {len} bytes, not {expected}")]
+    BadKeyLength {
+        index: usize,
+        prefix: &'static str,
+        expected: usize,
+        len: usize,
+    },
+    #[error("secret #{index}: the public half of the whsk_ key is not its seed's (cut or pasted wrong?)")]
+    KeyPairMismatch { index: usize },
     #[error("key #{index} is not a public key of the form this scheme uses ({expected})")]
     BadPublicKey {
         index: usize,

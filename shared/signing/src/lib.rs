@@ -8,15 +8,18 @@
 //! once (rotation) and any one that matches passes. Tags are compared in
 //! constant time.
 //!
-//! Outbound: [`WebhookSecret`] signs the requests hookrelay delivers with the
-//! Standard Webhooks scheme, so any receiver can check them with the official
-//! libraries.
+//! Outbound: [`SigningKey`] signs the requests hookrelay delivers with the
+//! Standard Webhooks scheme: HMAC (`whsec_`, `v1`, [`WebhookSecret`]) so any
+//! receiver can check them with the official libraries, or Ed25519 (`whsk_`,
+//! `v1a`, [`Ed25519SigningKey`]) so a receiver needs only the public key
+//! ([`WebhookPublicKey`], `whpk_`).
 //!
 //! Nothing in this crate prints a secret: [`Secret`] and [`WebhookSecret`]
 //! redact themselves in `Debug`, and errors never name a secret.
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+mod ed25519;
 mod error;
 mod headers;
 mod mac;
@@ -24,16 +27,19 @@ pub mod parse;
 mod provider;
 mod scheme;
 mod secret;
+mod signing_key;
 pub mod sns;
 mod standard;
 mod verify;
 
 pub use catalog::{markdown_table, Field, Pick, SchemeSpec, CATALOG};
+pub use ed25519::{Ed25519SigningKey, WebhookPublicKey, PUBLIC_KEY_PREFIX, SECRET_KEY_PREFIX};
 pub use error::{SecretError, VerifyError, VerifyErrorKind};
 pub use headers::{HeaderLookup, HeaderPairs};
 pub use provider::{sign_as_provider, sign_body_as_provider, ProviderMessage};
 pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
 pub use secret::Secret;
+pub use signing_key::{SigningKey, SigningKeyKind};
 pub use standard::{signature_header, WebhookSecret};
 pub use verify::{InboundRequest, Verified, Verifier};
 
