@@ -1,6 +1,6 @@
 //! A destination: where deliveries go, how they are signed, and how fast
 //! and how many at once they may go.
-use hookrelay_signing::{Secret, WebhookSecret};
+use hookrelay_signing::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -82,8 +82,13 @@ pub struct Destination {
     /// A Lambda function: how it is invoked (default `request_response`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invocation: Option<LambdaInvocation>,
-    /// `whsec_…`: signs every delivery (Standard Webhooks).
+    /// `whsec_…` (HMAC, `v1`) or `whsk_…` (Ed25519, `v1a`): signs every
+    /// delivery (Standard Webhooks).
     pub secret: Secret,
+    /// A second current key of the other kind, so that every delivery
+    /// carries both a `v1` and a `v1a` signature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second_secret: Option<Secret>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retiring_secrets: Vec<RetiringSecret>,
     /// Extra headers on every delivery (e.g. an API key of the receiver).
@@ -167,6 +172,7 @@ impl fmt::Debug for Destination {
             .field("invocation", &self.invocation)
             .field("url", &redact_url(&self.url))
             .field("secret", &self.secret)
+            .field("second_secret", &self.second_secret)
             .field("retiring_secrets", &self.retiring_secrets)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("format", &self.format)
@@ -195,6 +201,7 @@ impl Destination {
             pointer_url_ttl: None,
             invocation: None,
             secret,
+            second_secret: None,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
             format: DeliveryFormat::Raw,
@@ -305,24 +312,6 @@ impl Destination {
 
     pub fn retry_schedule(&self) -> RetrySchedule {
         self.retry_schedule.clone().unwrap_or_default()
-    }
-
-    /// The secrets that sign a delivery made at `now`: the current one
-    /// first, then every retiring one still in its grace period.
-    pub fn signing_secrets(&self, now: Timestamp) -> Result<Vec<WebhookSecret>, ConfigError> {
-        let refuse = |reason: String| ConfigError::Destination {
-            destination_id: self.id.to_string(),
-            reason,
-        };
-        let mut secrets = vec![WebhookSecret::parse(self.secret.expose())
-            .map_err(|e| refuse(format!("secret: {e}")))?];
-        for retiring in self.retiring_secrets.iter().filter(|r| r.expires_at > now) {
-            secrets.push(
-                WebhookSecret::parse(retiring.secret.expose())
-                    .map_err(|e| refuse(format!("retiring secret: {e}")))?,
-            );
-        }
-        Ok(secrets)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -10,6 +10,7 @@
 mod config;
 mod delivery;
 mod destination;
+mod destination_keys;
 mod destination_kind;
 mod error;
 mod event;
@@ -33,6 +34,7 @@ pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, Delivery
 pub use destination::{
     redact_url, DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
+pub use destination_keys::PublishedKey;
 pub use destination_kind::{
     BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget, SqsTarget,
 };

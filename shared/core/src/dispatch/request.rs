@@ -4,7 +4,7 @@ use hookrelay_models::{
     field_value, BusTarget, DeliveryFormat, Destination, DestinationKind, Event, LambdaTarget,
     Oversize, SnsTarget, SqsTarget, Timestamp, RESERVED_HEADERS,
 };
-use hookrelay_signing::{signature_header, WebhookSecret};
+use hookrelay_signing::{signature_header, SigningKey};
 
 use super::Dispatch;
 use crate::error::CoreError;
@@ -13,9 +13,11 @@ use crate::ports::{AwsTarget, OutboundRequest, OversizeHandling, Target};
 /// A destination's signing secrets as last seen, and their parsed keys.
 pub(super) struct SigningKeys {
     secret: hookrelay_signing::Secret,
+    second: Option<hookrelay_signing::Secret>,
     retiring: Vec<hookrelay_models::RetiringSecret>,
-    /// The current secret's key, then each retiring one's, in order.
-    parsed: Vec<WebhookSecret>,
+    /// Every key (current ones, then each retiring one with its expiry),
+    /// as `Destination::all_signing_keys` gives them.
+    parsed: Vec<(SigningKey, Option<Timestamp>)>,
 }
 
 impl Dispatch {
@@ -26,35 +28,36 @@ impl Dispatch {
         &self,
         destination: &Destination,
         now: Timestamp,
-    ) -> Result<Vec<WebhookSecret>, CoreError> {
+    ) -> Result<Vec<SigningKey>, CoreError> {
         let mut keys = self.signing_keys.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = keys.get(&destination.id).is_some_and(|known| {
-            known.secret == destination.secret && known.retiring == destination.retiring_secrets
+            known.secret == destination.secret
+                && known.second == destination.second_secret
+                && known.retiring == destination.retiring_secrets
         });
         if !fresh {
             // Every retiring secret, whatever its expiry: which still sign
             // is decided below, at each send.
             let all = destination
-                .signing_secrets(Timestamp::from_unix_millis(i64::MIN))
+                .all_signing_keys()
                 .map_err(|e| CoreError::Misconfigured(e.to_string()))?;
             keys.insert(
                 destination.id.clone(),
                 SigningKeys {
                     secret: destination.secret.clone(),
+                    second: destination.second_secret.clone(),
                     retiring: destination.retiring_secrets.clone(),
                     parsed: all,
                 },
             );
         }
-        let known = &keys[&destination.id];
-        // The current secret first, then the retiring ones still in their
+        // The current keys first, then the retiring ones still in their
         // grace period, as `Destination::signing_secrets` orders them.
-        Ok(known
+        Ok(keys[&destination.id]
             .parsed
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i == 0 || known.retiring[i - 1].expires_at > now)
-            .map(|(_, key)| key.clone())
+            .filter(|(_, expires_at)| expires_at.is_none_or(|at| at > now))
+            .map(|(key, _)| key.clone())
             .collect())
     }
 
