@@ -11,6 +11,7 @@
 //! | malformed for the scheme | `400` |
 //! | store or queue unavailable | `503` |
 //! | `GET /health` | `200` |
+//! | `GET /.well-known/webhook-keys/{destination}` | `200` JWKS of its `v1a` public keys; `404` if none |
 use hookrelay_signing::SchemeKind;
 use http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use serde_json::json;
@@ -25,6 +26,8 @@ use crate::metrics::Metric;
 enum Route<'a> {
     Health,
     Hook(&'a str),
+    /// `/.well-known/webhook-keys/{destination}`
+    Keys(&'a str),
     NotFound,
 }
 
@@ -36,6 +39,11 @@ fn route(path: &str) -> Route<'_> {
     match segments.as_slice() {
         [.., "health"] if segments.len() <= 3 => Route::Health,
         [.., "hooks", source] if segments.len() <= 4 && !source.is_empty() => Route::Hook(source),
+        [.., ".well-known", "webhook-keys", destination]
+            if segments.len() <= 5 && !destination.is_empty() =>
+        {
+            Route::Keys(destination)
+        }
         _ => Route::NotFound,
     }
 }
@@ -78,6 +86,9 @@ pub async fn handle(
         (Route::Health, &Method::GET | &Method::HEAD) => {
             return json_response(StatusCode::OK, json!({ "status": "ok" }))
         }
+        (Route::Keys(destination), &Method::GET | &Method::HEAD) => {
+            return crate::published_keys::respond(ingest, destination).await
+        }
         (Route::Hook(source_id), &Method::POST) => source_id,
         (Route::Hook(source_id), &Method::GET) => {
             match ingest.answer_get(source_id, query, headers).await {
@@ -103,12 +114,12 @@ pub async fn handle(
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
-        (Route::Health | Route::Hook(_), _) => {
+        (Route::Health | Route::Hook(_) | Route::Keys(_), _) => {
             let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-            let allow = if matches!(route(path), Route::Health) {
-                "GET"
-            } else {
+            let allow = if matches!(route(path), Route::Hook(_)) {
                 "POST"
+            } else {
+                "GET"
             };
             response
                 .headers_mut()
@@ -277,5 +288,18 @@ mod tests {
         assert_eq!(route("/hooks/"), Route::NotFound);
         assert_eq!(route("/a/b/hooks/github"), Route::NotFound);
         assert_eq!(route("/hooks/../../etc/passwd"), Route::NotFound);
+        assert_eq!(
+            route("/.well-known/webhook-keys/orders"),
+            Route::Keys("orders")
+        );
+        assert_eq!(
+            route("/prod/.well-known/webhook-keys/orders?x=1"),
+            Route::Keys("orders")
+        );
+        assert_eq!(route("/.well-known/webhook-keys/"), Route::NotFound);
+        assert_eq!(
+            route("/a/b/.well-known/webhook-keys/orders"),
+            Route::NotFound
+        );
     }
 }

@@ -184,6 +184,15 @@ impl Ingest {
         self.metrics.as_ref()
     }
 
+    /// The configuration as the receiver reads it (through its cache).
+    pub(crate) fn config_store(&self) -> &dyn ConfigStore {
+        self.config.as_ref()
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// A provider's `GET` to check the endpoint: answered for sources whose
     /// scheme has such a check, `Ok(None)` for the others; nothing is kept.
     pub async fn answer_get(

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod operational;
 pub mod pace;
 pub mod ports;
+pub mod published_keys;
 pub mod rejections;
 pub mod retry;
 pub mod sns;

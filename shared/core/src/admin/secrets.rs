@@ -1,7 +1,7 @@
 //! Secret rotation: a destination's signing secret (with a grace period
 //! for the old one) and the secrets a source accepts.
 use hookrelay_models::{DestinationId, RetiringSecret, SourceId};
-use hookrelay_signing::Secret;
+use hookrelay_signing::{Secret, SigningKeyKind};
 use std::time::Duration;
 
 use super::{invalid, not_found, Admin, AdminResponse};
@@ -22,10 +22,18 @@ impl Admin {
             .iter_mut()
             .find(|d| d.id == destination)
             .ok_or_else(|| not_found(format!("no destination {destination}")))?;
-        if current.secret == secret {
+        if current.secret == secret || current.second_secret.as_ref() == Some(&secret) {
             return Err(invalid("the new secret is the current one"));
         }
-        let previous = std::mem::replace(&mut current.secret, secret);
+        // The key of the new one's kind is replaced: the second secret if
+        // it is of that kind, else the first (which may so change kind,
+        // HMAC to Ed25519 or back, with both signing for the grace).
+        let kind = SigningKeyKind::of(secret.expose());
+        let slot = match &mut current.second_secret {
+            Some(second) if kind.is_some() && SigningKeyKind::of(second.expose()) == kind => second,
+            _ => &mut current.secret,
+        };
+        let previous = std::mem::replace(slot, secret);
         current.retiring_secrets.retain(|r| r.expires_at > now);
         let until = now.saturating_add(Duration::from_secs(grace_secs));
         if grace_secs > 0 {
