@@ -1,8 +1,11 @@
 //! `hookrelay sink`: a destination for trying hookrelay out. Prints each
 //! delivery (headers, a body preview, whether the Standard Webhooks
-//! signature verifies) and can be told to fail.
+//! signatures verify: v1 with --secret, v1a with --public-key) and can be
+//! told to fail.
 use clap::Args;
-use hookrelay_signing::{InboundRequest, Scheme, SchemeKind, Secret, Verifier};
+use hookrelay_signing::{
+    InboundRequest, Scheme, SchemeKind, Secret, Verifier, WebhookPublicKey, DEFAULT_TOLERANCE_SECS,
+};
 use http::{Response, StatusCode};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,9 +18,13 @@ use crate::server::{self, FullRequest};
 pub struct SinkArgs {
     #[arg(long, default_value = "127.0.0.1:9000")]
     pub listen: SocketAddr,
-    /// The destination's whsec_ secret, to check signatures.
+    /// The destination's whsec_ secret, to check its v1 signatures.
     #[arg(long, env = "HOOKRELAY_SINK_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// The destination's whpk_ public key, to check its v1a (Ed25519)
+    /// signatures.
+    #[arg(long)]
+    pub public_key: Option<String>,
     /// Fraction of requests (0 to 1) answered with --status instead of 200.
     #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
@@ -59,6 +66,12 @@ pub async fn sink(args: SinkArgs) -> Result<String, CliError> {
         ),
         None => None,
     };
+    let public_key = args
+        .public_key
+        .as_deref()
+        .map(WebhookPublicKey::parse)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--public-key: {e}")))?;
     let (listener, address) = server::bind(args.listen).await?;
     println!("hookrelay sink: listening on http://{address}/ (Ctrl-C to stop)");
     let verifier = Arc::new(verifier);
@@ -68,6 +81,7 @@ pub async fn sink(args: SinkArgs) -> Result<String, CliError> {
         16 << 20,
         move |request: FullRequest| {
             let verifier = verifier.clone();
+            let public_key = public_key;
             async move {
                 let headers = request.headers();
                 let get = |name: &str| {
@@ -77,17 +91,26 @@ pub async fn sink(args: SinkArgs) -> Result<String, CliError> {
                         .unwrap_or("-")
                         .to_string()
                 };
-                let signature = match verifier.as_ref() {
-                    Some(verifier) => {
-                        let inbound = InboundRequest::new(headers, request.body());
-                        match verifier
-                            .verify(&inbound, hookrelay_models::Timestamp::now().unix_secs())
-                        {
-                            Ok(_) => "valid",
-                            Err(_) => "INVALID",
-                        }
-                    }
-                    None => "unchecked (no --secret)",
+                let now = hookrelay_models::Timestamp::now().unix_secs();
+                let v1 = verifier.as_ref().as_ref().map(|verifier| {
+                    let inbound = InboundRequest::new(headers, request.body());
+                    verifier.verify(&inbound, now).is_ok()
+                });
+                let v1a = public_key.map(|key| {
+                    let timestamp = get("webhook-timestamp").parse::<i64>().unwrap_or(i64::MIN);
+                    now.abs_diff(timestamp) <= DEFAULT_TOLERANCE_SECS
+                        && key.verifies(
+                            &get("webhook-signature"),
+                            &get("webhook-id"),
+                            timestamp,
+                            request.body(),
+                        )
+                });
+                let signature = match (v1, v1a) {
+                    (None, None) => "unchecked (no --secret or --public-key)",
+                    (Some(false), _) => "INVALID (v1)",
+                    (_, Some(false)) => "INVALID (v1a)",
+                    _ => "valid",
                 };
                 let fail = fail_rate > 0.0 && random_fraction() < fail_rate;
                 let status = if fail { failure } else { StatusCode::OK };

@@ -152,9 +152,23 @@ pub struct DestinationArgs {
     pub id: String,
     #[arg(long)]
     pub url: Option<String>,
-    /// `whsec_…` signing secret. Or HOOKRELAY_DESTINATION_SECRET.
+    /// Signing secret: `whsec_…` (HMAC, v1) or `whsk_…` (Ed25519, v1a).
+    /// Or HOOKRELAY_DESTINATION_SECRET.
     #[arg(long, env = "HOOKRELAY_DESTINATION_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// A second current secret of the other kind, so deliveries carry
+    /// both a v1 and a v1a signature (`none` removes it). Or
+    /// HOOKRELAY_DESTINATION_SECOND_SECRET.
+    #[arg(
+        long,
+        env = "HOOKRELAY_DESTINATION_SECOND_SECRET",
+        hide_env_values = true
+    )]
+    pub second_secret: Option<String>,
+    /// Add: generate an Ed25519 `whsk_` key (v1a; its public key is
+    /// printed) instead of a `whsec_` secret.
+    #[arg(long, conflicts_with = "secret")]
+    pub ed25519: bool,
     /// An extra header on every delivery, `Name=value` (repeatable).
     #[arg(long = "header")]
     pub headers: Vec<String>,
@@ -345,10 +359,15 @@ pub struct RotateArgs {
     pub destination: Option<String>,
     #[arg(long)]
     pub source: Option<String>,
-    /// Destination: the new `whsec_` secret (default: generated, printed).
-    /// Or HOOKRELAY_NEW_SECRET.
+    /// Destination: the new `whsec_` or `whsk_` secret (default: a
+    /// generated `whsec_`, printed). It replaces the current key of its
+    /// kind. Or HOOKRELAY_NEW_SECRET.
     #[arg(long, env = "HOOKRELAY_NEW_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// Destination: generate an Ed25519 `whsk_` key (v1a) instead; only
+    /// its public key is printed.
+    #[arg(long, conflicts_with = "secret")]
+    pub ed25519: bool,
     /// Destination: how long the previous secret keeps signing.
     #[arg(long, default_value = "24h")]
     pub grace: String,

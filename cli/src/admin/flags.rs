@@ -76,6 +76,20 @@ pub(crate) fn generate_secret() -> Secret {
     ))
 }
 
+/// A new Ed25519 `whsk_` key (v1a).
+pub(crate) fn generate_ed25519_key() -> Secret {
+    Secret::new(hookrelay_signing::Ed25519SigningKey::generate())
+}
+
+/// What to print of a new signing key, once: a `whsec_` secret itself
+/// (the receiver needs it), but of a `whsk_` key only its public key.
+pub(crate) fn shown_key(secret: &Secret) -> (&'static str, String) {
+    match hookrelay_signing::Ed25519SigningKey::parse(secret.expose()) {
+        Ok(key) => ("public_key", key.public_key().encode()),
+        Err(_) => ("secret", secret.expose().to_string()),
+    }
+}
+
 pub(crate) fn apply_source_args(source: &mut Source, args: SourceArgs) -> Result<(), CliError> {
     if let Some(scheme) = args.scheme {
         source.scheme = SchemeKind::from_str(&scheme).map_err(CliError::Invalid)?;
@@ -119,6 +133,11 @@ pub(crate) fn apply_destination_args(
     }
     if let Some(secret) = &args.secret {
         destination.secret = Secret::new(secret.clone());
+    }
+    match args.second_secret.as_deref() {
+        Some("none") => destination.second_secret = None,
+        Some(second) => destination.second_secret = Some(Secret::new(second)),
+        None => {}
     }
     for header in &args.headers {
         let (name, value) = header.split_once('=').ok_or_else(|| {
@@ -309,6 +328,8 @@ mod tests {
             id: "app".into(),
             url: None,
             secret: None,
+            second_secret: None,
+            ed25519: false,
             headers: headers.iter().map(|h| h.to_string()).collect(),
             timeout: Some("3s".into()),
             retry_schedule: Some("0s, 5s,5m".into()),
@@ -592,6 +613,19 @@ mod tests {
         let refused = pattern_json(&file).unwrap_err().to_string();
         assert!(refused.contains("not JSON"), "{refused}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn generated_ed25519_keys_show_only_their_public_key() {
+        let key = generate_ed25519_key();
+        assert!(key.expose().starts_with("whsk_"));
+        let (what, shown) = shown_key(&key);
+        assert_eq!(what, "public_key");
+        assert!(shown.starts_with("whpk_"), "{shown}");
+        let parsed = hookrelay_signing::Ed25519SigningKey::parse(key.expose()).unwrap();
+        assert_eq!(shown, parsed.public_key().encode());
+        let hmac = generate_secret();
+        assert_eq!(shown_key(&hmac), ("secret", hmac.expose().to_string()));
     }
 
     #[test]

@@ -14,9 +14,10 @@ mod stack_grants;
 
 pub use args::*;
 pub use backend::{aws_admin, error_kind, Backend};
-pub(crate) use flags::generate_secret;
 use flags::*;
+pub(crate) use flags::{generate_ed25519_key, generate_secret};
 use render::done_text;
+pub(crate) use render::public_key_of;
 pub use render::render;
 
 use hookrelay_core::admin::HeadAction;
@@ -77,6 +78,7 @@ pub async fn destinations(
                 .ok_or_else(|| CliError::Invalid("destinations add needs --url".into()))?;
             let secret = match &args.secret {
                 Some(secret) => Secret::new(secret.clone()),
+                None if args.ed25519 => generated.insert(flags::generate_ed25519_key()).clone(),
                 None => generated.insert(generate_secret()).clone(),
             };
             let mut destination = Destination::new(destination_id(&args.id)?, url, secret);
@@ -124,15 +126,23 @@ pub async fn destinations(
     };
     let response = backend.run(request).await?;
     match (generated, target.output) {
-        (Some(secret), Output::Json) => Ok(format!(
-            "{}\n",
-            serde_json::json!({ "message": done_text(&response), "secret": secret.expose() })
-        )),
-        (Some(secret), Output::Table) => Ok(format!(
-            "{}\nsigning secret (shown once; give it to the receiver): {}\n",
-            done_text(&response),
-            secret.expose()
-        )),
+        (Some(secret), Output::Json) => {
+            let (what, shown) = flags::shown_key(&secret);
+            Ok(format!(
+                "{}\n",
+                serde_json::json!({ "message": done_text(&response), what: shown })
+            ))
+        }
+        (Some(secret), Output::Table) => Ok(match flags::shown_key(&secret) {
+            ("public_key", public) => format!(
+                "{}\npublic key (verifies v1a; also at /.well-known/webhook-keys/{{destination}}): {public}\n",
+                done_text(&response),
+            ),
+            (_, shown) => format!(
+                "{}\nsigning secret (shown once; give it to the receiver): {shown}\n",
+                done_text(&response),
+            ),
+        }),
         (None, output) => render(response, output),
     }
 }
@@ -297,6 +307,7 @@ pub async fn secrets(command: SecretsCommand, target: TargetArgs) -> Result<Stri
             }
             let secret = match &args.secret {
                 Some(secret) => Secret::new(secret.clone()),
+                None if args.ed25519 => flags::generate_ed25519_key(),
                 None => generate_secret(),
             };
             let grace = duration(&args.grace)?;
@@ -307,16 +318,19 @@ pub async fn secrets(command: SecretsCommand, target: TargetArgs) -> Result<Stri
                     grace_secs: grace.as_secs(),
                 })
                 .await?;
+            // A whsk_ key is never printed: its public key is.
+            let (what, shown) = flags::shown_key(&secret);
             Ok(match target.output {
                 Output::Json => format!(
                     "{}\n",
-                    serde_json::json!({ "message": done_text(&response), "secret": secret.expose() })
+                    serde_json::json!({ "message": done_text(&response), what: shown })
                 ),
-                Output::Table => format!(
-                    "{}\nnew signing secret: {}\n",
-                    done_text(&response),
-                    secret.expose()
-                ),
+                Output::Table if what == "public_key" => {
+                    format!("{}\nnew public key: {shown}\n", done_text(&response))
+                }
+                Output::Table => {
+                    format!("{}\nnew signing secret: {shown}\n", done_text(&response))
+                }
             })
         }
         (None, Some(source)) => {

@@ -31,9 +31,18 @@ pub(crate) fn redacted_json(response: &AdminResponse) -> String {
 pub(crate) fn redact(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
+            // An Ed25519 key's public half is shown beside its fingerprint.
+            let mut public_keys = Vec::new();
             for (key, field) in map.iter_mut() {
                 match (key.as_str(), &*field) {
-                    ("secret" | "verify_token", serde_json::Value::String(s)) => {
+                    ("secret" | "second_secret" | "verify_token", serde_json::Value::String(s)) => {
+                        if let Some(public) = public_key_of(s) {
+                            let name = match key.as_str() {
+                                "second_secret" => "second_public_key",
+                                _ => "public_key",
+                            };
+                            public_keys.push((name, public));
+                        }
                         *field = fingerprint_value(s);
                     }
                     ("headers", serde_json::Value::Object(headers)) => {
@@ -63,9 +72,28 @@ pub(crate) fn redact(value: &mut serde_json::Value) {
                     _ => redact(field),
                 }
             }
+            for (name, public) in public_keys {
+                map.insert(name.into(), serde_json::Value::String(public));
+            }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
         _ => {}
+    }
+}
+
+/// The `whpk_` public key of a `whsk_` secret; `None` for anything else.
+pub(crate) fn public_key_of(secret: &str) -> Option<String> {
+    hookrelay_signing::Ed25519SigningKey::parse(secret)
+        .ok()
+        .map(|key| key.public_key().encode())
+}
+
+/// A signing key as listed: its fingerprint, and an Ed25519 key's public
+/// key (which is not secret).
+pub(crate) fn key_label(secret: &Secret) -> String {
+    match public_key_of(secret.expose()) {
+        Some(public) => format!("sha256:{} ({public})", secret.fingerprint()),
+        None => format!("sha256:{}", secret.fingerprint()),
     }
 }
 
@@ -134,11 +162,14 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                         (false, Some(reason)) => format!("disabled ({reason})"),
                         (false, None) => "disabled".to_string(),
                     };
-                    let mut secret = format!("sha256:{}", d.secret.fingerprint());
+                    let mut secret = key_label(&d.secret);
+                    if let Some(second) = &d.second_secret {
+                        secret.push_str(&format!(" & {}", key_label(second)));
+                    }
                     for retiring in &d.retiring_secrets {
                         secret.push_str(&format!(
-                            " +sha256:{} until {}",
-                            retiring.secret.fingerprint(),
+                            " +{} until {}",
+                            key_label(&retiring.secret),
                             retiring.expires_at
                         ));
                     }
@@ -511,6 +542,51 @@ mod tests {
         .unwrap();
         let header = json[0]["headers"]["Authorization"].as_str().unwrap();
         assert!(header.starts_with("sha256:"), "{header}");
+    }
+
+    #[test]
+    fn ed25519_keys_show_their_public_key_and_never_the_secret_key() {
+        let whsk = hookrelay_signing::Ed25519SigningKey::generate();
+        let public = public_key_of(&whsk).unwrap();
+        let retiring = hookrelay_signing::Ed25519SigningKey::generate();
+        let mut destination = keyed_destination();
+        destination.second_secret = Some(Secret::new(whsk.clone()));
+        destination
+            .retiring_secrets
+            .push(hookrelay_models::RetiringSecret {
+                secret: Secret::new(retiring.clone()),
+                expires_at: hookrelay_models::Timestamp::from_unix_secs(2_000_000_000),
+            });
+        for output in [Output::Table, Output::Json] {
+            let printed = render(
+                AdminResponse::Destinations(vec![destination.clone()]),
+                output,
+            )
+            .unwrap();
+            for secret in [&whsk, &retiring] {
+                let encoded = secret.strip_prefix("whsk_").unwrap();
+                assert!(!printed.contains(&encoded[..16]), "{output:?}: {printed}");
+            }
+            assert!(printed.contains(&public), "{output:?}: {printed}");
+            assert!(
+                printed.contains(&public_key_of(&retiring).unwrap()),
+                "{printed}"
+            );
+            assert!(
+                printed.contains(&Secret::new(whsk.clone()).fingerprint()),
+                "{printed}"
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(
+            &render(AdminResponse::Destinations(vec![destination]), Output::Json).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(json[0]["second_public_key"], public.as_str());
+        assert!(json[0]["second_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+        assert!(json[0].get("public_key").is_none(), "the whsec_ has none");
     }
 
     #[test]

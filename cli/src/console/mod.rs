@@ -438,8 +438,9 @@ impl Console {
             }
             ["destinations", id, "rotate"] => {
                 let hours = field("grace_hours").parse::<u64>().unwrap_or(24).min(720);
+                let ed25519 = field("kind") == "ed25519";
                 return self
-                    .rotate(id, hours)
+                    .rotate(id, hours, ed25519)
                     .await
                     .unwrap_or_else(|e| core_error_page(&e));
             }
@@ -525,9 +526,13 @@ impl Console {
         Ok("/destinations".into())
     }
 
-    async fn rotate(&self, id: &str, grace_hours: u64) -> Result<Page, CoreError> {
+    async fn rotate(&self, id: &str, grace_hours: u64, ed25519: bool) -> Result<Page, CoreError> {
         let destination = Self::destination_id(id)?;
-        let secret: Secret = crate::admin::generate_secret();
+        let secret: Secret = if ed25519 {
+            crate::admin::generate_ed25519_key()
+        } else {
+            crate::admin::generate_secret()
+        };
         let shown = secret.expose().to_string();
         self.execute(AdminRequest::RotateDestinationSecret {
             destination: destination.clone(),

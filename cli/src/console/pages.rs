@@ -370,10 +370,11 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                             None => { "none" }
                         }
                     }
-                    dt { "Signing secrets" } dd {
-                        code { "sha256:" (d.secret.fingerprint()) }
+                    dt { "Signing secrets" } dd class="signing-keys" {
+                        (signing_key(&d.secret))
+                        @if let Some(second) = &d.second_secret { " & " (signing_key(second)) }
                         @for retiring in &d.retiring_secrets {
-                            " · " code { "sha256:" (retiring.secret.fingerprint()) } " (until " (retiring.expires_at) ")"
+                            " · " (signing_key(&retiring.secret)) " (until " (retiring.expires_at) ")"
                         }
                     }
                 }
@@ -418,6 +419,10 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                     }
                     form method="post" action={ "/destinations/" (id) "/rotate" } {
                         (csrf_field(csrf))
+                        // A new key of the kind the destination signs with.
+                        input type="hidden" name="kind" value=(
+                            if d.secret.expose().starts_with(hookrelay_signing::SECRET_KEY_PREFIX) { "ed25519" } else { "hmac" }
+                        );
                         label { "Keep the old secret signing for "
                             input type="number" name="grace_hours" value="24" min="0" max="720" size="4";
                             " hours"
@@ -475,14 +480,34 @@ pub fn sources_page(
     layout("Sources", content)
 }
 
-/// After a rotation: the one time a secret reaches the page.
+/// A signing key as listed: its fingerprint, and an Ed25519 key's public
+/// key (`whpk_`, not secret); never the secret itself.
+fn signing_key(secret: &hookrelay_signing::Secret) -> Markup {
+    html! {
+        code { "sha256:" (secret.fingerprint()) }
+        @if let Some(public) = crate::admin::public_key_of(secret.expose()) {
+            " public key " code class="public-key" { (public) }
+        }
+    }
+}
+
+/// After a rotation: the one time a `whsec_` secret reaches the page. Of
+/// a `whsk_` key only the public key is shown.
 pub fn rotated_page(destination: &str, secret: &str, grace_hours: u64) -> Markup {
+    let public = crate::admin::public_key_of(secret);
     layout(
         "Secret rotated",
         html! {
-            h1 { "New secret for " (destination) }
-            p { "Give it to the receiving service now: it is not shown again. The old secret keeps signing alongside it for " (grace_hours) " hours." }
-            pre class="secret" id="new-secret" { (secret) }
+            @if let Some(public) = public {
+                h1 { "New Ed25519 key for " (destination) }
+                p { "Receivers verify v1a signatures with this public key, also published at "
+                    code { "/.well-known/webhook-keys/" (destination) } ". The old key keeps signing alongside it for " (grace_hours) " hours." }
+                pre class="public-key" id="new-public-key" { (public) }
+            } @else {
+                h1 { "New secret for " (destination) }
+                p { "Give it to the receiving service now: it is not shown again. The old secret keeps signing alongside it for " (grace_hours) " hours." }
+                pre class="secret" id="new-secret" { (secret) }
+            }
             p { a href="/destinations" { "Back to destinations" } }
         },
     )
