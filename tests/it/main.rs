@@ -57,3 +57,4 @@ mod signing_with_config;
 mod sns;
 mod soak;
 mod ssrf;
+mod v1a_signatures;

@@ -5,6 +5,7 @@
 
 pub mod aws_targets;
 pub mod backend;
+pub mod consumer;
 pub mod cost;
 pub mod lambda_runtime;
 pub mod lambda_watch;
