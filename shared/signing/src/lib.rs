@@ -39,8 +39,8 @@ pub use headers::{HeaderLookup, HeaderPairs};
 pub use provider::{sign_as_provider, sign_body_as_provider, ProviderMessage};
 pub use scheme::{Encoding, HmacAlgorithm, HmacOptions, Scheme, SchemeKind};
 pub use secret::Secret;
-pub use signing_key::{SigningKey, SigningKeyKind};
-pub use standard::{signature_header, WebhookSecret};
+pub use signing_key::{signature_header, SigningKey, SigningKeyKind};
+pub use standard::WebhookSecret;
 pub use verify::{InboundRequest, Verified, Verifier};
 
 /// Default tolerance between a signed timestamp and our clock, both ways.

@@ -95,9 +95,44 @@ impl From<WebhookSecret> for SigningKey {
     }
 }
 
+/// The `webhook-signature` value for a message signed by every active
+/// key (one during normal operation, two during a rotation's grace, or
+/// one `v1` and one `v1a` for a destination that signs both ways), in
+/// the order given.
+pub fn signature_header(
+    secrets: &[SigningKey],
+    msg_id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
+    secrets
+        .iter()
+        .map(|secret| secret.sign(msg_id, timestamp, body))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotation_header_carries_one_signature_per_secret() {
+        let old = WebhookSecret::from_key_bytes(b"old key bytes");
+        let new = WebhookSecret::from_key_bytes(b"new key bytes");
+        let header = signature_header(
+            &[SigningKey::Hmac(new.clone()), SigningKey::Hmac(old.clone())],
+            "msg_1",
+            10,
+            b"{}",
+        );
+        let parts: Vec<_> = header.split(' ').collect();
+        assert_eq!(
+            parts,
+            vec![new.sign("msg_1", 10, b"{}"), old.sign("msg_1", 10, b"{}")]
+        );
+        assert_ne!(parts[0], parts[1]);
+    }
 
     #[test]
     fn the_prefix_picks_the_kind() {

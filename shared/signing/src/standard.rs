@@ -6,8 +6,8 @@
 //! the base64-decoded part of the secret. During rotation the header holds
 //! one signature per active secret, separated by spaces, so receivers with
 //! either secret accept the request. A destination may also sign with
-//! Ed25519 (`v1a`, see `ed25519`); [`signature_header`] takes keys of
-//! either kind.
+//! Ed25519 (`v1a`, see `ed25519`); `signing_key::signature_header` takes
+//! keys of either kind.
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use std::fmt;
@@ -15,7 +15,6 @@ use std::fmt;
 use crate::error::SecretError;
 use crate::mac::MacKey;
 use crate::scheme::HmacAlgorithm;
-use crate::signing_key::SigningKey;
 
 const PREFIX: &str = "whsec_";
 
@@ -87,23 +86,6 @@ impl WebhookSecret {
     }
 }
 
-/// The `webhook-signature` value for a message signed by every active
-/// key (one during normal operation, two during a rotation's grace, or
-/// one `v1` and one `v1a` for a destination that signs both ways), in
-/// the order given.
-pub fn signature_header(
-    secrets: &[SigningKey],
-    msg_id: &str,
-    timestamp: i64,
-    body: &[u8],
-) -> String {
-    secrets
-        .iter()
-        .map(|secret| secret.sign(msg_id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,24 +125,6 @@ mod tests {
         let printed = format!("{secret:?}");
         assert!(!printed.contains("MfKQ9r8G"), "{printed}");
         assert!(printed.contains(secret.fingerprint()));
-    }
-
-    #[test]
-    fn rotation_header_carries_one_signature_per_secret() {
-        let old = WebhookSecret::from_key_bytes(b"old key bytes");
-        let new = WebhookSecret::from_key_bytes(b"new key bytes");
-        let header = signature_header(
-            &[SigningKey::Hmac(new.clone()), SigningKey::Hmac(old.clone())],
-            "msg_1",
-            10,
-            b"{}",
-        );
-        let parts: Vec<_> = header.split(' ').collect();
-        assert_eq!(
-            parts,
-            vec![new.sign("msg_1", 10, b"{}"), old.sign("msg_1", 10, b"{}")]
-        );
-        assert_ne!(parts[0], parts[1]);
     }
 
     #[test]
