@@ -995,6 +995,91 @@ async fn rotated_secrets_overlap_for_the_grace_period(target: Target) {
 
 on_both_targets!(rotated_secrets_overlap_for_the_grace_period: rotation_on_dev, rotation_on_moto);
 
+/// From HMAC to Ed25519 with the CLI: only the public key is printed and
+/// listed, the key is published at the well-known path at once, and during
+/// the grace every delivery carries the old `v1` and the new `v1a`.
+async fn rotating_to_ed25519_signs_both_ways_and_publishes_the_key(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let rotated = stack.json(&[
+        "secrets",
+        "rotate",
+        "--destination",
+        "app",
+        "--ed25519",
+        "--grace",
+        "1h",
+    ]);
+    assert!(rotated.get("secret").is_none(), "{rotated}");
+    let public = rotated["public_key"].as_str().unwrap().to_string();
+    let key = hookrelay_signing::WebhookPublicKey::parse(&public).unwrap();
+
+    let listed = stack.ok(&["destinations", "list", "--output", "json"]);
+    assert!(!listed.contains("whsk_"), "{listed}");
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    let app = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "app")
+        .unwrap();
+    assert_eq!(app["public_key"], public.as_str(), "{app}");
+    assert!(app["secret"].as_str().unwrap().starts_with("sha256:"));
+    assert!(stack.ok(&["destinations", "list"]).contains(&public));
+    // config pull round-trips the key itself, as it does secrets.
+    let pulled = stack.ok(&["config", "pull"]);
+    assert!(
+        pulled.contains("secret = \"whsk_") && pulled.contains(APP_SECRET),
+        "{pulled}"
+    );
+
+    let published: Value = serde_json::from_str(
+        &stack
+            .client
+            .get(format!(
+                "http://127.0.0.1:{}/.well-known/webhook-keys/app",
+                stack.receiver
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(published["keys"][0]["whpk"], public.as_str(), "{published}");
+
+    stack.send_github("{\"rotated\":true}").await;
+    wait_until("the delivery", || sink.received_count() == 1).await;
+    let delivery = &sink.received("/app")[0];
+    let header = delivery.header("webhook-signature").unwrap();
+    let versions: Vec<_> = header
+        .split(' ')
+        .map(|s| s.split(',').next().unwrap())
+        .collect();
+    assert_eq!(versions, ["v1a", "v1"], "{header}");
+    assert!(
+        delivery.python_verifies(APP_SECRET),
+        "the old secret verifies"
+    );
+    assert!(
+        key.verifies(
+            header,
+            delivery.header("webhook-id").unwrap(),
+            delivery
+                .header("webhook-timestamp")
+                .unwrap()
+                .parse()
+                .unwrap(),
+            &delivery.body
+        ),
+        "the new key verifies"
+    );
+}
+
+on_both_targets!(rotating_to_ed25519_signs_both_ways_and_publishes_the_key: ed25519_rotation_on_dev, ed25519_rotation_on_moto);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_endpoint_refuses_what_a_web_page_could_send() {
     let sink = Sink::start().await;
