@@ -670,3 +670,39 @@ fn dev_answers_provider_checks_and_takes_body_and_token_signed_schemes_from_send
         );
     }
 }
+
+/// `hookrelay sink --public-key whpk_…` checks v1a signatures: one signed by
+/// the key's secret half is valid, one by another key is not.
+#[test]
+fn the_sink_checks_v1a_signatures_with_a_public_key() {
+    use hookrelay_signing::Ed25519SigningKey;
+    let key = Ed25519SigningKey::parse(&Ed25519SigningKey::generate()).unwrap();
+    let stranger = Ed25519SigningKey::parse(&Ed25519SigningKey::generate()).unwrap();
+    let public = key.public_key().encode();
+    let (_sink, lines, port) = start_sink(&["--public-key", &public]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let body = br#"{"type":"user.created"}"#;
+    let mut seen = Vec::new();
+    for (id, signer, verdict) in [
+        ("msg_good", &key, "signature=valid"),
+        ("msg_bad", &stranger, "signature=INVALID (v1a)"),
+    ] {
+        let signature = signer.sign(id, now, body);
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "POST /hook HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n\
+             webhook-id: {id}\r\nwebhook-timestamp: {now}\r\nwebhook-signature: {signature}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(body).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        let line = wait_for_line(&lines, &format!("webhook-id={id}"), &mut seen);
+        assert!(line.contains(verdict), "{line}");
+    }
+}
