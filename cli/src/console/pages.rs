@@ -599,6 +599,55 @@ mod tests {
     }
 
     #[test]
+    fn an_ed25519_destination_shows_its_public_keys_and_rotates_the_same_kind() {
+        use hookrelay_signing::{Ed25519SigningKey, Secret};
+        let (current, retiring) = (Ed25519SigningKey::generate(), Ed25519SigningKey::generate());
+        let mut destination = hookrelay_models::Destination::new(
+            DestinationId::parse("orders").unwrap(),
+            "https://orders.example.com/hook",
+            Secret::new(current.clone()),
+        );
+        destination
+            .retiring_secrets
+            .push(hookrelay_models::RetiringSecret {
+                secret: Secret::new(retiring.clone()),
+                expires_at: Timestamp::from_unix_secs(1_900_000_000),
+            });
+        let view = DestinationView {
+            destination: &destination,
+            parked: 0,
+            attempts: &[],
+            blocked: Vec::new(),
+        };
+        let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
+            .into_string();
+        for key in [&current, &retiring] {
+            let public = Ed25519SigningKey::parse(key).unwrap().public_key().encode();
+            assert!(page.contains(&public), "{page}");
+            assert!(
+                !page.contains(&key["whsk_".len()..][..16]),
+                "a secret key on the page"
+            );
+        }
+        assert!(page.contains(r#"name="kind" value="ed25519""#), "{page}");
+        // After a rotation, of a whsk_ key only its public key is shown.
+        let rotated = rotated_page("orders", &current, 24).into_string();
+        assert!(
+            !rotated.contains(&current["whsk_".len()..][..16]),
+            "{rotated}"
+        );
+        assert!(
+            rotated.contains(
+                &Ed25519SigningKey::parse(&current)
+                    .unwrap()
+                    .public_key()
+                    .encode()
+            ),
+            "{rotated}"
+        );
+    }
+
+    #[test]
     fn a_queue_destination_shows_its_kind_and_target() {
         let mut queue = hookrelay_models::Destination::new(
             DestinationId::parse("orders").unwrap(),
