@@ -14,7 +14,7 @@ const jwks = JSON.parse(process.argv[2]);
 const whsec = process.argv[3];
 const keys = jwks.keys.map((jwk) => ({
   kid: jwk.kid,
-  key: crypto.createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: "jwk" }),
+  key: crypto.createPublicKey({ key: jwk, format: "jwk" }),
 }));
 
 for (const line of fs.readFileSync(0, "utf8").split("\n").filter(Boolean)) {
