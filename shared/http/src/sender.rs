@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 
+use crate::auth::Authenticator;
 use crate::guard::{is_forbidden, AddressRefused, DnsFailure, GuardedResolver};
 
 #[derive(Debug, Error)]
@@ -21,6 +22,7 @@ pub enum HttpError {
 pub struct HttpSender {
     client: reqwest::Client,
     allow_private: bool,
+    auth: Authenticator,
 }
 
 impl HttpSender {
@@ -35,7 +37,15 @@ impl HttpSender {
         Ok(HttpSender {
             client,
             allow_private,
+            auth: Authenticator::default(),
         })
+    }
+
+    /// Destinations' `auth` with AWS: credentials kept in Secrets Manager,
+    /// and SigV4 signing.
+    pub fn with_authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = auth;
+        self
     }
 
     fn literal_refused(&self, url: &reqwest::Url) -> bool {
@@ -107,6 +117,43 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     )
 }
 
+impl HttpSender {
+    /// One POST of `request`, with its `auth` applied (`refresh`: not with
+    /// a cached token).
+    async fn send_once(
+        &self,
+        request: &OutboundRequest,
+        url: reqwest::Url,
+        started: Instant,
+        refresh: bool,
+    ) -> Result<reqwest::Response, SendResult> {
+        let prepared = self
+            .auth
+            .prepare(request, refresh)
+            .await
+            .map_err(|failure| error_result(AttemptErrorKind::Auth, started, failure.0))?;
+        let client = prepared.client.as_ref().unwrap_or(&self.client);
+        // The destination's timeout covers the whole attempt: a token
+        // fetch and a second try after a 401 included.
+        let left = request
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        let mut builder = client.post(url).timeout(left).body(request.body.clone());
+        for (name, value) in request.headers.iter().chain(&prepared.headers) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder.send().await.map_err(|err| {
+            let kind = classify(&err);
+            let detail = match kind {
+                AttemptErrorKind::RefusedAddress => "destination address is not allowed".into(),
+                _ => String::new(),
+            };
+            error_result(kind, started, detail)
+        })
+    }
+}
+
 #[async_trait]
 impl Sender for HttpSender {
     async fn send(&self, request: &OutboundRequest) -> SendResult {
@@ -122,25 +169,25 @@ impl Sender for HttpSender {
                 "destination address is not allowed".into(),
             );
         }
-        let mut builder = self
-            .client
-            .post(url)
-            .timeout(request.timeout)
-            .body(request.body.clone());
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let mut response = match builder.send().await {
+        let mut response = match self.send_once(request, url.clone(), started, false).await {
             Ok(response) => response,
-            Err(err) => {
-                let kind = classify(&err);
-                let detail = match kind {
-                    AttemptErrorKind::RefusedAddress => "destination address is not allowed".into(),
-                    _ => String::new(),
-                };
-                return error_result(kind, started, detail);
-            }
+            Err(failed) => return failed,
         };
+        // One fresh token and one more try when the receiver refuses the
+        // one it was given (revoked, or expired early).
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED
+            && request.auth.as_ref().is_some_and(|a| {
+                matches!(
+                    a.auth,
+                    hookrelay_models::DestinationAuth::Oauth2ClientCredentials(_)
+                )
+            })
+        {
+            response = match self.send_once(request, url, started, true).await {
+                Ok(response) => response,
+                Err(failed) => return failed,
+            };
+        }
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
         let mut body = Vec::new();

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::auth::DestinationAuth;
 use crate::destination_kind::{
     check_role_arn, BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget,
     SqsTarget,
@@ -89,6 +90,10 @@ pub struct Destination {
     /// Extra headers on every delivery (e.g. an API key of the receiver).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// How the receiver authenticates the relay beyond the signature
+    /// (`http` only): basic, bearer, OAuth2, mTLS or AWS SigV4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<DestinationAuth>,
     /// What a delivery's body is: the event's own bytes (the default), or
     /// a chat message about it (`slack`).
     #[serde(default, skip_serializing_if = "DeliveryFormat::is_raw")]
@@ -169,6 +174,7 @@ impl fmt::Debug for Destination {
             .field("secret", &self.secret)
             .field("retiring_secrets", &self.retiring_secrets)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("auth", &self.auth)
             .field("format", &self.format)
             .field("timeout", &self.timeout)
             .field("retry_schedule", &self.retry_schedule)
@@ -197,6 +203,7 @@ impl Destination {
             secret,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
+            auth: None,
             format: DeliveryFormat::Raw,
             timeout: None,
             retry_schedule: None,
@@ -242,6 +249,20 @@ impl Destination {
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
                 }
+                if let Some(auth) = &self.auth {
+                    auth.validate()?;
+                    if auth.sets_authorization()
+                        && self
+                            .headers
+                            .keys()
+                            .any(|name| name.eq_ignore_ascii_case("authorization"))
+                    {
+                        return Err(format!(
+                            "auth {} sets Authorization itself: remove it from headers",
+                            auth.kind()
+                        ));
+                    }
+                }
                 if !self.oversize.is_pointer() || self.pointer_url_ttl.is_some() {
                     return Err(
                         "oversize and pointer_url_ttl are for AWS kinds (an http destination takes any body the relay accepts)".into(),
@@ -258,9 +279,9 @@ impl Destination {
                     DestinationKind::Lambda => LambdaTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
-                if !self.headers.is_empty() {
+                if !self.headers.is_empty() || self.auth.is_some() {
                     return Err(format!(
-                        "headers are sent only to http destinations, not {kind}"
+                        "headers and auth are for http destinations, not {kind} (which the dispatcher reaches with its own role, or role_arn)"
                     ));
                 }
                 if self.group_key.is_some() && !fifo {

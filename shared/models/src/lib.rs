@@ -7,6 +7,7 @@
 //! the TOML file, the DynamoDB tables and `--output json` share.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod config;
 mod delivery;
 mod destination;
@@ -26,6 +27,10 @@ mod route_verdict;
 mod target_arn;
 mod time;
 
+pub use auth::{
+    AwsSigv4Auth, BasicAuth, BearerAuth, ClientSecretStyle, CredentialSource, DestinationAuth,
+    JwtAlgorithm, MtlsAuth, OAuth2ClientCredentials, PrivateKeyJwt, SECRETS_MANAGER_PREFIX,
+};
 pub use config::{
     Config, Route, Source, BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, MAX_TOLERANCE_SECS,
 };
