@@ -240,7 +240,13 @@ impl Destination {
         }
         match kind {
             DestinationKind::Http => {
-                parse_http_url(&self.url)?;
+                let url = parse_http_url(&self.url)?;
+                if matches!(self.auth, Some(DestinationAuth::Mtls(_))) && url.scheme() != "https" {
+                    return Err(
+                        "auth mtls presents a client certificate over TLS: the url must be https"
+                            .into(),
+                    );
+                }
                 if self.role_arn.is_some() || self.external_id.is_some() {
                     return Err(
                         "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge, lambda)".into(),
