@@ -37,21 +37,19 @@ enum Kind {
 
 // ---- a token server -------------------------------------------------------
 
+/// A client's public key and the algorithm it verifies with.
+type PublicKey = (
+    &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
+    Vec<u8>,
+);
+
 /// How the token server expects the client to authenticate.
 #[derive(Clone)]
 enum ClientCheck {
     Basic,
     Body,
     /// Signed assertions, verified with each client id's public key.
-    Jwt(
-        HashMap<
-            String,
-            (
-                &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
-                Vec<u8>,
-            ),
-        >,
-    ),
+    Jwt(HashMap<String, PublicKey>),
 }
 
 struct TokenState {
@@ -136,13 +134,7 @@ impl TokenState {
 
     fn assertion_refusal(
         &self,
-        keys: &HashMap<
-            String,
-            (
-                &'static dyn aws_lc_rs::signature::VerificationAlgorithm,
-                Vec<u8>,
-            ),
-        >,
+        keys: &HashMap<String, PublicKey>,
         form: &HashMap<String, String>,
     ) -> Option<String> {
         if form.get("client_assertion_type").map(String::as_str)
@@ -519,45 +511,34 @@ async fn private_key_jwt_assertions_verify_with_the_clients_public_key(kind: Kin
             base64::engine::general_purpose::STANDARD.encode(der)
         )
     };
-    let keys: Vec<(
-        &str,
-        &str,
-        String,
-        &'static dyn signature::VerificationAlgorithm,
-        Vec<u8>,
-    )> = vec![
+    let keys: Vec<(&str, &str, String, PublicKey)> = vec![
         (
             "es-client",
             "ES256",
             pem(ec.as_ref()),
-            &signature::ECDSA_P256_SHA256_FIXED,
-            ec_public,
+            (&signature::ECDSA_P256_SHA256_FIXED, ec_public),
         ),
         (
             "ed-client",
             "EdDSA",
             pem(ed.as_ref()),
-            &signature::ED25519,
-            ed_public,
+            (&signature::ED25519, ed_public),
         ),
         (
             "rs-client",
             "RS256",
             pem(rsa_pkcs8.as_ref()),
-            &signature::RSA_PKCS1_2048_8192_SHA256,
-            rsa_public,
+            (&signature::RSA_PKCS1_2048_8192_SHA256, rsa_public),
         ),
     ];
     let check = ClientCheck::Jwt(
         keys.iter()
-            .map(|(client, _, _, algorithm, public)| {
-                (client.to_string(), (*algorithm, public.clone()))
-            })
+            .map(|(client, _, _, public)| (client.to_string(), public.clone()))
             .collect(),
     );
     let tokens = TokenServer::start(check, Some(3600)).await;
     let sink = Sink::start().await;
-    for (n, (client, algorithm, key, _, _)) in keys.iter().enumerate() {
+    for (n, (client, algorithm, key, _)) in keys.iter().enumerate() {
         let auth = serde_json::json!({
             "kind": "oauth2_client_credentials",
             "token_url": tokens.url,
