@@ -11,8 +11,8 @@ use hookrelay_signing::Secret;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::destination::parse_http_url;
 use crate::destination_kind::check_role_arn;
+use crate::http_url::parse_http_url;
 
 /// What a credential value starting with this names: a Secrets Manager
 /// secret rather than the credential itself.
