@@ -623,6 +623,45 @@ async fn concurrent_deliveries_wait_for_one_token_request() {
     );
 }
 
+/// Two deliveries refused with the same token: the first to hear its
+/// `401` fetches a new one; the second, answered later, uses that one
+/// rather than fetching a third.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_for_a_token_already_replaced_fetches_no_other() {
+    let tokens = TokenServer::start(ClientCheck::Basic, Some(3600)).await;
+    let sink = Sink::start().await;
+    sink.script(
+        "/app",
+        vec![
+            Reply::Delayed(Duration::from_secs(1), 401),
+            Reply::Status(401),
+            Reply::Status(200),
+        ],
+    );
+    let sender = Arc::new(HttpSender::new(true).unwrap());
+    let request = request(sink.url("/app"), secret_style(&tokens.url, "basic"));
+    let slow = tokio::spawn({
+        let (sender, request) = (sender.clone(), request.clone());
+        async move { sender.send(&request).await }
+    });
+    sink.wait_for_requests(1).await;
+    let quick = sender.send(&request).await;
+    assert_eq!(quick.outcome, AttemptOutcome::Response { status: 200 });
+    assert_eq!(tokens.requests(), 2);
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.outcome, AttemptOutcome::Response { status: 200 });
+    assert_eq!(tokens.requests(), 2, "the replacement was used");
+    assert_eq!(
+        authorizations(&sink, "/app"),
+        [
+            "Bearer tok-1",
+            "Bearer tok-1",
+            "Bearer tok-2",
+            "Bearer tok-2"
+        ]
+    );
+}
+
 /// The token endpoint follows the private-address rule, as deliveries do.
 #[tokio::test]
 async fn a_token_endpoint_on_a_private_address_is_refused_by_default() {
