@@ -13,6 +13,7 @@
 
 mod address_check;
 mod auth;
+mod client;
 mod fetcher;
 mod guard;
 mod sender;

@@ -11,8 +11,8 @@ use hookrelay_signing::Secret;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::destination::parse_http_url;
 use crate::destination_kind::check_role_arn;
+use crate::http_url::parse_http_url;
 
 /// What a credential value starting with this names: a Secrets Manager
 /// secret rather than the credential itself.
@@ -130,6 +130,11 @@ pub struct MtlsAuth {
     pub certificate: Secret,
     /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub private_key: Secret,
+    /// The CA (PEM) the receiver's own certificate must chain to, instead
+    /// of the public roots: for a receiver with a private PKI. Public, not
+    /// a credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_certificate: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +236,62 @@ impl DestinationAuth {
         }
     }
 
+    /// What may be shown of it: its non-secret settings, then each
+    /// credential as the fingerprint of its value (or the Secrets Manager
+    /// secret it names). For listings and the console.
+    pub fn shown_settings(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        match self {
+            DestinationAuth::Basic(basic) => out.push(("username", basic.username.clone())),
+            DestinationAuth::Bearer(_) => {}
+            DestinationAuth::Oauth2ClientCredentials(oauth) => {
+                out.push(("token_url", crate::redact_url(&oauth.token_url)));
+                out.push(("client_id", oauth.client_id.clone()));
+                out.extend(oauth.scope.clone().map(|s| ("scope", s)));
+                out.extend(oauth.audience.clone().map(|a| ("audience", a)));
+                match &oauth.private_key_jwt {
+                    Some(jwt) => {
+                        out.push(("algorithm", jwt.algorithm.as_str().to_string()));
+                        out.extend(jwt.key_id.clone().map(|k| ("key_id", k)));
+                    }
+                    None => out.push((
+                        "style",
+                        if oauth.style.is_basic() {
+                            "basic"
+                        } else {
+                            "body"
+                        }
+                        .to_string(),
+                    )),
+                }
+            }
+            DestinationAuth::Mtls(mtls) => {
+                if let Some(ca) = &mtls.ca_certificate {
+                    out.push((
+                        "ca_certificate",
+                        format!("sha256:{}", Secret::new(ca.as_str()).fingerprint()),
+                    ));
+                }
+            }
+            DestinationAuth::AwsSigv4(sigv4) => {
+                out.push(("service", sigv4.service.clone()));
+                out.extend(sigv4.region.clone().map(|r| ("region", r)));
+                out.extend(sigv4.role_arn.clone().map(|r| ("role_arn", r)));
+            }
+        }
+        for (name, credential) in self.credentials() {
+            let shown = match CredentialSource::of(credential) {
+                Ok(CredentialSource::SecretsManager { arn, json_key }) => match json_key {
+                    Some(key) => format!("{SECRETS_MANAGER_PREFIX}{arn}#{key}"),
+                    None => format!("{SECRETS_MANAGER_PREFIX}{arn}"),
+                },
+                _ => format!("sha256:{}", credential.fingerprint()),
+            };
+            out.push((name, shown));
+        }
+        out
+    }
+
     /// The Secrets Manager secrets its credentials name (the dispatcher's
     /// role must be allowed `GetSecretValue` on each).
     pub fn secret_arns(&self) -> Vec<&str> {
@@ -300,6 +361,11 @@ impl DestinationAuth {
             DestinationAuth::Mtls(mtls) => {
                 pem("certificate", &mtls.certificate)?;
                 pem("private_key", &mtls.private_key)?;
+                if let Some(ca) = &mtls.ca_certificate {
+                    if !ca.trim_start().starts_with("-----BEGIN CERTIFICATE-----") {
+                        return Err("auth ca_certificate must be a PEM certificate".into());
+                    }
+                }
             }
             DestinationAuth::AwsSigv4(sigv4) => {
                 let name_ok = |s: &str| {
@@ -362,7 +428,16 @@ impl fmt::Debug for DestinationAuth {
                     .field("region", &sigv4.region)
                     .field("role_arn", &sigv4.role_arn);
             }
-            DestinationAuth::Bearer(_) | DestinationAuth::Mtls(_) => {}
+            DestinationAuth::Mtls(mtls) => {
+                if let Some(ca) = &mtls.ca_certificate {
+                    // Public, but long: told apart by fingerprint.
+                    out.field(
+                        "ca_certificate",
+                        &format_args!("sha256:{}", Secret::new(ca.as_str()).fingerprint()),
+                    );
+                }
+            }
+            DestinationAuth::Bearer(_) => {}
         }
         for (name, credential) in self.credentials() {
             out.field(name, credential);
@@ -442,6 +517,27 @@ mod tests {
     }
 
     #[test]
+    fn mtls_is_for_https_urls_and_its_ca_must_be_a_certificate() {
+        let mtls = r#"auth = { kind = "mtls", certificate = "-----BEGIN CERTIFICATE-----", private_key = "-----BEGIN PRIVATE KEY-----", ca_certificate = "-----BEGIN CERTIFICATE-----" }"#;
+        let mut destination = crate::Destination::new(
+            crate::DestinationId::parse("app").unwrap(),
+            "http://app.example/hook",
+            Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        );
+        destination.auth = Some(parse(mtls).unwrap());
+        let refused = destination.validate().unwrap_err().to_string();
+        assert!(refused.contains("https"), "{refused}");
+        destination.url = "https://app.example/hook".into();
+        destination.validate().unwrap();
+        let bad_ca = parse(&mtls.replace(
+            r#"ca_certificate = "-----BEGIN CERTIFICATE-----""#,
+            r#"ca_certificate = "-----BEGIN PRIVATE KEY-----""#,
+        ))
+        .unwrap();
+        assert!(bad_ca.validate().unwrap_err().contains("ca_certificate"));
+    }
+
+    #[test]
     fn secrets_manager_references_are_parsed_with_an_optional_json_key() {
         let with_key = Secret::new(
             "secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:api#password",
@@ -491,6 +587,9 @@ mod tests {
             let shown = format!("{:?}", parse(case).unwrap());
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(shown.contains("redacted"), "{shown}");
+            let listed = format!("{:?}", parse(case).unwrap().shown_settings());
+            assert!(!listed.contains("hunter2"), "{listed}");
+            assert!(listed.contains("sha256:"), "{listed}");
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::destination_kind::{
 };
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
+use crate::http_url::{parse_http_url, redact_url};
 use crate::ids::DestinationId;
 use crate::ordering::Ordering;
 use crate::oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};
@@ -240,7 +241,13 @@ impl Destination {
         }
         match kind {
             DestinationKind::Http => {
-                parse_http_url(&self.url)?;
+                let url = parse_http_url(&self.url)?;
+                if matches!(self.auth, Some(DestinationAuth::Mtls(_))) && url.scheme() != "https" {
+                    return Err(
+                        "auth mtls presents a client certificate over TLS: the url must be https"
+                            .into(),
+                    );
+                }
                 if self.role_arn.is_some() || self.external_id.is_some() {
                     return Err(
                         "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge, lambda)".into(),
@@ -387,39 +394,4 @@ impl Destination {
         }
         Ok(())
     }
-}
-
-/// Checks that `url` is an absolute http(s) URL with a host and no
-/// credentials in it.
-/// `value` with any credentials before the host (`user:password@`) masked,
-/// for errors and logs; works on text that is not a valid URL too.
-pub fn redact_url(value: &str) -> String {
-    let Some(scheme_end) = value.find("://").map(|i| i + 3) else {
-        return value.to_string();
-    };
-    let rest = &value[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..scheme_end], &rest[at..]),
-        None => value.to_string(),
-    }
-}
-
-pub(crate) fn parse_http_url(value: &str) -> Result<url::Url, String> {
-    let shown = redact_url(value);
-    let url = url::Url::parse(value).map_err(|e| format!("url {shown:?}: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "url {shown:?}: only http and https are delivered to"
-        ));
-    }
-    if url.host().is_none() {
-        return Err(format!("url {shown:?} has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "url {shown:?}: credentials belong in headers, not the URL"
-        ));
-    }
-    Ok(url)
 }

@@ -16,6 +16,7 @@ mod error;
 mod event;
 mod field_selector;
 mod filter;
+mod http_url;
 mod ids;
 mod ordering;
 mod oversize;
@@ -36,7 +37,7 @@ pub use config::{
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
 pub use destination::{
-    redact_url, DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
+    DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
 pub use destination_kind::{
     BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget, SqsTarget,
@@ -45,6 +46,7 @@ pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;
 pub use filter::EventFilter;
+pub use http_url::redact_url;
 pub use ids::{DestinationId, EventId, MessageId, SourceId, OPERATIONAL_SOURCE};
 pub use ordering::{field_value, Ordering, OrderingKey, MAX_KEY_BYTES};
 pub use oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};

@@ -12,6 +12,9 @@ use hookrelay_models::{CredentialSource, DestinationAuth};
 use hookrelay_signing::Secret;
 use std::sync::Arc;
 
+mod mtls;
+mod oauth2;
+
 /// Why a request's credentials could not be had: shown as the attempt's
 /// response, so it never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +26,9 @@ pub(crate) struct Prepared {
     pub headers: Vec<(String, String)>,
     /// The client to send on instead of the shared one (mTLS).
     pub client: Option<reqwest::Client>,
+    /// The OAuth2 access token's generation, to name it if the receiver
+    /// refuses it.
+    pub token: Option<u64>,
 }
 
 /// Applies destinations' `auth`; one per sender, shared by its deliveries.
@@ -30,6 +36,11 @@ pub(crate) struct Prepared {
 pub struct Authenticator {
     secrets: Option<Arc<dyn SecretReader>>,
     signer: Option<Arc<dyn RequestSigner>>,
+    /// The sender's shared client and private-address rule, which token
+    /// requests and mTLS clients follow too.
+    outbound: Option<(reqwest::Client, bool)>,
+    tokens: oauth2::TokenCache,
+    clients: mtls::ClientCache,
 }
 
 impl Authenticator {
@@ -37,7 +48,25 @@ impl Authenticator {
         secrets: Option<Arc<dyn SecretReader>>,
         signer: Option<Arc<dyn RequestSigner>>,
     ) -> Self {
-        Authenticator { secrets, signer }
+        Authenticator {
+            secrets,
+            signer,
+            ..Authenticator::default()
+        }
+    }
+
+    /// Set by the sender that uses it: its client and whether private
+    /// addresses are allowed.
+    pub(crate) fn attach(mut self, client: reqwest::Client, allow_private: bool) -> Self {
+        self.outbound = Some((client, allow_private));
+        self
+    }
+
+    fn outbound(&self) -> Result<(&reqwest::Client, bool), AuthFailure> {
+        self.outbound
+            .as_ref()
+            .map(|(client, allow_private)| (client, *allow_private))
+            .ok_or_else(|| AuthFailure("this authenticator is not attached to a sender".into()))
     }
 
     /// A credential's value: itself, or the Secrets Manager secret it
@@ -59,11 +88,12 @@ impl Authenticator {
     }
 
     /// The headers and client for `request`. `refresh`: the receiver
-    /// answered 401 to the last try, so a cached token is not used again.
+    /// answered 401 to the last try, made with the OAuth2 token of this
+    /// generation, which is not used again.
     pub(crate) async fn prepare(
         &self,
         request: &OutboundRequest,
-        _refresh: bool,
+        refresh: Option<u64>,
     ) -> Result<Prepared, AuthFailure> {
         let Some(auth) = &request.auth else {
             return Ok(Prepared::default());
@@ -81,16 +111,33 @@ impl Authenticator {
                             base64::engine::general_purpose::STANDARD.encode(pair)
                         ),
                     )],
-                    client: None,
+                    ..Prepared::default()
                 })
             }
             DestinationAuth::Bearer(bearer) => {
                 let token = self.credential(&bearer.token).await?;
                 Ok(Prepared {
                     headers: vec![("authorization".into(), format!("Bearer {}", token.expose()))],
-                    client: None,
+                    ..Prepared::default()
                 })
             }
+            DestinationAuth::Oauth2ClientCredentials(oauth) => {
+                let token = self
+                    .oauth2_token(&auth.destination, oauth, refresh, request.timeout)
+                    .await?;
+                Ok(Prepared {
+                    headers: vec![(
+                        "authorization".into(),
+                        format!("Bearer {}", token.value.expose()),
+                    )],
+                    token: Some(token.generation),
+                    ..Prepared::default()
+                })
+            }
+            DestinationAuth::Mtls(mtls) => Ok(Prepared {
+                client: Some(self.mtls_client(&auth.destination, mtls).await?),
+                ..Prepared::default()
+            }),
             DestinationAuth::AwsSigv4(sigv4) => {
                 let Some(_signer) = &self.signer else {
                     return Err(AuthFailure(
@@ -101,10 +148,6 @@ impl Authenticator {
                 let _ = sigv4;
                 Err(AuthFailure("aws_sigv4 is not signed yet".into()))
             }
-            other => Err(AuthFailure(format!(
-                "auth kind {} is not supported yet",
-                other.kind()
-            ))),
         }
     }
 }
