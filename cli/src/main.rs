@@ -12,6 +12,9 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the large variants (a destination's options) are
+// not worth boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Work with the configuration file.

@@ -1269,6 +1269,104 @@ async fn credentials_never_reach_the_output_or_the_log(target: Target) {
 
 on_both_targets!(credentials_never_reach_the_output_or_the_log: credentials_on_dev, credentials_on_moto);
 
+/// A destination's `auth`, set from a file (or stdin): its kind listed,
+/// its credentials fingerprints in every output and absent from dev's log;
+/// `config pull` prints them whole and `config push` takes them back.
+async fn auth_credentials_are_masked_and_round_trip_through_pull(target: Target) {
+    let sink = Sink::start().await;
+    let stack = Stack::start(target, &sink).await;
+    let client_secret = "oauth-cs-5d1e-do-not-print";
+    let password = "basic-pw-93b2-do-not-print";
+    let file = std::env::temp_dir()
+        .join(unique_name("auth"))
+        .with_extension("json");
+    std::fs::write(
+        &file,
+        serde_json::json!({
+            "kind": "oauth2_client_credentials",
+            "token_url": "https://id.example.com/oauth2/token",
+            "client_id": "relay",
+            "client_secret": client_secret,
+            "scope": "hooks:write",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let url = sink.url("/authed");
+    let mut printed = stack.ok(&[
+        "destinations",
+        "add",
+        "authed",
+        "--url",
+        &url,
+        "--auth",
+        file.to_str().unwrap(),
+        "--allow-private",
+    ]);
+    let table = stack.ok(&["destinations", "list"]);
+    assert!(table.contains("oauth2_client_credentials"), "{table}");
+    printed += &table;
+    let listed = stack.json(&["destinations", "list"]);
+    printed += &listed.to_string();
+    let authed = |listed: &Value| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == "authed")
+            .unwrap()["auth"]
+            .clone()
+    };
+    let shown = authed(&listed);
+    assert_eq!(shown["client_id"], "relay", "{shown}");
+    assert_eq!(
+        shown["client_secret"],
+        format!("sha256:{}", Secret::new(client_secret).fingerprint())
+    );
+
+    let pulled = stack.ok(&["config", "pull"]);
+    assert!(pulled.contains(client_secret), "pull prints it whole");
+    let pulled_file = std::env::temp_dir()
+        .join(unique_name("pulled-auth"))
+        .with_extension("toml");
+    std::fs::write(&pulled_file, &pulled).unwrap();
+    printed += &stack.ok(&[
+        "config",
+        "push",
+        "--allow-private",
+        "--config",
+        pulled_file.to_str().unwrap(),
+    ]);
+    assert_eq!(authed(&stack.json(&["destinations", "list"])), shown);
+
+    printed += &stack.run_with_stdin(
+        &["destinations", "update", "authed", "--auth", "-"],
+        &serde_json::json!({ "kind": "basic", "username": "relay", "password": password })
+            .to_string(),
+    );
+    let basic = authed(&stack.json(&["destinations", "list"]));
+    assert_eq!(basic["kind"], "basic");
+    assert_eq!(
+        basic["password"],
+        format!("sha256:{}", Secret::new(password).fingerprint())
+    );
+    printed += &stack.refused(
+        &["destinations", "update", "authed", "--auth", "-"],
+        2,
+        "--auth -",
+    );
+    printed += &stack.ok(&["destinations", "update", "authed", "--no-auth"]);
+    assert_eq!(authed(&stack.json(&["destinations", "list"])), Value::Null);
+    let log = std::fs::read_to_string(&stack.log).unwrap();
+    for (what, text) in [("output", &printed), ("dev's log", &log)] {
+        for secret in [client_secret, password] {
+            assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
+        }
+    }
+}
+
+on_both_targets!(auth_credentials_are_masked_and_round_trip_through_pull: auth_on_dev, auth_on_moto);
+
 /// A forged webhook is refused and counted: `sources rejections` lists it
 /// by reason, from memory (dev) or the events table (moto).
 async fn refused_requests_are_listed_per_source_and_reason(target: Target) {

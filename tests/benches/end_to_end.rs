@@ -4,11 +4,13 @@
 //!   against a plain POST straight to the same sink;
 //! - Lambda cold start: process start to first event answered, for the
 //!   receiver and dispatcher binaries under the Runtime API emulator,
-//!   against starting `/bin/true`.
+//!   with their tables on moto (init writes one item), against starting
+//!   `/bin/true`.
 //!
 //!   cargo bench -p hookrelay-tests --bench end_to_end
 use hookrelay_signing::{sign_as_provider, ProviderMessage, Scheme, SchemeKind, Secret};
 use hookrelay_tests::lambda_runtime::{lambda_binary, start_function, RuntimeApi};
+use hookrelay_tests::moto::{self, Provisioned};
 use hookrelay_tests::sink::Sink;
 use std::time::{Duration, Instant};
 
@@ -113,20 +115,13 @@ async fn dev_latency() -> (Vec<Duration>, Vec<Duration>) {
 async fn cold_start(package: &str, binary: &str, event: serde_json::Value) -> Duration {
     let path = lambda_binary(package, binary);
     let api = RuntimeApi::start().await;
-    let env = [
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
-        // Nothing listens here: init must not need the network, and the
-        // first event is answered without it (a health check, an empty batch).
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9".to_string()),
-        ("HOOKRELAY_EVENTS_TABLE", "events".to_string()),
-        ("HOOKRELAY_CONFIG_TABLE", "config".to_string()),
-        (
-            "HOOKRELAY_QUEUE_URL",
-            "http://127.0.0.1:9/queue".to_string(),
-        ),
-    ];
+    // Tables and a queue on moto (loopback): a function's init records the
+    // index shard count in the config table (one UpdateItem, as on AWS),
+    // and with no endpoint answering, the SDK's retries would be timed
+    // instead (1 to 2 s). The first event itself (a health check, an
+    // empty batch) needs no AWS call.
+    let stack = Provisioned::on_shared().await;
+    let env = stack.environment(&moto::shared().endpoint);
     let started = Instant::now();
     let _function = start_function(&path, binary, &api, &env);
     api.invoke(&event, Duration::from_secs(30))

@@ -205,6 +205,7 @@ async fn the_same_fifo_delivery_sent_twice_is_one_message() {
             fifo: Some(("group".into(), "msg_1.queue.0".into())),
             ..Default::default()
         }),
+        auth: None,
     };
     for _ in 0..2 {
         assert!(sender.send(&request).await.outcome.is_success());
@@ -225,6 +226,7 @@ async fn a_binary_body_is_sent_as_base64_and_says_so() {
         body: body.clone().into(),
         timeout: std::time::Duration::from_secs(5),
         target: Target::Sqs(Default::default()),
+        auth: None,
     };
     assert!(sender.send(&request).await.outcome.is_success());
     let received = receive_landed(&client, &url).await;

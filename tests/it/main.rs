@@ -29,6 +29,7 @@ mod attempt_log;
 mod aws_destinations;
 mod aws_oversize;
 mod cost;
+mod destination_auth;
 mod dispatch;
 mod dispatch_queue;
 mod faults;

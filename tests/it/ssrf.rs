@@ -14,6 +14,7 @@ fn request(url: String) -> OutboundRequest {
         body: b"{}".to_vec().into(),
         timeout: Duration::from_secs(5),
         target: Default::default(),
+        auth: None,
     }
 }
 

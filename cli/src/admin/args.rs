@@ -233,6 +233,15 @@ pub struct DestinationArgs {
     /// Remove the ordering (update).
     #[arg(long)]
     pub no_ordering: bool,
+    /// How the receiver authenticates the relay: a file holding the
+    /// `auth` as JSON (`{"kind": "bearer", "token": "…"}`; kinds basic,
+    /// bearer, oauth2_client_credentials, mtls, aws_sigv4); `-` reads it
+    /// from stdin. Its credentials are never printed.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_auth")]
+    pub auth: Option<PathBuf>,
+    /// Remove the destination's auth (update).
+    #[arg(long)]
+    pub no_auth: bool,
     /// Allow a private, loopback or link-local URL (local development).
     #[arg(long)]
     pub allow_private: bool,

@@ -3,8 +3,9 @@
 use base64::Engine;
 use hookrelay_core::{AdminRequest, AdminResponse};
 use hookrelay_models::{
-    DeliveryFormat, DeliveryState, Destination, DestinationId, DestinationKind, EventFilter,
-    FieldSelector, Ordering, RetrySchedule, Route, RouteFilter, Source, SourceId, Timestamp,
+    DeliveryFormat, DeliveryState, Destination, DestinationAuth, DestinationId, DestinationKind,
+    EventFilter, FieldSelector, Ordering, RetrySchedule, Route, RouteFilter, Source, SourceId,
+    Timestamp,
 };
 use hookrelay_signing::{HmacOptions, SchemeKind, Secret};
 use std::io::Read;
@@ -235,7 +236,34 @@ pub(crate) fn apply_destination_args(
     if args.no_ordering {
         destination.ordering = None;
     }
+    if let Some(path) = &args.auth {
+        destination.auth = Some(auth_json(&read_text(path)?, path)?);
+    }
+    if args.no_auth {
+        destination.auth = None;
+    }
     Ok(())
+}
+
+/// `--auth FILE`'s JSON. A complaint names fields, never a value: values
+/// here are credentials.
+pub(crate) fn auth_json(text: &str, path: &Path) -> Result<DestinationAuth, CliError> {
+    serde_json::from_str(text).map_err(|e| {
+        let said = e.to_string();
+        let reason = if said.starts_with("unknown field")
+            || said.starts_with("missing field")
+            || said.starts_with("unknown variant")
+        {
+            said
+        } else {
+            format!(
+                "not an auth object (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        };
+        CliError::Invalid(format!("--auth {}: {reason}", path.display()))
+    })
 }
 
 /// Sets what `args` names on `route` (a new one for `add`, the stored one
@@ -261,7 +289,14 @@ pub(crate) fn apply_route_args(route: &mut Route, args: &RouteArgs) -> Result<()
 /// The event pattern in `path` (`-`: stdin), read as JSON; whether it is a
 /// pattern is for the use case (or [`RouteFilter`]) to say.
 pub(crate) fn pattern_json(path: &Path) -> Result<serde_json::Value, CliError> {
-    let text = if path == Path::new("-") {
+    let text = read_text(path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError::Invalid(format!("{}: filter is not JSON: {e}", path.display())))
+}
+
+/// The text of `path`, or of stdin for `-`.
+fn read_text(path: &Path) -> Result<String, CliError> {
+    Ok(if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
@@ -272,9 +307,7 @@ pub(crate) fn pattern_json(path: &Path) -> Result<serde_json::Value, CliError> {
         text
     } else {
         read(&path.to_path_buf())?
-    };
-    serde_json::from_str(&text)
-        .map_err(|e| CliError::Invalid(format!("{}: filter is not JSON: {e}", path.display())))
+    })
 }
 
 pub(crate) async fn current_route(
@@ -347,8 +380,47 @@ mod tests {
             invocation: None,
             ordering_key: None,
             no_ordering: false,
+            auth: None,
+            no_auth: false,
             allow_private: false,
         }
+    }
+
+    #[test]
+    fn auth_is_read_from_a_file_set_and_removed_and_complaints_hold_no_value() {
+        let dir = std::env::temp_dir().join(format!("hookrelay-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("auth.json");
+        std::fs::write(&file, r#"{"kind": "bearer", "token": "tok-hunter2"}"#).unwrap();
+        let mut destination = app();
+        let mut args = destination_args(&[]);
+        args.auth = Some(file.clone());
+        apply_destination_args(&mut destination, &args).unwrap();
+        let auth = destination.auth.as_ref().unwrap();
+        assert_eq!(auth.kind(), "bearer");
+        assert_eq!(auth.credentials()[0].1.expose(), "tok-hunter2");
+        args.auth = None;
+        args.no_auth = true;
+        apply_destination_args(&mut destination, &args).unwrap();
+        assert_eq!(destination.auth, None);
+
+        for (text, said) in [
+            (r#"{"kind": "bearer", "token": 7}"#, "not an auth object"),
+            (
+                r#"{"kind": "bearer", "token": "hunter2", "x": 1}"#,
+                "unknown field `x`",
+            ),
+            (
+                r#"{"kind": "digest", "token": "hunter2"}"#,
+                "unknown variant",
+            ),
+            ("hunter2", "not an auth object"),
+        ] {
+            let refused = auth_json(text, &file).unwrap_err().to_string();
+            assert!(refused.contains(said), "{refused}");
+            assert!(!refused.contains("hunter2"), "{refused}");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -25,9 +25,11 @@ pub(crate) fn redacted_json(response: &AdminResponse) -> String {
     value.to_string()
 }
 
-/// Secrets never appear in output: each secret, and each value of a
-/// destination's extra headers (API keys, as often as not), is replaced by
-/// its fingerprint, and credentials in a URL are masked.
+/// Secrets never appear in output: each secret, each credential of a
+/// destination's `auth` (and its certificates, long if not secret), and
+/// each value of a destination's extra headers (API keys, as often as
+/// not), is replaced by its fingerprint, and credentials in a URL are
+/// masked.
 pub(crate) fn redact(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
@@ -35,7 +37,11 @@ pub(crate) fn redact(value: &mut serde_json::Value) {
             let mut public_keys = Vec::new();
             for (key, field) in map.iter_mut() {
                 match (key.as_str(), &*field) {
-                    ("secret" | "second_secret" | "verify_token", serde_json::Value::String(s)) => {
+                    (
+                        "secret" | "second_secret" | "verify_token" | "password" | "token"
+                        | "client_secret" | "private_key" | "certificate" | "ca_certificate",
+                        serde_json::Value::String(s),
+                    ) => {
                         if let Some(public) = public_key_of(s) {
                             let name = match key.as_str() {
                                 "second_secret" => "second_public_key",
@@ -58,7 +64,7 @@ pub(crate) fn redact(value: &mut serde_json::Value) {
                                 .collect(),
                         );
                     }
-                    ("url", serde_json::Value::String(url)) => {
+                    ("url" | "token_url", serde_json::Value::String(url)) => {
                         *field = serde_json::Value::String(hookrelay_models::redact_url(url));
                     }
                     ("secrets", serde_json::Value::Array(items)) => {
@@ -148,7 +154,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                 .collect(),
         ),
         AdminResponse::Destinations(destinations) => table(
-            &["ID", "URL", "STATUS", "RATE LIMIT", "SECRET"],
+            &["ID", "URL", "STATUS", "RATE LIMIT", "AUTH", "SECRET"],
             destinations
                 .iter()
                 .map(|d| {
@@ -184,6 +190,7 @@ pub fn render(response: AdminResponse, output: Output) -> Result<String, CliErro
                         },
                         status,
                         rate_limit,
+                        d.auth.as_ref().map_or("-", |a| a.kind()).to_string(),
                         secret,
                     ]
                 })
@@ -587,6 +594,35 @@ mod tests {
             .unwrap()
             .starts_with("sha256:"));
         assert!(json[0].get("public_key").is_none(), "the whsec_ has none");
+    }
+
+    #[test]
+    fn auth_credentials_are_fingerprints_and_its_kind_is_listed() {
+        let cases = [
+            r#"{"kind":"basic","username":"relay","password":"hunter2-pw"}"#,
+            r#"{"kind":"bearer","token":"hunter2-token"}"#,
+            r#"{"kind":"oauth2_client_credentials","token_url":"https://u:hunter2-url@id.example/t","client_id":"c","client_secret":"hunter2-cs"}"#,
+            r#"{"kind":"oauth2_client_credentials","token_url":"https://id.example/t","client_id":"c","private_key_jwt":{"private_key":"-----BEGIN PRIVATE KEY-----hunter2-jwt","algorithm":"EdDSA"}}"#,
+            r#"{"kind":"mtls","certificate":"-----BEGIN CERTIFICATE-----hunter2-cert","private_key":"-----BEGIN PRIVATE KEY-----hunter2-key","ca_certificate":"-----BEGIN CERTIFICATE-----hunter2-ca"}"#,
+        ];
+        for case in cases {
+            let mut destination = keyed_destination();
+            destination.headers.clear();
+            destination.auth = Some(serde_json::from_str(case).unwrap());
+            let kind = destination.auth.as_ref().unwrap().kind();
+            for output in [Output::Table, Output::Json] {
+                let printed = render(
+                    AdminResponse::Destinations(vec![destination.clone()]),
+                    output,
+                )
+                .unwrap();
+                assert!(!printed.contains("hunter2"), "{output:?}: {printed}");
+                assert!(printed.contains(kind), "{output:?}: {printed}");
+            }
+            let text = done_text(&AdminResponse::Destinations(vec![destination]));
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(text.contains("sha256:"), "{text}");
+        }
     }
 
     #[test]

@@ -8,6 +8,24 @@ use http::StatusCode;
 use super::pages::{self, DestinationView};
 use super::{html, Console, Page, CHART_ATTEMPTS};
 
+/// A destination's `auth`: its kind and settings, credentials as
+/// fingerprints (or the Secrets Manager secret they name).
+pub(super) fn auth_rows(destination: &Destination) -> maud::Markup {
+    maud::html! {
+        dt { "Authentication" } dd class="auth" {
+            @match &destination.auth {
+                None => { "none" }
+                Some(auth) => {
+                    (auth.kind())
+                    @for (name, value) in auth.shown_settings() {
+                        " · " (name) " " code { (value) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Blocked keys shown per ordered destination.
 const BLOCKED_SHOWN: usize = 50;
 

@@ -370,6 +370,7 @@ pub fn destinations_page(views: &[DestinationView<'_>], now: Timestamp, csrf: &s
                             None => { "none" }
                         }
                     }
+                    (super::destinations::auth_rows(d))
                     dt { "Signing secrets" } dd class="signing-keys" {
                         (signing_key(&d.secret))
                         @if let Some(second) = &d.second_secret { " & " (signing_key(second)) }
@@ -730,6 +731,39 @@ mod tests {
             page.contains("lambda <code>orders:live</code>, invoked event"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn a_destinations_auth_shows_its_kind_and_settings_and_fingerprints_only() {
+        let mut app = hookrelay_models::Destination::new(
+            DestinationId::parse("app").unwrap(),
+            "https://app.example/hook",
+            hookrelay_signing::Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        );
+        app.auth = Some(
+            serde_json::from_str(
+                r#"{"kind":"oauth2_client_credentials","token_url":"https://id.example/token","client_id":"relay-client","client_secret":"hunter2-client","scope":"hooks:write"}"#,
+            )
+            .unwrap(),
+        );
+        let view = DestinationView {
+            destination: &app,
+            parked: 0,
+            attempts: &[],
+            blocked: Vec::new(),
+        };
+        let page = destinations_page(&[view], Timestamp::from_unix_secs(1_800_000_000), "csrf")
+            .into_string();
+        for shown in [
+            "oauth2_client_credentials",
+            "relay-client",
+            "https://id.example/token",
+            "hooks:write",
+            &hookrelay_signing::Secret::new("hunter2-client").fingerprint(),
+        ] {
+            assert!(page.contains(shown), "{shown} not on the page");
+        }
+        assert!(!page.contains("hunter2"), "a credential reached the page");
     }
 
     #[test]

@@ -141,6 +141,7 @@ fn main() {
                         body: body.into(),
                         timeout: Duration::from_secs(5),
                         target: Default::default(),
+                        auth: None,
                     };
                     let result = client.send(&request).await;
                     assert!(result.outcome.is_success());

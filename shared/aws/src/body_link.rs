@@ -179,6 +179,7 @@ mod tests {
             body: Bytes::from_static(b"hi"),
             timeout: Duration::from_secs(1),
             target: Default::default(),
+            auth: None,
         };
         let pointer = pointer(&link, &request);
         assert_eq!(pointer["body_encoding"], "pointer");

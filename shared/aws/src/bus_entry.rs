@@ -156,6 +156,7 @@ mod tests {
             body: body.to_vec().into(),
             timeout: std::time::Duration::from_secs(5),
             target: Default::default(),
+            auth: None,
         }
     }
 

@@ -232,6 +232,7 @@ mod tests {
             body: body.to_vec().into(),
             timeout: Duration::from_secs(5),
             target: Default::default(),
+            auth: None,
         }
     }
 

@@ -45,7 +45,8 @@ pub use ports::{
     listable_by_destination, AwsTarget, Claim, Clock, ConfigItem, ConfigKey, ConfigStore,
     ConfigWriter, DedupeClaim, DedupeKey, DeliveryStore, DestinationHealth, EventInfo,
     EventProgress, EventStore, Fetcher, ListOrder, MessageKind, OutboundRequest, OversizeHandling,
-    PutOutcome, Queue, QueueMessage, SendResult, Sender, Stores, SystemClock, Target,
+    PutOutcome, Queue, QueueMessage, RequestAuth, RequestSigner, SecretReader, SendResult, Sender,
+    Stores, SystemClock, Target,
 };
 pub use rejections::{RejectionCount, RejectionStore, RejectionTally};
 pub use retry::{next_retry_delay, next_step, NextStep, RetryPolicy};

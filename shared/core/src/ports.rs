@@ -3,9 +3,11 @@
 //! `hookrelay-aws` on DynamoDB and SQS; both pass the same tests.
 use async_trait::async_trait;
 use hookrelay_models::{
-    Attempt, AttemptOutcome, Config, Delivery, DeliveryState, Destination, DestinationId, Event,
-    EventId, LambdaInvocation, Route, Source, SourceId, Timestamp,
+    Attempt, AttemptOutcome, AwsSigv4Auth, Config, Delivery, DeliveryState, Destination,
+    DestinationAuth, DestinationId, Event, EventId, LambdaInvocation, Route, Source, SourceId,
+    Timestamp,
 };
+use hookrelay_signing::Secret;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +46,9 @@ pub trait ConfigStore: Send + Sync {
 }
 
 /// One item of the configuration, as the admin use case writes it.
+// A destination is much larger than a route; items are made one per admin
+// write, so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigItem {
     Source(Source),
@@ -644,6 +649,17 @@ pub struct OutboundRequest {
     pub body: bytes::Bytes,
     pub timeout: Duration,
     pub target: Target,
+    /// An http destination's `auth`: the sender gets a token, signs, or
+    /// presents a certificate by it.
+    pub auth: Option<RequestAuth>,
+}
+
+/// What an authenticated request needs: its destination (whose token or
+/// client certificate is cached) and the destination's `auth`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestAuth {
+    pub destination: DestinationId,
+    pub auth: DestinationAuth,
 }
 
 impl OutboundRequest {
@@ -733,4 +749,29 @@ pub trait Fetcher: Send + Sync {
 #[async_trait]
 pub trait Sender: Send + Sync {
     async fn send(&self, request: &OutboundRequest) -> SendResult;
+}
+
+/// Reads a credential kept in AWS Secrets Manager, for a destination's
+/// `auth` that names one (`secretsmanager:<arn>`). Implemented on AWS by
+/// `hookrelay-aws`; errors say why, without the secret.
+#[async_trait]
+pub trait SecretReader: Send + Sync {
+    /// The secret's current `SecretString`.
+    async fn secret_string(&self, arn: &str) -> Result<Secret, String>;
+}
+
+/// Signs HTTP requests with AWS Signature Version 4 (`auth = { kind =
+/// "aws_sigv4" }`), with the dispatcher's credentials or a role it
+/// assumes. Implemented by `hookrelay-aws`.
+#[async_trait]
+pub trait RequestSigner: Send + Sync {
+    /// The headers to add to a POST of `body` to `url` with `headers`
+    /// (`authorization`, `x-amz-date`, `x-amz-security-token`, …).
+    async fn sign(
+        &self,
+        auth: &AwsSigv4Auth,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, String>;
 }

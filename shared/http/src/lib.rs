@@ -12,11 +12,14 @@
 #![forbid(unsafe_code)]
 
 mod address_check;
+mod auth;
+mod client;
 mod fetcher;
 mod guard;
 mod sender;
 
 pub use address_check::PrivateAddressCheck;
+pub use auth::{AuthFailure, Authenticator};
 pub use fetcher::HttpFetcher;
 pub use guard::{is_forbidden, AddressRefused};
 pub use sender::{host_is_forbidden_literal, HttpError, HttpSender};

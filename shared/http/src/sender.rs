@@ -3,14 +3,13 @@ use async_trait::async_trait;
 use hookrelay_core::dispatch::MAX_STORED_RESPONSE;
 use hookrelay_core::{OutboundRequest, SendResult, Sender};
 use hookrelay_models::{AttemptErrorKind, AttemptOutcome};
-use reqwest::redirect::Policy;
-use std::error::Error as _;
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use thiserror::Error;
 
-use crate::guard::{is_forbidden, AddressRefused, DnsFailure, GuardedResolver};
+use crate::auth::Authenticator;
+pub(crate) use crate::client::guarded_client;
+pub use crate::client::host_is_forbidden_literal;
+use crate::client::{classify, delivery_client};
 
 #[derive(Debug, Error)]
 pub enum HttpError {
@@ -21,43 +20,33 @@ pub enum HttpError {
 pub struct HttpSender {
     client: reqwest::Client,
     allow_private: bool,
+    auth: Authenticator,
 }
 
 impl HttpSender {
     /// `allow_private` lets deliveries reach loopback and private
     /// addresses: local development and tests only.
     pub fn new(allow_private: bool) -> Result<Self, HttpError> {
-        let client = guarded_client(allow_private)
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(50))
+        let client = delivery_client(allow_private)
             .build()
             .map_err(|e| HttpError::Build(e.to_string()))?;
         Ok(HttpSender {
+            auth: Authenticator::default().attach(client.clone(), allow_private),
             client,
             allow_private,
         })
     }
 
+    /// Destinations' `auth` with AWS: credentials kept in Secrets Manager,
+    /// and SigV4 signing.
+    pub fn with_authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = auth.attach(self.client.clone(), self.allow_private);
+        self
+    }
+
     fn literal_refused(&self, url: &reqwest::Url) -> bool {
         !self.allow_private && host_is_forbidden_literal(url)
     }
-}
-
-/// A client that resolves names only through the private-address guard,
-/// follows no redirects and uses no proxy: the sender's and the fetcher's.
-pub(crate) fn guarded_client(allow_private: bool) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .no_proxy()
-        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-}
-
-/// Whether `url`'s host is an IP literal in a forbidden range. Names are
-/// checked when they resolve, by the guarded resolver.
-pub fn host_is_forbidden_literal(url: &reqwest::Url) -> bool {
-    let host = url.host_str().unwrap_or_default();
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<IpAddr>().is_ok_and(is_forbidden)
 }
 
 fn error_result(error: AttemptErrorKind, started: Instant, detail: String) -> SendResult {
@@ -67,26 +56,6 @@ fn error_result(error: AttemptErrorKind, started: Instant, detail: String) -> Se
         response_truncated: false,
         retry_after: None,
         duration: started.elapsed(),
-    }
-}
-
-fn classify(err: &reqwest::Error) -> AttemptErrorKind {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
-    while let Some(cause) = source {
-        if cause.is::<AddressRefused>() {
-            return AttemptErrorKind::RefusedAddress;
-        }
-        if cause.is::<DnsFailure>() {
-            return AttemptErrorKind::Dns;
-        }
-        source = cause.source();
-    }
-    if err.is_timeout() {
-        AttemptErrorKind::Timeout
-    } else if err.is_connect() {
-        AttemptErrorKind::Connect
-    } else {
-        AttemptErrorKind::Io
     }
 }
 
@@ -107,6 +76,45 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     )
 }
 
+impl HttpSender {
+    /// One POST of `request`, with its `auth` applied (`refresh`: not with
+    /// the OAuth2 token of this generation), and the generation of the
+    /// token it carried.
+    async fn send_once(
+        &self,
+        request: &OutboundRequest,
+        url: reqwest::Url,
+        started: Instant,
+        refresh: Option<u64>,
+    ) -> Result<(reqwest::Response, Option<u64>), SendResult> {
+        let prepared = self
+            .auth
+            .prepare(request, refresh)
+            .await
+            .map_err(|failure| error_result(AttemptErrorKind::Auth, started, failure.0))?;
+        let client = prepared.client.as_ref().unwrap_or(&self.client);
+        // The destination's timeout covers the whole attempt: a token
+        // fetch and a second try after a 401 included.
+        let left = request
+            .timeout
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_millis(1));
+        let mut builder = client.post(url).timeout(left).body(request.body.clone());
+        for (name, value) in request.headers.iter().chain(&prepared.headers) {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let response = builder.send().await.map_err(|err| {
+            let kind = classify(&err);
+            let detail = match kind {
+                AttemptErrorKind::RefusedAddress => "destination address is not allowed".into(),
+                _ => String::new(),
+            };
+            error_result(kind, started, detail)
+        })?;
+        Ok((response, prepared.token))
+    }
+}
+
 #[async_trait]
 impl Sender for HttpSender {
     async fn send(&self, request: &OutboundRequest) -> SendResult {
@@ -122,25 +130,19 @@ impl Sender for HttpSender {
                 "destination address is not allowed".into(),
             );
         }
-        let mut builder = self
-            .client
-            .post(url)
-            .timeout(request.timeout)
-            .body(request.body.clone());
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let mut response = match builder.send().await {
-            Ok(response) => response,
-            Err(err) => {
-                let kind = classify(&err);
-                let detail = match kind {
-                    AttemptErrorKind::RefusedAddress => "destination address is not allowed".into(),
-                    _ => String::new(),
-                };
-                return error_result(kind, started, detail);
-            }
+        let (mut response, token) = match self.send_once(request, url.clone(), started, None).await
+        {
+            Ok(sent) => sent,
+            Err(failed) => return failed,
         };
+        // One fresh token and one more try when the receiver refuses the
+        // one it was given (revoked, or expired early).
+        if let (reqwest::StatusCode::UNAUTHORIZED, Some(token)) = (response.status(), token) {
+            response = match self.send_once(request, url, started, Some(token)).await {
+                Ok((response, _)) => response,
+                Err(failed) => return failed,
+            };
+        }
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
         let mut body = Vec::new();

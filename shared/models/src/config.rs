@@ -5,11 +5,11 @@ use hookrelay_signing::{HmacOptions, Scheme, SchemeKind, Secret, Verifier};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-use crate::destination::parse_http_url;
 use crate::destination::Destination;
 use crate::error::ConfigError;
 use crate::field_selector::FieldSelector;
 use crate::filter::EventFilter;
+use crate::http_url::parse_http_url;
 use crate::ids::{DestinationId, SourceId, OPERATIONAL_SOURCE};
 use crate::route_filter::RouteFilter;
 

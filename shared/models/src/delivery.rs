@@ -131,6 +131,11 @@ pub enum AttemptErrorKind {
     /// refused for what it holds (`MalformedDetail`, `InvalidArgument`).
     /// Not retried; the response says why.
     Undeliverable,
+    /// No request was made: the relay could not get or make the
+    /// credentials of the destination's `auth` (its token endpoint failed
+    /// or refused, a Secrets Manager secret could not be read, a key did
+    /// not parse). Retried like any failure; the response says why.
+    Auth,
     /// No request was made: an operator skipped this delivery, which
     /// headed its key at an ordered destination, so the key's later events
     /// could go. Failed for good; replayable.
@@ -147,6 +152,7 @@ impl AttemptErrorKind {
             AttemptErrorKind::Tls => "tls",
             AttemptErrorKind::Io => "io",
             AttemptErrorKind::Undeliverable => "undeliverable",
+            AttemptErrorKind::Auth => "auth",
             AttemptErrorKind::Skipped => "skipped",
         }
     }

@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::auth::DestinationAuth;
 use crate::destination_kind::{
     check_role_arn, BusTarget, DestinationKind, LambdaInvocation, LambdaTarget, SnsTarget,
     SqsTarget,
 };
 use crate::error::ConfigError;
 use crate::field_selector::{is_token_byte, FieldSelector};
+use crate::http_url::{parse_http_url, redact_url};
 use crate::ids::DestinationId;
 use crate::ordering::Ordering;
 use crate::oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};
@@ -94,6 +96,10 @@ pub struct Destination {
     /// Extra headers on every delivery (e.g. an API key of the receiver).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// How the receiver authenticates the relay beyond the signature
+    /// (`http` only): basic, bearer, OAuth2, mTLS or AWS SigV4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<DestinationAuth>,
     /// What a delivery's body is: the event's own bytes (the default), or
     /// a chat message about it (`slack`).
     #[serde(default, skip_serializing_if = "DeliveryFormat::is_raw")]
@@ -175,6 +181,7 @@ impl fmt::Debug for Destination {
             .field("second_secret", &self.second_secret)
             .field("retiring_secrets", &self.retiring_secrets)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("auth", &self.auth)
             .field("format", &self.format)
             .field("timeout", &self.timeout)
             .field("retry_schedule", &self.retry_schedule)
@@ -204,6 +211,7 @@ impl Destination {
             second_secret: None,
             retiring_secrets: Vec::new(),
             headers: BTreeMap::new(),
+            auth: None,
             format: DeliveryFormat::Raw,
             timeout: None,
             retry_schedule: None,
@@ -240,7 +248,13 @@ impl Destination {
         }
         match kind {
             DestinationKind::Http => {
-                parse_http_url(&self.url)?;
+                let url = parse_http_url(&self.url)?;
+                if matches!(self.auth, Some(DestinationAuth::Mtls(_))) && url.scheme() != "https" {
+                    return Err(
+                        "auth mtls presents a client certificate over TLS: the url must be https"
+                            .into(),
+                    );
+                }
                 if self.role_arn.is_some() || self.external_id.is_some() {
                     return Err(
                         "role_arn and external_id are for AWS kinds (sqs, sns, eventbridge, lambda)".into(),
@@ -248,6 +262,20 @@ impl Destination {
                 }
                 if self.group_key.is_some() {
                     return Err("group_key is for FIFO queues".into());
+                }
+                if let Some(auth) = &self.auth {
+                    auth.validate()?;
+                    if auth.sets_authorization()
+                        && self
+                            .headers
+                            .keys()
+                            .any(|name| name.eq_ignore_ascii_case("authorization"))
+                    {
+                        return Err(format!(
+                            "auth {} sets Authorization itself: remove it from headers",
+                            auth.kind()
+                        ));
+                    }
                 }
                 if !self.oversize.is_pointer() || self.pointer_url_ttl.is_some() {
                     return Err(
@@ -265,9 +293,9 @@ impl Destination {
                     DestinationKind::Lambda => LambdaTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
-                if !self.headers.is_empty() {
+                if !self.headers.is_empty() || self.auth.is_some() {
                     return Err(format!(
-                        "headers are sent only to http destinations, not {kind}"
+                        "headers and auth are for http destinations, not {kind} (which the dispatcher reaches with its own role, or role_arn)"
                     ));
                 }
                 if self.group_key.is_some() && !fifo {
@@ -355,39 +383,4 @@ impl Destination {
         }
         Ok(())
     }
-}
-
-/// Checks that `url` is an absolute http(s) URL with a host and no
-/// credentials in it.
-/// `value` with any credentials before the host (`user:password@`) masked,
-/// for errors and logs; works on text that is not a valid URL too.
-pub fn redact_url(value: &str) -> String {
-    let Some(scheme_end) = value.find("://").map(|i| i + 3) else {
-        return value.to_string();
-    };
-    let rest = &value[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{}***{}", &value[..scheme_end], &rest[at..]),
-        None => value.to_string(),
-    }
-}
-
-pub(crate) fn parse_http_url(value: &str) -> Result<url::Url, String> {
-    let shown = redact_url(value);
-    let url = url::Url::parse(value).map_err(|e| format!("url {shown:?}: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "url {shown:?}: only http and https are delivered to"
-        ));
-    }
-    if url.host().is_none() {
-        return Err(format!("url {shown:?} has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "url {shown:?}: credentials belong in headers, not the URL"
-        ));
-    }
-    Ok(url)
 }

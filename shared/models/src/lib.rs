@@ -7,6 +7,7 @@
 //! the TOML file, the DynamoDB tables and `--output json` share.
 #![forbid(unsafe_code)]
 
+mod auth;
 mod config;
 mod delivery;
 mod destination;
@@ -16,6 +17,7 @@ mod error;
 mod event;
 mod field_selector;
 mod filter;
+mod http_url;
 mod ids;
 mod ordering;
 mod oversize;
@@ -27,12 +29,16 @@ mod route_verdict;
 mod target_arn;
 mod time;
 
+pub use auth::{
+    AwsSigv4Auth, BasicAuth, BearerAuth, ClientSecretStyle, CredentialSource, DestinationAuth,
+    JwtAlgorithm, MtlsAuth, OAuth2ClientCredentials, PrivateKeyJwt, SECRETS_MANAGER_PREFIX,
+};
 pub use config::{
     Config, Route, Source, BODY_LIMIT_CEILING, DEFAULT_BODY_LIMIT, MAX_TOLERANCE_SECS,
 };
 pub use delivery::{Attempt, AttemptErrorKind, AttemptOutcome, Delivery, DeliveryState};
 pub use destination::{
-    redact_url, DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
+    DeliveryFormat, Destination, RetiringSecret, DEFAULT_TIMEOUT, RESERVED_HEADERS,
 };
 pub use destination_keys::PublishedKey;
 pub use destination_kind::{
@@ -42,6 +48,7 @@ pub use error::{ConfigError, IdError};
 pub use event::Event;
 pub use field_selector::FieldSelector;
 pub use filter::EventFilter;
+pub use http_url::redact_url;
 pub use ids::{DestinationId, EventId, MessageId, SourceId, OPERATIONAL_SOURCE};
 pub use ordering::{field_value, Ordering, OrderingKey, MAX_KEY_BYTES};
 pub use oversize::{Oversize, DEFAULT_POINTER_URL_TTL, MAX_POINTER_URL_TTL};

@@ -8,7 +8,7 @@ use hookrelay_signing::{signature_header, SigningKey};
 
 use super::Dispatch;
 use crate::error::CoreError;
-use crate::ports::{AwsTarget, OutboundRequest, OversizeHandling, Target};
+use crate::ports::{AwsTarget, OutboundRequest, OversizeHandling, RequestAuth, Target};
 
 /// A destination's signing secrets as last seen, and their parsed keys.
 pub(super) struct SigningKeys {
@@ -171,6 +171,10 @@ impl Dispatch {
             body,
             timeout: destination.timeout(),
             target,
+            auth: destination.auth.clone().map(|auth| RequestAuth {
+                destination: destination.id.clone(),
+                auth,
+            }),
         })
     }
 }
