@@ -90,6 +90,11 @@ pub async fn destinations(
             }
         }
         DestinationsCommand::Update(args) => {
+            if args.ed25519 {
+                return Err(CliError::Invalid(
+                    "--ed25519 generates a key for destinations add; to change a destination's key, use secrets rotate --destination ID --ed25519".into(),
+                ));
+            }
             let mut destination = current_destination(&backend, &destination_id(&args.id)?).await?;
             apply_destination_args(&mut destination, &args)?;
             warn_about_stack_grants(&destination, &target);
