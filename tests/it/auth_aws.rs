@@ -330,20 +330,24 @@ async fn credentials_are_read_from_secrets_manager_once_per_cache_lifetime() {
     );
 }
 
-/// A secret that is not there, or a JSON key the secret lacks: the
+/// A secret that is not there, a JSON key the secret lacks, or a token a
+/// header cannot carry (a stored trailing newline): the
 /// attempt fails with kind `auth`, naming the ARN and why (AWS's error
 /// code), never the secret's value; a retry is due, nothing was sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_secret_is_an_auth_failure_naming_the_arn() {
     let present = create_secret("present", r#"{"user":"relay-value-not-shown"}"#).await;
+    let newline = create_secret("newline", "tok-stored-with-a-newline\n").await;
     let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay-missing-AbCdEf";
     let sink = Sink::start().await;
     let relay = relay(
         &format!(
             "url = \"{}\"\nauth = {{ kind = \"bearer\", token = \"secretsmanager:{missing}\" }}\n---\n\
-             url = \"{}\"\nauth = {{ kind = \"bearer\", token = \"secretsmanager:{present}#password\" }}",
+             url = \"{}\"\nauth = {{ kind = \"bearer\", token = \"secretsmanager:{present}#password\" }}\n---\n\
+             url = \"{}\"\nauth = {{ kind = \"bearer\", token = \"secretsmanager:{newline}\" }}",
             sink.url("/a"),
-            sink.url("/b")
+            sink.url("/b"),
+            sink.url("/c")
         ),
         &moto::shared().endpoint,
         Duration::from_secs(300),
@@ -362,7 +366,7 @@ async fn a_missing_secret_is_an_auth_failure_naming_the_arn() {
             .find(|a| a.destination == destination(n))
             .unwrap()
     };
-    for n in [0, 1] {
+    for n in [0, 1, 2] {
         assert_eq!(
             of(n).outcome,
             AttemptOutcome::Error {
@@ -382,6 +386,9 @@ async fn a_missing_secret_is_an_auth_failure_naming_the_arn() {
         "{said}"
     );
     assert!(!said.contains("relay-value-not-shown"), "{said}");
+    let said = &of(2).response_body;
+    assert!(said.contains("space or control character"), "{said}");
+    assert!(!said.contains("tok-stored"), "{said}");
 }
 
 /// Without an AWS client (an authenticator with neither reader nor

@@ -113,6 +113,17 @@ impl Authenticator {
             }
             DestinationAuth::Bearer(bearer) => {
                 let token = self.credential(&bearer.token).await?;
+                // Checked when configured inline; a secret's value only now
+                // (a stored trailing newline would make the header invalid).
+                if token
+                    .expose()
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b' ')
+                {
+                    return Err(AuthFailure(
+                        "the bearer token has a space or control character".into(),
+                    ));
+                }
                 Ok(Prepared {
                     headers: vec![("authorization".into(), format!("Bearer {}", token.expose()))],
                     client: None,
