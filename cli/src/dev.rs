@@ -2,7 +2,9 @@
 //! embedded adapters (no AWS, no Docker) or, with `--aws`, on DynamoDB and
 //! SQS at `AWS_ENDPOINT_URL` (moto) or in a real account.
 use clap::Args;
-use hookrelay_aws::{provision, AwsTargetSender, BodyLinks};
+use hookrelay_aws::{
+    provision, AwsRequestSigner, AwsTargetSender, BodyLinks, SecretsManagerReader,
+};
 use hookrelay_core::consume::{consume, ConsumeLimits};
 use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::{
@@ -11,7 +13,7 @@ use hookrelay_core::{
     IngestSettings, Queue, QueueConsumer, RejectionTally, Sns, SnsHosts, Stores, SystemClock,
 };
 use hookrelay_embedded::{MemoryQueue, MemoryStore, Retention};
-use hookrelay_http::{HttpFetcher, HttpSender, PrivateAddressCheck};
+use hookrelay_http::{Authenticator, HttpFetcher, HttpSender, PrivateAddressCheck};
 use hookrelay_models::{Config, BODY_LIMIT_CEILING};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -145,13 +147,19 @@ fn sns_verification() -> Result<Sns, CliError> {
 
 /// HTTP, and AWS targets (SQS) with the AWS configuration of the
 /// environment, read only when a first AWS delivery needs it; bodies too
-/// large for an AWS target pointed to in `links`.
+/// large for an AWS target pointed to in `links`. The same configuration,
+/// read as late, signs `aws_sigv4` destinations' requests and reads
+/// `secretsmanager:` credentials, with or without `--aws`.
 fn senders(
     config: &Config,
     links: Arc<dyn BodyLinks>,
 ) -> Result<Arc<dyn hookrelay_core::Sender>, CliError> {
     let http = HttpSender::new(config.allow_private_destinations)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+        .map_err(|e| CliError::Usage(e.to_string()))?
+        .with_authenticator(Authenticator::new(
+            Some(Arc::new(SecretsManagerReader::from_env_when_needed())),
+            Some(Arc::new(AwsRequestSigner::from_env_when_needed())),
+        ));
     Ok(Arc::new(SenderByTarget::new(
         Arc::new(http),
         Some(Arc::new(

@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 
 mod admin_rules;
 mod attempt_log;
+mod auth_aws;
 mod aws_destinations;
 mod aws_oversize;
 mod cost;

@@ -137,8 +137,34 @@ impl Relay {
         settings: DispatchSettings,
         links: Option<Arc<dyn BodyLinks>>,
     ) -> Relay {
-        let clock_port: Arc<dyn Clock> = clock.clone();
         let sender = sender(&config, links);
+        Self::embedded_sending(config, clock, metrics, settings, sender)
+    }
+
+    /// In memory, delivering through `sender` (an HTTP sender with its own
+    /// authenticator, say).
+    pub fn embedded_with_sender(
+        config: Config,
+        clock: Arc<ManualClock>,
+        sender: Arc<dyn Sender>,
+    ) -> Relay {
+        Self::embedded_sending(
+            config,
+            clock,
+            Arc::new(hookrelay_core::NoMetrics),
+            test_dispatch_settings(),
+            sender,
+        )
+    }
+
+    fn embedded_sending(
+        config: Config,
+        clock: Arc<ManualClock>,
+        metrics: Arc<dyn hookrelay_core::Metrics>,
+        settings: DispatchSettings,
+        sender: Arc<dyn Sender>,
+    ) -> Relay {
+        let clock_port: Arc<dyn Clock> = clock.clone();
         let store = Arc::new(MemoryStore::new(config));
         let queue = Arc::new(MemoryQueue::new(clock_port.clone()));
         let ingest = Ingest::new(

@@ -1,10 +1,13 @@
 //! Dispatcher Lambda entry point: wire adapters once, then serve batches.
-use hookrelay_aws::{init_lambda_logging, Adapters, AwsTargetSender, EmfMetrics};
+use hookrelay_aws::{
+    init_lambda_logging, Adapters, AwsRequestSigner, AwsTargetSender, EmfMetrics,
+    SecretsManagerReader,
+};
 use hookrelay_core::dispatch::SenderByTarget;
 use hookrelay_core::DeadLetters;
 use hookrelay_core::{CachedConfigStore, Clock, Dispatch, Stores, SystemClock};
 use hookrelay_dispatcher::{handle_invocation, DispatcherSettings};
-use hookrelay_http::HttpSender;
+use hookrelay_http::{Authenticator, HttpSender};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -32,6 +35,15 @@ async fn main() -> Result<(), Error> {
         Some(bucket) => AwsTargetSender::from_env_when_needed().with_body_links(Arc::new(bucket)),
         None => AwsTargetSender::from_env_when_needed(),
     };
+    // Destinations' auth: credentials kept in Secrets Manager (cached),
+    // and SigV4 signing, with the function's role or one it assumes.
+    // Neither reads the AWS configuration before a destination needs it.
+    let http = HttpSender::new(settings.allow_private_destinations)?.with_authenticator(
+        Authenticator::new(
+            Some(Arc::new(SecretsManagerReader::from_env_when_needed())),
+            Some(Arc::new(AwsRequestSigner::from_env_when_needed())),
+        ),
+    );
     let dispatch = Arc::new(
         Dispatch::new(
             Stores {
@@ -43,7 +55,7 @@ async fn main() -> Result<(), Error> {
             },
             Arc::new(adapters.queue),
             Arc::new(SenderByTarget::new(
-                Arc::new(HttpSender::new(settings.allow_private_destinations)?),
+                Arc::new(http),
                 Some(Arc::new(aws_sender)),
             )),
             clock,

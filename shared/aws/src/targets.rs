@@ -117,14 +117,8 @@ impl AwsTargetSender {
             config = config.region(Region::new(region.clone()));
         }
         if let Some((arn, external_id)) = &target.role {
-            let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn.clone())
-                .session_name("hookrelay-dispatcher")
-                .configure(sdk);
-            if let Some(id) = external_id {
-                provider = provider.external_id(id.clone());
-            }
             config = config.credentials_provider(
-                aws_sdk_sqs::config::SharedCredentialsProvider::new(provider.build().await),
+                crate::credentials::assumed_role(sdk, arn, external_id.as_deref()).await,
             );
         }
         config.build()

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 mod mtls;
 mod oauth2;
+mod secret_cache;
+use secret_cache::SecretCache;
 
 /// Why a request's credentials could not be had: shown as the attempt's
 /// response, so it never holds a secret.
@@ -41,6 +43,7 @@ pub struct Authenticator {
     outbound: Option<(reqwest::Client, bool)>,
     tokens: oauth2::TokenCache,
     clients: mtls::ClientCache,
+    secret_cache: SecretCache,
 }
 
 impl Authenticator {
@@ -53,6 +56,13 @@ impl Authenticator {
             signer,
             ..Authenticator::default()
         }
+    }
+
+    /// Keeps a Secrets Manager value for `ttl` instead of five minutes
+    /// (tests).
+    pub fn with_secret_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.secret_cache = SecretCache::with_ttl(ttl);
+        self
     }
 
     /// Set by the sender that uses it: its client and whether private
@@ -74,15 +84,27 @@ impl Authenticator {
     pub(crate) async fn credential(&self, credential: &Secret) -> Result<Secret, AuthFailure> {
         match CredentialSource::of(credential).map_err(AuthFailure)? {
             CredentialSource::Inline(value) => Ok(Secret::new(value)),
-            CredentialSource::SecretsManager { arn, .. } => {
-                let Some(_reader) = &self.secrets else {
+            CredentialSource::SecretsManager { arn, json_key } => {
+                let Some(reader) = &self.secrets else {
                     return Err(AuthFailure(format!(
                         "{arn} is in Secrets Manager, and this dispatcher has no AWS client to read it"
                     )));
                 };
-                Err(AuthFailure(
-                    "secretsmanager references are not read yet".into(),
-                ))
+                let value = self
+                    .secret_cache
+                    .get(reader.as_ref(), arn)
+                    .await
+                    .map_err(AuthFailure)?;
+                let value = match json_key {
+                    None => value,
+                    Some(key) => field_of(&value, key)
+                        .map(Secret::new)
+                        .map_err(|why| AuthFailure(format!("{arn}: {why}")))?,
+                };
+                if value.expose().is_empty() {
+                    return Err(AuthFailure(format!("{arn}: the credential is empty")));
+                }
+                Ok(value)
             }
         }
     }
@@ -116,6 +138,17 @@ impl Authenticator {
             }
             DestinationAuth::Bearer(bearer) => {
                 let token = self.credential(&bearer.token).await?;
+                // Checked when configured inline; a secret's value only now
+                // (a stored trailing newline would make the header invalid).
+                if token
+                    .expose()
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b' ')
+                {
+                    return Err(AuthFailure(
+                        "the bearer token has a space or control character".into(),
+                    ));
+                }
                 Ok(Prepared {
                     headers: vec![("authorization".into(), format!("Bearer {}", token.expose()))],
                     ..Prepared::default()
@@ -139,15 +172,36 @@ impl Authenticator {
                 ..Prepared::default()
             }),
             DestinationAuth::AwsSigv4(sigv4) => {
-                let Some(_signer) = &self.signer else {
+                let Some(signer) = &self.signer else {
                     return Err(AuthFailure(
                         "aws_sigv4 needs AWS credentials, and this dispatcher has no AWS client"
                             .into(),
                     ));
                 };
-                let _ = sigv4;
-                Err(AuthFailure("aws_sigv4 is not signed yet".into()))
+                let headers = signer
+                    .sign(sigv4, &request.url, &request.headers, &request.body)
+                    .await
+                    .map_err(|why| AuthFailure(format!("aws_sigv4: {why}")))?;
+                Ok(Prepared {
+                    headers,
+                    ..Prepared::default()
+                })
             }
         }
+    }
+}
+
+/// A string field of a secret that is a JSON object (`#json-key`). What
+/// goes wrong is said without the secret's content.
+fn field_of(secret: &Secret, key: &str) -> Result<String, String> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(secret.expose()) else {
+        return Err(format!(
+            "#{key} names a field, and the secret is not a JSON object"
+        ));
+    };
+    match fields.get(key) {
+        Some(serde_json::Value::String(value)) => Ok(value.clone()),
+        Some(_) => Err(format!("the secret's field {key} is not a string")),
+        None => Err(format!("the secret has no field {key}")),
     }
 }
