@@ -12,6 +12,7 @@ pub mod meter;
 pub mod moto;
 pub mod proxy;
 pub mod relay;
+pub mod rie;
 pub mod sink;
 pub mod webdriver;
 
