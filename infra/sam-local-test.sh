@@ -213,7 +213,7 @@ hookrelay="$CARGO_TARGET_DIR/debug/hookrelay"
 dest_secret="whsec_c2FtcGxlIGRlc3RpbmF0aW9uIGtleSAxMjM0"
 "$hookrelay" sink --listen "$bridge:0" --secret "$dest_secret" >"$work/sink.log" 2>&1 &
 sink_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/sink.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -qs "listening on" "$work/sink.log" && break; sleep 0.1; done
 sink_url="$(sed -nE 's/.*listening on (http:[^ ]*) .*/\1/p' "$work/sink.log" | head -n1)"
 [ -n "$sink_url" ] || fail "the sink did not start on $bridge"
 
