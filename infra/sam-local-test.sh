@@ -26,7 +26,8 @@
 # HOOKRELAY_CACHE (default ~/.cache/hookrelay) holds the root filesystem
 # tarball, the virtualenvs and SAM's build; CARGO_TARGET_DIR is honoured
 # (the functions are built in $CARGO_TARGET_DIR/ci-lambda, beside
-# infra/build.sh's arm64 build, so the two share host artefacts).
+# infra/build.sh's arm64 build, where the host artefacts, build scripts
+# and proc macros, can be shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
