@@ -9,7 +9,9 @@ Secrets are the samples in ../hookrelay.toml (twilio's is the test-only
 one in tests/it/sample_events.rs). Timed schemes (Stripe, Standard
 Webhooks) are signed at SIGNED_AT, so a live receiver rejects them as stale
 after 5 minutes: regenerate with `SIGNED_AT=$(date +%s) events/generate.py`
-before `cargo lambda invoke` against a running receiver.
+before `cargo lambda invoke` against a running receiver. OUT_DIR writes
+the events elsewhere (infra/sam-local-test.sh signs fresh copies so, and
+leaves the committed ones alone).
 """
 import base64
 import hashlib
@@ -20,6 +22,7 @@ import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.environ.get("OUT_DIR", HERE)
 SIGNED_AT = int(os.environ.get("SIGNED_AT", "1795000000"))
 DOMAIN = "abc123xyz.execute-api.us-east-1.amazonaws.com"
 
@@ -117,7 +120,7 @@ def github_headers(body, secret=GITHUB_SECRET):
 
 
 def write(name, event):
-    with open(os.path.join(HERE, name), "w") as f:
+    with open(os.path.join(OUT_DIR, name), "w") as f:
         json.dump(event, f, indent=2)
         f.write("\n")
 

@@ -1394,7 +1394,7 @@ async fn refused_requests_are_listed_per_source_and_reason(target: Target) {
 on_both_targets!(refused_requests_are_listed_per_source_and_reason: rejections_on_dev, rejections_on_moto);
 
 /// `destinations add|update --aws` of an AWS destination warns, on stderr,
-/// when the stack's DeliveryTargetArns output (exported) does not cover
+/// when the stack's GrantedDeliveryTargetArns output (exported) does not cover
 /// its target, and is silent when it does; the destination is added
 /// either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

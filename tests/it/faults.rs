@@ -1,17 +1,16 @@
 //! Faults, on DynamoDB and SQS (moto) with real network cuts and real
 //! processes: the table or the queue becomes unreachable mid-run and comes
 //! back; the dispatcher process is killed in the middle of a batch and
-//! started again. Afterwards no accepted event is lost and no delivery was
+//! started again (by AWS's Runtime Interface Emulator, as Lambda would). Afterwards no accepted event is lost and no delivery was
 //! ever attempted twice at once. (The destination that is down for its
 //! whole schedule and then recovered is in `cli/tests/admin.rs`.)
 use hookrelay_core::IngestOutcome;
 use hookrelay_models::{DeliveryState, DestinationId, EventId};
-use hookrelay_tests::lambda_runtime::{
-    lambda_binary, sqs_event_records, start_function, RuntimeApi,
-};
+use hookrelay_tests::lambda_runtime::{lambda_binary, sqs_event_records};
 use hookrelay_tests::moto;
 use hookrelay_tests::proxy::CuttableProxy;
 use hookrelay_tests::relay::{test_dispatch_settings, Relay};
+use hookrelay_tests::rie::OfficialRie;
 use hookrelay_tests::sink::{Reply, Sink};
 use hookrelay_tests::{config_from, ManualClock};
 use serde_json::json;
@@ -150,7 +149,7 @@ async fn table_and_queue_outages_mid_run_lose_nothing_and_duplicate_nothing() {
 async fn deliver_one_batch(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
-    api: &RuntimeApi,
+    api: &OfficialRie,
 ) -> Option<usize> {
     let received = sqs
         .receive_message()
@@ -211,12 +210,13 @@ async fn slow_sink_and_relay(extra: &str) -> (Sink, Relay) {
     (sink, relay)
 }
 
-/// The dispatcher Lambda (a real process under our Runtime API, on
-/// `relay`'s moto tables and queue) takes the first batch and is killed
-/// once `kill_after` of its requests have reached `sink`; a new one is
-/// started, as Lambda would, and fed batches until every one of `events`
-/// has succeeded. Returns how many requests reached the sink before the
-/// kill.
+/// The dispatcher Lambda (a real process under AWS's Runtime Interface
+/// Emulator, on `relay`'s moto tables and queue) takes the first batch and
+/// is killed once `kill_after` of its requests have reached `sink`; the
+/// emulator answers that invocation with `Runtime.ExitError` and starts a
+/// new process at the next one, as Lambda does, which is fed batches until
+/// every one of `events` has succeeded. Returns how many requests reached
+/// the sink before the kill.
 async fn kill_mid_batch_and_recover(
     relay: &Relay,
     sink: &Sink,
@@ -229,21 +229,23 @@ async fn kill_mid_batch_and_recover(
     // A short lease margin, so the takeover comes within the test.
     env.push(("HOOKRELAY_LEASE_MARGIN_SECS", "1".into()));
     let sqs = aws_sdk_sqs::Client::new(&moto::shared().sdk_config());
-    let api = RuntimeApi::start().await;
-    let mut dispatcher = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
+    let api = OfficialRie::start(&dispatcher_bin, "hookrelay-dispatcher", &env);
     let first = deliver_one_batch(&sqs, &queue_url, &api);
     let kill = async {
         tokio::time::timeout(Duration::from_secs(30), sink.wait_for_requests(kill_after))
             .await
             .expect("requests reached the sink");
-        dispatcher.0.kill().unwrap();
-        let _ = dispatcher.0.wait();
+        let pid = api.function_pid().expect("the dispatcher is running");
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        pid
     };
-    let (handled, ()) = tokio::join!(first, kill);
+    let (handled, killed) = tokio::join!(first, kill);
     assert_eq!(handled, None, "the killed invocation answered");
     let attempted_before_kill = sink.received_count();
-
-    let _restarted = start_function(&dispatcher_bin, "hookrelay-dispatcher", &api, &env);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mut settled = 0;
@@ -259,6 +261,8 @@ async fn kill_mid_batch_and_recover(
             }
         }
         if settled == events.len() {
+            // The batches after the kill ran in a new process.
+            assert!(api.function_pid().is_some_and(|pid| pid != killed));
             return attempted_before_kill;
         }
         assert!(

@@ -1,13 +1,15 @@
 //! The real Lambda binaries, end to end: the receiver and the dispatcher
-//! run as processes under a Lambda Runtime API emulator, on DynamoDB and
-//! SQS (moto). A signed webhook goes in as a function URL event; the queued
-//! message goes to the dispatcher as an SQS event; a sink on 127.0.0.1 gets
-//! a correctly signed request.
+//! run as processes under AWS's own Lambda Runtime Interface Emulator
+//! (`aws-lambda-rie`, what `sam local` runs; `hookrelay_tests::rie`), on
+//! DynamoDB and SQS (moto). A signed webhook goes in as a function URL
+//! event; the queued message goes to the dispatcher as an SQS event; a
+//! sink on 127.0.0.1 gets a correctly signed request. (The tests that kill
+//! a function mid-batch, and the cost bench, run under our own emulator:
+//! `hookrelay_tests::lambda_runtime` says why.)
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_core::DeliveryStore;
-use hookrelay_tests::lambda_runtime::{
-    http_api_event, lambda_binary, peak_rss_kib, sqs_event_records, start_function, RuntimeApi,
-};
+use hookrelay_tests::lambda_runtime::{http_api_event, lambda_binary, sqs_event_records};
+use hookrelay_tests::rie::OfficialRie;
 use hookrelay_tests::sink::Sink;
 use hookrelay_tests::{config_from, moto};
 use serde_json::{json, Value};
@@ -25,7 +27,7 @@ fn function_url_event(body: &[u8], headers: &[(String, String)]) -> Value {
 async fn hand_over_queue(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
-    dispatcher_api: &RuntimeApi,
+    dispatcher_api: &OfficialRie,
 ) -> (usize, Value) {
     let received = sqs
         .receive_message()
@@ -49,7 +51,7 @@ fn signed_push(body: &[u8], delivery: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runtime_api() {
+async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_official_emulator() {
     let receiver_bin = lambda_binary("hookrelay-receiver", "receiver");
     let dispatcher_bin = lambda_binary("hookrelay-dispatcher", "dispatcher");
 
@@ -76,15 +78,8 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
 
     let mut env = provisioned.environment(&moto.endpoint);
     env.push(("HOOKRELAY_ALLOW_PRIVATE_DESTINATIONS".into(), "true".into()));
-    let receiver_api = RuntimeApi::start().await;
-    let receiver = start_function(&receiver_bin, "hookrelay-receiver", &receiver_api, &env);
-    let dispatcher_api = RuntimeApi::start().await;
-    let dispatcher = start_function(
-        &dispatcher_bin,
-        "hookrelay-dispatcher",
-        &dispatcher_api,
-        &env,
-    );
+    let receiver_api = OfficialRie::start(&receiver_bin, "hookrelay-receiver", &env);
+    let dispatcher_api = OfficialRie::start(&dispatcher_bin, "hookrelay-dispatcher", &env);
 
     // A GitHub push, signed as GitHub signs it.
     let body = br#"{"ref":"refs/heads/main","after":"0d1a26e6"}"#;
@@ -109,19 +104,25 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     // A header value with CR/LF cannot be represented as a request: the
     // runtime is told the invocation failed (API Gateway answers 502, so
     // the provider retries), nothing is stored or queued, and the function
-    // goes on serving.
+    // goes on serving: the same process (the emulator would start a new
+    // one, answering 502 Runtime.ExitError, had it died).
+    let serving = receiver_api
+        .function_pid()
+        .expect("the receiver is running");
     let mut injected = function_url_event(body, &headers);
     injected["headers"]["x-hub-signature-256"] = json!("sha256=00\r\nx-injected: 1");
     let error = receiver_api
         .invoke(&injected, Duration::from_secs(30))
         .await
         .expect_err("a CR/LF header value reached the handler");
-    assert!(!error.is_empty());
+    let error: Value = serde_json::from_str(&error).expect("a function error object");
+    assert!(error["errorType"].is_string(), "{error}");
     let after = receiver_api
         .invoke(&tampered, Duration::from_secs(30))
         .await
         .expect("the function serves on after the refused event");
     assert_eq!(after["statusCode"], 401);
+    assert_eq!(receiver_api.function_pid(), Some(serving));
 
     let (handed_over, batch_response) = hand_over_queue(&sqs, &queue_url, &dispatcher_api).await;
     assert_eq!(handed_over, 1, "exactly one message for the accepted event");
@@ -179,8 +180,8 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_lambda_runti
     // Both fit the template's 128 MB (122 MiB) with a 5 MiB body in hand:
     // release builds peaked at 82 MB (receiver) and 26 MB (dispatcher),
     // debug builds, tested here, at about 100 MB and 30 MB.
-    for (name, process) in [("receiver", &receiver), ("dispatcher", &dispatcher)] {
-        let peak = peak_rss_kib(process).expect("peak memory");
+    for (name, function) in [("receiver", &receiver_api), ("dispatcher", &dispatcher_api)] {
+        let peak = function.function_peak_rss_kib().expect("peak memory");
         assert!(peak < 118 * 1024, "{name} peaked at {peak} KiB");
     }
 }

@@ -1,6 +1,32 @@
 //! A Lambda Runtime API emulator, so the real Lambda binaries can run here
 //! as they do in AWS: the binary long-polls `/invocation/next`, handles the
 //! event, and posts its response — no Docker, no AWS.
+//!
+//! AWS's own emulator (`aws-lambda-rie`, [`crate::rie`]) runs the Lambda
+//! end-to-end test (`it/lambda_e2e.rs`) and the dispatcher-kill tests
+//! (`it/faults.rs`): it restarts a killed function at the next invoke, as
+//! Lambda does. This one stays for the cost bench (`cost.rs`,
+//! `it/cost.rs`, `bench/cost.sh`), for what the official one does not
+//! give, as seen with aws-sam-cli 1.170.0's copy:
+//! - the function's own stdout, line by line: the bench bills CloudWatch
+//!   Logs by the bytes and lines the function writes and reads its metric
+//!   (EMF) documents from them. Under the official emulator the function's
+//!   stdout is the emulator's, interleaved with the emulator's START, END
+//!   and REPORT lines (the bench adds the platform's lines itself, at
+//!   their real size; the emulator's REPORT says 3008 MB of memory used
+//!   whatever the function used), so the bench would have to parse them
+//!   apart;
+//! - a clean time per invocation: the bench's compute time is the
+//!   invocation's wall time less its AWS calls, with no second process
+//!   and HTTP hop of the emulator's in it;
+//! - more than one invocation at once: the official emulator takes one at
+//!   a time, and a second invoke while one is in flight makes it panic and
+//!   exit (leaving its function running). Nothing here overlaps
+//!   invocations today; this emulator queues them.
+//!
+//! Both take Lambda-format events (API Gateway, function URL, SQS batches;
+//! [`http_api_event`], [`sqs_event_records`]): neither polls SQS, so the
+//! tests play the event source mapping themselves.
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -369,7 +395,12 @@ pub fn start_function_counting_logs<K: AsRef<str>>(
 
 /// The most memory a process has held (`VmHWM`), in KiB.
 pub fn peak_rss_kib(process: &FunctionProcess) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", process.0.id())).ok()?;
+    peak_rss_kib_of(process.0.id())
+}
+
+/// The most memory the process `pid` has held (`VmHWM`), in KiB.
+pub fn peak_rss_kib_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))

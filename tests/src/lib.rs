@@ -13,6 +13,7 @@ pub mod meter;
 pub mod moto;
 pub mod proxy;
 pub mod relay;
+pub mod rie;
 pub mod sigv4_sink;
 pub mod sink;
 pub mod webdriver;

@@ -29,7 +29,7 @@ pub fn warnings(
         let role_arn = TargetArn::from_arn(role);
         match (roles, role_arn) {
             (None, _) => said.push(format!(
-                "cannot check the role: set {ROLES_VARIABLE} to the stack's DeliveryRoleArns output"
+                "cannot check the role: set {ROLES_VARIABLE} to the stack's GrantedDeliveryRoleArns output"
             )),
             (Some(list), Some(arn)) if !listed(list).any(|p| arn.allowed_by(p)) => said.push(format!(
                 "role {role} is not in the stack's DeliveryRoleArns ({}): the dispatcher cannot assume it until the stack lists it (sam deploy --parameter-overrides DeliveryRoleArns=…)",
@@ -44,7 +44,7 @@ pub fn warnings(
     };
     match targets {
         None => said.push(format!(
-            "cannot check the target: set {TARGETS_VARIABLE} to the stack's DeliveryTargetArns output"
+            "cannot check the target: set {TARGETS_VARIABLE} to the stack's GrantedDeliveryTargetArns output"
         )),
         Some(list) if !listed(list).any(|p| arn.allowed_by(p)) => said.push(format!(
             "{} {} is not in the stack's DeliveryTargetArns ({}): its deliveries will fail with AccessDenied (and be retried) until the stack lists it (sam deploy --parameter-overrides DeliveryTargetArns=…)",
