@@ -144,20 +144,11 @@ impl Moto {
             .spawn()
             .expect("spawn sh for moto_server");
         let deadline = Instant::now() + Duration::from_secs(30);
-        let port: u16 = loop {
-            if let Some(port) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|text| text.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start within 30 s ({INSTALL_HINT} if missing)"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let _ = std::fs::remove_file(&port_file);
+        let port = read_port_file(
+            &port_file,
+            deadline,
+            &format!("moto_server did not start within 30 s ({INSTALL_HINT} if missing)"),
+        );
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 Instant::now() < deadline,
@@ -233,6 +224,23 @@ pub fn unique_name(prefix: &str) -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+/// The port a server started by a watchdog shell wrote to `path` (and
+/// `path` removed), waiting for it until `deadline`; panics with
+/// `too_late` after that.
+pub fn read_port_file(path: &std::path::Path, deadline: Instant, too_late: &str) -> u16 {
+    loop {
+        if let Some(port) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+        {
+            let _ = std::fs::remove_file(path);
+            return port;
+        }
+        assert!(Instant::now() < deadline, "{too_late}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A stack's own tables and queue on a moto server: fresh names, created.

@@ -149,21 +149,11 @@ impl SigV4Sink {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn sh for the SigV4 sink");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let port: u16 = loop {
-            if let Some(port) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|text| text.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the SigV4 sink did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let _ = std::fs::remove_file(&port_file);
+        let port = crate::moto::read_port_file(
+            &port_file,
+            Instant::now() + Duration::from_secs(30),
+            "the SigV4 sink did not start within 30 s",
+        );
         SigV4Sink {
             child,
             url: format!("http://127.0.0.1:{port}/hook"),

@@ -293,9 +293,14 @@ impl Destination {
                     DestinationKind::Lambda => LambdaTarget::parse(&self.url).map(|_| false)?,
                     _ => SqsTarget::parse(&self.url)?.fifo,
                 };
-                if !self.headers.is_empty() || self.auth.is_some() {
+                if !self.headers.is_empty() {
                     return Err(format!(
-                        "headers and auth are for http destinations, not {kind} (which the dispatcher reaches with its own role, or role_arn)"
+                        "headers are sent only to http destinations, not {kind}"
+                    ));
+                }
+                if self.auth.is_some() {
+                    return Err(format!(
+                        "auth is for http destinations, not {kind} (which the dispatcher reaches with its own role, or role_arn)"
                     ));
                 }
                 if self.group_key.is_some() && !fifo {
