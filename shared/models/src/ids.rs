@@ -40,32 +40,46 @@ const RANDOM_BITS: u128 = (1u128 << 80) - 1;
 /// a process's ids still sort in the order they were made: the bits then
 /// step up from the previous id's by a random amount (ULID's monotonic
 /// mode, with a random step so the next id is not guessable either). Arrival
-/// order, which `events list` and the in-order release of parked
-/// deliveries rely on, then survives bursts.
+/// order, which `events list` and ordered delivery's lanes rely on, then
+/// survives bursts.
+///
+/// The last bits are kept for each of the few milliseconds most recently
+/// used, not only for the latest one: ids made for another instant in
+/// between (a clock stepped back, a simulated clock running ahead in the
+/// same process) must not reset the order of the ids being made for now.
 fn monotonic_random(millis: u64) -> u128 {
-    // The latest millisecond an id was made for, and the bits it got. An id
-    // for an earlier instant (a clock stepped back, a test's clock) gets
-    // fresh bits and leaves this alone.
-    static LATEST: std::sync::Mutex<(u64, u128)> = std::sync::Mutex::new((0, 0));
-    let mut latest = LATEST.lock().unwrap_or_else(|e| e.into_inner());
+    /// How many instants are remembered; the least recently used is
+    /// forgotten first, so only more than this many clocks interleaving
+    /// within one millisecond could reorder ids.
+    const REMEMBERED: usize = 16;
+    /// Per slot: the millisecond, the bits its latest id got, and when the
+    /// slot was last used (a counter).
+    type Slots = [(u64, u128, u64); REMEMBERED];
+    static RECENT: std::sync::Mutex<(Slots, u64)> =
+        std::sync::Mutex::new(([(0, 0, 0); REMEMBERED], 0));
+    let mut guard = RECENT.lock().unwrap_or_else(|e| e.into_inner());
+    let (slots, uses) = &mut *guard;
+    *uses += 1;
     let fresh = random_u128() & RANDOM_BITS;
-    if millis < latest.0 {
-        return fresh;
-    }
-    let next = if millis == latest.0 {
-        let step = (fresh & 0xFFFF_FFFF) + 1;
-        // 2^80 ids in a millisecond do not happen; start afresh.
-        latest
-            .1
-            .checked_add(step)
-            .filter(|n| *n <= RANDOM_BITS)
-            .unwrap_or(fresh)
-    } else {
-        // Leave room above for the rest of the millisecond.
-        fresh >> 1
+    let slot = match slots.iter().position(|s| s.2 > 0 && s.0 == millis) {
+        Some(found) => {
+            let step = (fresh & 0xFFFF_FFFF) + 1;
+            // 2^80 ids in a millisecond do not happen; start afresh.
+            let next = slots[found]
+                .1
+                .checked_add(step)
+                .filter(|n| *n <= RANDOM_BITS)
+                .unwrap_or(fresh);
+            (found, next)
+        }
+        None => {
+            let oldest = (0..REMEMBERED).min_by_key(|&i| slots[i].2).unwrap_or(0);
+            // Leave room above for the rest of the millisecond.
+            (oldest, fresh >> 1)
+        }
     };
-    *latest = (millis, next);
-    next
+    slots[slot.0] = (millis, slot.1, *uses);
+    slot.1
 }
 
 fn is_ulid(body: &str) -> bool {
@@ -292,14 +306,33 @@ mod tests {
 
     #[test]
     fn ids_made_in_one_millisecond_sort_in_the_order_made() {
-        // Later than any other test's ids (proptest's stay below 2^47 ms),
-        // as the system clock is later than any earlier id.
         let at = Timestamp::from_unix_millis((1 << 48) - 2);
         let ids: Vec<EventId> = (0..1000).map(|_| EventId::new(at)).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted);
         assert!(ids.iter().all(|id| id.timestamp() == at));
+    }
+
+    #[test]
+    fn ids_for_other_instants_in_between_keep_the_order() {
+        // As when a simulated clock running ahead, or one stepped back,
+        // makes ids in the same process as the ids being made for now: an
+        // ordering test once saw a key's events out of order that way.
+        let now = Timestamp::from_unix_millis((1 << 47) + 12_345);
+        let ahead = Timestamp::from_unix_millis((1 << 47) + 86_400_000);
+        let behind = Timestamp::from_unix_millis(7);
+        let mut ids = Vec::new();
+        for i in 0..500 {
+            ids.push(EventId::new(now));
+            let _ = EventId::new(if i % 2 == 0 { ahead } else { behind });
+            // More other instants than are remembered, each used once:
+            // the one in use now is not the least recently used.
+            let _ = EventId::new(Timestamp::from_unix_millis(1_000 + i));
+        }
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
     }
 
     #[test]
