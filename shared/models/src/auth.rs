@@ -50,6 +50,17 @@ pub struct BearerAuth {
     pub token: Secret,
 }
 
+impl BearerAuth {
+    /// Whether `token` can follow `Bearer ` in a header: no space, which
+    /// would split it, and no control character, which would make the
+    /// header invalid (a stored secret's trailing newline, say). Checked
+    /// for an inline token on write, and for a token read from a secret or
+    /// an OAuth2 token endpoint when it is read.
+    pub fn fits_header(token: &str) -> bool {
+        !token.bytes().any(|b| b.is_ascii_control() || b == b' ')
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2ClientCredentials {
@@ -333,7 +344,7 @@ impl DestinationAuth {
             }
             DestinationAuth::Bearer(bearer) => {
                 if let CredentialSource::Inline(token) = CredentialSource::of(&bearer.token)? {
-                    if token.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+                    if !BearerAuth::fits_header(token) {
                         return Err("auth token has a space or control character".into());
                     }
                 }

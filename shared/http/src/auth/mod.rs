@@ -8,7 +8,7 @@
 //! [`AttemptErrorKind::Auth`](hookrelay_models::AttemptErrorKind::Auth)
 //! and a reason that names no secret.
 use hookrelay_core::{OutboundRequest, RequestSigner, SecretReader};
-use hookrelay_models::{CredentialSource, DestinationAuth};
+use hookrelay_models::{BearerAuth, CredentialSource, DestinationAuth};
 use hookrelay_signing::Secret;
 use std::sync::Arc;
 
@@ -140,11 +140,7 @@ impl Authenticator {
                 let token = self.credential(&bearer.token).await?;
                 // Checked when configured inline; a secret's value only now
                 // (a stored trailing newline would make the header invalid).
-                if token
-                    .expose()
-                    .bytes()
-                    .any(|b| b.is_ascii_control() || b == b' ')
-                {
+                if !BearerAuth::fits_header(token.expose()) {
                     return Err(AuthFailure(
                         "the bearer token has a space or control character".into(),
                     ));

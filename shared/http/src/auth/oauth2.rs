@@ -7,7 +7,8 @@
 //! form body) or with a signed JWT (RFC 7523 `private_key_jwt`).
 use base64::Engine;
 use hookrelay_models::{
-    ClientSecretStyle, DestinationId, JwtAlgorithm, OAuth2ClientCredentials, PrivateKeyJwt,
+    BearerAuth, ClientSecretStyle, DestinationId, JwtAlgorithm, OAuth2ClientCredentials,
+    PrivateKeyJwt,
 };
 use hookrelay_signing::Secret;
 use std::collections::HashMap;
@@ -269,7 +270,7 @@ pub(crate) fn parse_token_answer(body: &[u8]) -> Result<(Secret, Duration), Auth
             ))
         }
     };
-    if token.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+    if !BearerAuth::fits_header(token) {
         return Err(AuthFailure(
             "token endpoint's access_token has a space or control character".into(),
         ));
