@@ -58,16 +58,7 @@ fn relay(destinations: &str, secrets_endpoint: &str, secret_ttl: Duration) -> Re
 
 async fn push(relay: &Relay, n: usize, body: &str) -> hookrelay_models::EventId {
     relay
-        .accept_github(
-            "github",
-            SECRET,
-            body.as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &format!("delivery-{n}")),
-                ("Content-Type", "application/json"),
-            ],
-        )
+        .push_github(SECRET, &format!("delivery-{n}"), body.as_bytes())
         .await
 }
 

@@ -39,16 +39,7 @@ async fn relay(kind: Kind, destination: &str) -> Relay {
 
 async fn push(relay: &Relay, n: usize, body: &str) -> hookrelay_models::EventId {
     relay
-        .accept_github(
-            "github",
-            SECRET,
-            body.as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &format!("delivery-{n}")),
-                ("Content-Type", "application/json"),
-            ],
-        )
+        .push_github(SECRET, &format!("delivery-{n}"), body.as_bytes())
         .await
 }
 

@@ -50,16 +50,7 @@ async fn relay(kind: Kind, destination: &str) -> Relay {
 
 async fn push(relay: &Relay, body: &[u8]) -> hookrelay_models::EventId {
     relay
-        .accept_github(
-            "github",
-            SECRET,
-            body,
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &moto::unique_name("delivery")),
-                ("Content-Type", "application/json"),
-            ],
-        )
+        .push_github(SECRET, &moto::unique_name("delivery"), body)
         .await
 }
 

@@ -303,14 +303,10 @@ async fn relay(kind: Kind, url: &str, auth: serde_json::Value, retries: &str) ->
 
 async fn push(relay: &Relay, n: usize) -> EventId {
     relay
-        .accept_github(
-            "github",
+        .push_github(
             SECRET,
+            &format!("delivery-{n}"),
             format!(r#"{{"n":{n}}}"#).as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &format!("delivery-{n}")),
-            ],
         )
         .await
 }

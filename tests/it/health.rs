@@ -46,15 +46,10 @@ async fn relay(kind: Kind, sink: &Sink) -> Relay {
 
 async fn push(relay: &Relay, n: u32) -> EventId {
     relay
-        .accept_github(
-            "github",
+        .push_github(
             GITHUB_SECRET,
+            &format!("d-{n}"),
             format!("{{\"n\":{n}}}").as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &format!("d-{n}")),
-                ("Content-Type", "application/json"),
-            ],
         )
         .await
 }

@@ -51,16 +51,7 @@ fn body_for(case: &str) -> String {
 
 async fn push(relay: &Relay, body: &str) -> EventId {
     relay
-        .accept_github(
-            "github",
-            SECRET,
-            body.as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &moto::unique_name("delivery")),
-                ("Content-Type", "application/json"),
-            ],
-        )
+        .push_github(SECRET, &moto::unique_name("delivery"), body.as_bytes())
         .await
 }
 

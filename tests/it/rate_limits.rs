@@ -45,14 +45,10 @@ async fn relay(kind: Kind, destinations: &[(&str, String, &str)]) -> Relay {
 
 async fn push(relay: &Relay, n: usize) -> hookrelay_models::EventId {
     relay
-        .accept_github(
-            "github",
+        .push_github(
             SECRET,
+            &format!("delivery-{n}"),
             format!(r#"{{"ref":"refs/heads/main","n":{n}}}"#).as_bytes(),
-            &[
-                ("X-GitHub-Event", "push"),
-                ("X-GitHub-Delivery", &format!("delivery-{n}")),
-            ],
         )
         .await
 }

@@ -442,6 +442,28 @@ impl Relay {
         }
     }
 
+    /// Ingests `body` as a GitHub `push` to the source `github`, signed with
+    /// `secret`, with `delivery` as its `X-GitHub-Delivery` and a JSON
+    /// content type: the event most tests need one of.
+    pub async fn push_github(
+        &self,
+        secret: &str,
+        delivery: &str,
+        body: &[u8],
+    ) -> hookrelay_models::EventId {
+        self.accept_github(
+            "github",
+            secret,
+            body,
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-GitHub-Delivery", delivery),
+                ("Content-Type", "application/json"),
+            ],
+        )
+        .await
+    }
+
     /// Ingests as [`Self::accept_github`] does, and returns what came of it:
     /// what the provider's request would be answered.
     pub async fn try_accept_github(
