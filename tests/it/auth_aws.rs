@@ -246,28 +246,14 @@ async fn an_assumed_role_signs_with_its_own_credentials() {
     assert_eq!(sessions[0]["session_name"], "hookrelay-dispatcher");
 }
 
-async fn create_secret(name: &str, value: &str) -> String {
-    let client = aws_sdk_secretsmanager::Client::new(&moto::shared().sdk_config());
-    client
-        .create_secret()
-        .name(moto::unique_name(name))
-        .secret_string(value)
-        .send()
-        .await
-        .expect("create the secret")
-        .arn()
-        .unwrap()
-        .to_string()
-}
-
 /// A bearer token (the whole secret) and a basic password (a field of a
 /// JSON secret) read from Secrets Manager reach the receiver as their
 /// headers; three events cost one `GetSecretValue` per secret, and a
 /// secret read again once its cache lifetime is over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_are_read_from_secrets_manager_once_per_cache_lifetime() {
-    let token_arn = create_secret("token", "tok-from-secrets-manager").await;
-    let login_arn = create_secret(
+    let token_arn = moto::create_secret("token", "tok-from-secrets-manager").await;
+    let login_arn = moto::create_secret(
         "login",
         r#"{"username":"relay","password":"pw-from-secrets-manager"}"#,
     )
@@ -327,8 +313,8 @@ async fn credentials_are_read_from_secrets_manager_once_per_cache_lifetime() {
 /// code), never the secret's value; a retry is due, nothing was sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_secret_is_an_auth_failure_naming_the_arn() {
-    let present = create_secret("present", r#"{"user":"relay-value-not-shown"}"#).await;
-    let newline = create_secret("newline", "tok-stored-with-a-newline\n").await;
+    let present = moto::create_secret("present", r#"{"user":"relay-value-not-shown"}"#).await;
+    let newline = moto::create_secret("newline", "tok-stored-with-a-newline\n").await;
     let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay-missing-AbCdEf";
     let sink = Sink::start().await;
     let relay = relay(

@@ -3,13 +3,16 @@
 //! (`aws-lambda-rie`, what `sam local` runs; `hookrelay_tests::rie`), on
 //! DynamoDB and SQS (moto). A signed webhook goes in as a function URL
 //! event; the queued message goes to the dispatcher as an SQS event; a
-//! sink on 127.0.0.1 gets a correctly signed request. (The tests that kill
+//! sink on 127.0.0.1 gets a correctly signed request, and so do two
+//! destinations with auth the dispatcher binary wires in: a bearer token
+//! read from Secrets Manager, and AWS SigV4 checked by botocore. (The tests that kill
 //! a function mid-batch, and the cost bench, run under our own emulator:
 //! `hookrelay_tests::lambda_runtime` says why.)
 use hookrelay_aws::DynamoConfigStore;
 use hookrelay_core::DeliveryStore;
 use hookrelay_tests::lambda_runtime::{http_api_event, lambda_binary, sqs_event_records};
 use hookrelay_tests::rie::OfficialRie;
+use hookrelay_tests::sigv4_sink::SigV4Sink;
 use hookrelay_tests::sink::Sink;
 use hookrelay_tests::{config_from, moto};
 use serde_json::{json, Value};
@@ -65,11 +68,25 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_official_emu
     } = provisioned.clone();
 
     let sink = Sink::start().await;
+    // Two more destinations with auth, to prove the binary's wiring of
+    // the Secrets Manager reader and the SigV4 signer (the dispatcher's
+    // environment holds moto's static credentials, which the SigV4 sink
+    // knows).
+    let token_arn = moto::create_secret("e2e-token", "tok-from-secrets-manager").await;
+    let signed = SigV4Sink::start("execute-api", "eu-west-1", None);
     let config = config_from(&format!(
         "[[sources]]\nid = \"github\"\nscheme = \"github\"\nsecrets = [\"It's a Secret to Everybody\"]\n\
          [[destinations]]\nid = \"orders\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\n\
-         [[routes]]\nsource = \"github\"\ndestination = \"orders\"\nevents = [\"push\"]\n",
-        sink.url("/hook")
+         [[destinations]]\nid = \"vault\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\n\
+         auth = {{ kind = \"bearer\", token = \"secretsmanager:{token_arn}\" }}\n\
+         [[destinations]]\nid = \"signed\"\nurl = \"{}\"\nsecret = \"{DEST_SECRET}\"\n\
+         auth = {{ kind = \"aws_sigv4\", service = \"execute-api\", region = \"eu-west-1\" }}\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"orders\"\nevents = [\"push\"]\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"vault\"\nevents = [\"push\"]\n\
+         [[routes]]\nsource = \"github\"\ndestination = \"signed\"\nevents = [\"push\"]\n",
+        sink.url("/hook"),
+        sink.url("/vault"),
+        signed.url,
     ));
     DynamoConfigStore::new(dynamo.clone(), &config_table)
         .replace_config(&config)
@@ -139,14 +156,28 @@ async fn receiver_and_dispatcher_binaries_relay_a_webhook_under_the_official_emu
     assert_eq!(delivery.header("webhook-id"), Some(message_id.as_str()));
     assert_eq!(delivery.body, body);
     assert!(delivery.python_verifies(DEST_SECRET));
+    let vault = sink.received("/vault");
+    assert_eq!(vault.len(), 1);
+    assert_eq!(
+        vault[0].header("authorization"),
+        Some("Bearer tok-from-secrets-manager")
+    );
+    let seen = signed.seen().await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].refused, None, "botocore refused the signature");
+    assert_eq!(seen[0].key_id.as_deref(), Some("test"));
+    assert_eq!(seen[0].body.as_bytes(), body);
 
-    // The attempt is on record in DynamoDB.
+    // The attempts are on record in DynamoDB, one per destination.
     let attempts = hookrelay_aws::DynamoDeliveryStore::new(dynamo.clone(), &events_table)
         .attempts_for_event(&hookrelay_models::EventId::parse(&event_id).unwrap())
         .await
         .unwrap();
-    assert_eq!(attempts.len(), 1);
-    assert!(attempts[0].outcome.is_success(), "{attempts:?}");
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.outcome.is_success()),
+        "{attempts:?}"
+    );
 
     // A 5 MiB push (the ceiling): its body goes to S3, and arrives whole.
     let large = hookrelay_tests::large_json_body(hookrelay_models::BODY_LIMIT_CEILING);

@@ -226,6 +226,21 @@ pub fn unique_name(prefix: &str) -> String {
     )
 }
 
+/// A new secret holding `value` in the shared server's Secrets Manager,
+/// under a unique name starting with `name`; answers its ARN.
+pub async fn create_secret(name: &str, value: &str) -> String {
+    aws_sdk_secretsmanager::Client::new(&shared().sdk_config())
+        .create_secret()
+        .name(unique_name(name))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create the secret")
+        .arn()
+        .expect("a created secret has an ARN")
+        .to_string()
+}
+
 /// The port a server started by a watchdog shell wrote to `path` (and
 /// `path` removed), waiting for it until `deadline`; panics with
 /// `too_late` after that.
