@@ -441,7 +441,8 @@ impl Dispatch {
             order::OrderTurn::Unordered => None,
             order::OrderTurn::Head(lane) => Some(lane),
             waiting => {
-                self.wait_in_lane(waiting, &follow_up).await?;
+                self.wait_in_lane(waiting, &destination.id, &follow_up)
+                    .await?;
                 return Ok(DeliveryReport::Waiting);
             }
         };

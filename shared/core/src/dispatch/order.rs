@@ -17,7 +17,7 @@
 //! key. A lane's head that never reaches the dispatcher (its receipt
 //! failed after entering the lane, and the event was never stored or
 //! never queued) is taken out, or queued, by whoever waits behind it.
-use hookrelay_models::{Destination, Event, EventId};
+use hookrelay_models::{Destination, DestinationId, Event, EventId};
 use std::time::Duration;
 
 use super::{DeliveryReport, Dispatch, MIN_NOT_DUE_WAIT, NOT_YET_STORED_GRACE};
@@ -256,11 +256,9 @@ impl Dispatch {
     pub(super) async fn wait_in_lane(
         &self,
         turn: OrderTurn,
+        destination: &DestinationId,
         follow_up: &QueueMessage,
     ) -> Result<(), CoreError> {
-        let destination = follow_up
-            .destination()
-            .expect("a delivery's follow-up names its destination");
         if let MessageKind::Release(_) = follow_up.kind {
             let now = self.clock.now();
             self.deliveries
