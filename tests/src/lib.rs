@@ -166,8 +166,8 @@ impl Clock for ManualClock {
 }
 
 /// The issue-27 check of a destination limited to 10/s with a burst of
-/// 20 that was sent `events` events at once: each arrived exactly once, no
-/// 10-second window saw more than 10.5/s plus the burst, and the limit was
+/// 20 that was sent `events` events at once: each arrived exactly once, in
+/// no 10 seconds did more than 10.5/s plus the burst begin, and the limit was
 /// used rather than undershot by far (about 98 s for a thousand). Says
 /// what it measured on stderr, `label` first.
 pub fn assert_ten_a_second_with_a_burst_of_twenty(
@@ -189,12 +189,30 @@ pub fn assert_ten_a_second_with_a_burst_of_twenty(
         events,
         "each once: none dropped, none sent twice"
     );
-    let times: Vec<std::time::Instant> = received.iter().map(|r| r.arrived_at).collect();
-    let busiest = most_in_any_window(&times, std::time::Duration::from_secs(10));
+    // The limit is on when deliveries begin: each one's webhook-timestamp,
+    // the second its attempt started. Arrival at the sink adds whatever
+    // the machine adds (a CI run under load once saw 128 arrive within
+    // 10 s after a stall, whose deliveries had begun in time). Ten whole
+    // seconds s..=s+9 are less than 10 s of real time.
+    let mut began: Vec<i64> = received
+        .iter()
+        .map(|r| {
+            r.header("webhook-timestamp")
+                .and_then(|t| t.parse().ok())
+                .expect("a webhook-timestamp header")
+        })
+        .collect();
+    began.sort_unstable();
+    let busiest = (0..began.len())
+        .map(|first| began[first..].partition_point(|&t| t < began[first] + 10))
+        .max()
+        .unwrap_or(0);
     assert!(
         busiest <= 105 + 20,
-        "{busiest} deliveries in one 10-second window: over 10.5/s plus the burst"
+        "{busiest} deliveries began in ten seconds: over 10.5/s plus the burst"
     );
+    let times: Vec<std::time::Instant> = received.iter().map(|r| r.arrived_at).collect();
+    let busiest_arrivals = most_in_any_window(&times, std::time::Duration::from_secs(10));
     let span = times
         .iter()
         .max()
@@ -204,7 +222,10 @@ pub fn assert_ten_a_second_with_a_burst_of_twenty(
         span >= std::time::Duration::from_secs(90),
         "{events} in {span:?}: faster than 10/s"
     );
-    eprintln!("{label}: {events} deliveries in {span:?}; busiest 10 s: {busiest}");
+    eprintln!(
+        "{label}: {events} deliveries in {span:?}; most begun in 10 s: {busiest}, \
+         most arrived in 10 s: {busiest_arrivals}"
+    );
 }
 
 /// The most of `times` that fall in any window of `window` (a window
