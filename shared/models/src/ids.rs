@@ -61,7 +61,7 @@ fn monotonic_random(millis: u64) -> u128 {
     let (slots, uses) = &mut *guard;
     *uses += 1;
     let fresh = random_u128() & RANDOM_BITS;
-    let slot = match slots.iter().position(|s| s.2 > 0 && s.0 == millis) {
+    let (index, bits) = match slots.iter().position(|s| s.2 > 0 && s.0 == millis) {
         Some(found) => {
             let step = (fresh & 0xFFFF_FFFF) + 1;
             // 2^80 ids in a millisecond do not happen; start afresh.
@@ -78,8 +78,8 @@ fn monotonic_random(millis: u64) -> u128 {
             (oldest, fresh >> 1)
         }
     };
-    slots[slot.0] = (millis, slot.1, *uses);
-    slot.1
+    slots[index] = (millis, bits, *uses);
+    bits
 }
 
 fn is_ulid(body: &str) -> bool {
